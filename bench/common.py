@@ -1,0 +1,65 @@
+"""Helpers shared by the benchmarks: deployments in temp dirs, timing, printing ratios."""
+
+from __future__ import annotations
+
+import statistics
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def write_deployment(root: Path, *, customers: int = 1000, services: str = "", runner: str = "deferred") -> Path:
+    """A deployment with ``customers`` generated customers and the given catalog TOML."""
+    lines = []
+    for i in range(customers):
+        lines.append(
+            f'[[customers]]\nid = "c{i}"\nname = "Customer {i}"\nemail = "c{i}@example.org"\n'
+            f'mobile = "+4477009{i:05d}"\nrole = "{"sales" if i % 2 else "engineer"}"\n'
+            f'department = "Sales"\ngroups = ["staff"]\nmanager = "c0"\n'
+        )
+        lines.append(
+            f'[[devices]]\nid = "ci-phone-{i}"\nkind = "device"\nname = "Phone {i}"\nowner = "c{i}"\n'
+            f'attributes = {{ number = "+4477009{i:05d}", os = "iOS" }}\n'
+        )
+    (root / "customers.toml").write_text("\n".join(lines))
+    config = root / "itsm.toml"
+    config.write_text(
+        textwrap.dedent(
+            f"""
+            [deployment]
+            name = "bench"
+            database = "sqlite:///itsm.db"
+
+            [runner]
+            use = "{runner}"
+
+            [directory.main]
+            use = "file"
+            path = "customers.toml"
+            """
+        )
+        + services
+    )
+    return config
+
+
+def rate(n: int, fn: Callable[[int], object]) -> float:
+    """Calls per second of ``fn(i)`` for i in range(n)."""
+    t0 = time.perf_counter()
+    for i in range(n):
+        fn(i)
+    return n / (time.perf_counter() - t0)
+
+
+def best_of(runs: int, measure: Callable[[], float]) -> float:
+    """The median of ``runs`` measurements (these machines are noisy)."""
+    return statistics.median(measure() for _ in range(runs))
+
+
+def report(label: str, value: float, unit: str, ceiling_label: str, ceiling: float, goal: float | None = None) -> str:
+    ratio = value / ceiling if ceiling else float("nan")
+    line = f"{label:<44} {value:>10,.0f} {unit:<10} {ceiling_label} {ceiling:>10,.0f} {unit:<10} ratio {ratio:6.1%}"
+    if goal is not None:
+        line += f"  (goal >= {goal:.0%}: {'met' if ratio >= goal else 'NOT met'})"
+    return line

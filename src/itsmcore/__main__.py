@@ -1,0 +1,5 @@
+"""``python -m itsmcore`` runs the ``itsm`` command line."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,313 @@
+"""Component records and the protocols their instances follow.
+
+Registration hooks (``itsm_channels`` and friends) return *records*: frozen attrs
+classes naming a component, the factory that builds it and the attrs class of its
+settings. The deployment config selects a component with ``use = "name"``; cattrs
+builds the settings from the rest of the table, so a vendor's settings get the same
+validation and error messages as the core's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+import attrs
+
+from .model import ConfigurationItem, Customer, Demand, Link, Service
+from .model._convert import to_tuple
+
+if TYPE_CHECKING:
+    from .desk import Desk
+
+
+@attrs.frozen
+class NoSettings:
+    """The settings class of a component that takes none."""
+
+
+@attrs.frozen(kw_only=True)
+class ComponentContext:
+    """What a component factory is given besides its settings.
+
+    ``name`` is the component's name in the config (``corp`` in ``[directory.corp]``);
+    ``base_dir`` is the directory of the config file, against which relative paths in
+    settings are resolved.
+    """
+
+    name: str
+    deployment: str
+    base_dir: Path
+
+    def path(self, value: str | os.PathLike[str]) -> Path:
+        """Resolve a path from settings against the config file's directory."""
+        p = Path(value)
+        return p if p.is_absolute() else self.base_dir / p
+
+    def secret(self, env: str | None = None, file: str | None = None) -> str | None:
+        """Read a secret from an environment variable or a file, never from the config."""
+        if env and os.environ.get(env):
+            return os.environ[env]
+        if file:
+            return self.path(file).read_text(encoding="utf-8").strip()
+        return None
+
+
+@attrs.frozen(kw_only=True)
+class Component:
+    """A named, configurable part a plugin supplies.
+
+    ``factory(settings, context)`` builds the instance; ``settings`` is an attrs class
+    cattrs builds from the config table; ``plugin`` is filled in by the plugin manager
+    with the name of the plugin that registered the record.
+    """
+
+    family: ClassVar[str] = "component"
+    name: str
+    factory: Callable[[Any, ComponentContext], Any]
+    settings: type = NoSettings
+    description: str = ""
+    plugin: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class ChannelComponent(Component):
+    """A touchpoint: builds a :class:`Channel`."""
+
+    family: ClassVar[str] = "channel"
+
+
+@attrs.frozen(kw_only=True)
+class DirectoryComponent(Component):
+    """Who customers are: builds a :class:`DirectoryBackend`."""
+
+    family: ClassVar[str] = "directory"
+
+
+@attrs.frozen(kw_only=True)
+class ActionComponent(Component):
+    """One automated step of a fulfilment plan: builds a :class:`FulfilmentAction`.
+
+    ``params`` is the attrs class of the step's own parameters in a plan (the keys of
+    ``{ action = "...", ... }`` besides ``action``), validated at ``itsm check``.
+    """
+
+    family: ClassVar[str] = "action"
+    params: type = NoSettings
+
+
+@attrs.frozen(kw_only=True)
+class SurveyComponent(Component):
+    """A survey method (NPS, CSAT, CES, ...): builds a :class:`SurveyMethod`."""
+
+    family: ClassVar[str] = "survey"
+
+
+@attrs.frozen(kw_only=True)
+class RunnerComponent(Component):
+    """Runs durable jobs: builds a :class:`JobRunner` (inline by default)."""
+
+    family: ClassVar[str] = "runner"
+
+
+# --------------------------------------------------------------------------- channels
+
+
+@attrs.frozen(kw_only=True)
+class Message:
+    """An outbound message to one customer.
+
+    ``body`` is plain text and always present; ``html`` is optional. ``reply_token``
+    lets an inbound channel thread a reply back to ``demand_id``. ``idempotency_key``
+    is stable across retries of the same message.
+    """
+
+    recipient: Customer
+    subject: str
+    body: str
+    html: str | None = None
+    links: tuple[Link, ...] = attrs.field(default=(), converter=to_tuple)
+    demand_id: int | None = None
+    reply_token: str | None = None
+    purpose: str = "notification"
+    idempotency_key: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Delivery:
+    """Where a message went and the provider's reference for it."""
+
+    address: str
+    reference: str = ""
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """An outbound touchpoint. Inbound intake calls :class:`~itsmcore.desk.Desk` directly."""
+
+    def address_for(self, customer: Customer) -> str | None:
+        """The customer's address on this channel, or ``None`` if they cannot be reached here."""
+
+    def send(self, message: Message) -> Delivery:
+        """Deliver ``message``; raise TemporaryFailure or PermanentFailure when it cannot be."""
+
+
+# --------------------------------------------------------------------------- directory
+
+
+@runtime_checkable
+class DirectoryBackend(Protocol):
+    """Who customers are, how they authenticate, and what they own."""
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        """The customer with this id, or ``None``."""
+
+    def list_customers(self) -> Iterable[Customer]:
+        """Every customer (used by ``itsm customer list`` and subscriber derivation)."""
+
+    def authenticate(self, login: str, password: str) -> Customer | None:
+        """The customer if ``password`` is theirs and the account is enabled, else ``None``."""
+
+    def configuration_items(self, customer_id: str) -> Sequence[ConfigurationItem]:
+        """The devices and applications this customer owns (may be empty)."""
+
+    # Optional: ``find_by_email(email: str) -> Customer | None``. A backend that can search
+    # by address should offer it; otherwise the desk scans ``list_customers()``.
+
+
+# --------------------------------------------------------------------------- actions
+
+
+@attrs.frozen(kw_only=True)
+class ActionRequest:
+    """What a fulfilment action is asked to do.
+
+    ``idempotency_key`` is the same on every attempt of this step and unique per
+    step of each demand: pass it to the remote system so a retry does nothing twice.
+    ``outputs`` holds what earlier steps of the plan returned.
+    """
+
+    demand: Demand
+    customer: Customer
+    service: Service | None
+    params: Any
+    idempotency_key: str
+    attempt: int
+    outputs: Mapping[str, Any]
+    desk: Desk
+
+
+@attrs.frozen(kw_only=True)
+class ActionResult:
+    """What a step did, for both columns of the journey.
+
+    ``notify`` asks the desk to tell the customer ``customer_sees`` as progress;
+    ``channel`` is the channel the step itself used to reach the customer, if any.
+    ``wait_for`` names whom the demand now waits on (an approver): the plan pauses
+    until :meth:`~itsmcore.desk.Desk.approve` or ``reject``. ``outputs`` are merged
+    into the demand's outputs for later steps and for the customer.
+    """
+
+    customer_sees: str = ""
+    behind_scenes: str = ""
+    outputs: Mapping[str, Any] = attrs.field(factory=dict)
+    links: tuple[Link, ...] = attrs.field(default=(), converter=to_tuple)
+    wait_for: str | None = None
+    notify: bool = False
+    channel: str | None = None
+
+
+@runtime_checkable
+class FulfilmentAction(Protocol):
+    """One automated step. Must be idempotent through ``request.idempotency_key``."""
+
+    def run(self, request: ActionRequest) -> ActionResult:
+        """Do the step. Raise TemporaryFailure to be retried with backoff, PermanentFailure to stop."""
+
+
+# --------------------------------------------------------------------------- surveys
+
+
+@attrs.frozen(kw_only=True)
+class SurveyScore:
+    """A survey method's headline figure over some responses, with a 95 % interval."""
+
+    method: str
+    value: float | None
+    n: int
+    low: float | None = None
+    high: float | None = None
+    label: str = ""
+
+
+@runtime_checkable
+class SurveyMethod(Protocol):
+    """A way of asking customers how it went, and of scoring the answers."""
+
+    question: str
+    low: int
+    high: int
+
+    def category(self, score: int) -> str:
+        """The bucket of one answer (``promoter``, ``satisfied``, ...), for reports."""
+
+    def summarise(self, counts: Mapping[int, int]) -> SurveyScore:
+        """Score a histogram ``{answer: how many}`` (aggregated in the database)."""
+
+
+# --------------------------------------------------------------------------- runners
+
+
+@runtime_checkable
+class JobRunner(Protocol):
+    """Executes due jobs from the durable outbox."""
+
+    def wake(self, desk: Desk, job_ids: Sequence[int]) -> None:
+        """Jobs were just committed; run them now (inline) or hand them on (to workers)."""
+
+
+@attrs.frozen(kw_only=True)
+class Classification:
+    """What a classifier decided about an incoming demand. ``None`` fields are left alone."""
+
+    kind: Any = None
+    service_key: str | None = None
+    priority: Any = None
+    team: str | None = None
+    reason: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class EligibilityDecision:
+    """A plugin's answer to "may this customer have this service?", in plain words."""
+
+    eligible: bool
+    reason: str = ""
+    next_step: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Intake:
+    """A demand as it arrives, before it is written: what classifiers see."""
+
+    kind: Any
+    customer: Customer
+    summary: str
+    details: str
+    channel: str
+    service_key: str | None
+
+
+@attrs.frozen(kw_only=True)
+class Answer:
+    """A self-service answer to an information demand."""
+
+    text: str
+    links: tuple[Link, ...] = attrs.field(default=(), converter=to_tuple)
+    source: str = ""
+
+
+def components_by_name(records: Iterable[Component]) -> dict[str, Component]:
+    return {r.name: r for r in records}

@@ -1,0 +1,600 @@
+"""Deployment config: one TOML file structured by cattrs into attrs classes.
+
+Reading happens in two passes. :func:`read_config` parses the file and the core's own
+tables; once the plugins named there are loaded, :func:`resolve` builds every
+component's settings with the component's own attrs class and checks every plan step.
+Both passes collect *all* problems and raise one :class:`~itsmcore.errors.ConfigError`
+whose lines name the file, the key path, what was expected and a close match.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import os
+import tomllib
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
+from .components import ActionComponent, Component, NoSettings
+from .errors import ConfigError, ConfigProblem
+from .model import Ask, AskType, DemandKind, KnowledgeArticle, PlanStep, Service
+from .model._convert import to_tuple
+
+CONFIG_ENV = "ITSM_CONFIG"
+DEFAULT_CONFIG_NAME = "itsm.toml"
+
+#: The families of component tables and the hook family each draws from.
+COMPONENT_TABLES = {"directory": "directory", "channels": "channel", "actions": "action", "surveys": "survey"}
+
+
+@attrs.frozen(kw_only=True)
+class DeploymentSettings:
+    """The ``[deployment]`` table."""
+
+    name: str = attrs.field(default="itsm", metadata={"doc": "Shown to customers and in reports."})
+    database: str = attrs.field(
+        default="sqlite:///itsm.db",
+        metadata={"doc": "SQLAlchemy URL; a relative SQLite path is relative to the config file."},
+    )
+    secret_file: str = attrs.field(
+        default=".itsm-secret",
+        metadata={"doc": "File holding the signing secret (created on first use, mode 0600)."},
+    )
+    default_channel: str = attrs.field(
+        default="log", metadata={"doc": "Channel used when a customer has no reachable preferred channel."}
+    )
+    public_url: str = attrs.field(default="http://127.0.0.1:8000", metadata={"doc": "Base of links sent out."})
+
+
+@attrs.frozen(kw_only=True)
+class PluginSettings:
+    """The ``[plugins]`` table: which plugins to load besides the builtins."""
+
+    modules: tuple[str, ...] = attrs.field(
+        default=(), converter=to_tuple, metadata={"doc": "Importable modules to register as plugins."}
+    )
+    disable: tuple[str, ...] = attrs.field(
+        default=(), converter=to_tuple, metadata={"doc": "Entry point names not to load."}
+    )
+
+
+@attrs.frozen(kw_only=True)
+class AnnouncementSettings:
+    """The ``[announcements]`` table: how outages are followed through."""
+
+    follow_up_after_hours: float = attrs.field(
+        default=48.0, metadata={"doc": "Follow up affected customers who neither confirmed nor denied the fix by then."}
+    )
+    confirm_link_days: float = attrs.field(default=7.0, metadata={"doc": "How long a confirm link stays valid."})
+    batch_size: int = attrs.field(
+        default=5000, metadata={"doc": "Subscribers notified per transaction when an announcement fans out."}
+    )
+
+
+@attrs.frozen(kw_only=True)
+class SurveyRules:
+    """The ``[survey_rules]`` table: when customers are asked how it went."""
+
+    method: str = attrs.field(default="nps", metadata={"doc": "Survey method of transactional surveys."})
+    period_days: float = attrs.field(default=30.0, metadata={"doc": "At most one survey per customer in this period."})
+    sample: float = attrs.field(default=1.0, metadata={"doc": "Share of eligible outcomes that get a survey (0..1)."})
+    link_days: float = attrs.field(default=14.0, metadata={"doc": "How long a survey link stays valid."})
+
+
+@attrs.frozen(kw_only=True)
+class ComponentConfig:
+    """One selected component: ``[channels.sms] use = "apprise" ...``.
+
+    ``settings`` is the raw table until :func:`resolve`, then an instance of the
+    component's settings class, and ``record`` is the component record.
+    """
+
+    table: str
+    name: str
+    use: str
+    settings: Any
+    file: str
+    record: Component | None = None
+
+    @property
+    def path(self) -> str:
+        return f"{self.table}.{self.name}"
+
+
+@attrs.frozen(kw_only=True)
+class Config:
+    """A deployment config as read from its file (and its included catalog files)."""
+
+    path: Path
+    deployment: DeploymentSettings
+    plugins: PluginSettings
+    components: Mapping[str, Mapping[str, ComponentConfig]]
+    runner: ComponentConfig
+    services: tuple[Service, ...]
+    knowledge: tuple[KnowledgeArticle, ...]
+    raw_services: tuple[tuple[str, str, Mapping[str, Any]], ...]
+    announcements: AnnouncementSettings = attrs.field(factory=AnnouncementSettings)
+    survey_rules: SurveyRules = attrs.field(factory=SurveyRules)
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def family(self, table: str) -> Mapping[str, ComponentConfig]:
+        return self.components.get(table, {})
+
+    @property
+    def uses(self) -> set[str]:
+        """Every component name the config selects (to filter plugins before loading)."""
+        names = {c.use for fam in self.components.values() for c in fam.values()} | {self.runner.use}
+        for _file, _path, raw in self.raw_services:
+            for step in raw.get("plan", []) or []:
+                if isinstance(step, Mapping) and isinstance(step.get("action"), str):
+                    names.add(step["action"])
+        return names
+
+    def service(self, key: str) -> Service | None:
+        for s in self.services:
+            if s.key == key:
+                return s
+        return None
+
+
+# --------------------------------------------------------------------------- converter
+
+
+def _strict(kind: type, name: str) -> Any:
+    def hook(value: Any, _type: Any) -> Any:
+        if isinstance(value, bool) and kind is not bool:
+            raise TypeError(f"expected {name}, got {value!r}")
+        if kind is float and isinstance(value, int):
+            return float(value)
+        if not isinstance(value, kind):
+            raise TypeError(f"expected {name}, got {type(value).__name__} {value!r}")
+        return value
+
+    return hook
+
+
+def make_converter() -> cattrs.Converter:
+    """The converter every settings class goes through: strict types, no unknown keys."""
+    conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_structure_hook(str, _strict(str, "a string"))
+    conv.register_structure_hook(int, _strict(int, "an integer"))
+    conv.register_structure_hook(bool, _strict(bool, "true or false"))
+    conv.register_structure_hook(float, _strict(float, "a number"))
+    conv.register_structure_hook(Path, lambda v, _: Path(_strict(str, "a path")(v, str)))
+    conv.register_structure_hook(Ask, lambda v, _: v if isinstance(v, Ask) else conv.structure_attrs_fromdict(v, Ask))
+    return conv
+
+
+CONVERTER = make_converter()
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """``did you mean 'x'? Known: a, b, c`` -- the hint every unknown name gets."""
+    known = sorted(set(known))
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    listing = ", ".join(known) if known else "none"
+    if close:
+        return f"did you mean {close[0]!r}? Known: {listing}"
+    return f"known: {listing}"
+
+
+def _type_name(tp: Any) -> str:
+    if tp is None:
+        return "a value"
+    if isinstance(tp, type):
+        return {str: "a string", int: "an integer", bool: "true or false", float: "a number"}.get(
+            tp, f"a table ({tp.__name__})" if attrs.has(tp) else tp.__name__
+        )
+    origin = typing.get_origin(tp)
+    if origin in (list, tuple, Sequence):
+        return "a list"
+    if origin in (dict, Mapping):
+        return "a table"
+    return str(tp).replace("typing.", "")
+
+
+def cattrs_problems(exc: BaseException, file: str, path: str) -> list[ConfigProblem]:
+    """Turn a cattrs structuring error into one :class:`ConfigProblem` per leaf."""
+    out: list[ConfigProblem] = []
+
+    def walk(e: BaseException, p: str, tp: Any) -> None:
+        if isinstance(e, ForbiddenExtraKeysError):
+            fields = [f.name for f in attrs.fields(e.cl)] if attrs.has(e.cl) else []
+            for key in sorted(e.extra_fields):
+                out.append(ConfigProblem(file, _join(p, key), "unknown key", did_you_mean(key, fields)))
+            return
+        if isinstance(e, ClassValidationError | IterableValidationError):
+            with_notes, without = e.group_exceptions()
+            for sub, note in with_notes:
+                name = getattr(note, "name", None)
+                index = getattr(note, "index", None)
+                sub_path = _join(p, name) if name is not None else f"{p}[{index}]"
+                walk(sub, sub_path, getattr(note, "type", None))
+            for sub in without:
+                walk(sub, p, None)
+            return
+        if isinstance(e, KeyError):
+            out.append(ConfigProblem(file, p, f"missing required setting (expected {_type_name(tp)})"))
+            return
+        msg = str(e)
+        if not msg.startswith("expected"):
+            msg = f"expected {_type_name(tp)}: {msg}" if tp is not None else msg
+        out.append(ConfigProblem(file, p, msg))
+
+    walk(exc, path, None)
+    return out
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def structure(data: Any, cls: type, file: str, path: str, problems: list[ConfigProblem]) -> Any:
+    """Structure ``data`` into ``cls``, appending problems instead of raising."""
+    if cls is NoSettings and isinstance(data, Mapping) and data:
+        for key in data:
+            problems.append(ConfigProblem(file, _join(path, key), "unknown key", "this component takes no settings"))
+        return NoSettings()
+    if not isinstance(data, Mapping):
+        problems.append(ConfigProblem(file, path, f"expected a table, got {type(data).__name__}"))
+        return None
+    try:
+        return CONVERTER.structure(dict(data), cls)
+    except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as e:
+        problems.extend(cattrs_problems(e, file, path))
+    except (TypeError, ValueError) as e:
+        problems.append(ConfigProblem(file, path, str(e)))
+    return None
+
+
+# --------------------------------------------------------------------------- reading
+
+TOP_LEVEL = (
+    "deployment",
+    "plugins",
+    "directory",
+    "channels",
+    "actions",
+    "surveys",
+    "runner",
+    "services",
+    "include",
+    "asks",
+    "knowledge",
+    "announcements",
+    "survey_rules",
+    "journeys",
+    "reports",
+    "portal",
+)
+
+STANDARD_ASKS: Mapping[str, Ask] = {
+    "mobile_number": Ask(name="mobile_number", type=AskType.PHONE, label="Your mobile number", prefill="mobile"),
+    "mobile_os": Ask(
+        name="mobile_os",
+        type=AskType.CHOICE,
+        label="Your phone's system",
+        choices=("iOS", "Android"),
+        prefill="device.os",
+    ),
+    "email": Ask(name="email", type=AskType.EMAIL, label="Your email address", prefill="email"),
+    "device": Ask(name="device", type=AskType.DEVICE, label="Which of your devices?"),
+    "reason": Ask(name="reason", type=AskType.TEXT, label="What do you need it for?", required=False),
+}
+
+
+def find_config(path: str | os.PathLike[str] | None = None) -> Path:
+    """The config to use: ``path``, else ``$ITSM_CONFIG``, else ``./itsm.toml``."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else Path(DEFAULT_CONFIG_NAME)
+
+
+def _load_toml(path: Path, problems: list[ConfigProblem]) -> dict[str, Any] | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problems.append(ConfigProblem(str(path), "", "file not found", "create one with 'itsm init DIR'"))
+        return None
+    except (OSError, UnicodeDecodeError) as e:
+        problems.append(ConfigProblem(str(path), "", f"cannot read: {e}"))
+        return None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        # tomllib's message ends with "(at line L, column C)".
+        problems.append(ConfigProblem(str(path), "", f"invalid TOML: {e}"))
+        return None
+
+
+def read_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Parse a config file and the core's own tables. Raises ConfigError."""
+    cfg_path = find_config(path).absolute()
+    file = str(find_config(path))
+    problems: list[ConfigProblem] = []
+    data = _load_toml(cfg_path, problems)
+    if data is None:
+        raise ConfigError(problems)
+
+    for key in data:
+        if key not in TOP_LEVEL:
+            problems.append(ConfigProblem(file, key, "unknown table", did_you_mean(key, TOP_LEVEL)))
+
+    deployment = structure(data.get("deployment", {}), DeploymentSettings, file, "deployment", problems)
+    plugins = structure(data.get("plugins", {}), PluginSettings, file, "plugins", problems)
+    announcements = structure(data.get("announcements", {}), AnnouncementSettings, file, "announcements", problems)
+    survey_rules = structure(data.get("survey_rules", {}), SurveyRules, file, "survey_rules", problems)
+
+    components: dict[str, dict[str, ComponentConfig]] = {}
+    for table in COMPONENT_TABLES:
+        raw = data.get(table, {})
+        if not isinstance(raw, Mapping):
+            problems.append(ConfigProblem(file, table, f"expected a table of named components, got {raw!r}"))
+            continue
+        fam: dict[str, ComponentConfig] = {}
+        for name, body in raw.items():
+            cc = _component(table, name, body, file, problems)
+            if cc is not None:
+                fam[name] = cc
+        components[table] = fam
+    if not components.get("directory"):
+        problems.append(
+            ConfigProblem(
+                file,
+                "directory",
+                "no directory configured",
+                'add [directory.main] use = "file" path = "customers.toml"',
+            )
+        )
+
+    runner_raw = data.get("runner", {"use": "inline"})
+    runner = _component("runner", "", runner_raw, file, problems) if isinstance(runner_raw, Mapping) else None
+    if runner is None:
+        runner = ComponentConfig(table="runner", name="", use="inline", settings={}, file=file)
+
+    asks = _asks(data.get("asks", {}), file, problems)
+    raw_services: list[tuple[str, str, Mapping[str, Any]]] = []
+    services_raw = data.get("services", [])
+    if not isinstance(services_raw, list):
+        problems.append(ConfigProblem(file, "services", "expected an array of tables ([[services]])"))
+        services_raw = []
+    for i, s in enumerate(services_raw):
+        raw_services.append((file, f"services[{i}]", s))
+    knowledge_raw: list[tuple[str, str, Any]] = [
+        (file, f"knowledge[{i}]", k) for i, k in enumerate(data.get("knowledge", []) or [])
+    ]
+    include = data.get("include", [])
+    if isinstance(include, str):
+        include = [include]
+    if not isinstance(include, list) or not all(isinstance(p, str) for p in include):
+        problems.append(ConfigProblem(file, "include", "expected a list of glob patterns"))
+        include = []
+    for pattern in include:
+        matches = sorted(glob.glob(str(cfg_path.parent / pattern)))
+        if not matches:
+            problems.append(ConfigProblem(file, "include", f"pattern {pattern!r} matches no file"))
+        for match in matches:
+            rel = os.path.relpath(match, cfg_path.parent)
+            inc = _load_toml(Path(match), problems)
+            if inc is None:
+                continue
+            for key in inc:
+                if key not in ("services", "knowledge"):
+                    problems.append(
+                        ConfigProblem(rel, key, "unknown table", did_you_mean(key, ["services", "knowledge"]))
+                    )
+            for i, s in enumerate(inc.get("services", []) or []):
+                raw_services.append((rel, f"services[{i}]", s))
+            for i, k in enumerate(inc.get("knowledge", []) or []):
+                knowledge_raw.append((rel, f"knowledge[{i}]", k))
+
+    services = _services(raw_services, asks, problems)
+    knowledge = tuple(
+        k for f, p, raw in knowledge_raw if (k := structure(raw, KnowledgeArticle, f, p, problems)) is not None
+    )
+    if problems:
+        raise ConfigError(problems)
+    return Config(
+        path=cfg_path,
+        deployment=deployment,
+        plugins=plugins,
+        components=components,
+        runner=runner,
+        services=tuple(services),
+        knowledge=knowledge,
+        raw_services=tuple(raw_services),
+        announcements=announcements,
+        survey_rules=survey_rules,
+        extra={k: data[k] for k in ("journeys", "reports", "portal") if k in data},
+    )
+
+
+def _component(table: str, name: str, body: Any, file: str, problems: list[ConfigProblem]) -> ComponentConfig | None:
+    path = _join(table, name)
+    if not isinstance(body, Mapping):
+        problems.append(ConfigProblem(file, path, f"expected a table with 'use = \"...\"', got {body!r}"))
+        return None
+    use = body.get("use")
+    if use is None:
+        # A table named after a component may omit ``use``: [channels.log] means use = "log".
+        use = name
+    if not isinstance(use, str):
+        problems.append(ConfigProblem(file, _join(path, "use"), f"expected a component name, got {use!r}"))
+        return None
+    settings = {k: v for k, v in body.items() if k != "use"}
+    return ComponentConfig(table=table, name=name, use=use, settings=settings, file=file)
+
+
+def _asks(raw: Any, file: str, problems: list[ConfigProblem]) -> dict[str, Ask]:
+    asks = dict(STANDARD_ASKS)
+    if not isinstance(raw, Mapping):
+        problems.append(ConfigProblem(file, "asks", "expected a table of named asks"))
+        return asks
+    for name, body in raw.items():
+        if isinstance(body, Mapping):
+            ask = structure({"name": name, **body}, Ask, file, f"asks.{name}", problems)
+            if ask is not None:
+                asks[name] = ask
+        else:
+            problems.append(ConfigProblem(file, f"asks.{name}", "expected a table (type, label, ...)"))
+    return asks
+
+
+def _services(
+    raw_services: Sequence[tuple[str, str, Any]], asks: Mapping[str, Ask], problems: list[ConfigProblem]
+) -> list[Service]:
+    services: list[Service] = []
+    seen: dict[str, str] = {}
+    for file, path, raw in raw_services:
+        if not isinstance(raw, Mapping):
+            problems.append(ConfigProblem(file, path, "expected a table"))
+            continue
+        body = dict(raw)
+        ask_list = []
+        for i, a in enumerate(body.pop("asks", []) or []):
+            if isinstance(a, str):
+                if a in asks:
+                    ask_list.append(asks[a])
+                else:
+                    ask_list.append(Ask(name=a, label=a.replace("_", " ").capitalize()))
+            elif isinstance(a, Mapping):
+                ask = structure(a, Ask, file, f"{path}.asks[{i}]", problems)
+                if ask is not None:
+                    ask_list.append(ask)
+            else:
+                problems.append(ConfigProblem(file, f"{path}.asks[{i}]", "expected an ask name or a table"))
+        plan_raw = body.pop("plan", []) or []
+        steps = []
+        if not isinstance(plan_raw, list):
+            problems.append(ConfigProblem(file, f"{path}.plan", "expected a list of steps"))
+            plan_raw = []
+        for i, step in enumerate(plan_raw):
+            if not isinstance(step, Mapping) or not isinstance(step.get("action"), str):
+                problems.append(ConfigProblem(file, f"{path}.plan[{i}]", 'expected a table with action = "..."'))
+                continue
+            steps.append(PlanStep(action=step["action"], params={k: v for k, v in step.items() if k != "action"}))
+        kind = body.get("kind", "value")
+        if kind not in DemandKind.__members__.values():
+            problems.append(
+                ConfigProblem(
+                    file, f"{path}.kind", f"unknown demand kind {kind!r}", did_you_mean(str(kind), DemandKind)
+                )
+            )
+            body.pop("kind", None)
+        before = len(problems)
+        service = structure(body, Service, file, path, problems)
+        if service is None or len(problems) > before:
+            continue
+        service = attrs.evolve(service, asks=tuple(ask_list), plan=tuple(steps))
+        if service.key in seen:
+            problems.append(
+                ConfigProblem(
+                    file,
+                    f"{path}.key",
+                    f"duplicate service key {service.key!r}",
+                    f"first defined in {seen[service.key]}",
+                )
+            )
+            continue
+        seen[service.key] = f"{file}: {path}"
+        services.append(service)
+    return services
+
+
+# --------------------------------------------------------------------------- resolving
+
+
+def resolve(config: Config, registry: Mapping[str, Mapping[str, Component]]) -> Config:
+    """Check every ``use`` against the loaded components and build their settings.
+
+    ``registry`` maps a family (``channel``, ``directory``, ...) to its components by
+    name. Returns a new Config whose component configs hold settings instances.
+    """
+    problems: list[ConfigProblem] = []
+    components: dict[str, dict[str, ComponentConfig]] = {}
+    for table, family in COMPONENT_TABLES.items():
+        resolved: dict[str, ComponentConfig] = {}
+        for name, cc in config.family(table).items():
+            r = _resolve_one(cc, registry.get(family, {}), family, problems)
+            if r is not None:
+                resolved[name] = r
+        components[table] = resolved
+    runner = _resolve_one(config.runner, registry.get("runner", {}), "runner", problems) or config.runner
+
+    actions: dict[str, Component] = dict(registry.get("action", {}))
+    for name, cc in components.get("actions", {}).items():
+        if cc.record is not None:  # a configured instance: [actions.NAME] use = "component"
+            actions[name] = cc.record
+    services = []
+    for (file, path, _raw), service in zip(config.raw_services, config.services, strict=False):
+        steps = []
+        for i, step in enumerate(service.plan):
+            record = actions.get(step.action)
+            if record is None:
+                problems.append(
+                    ConfigProblem(
+                        file,
+                        f"{path}.plan[{i}].action",
+                        f"unknown action {step.action!r}",
+                        did_you_mean(step.action, actions),
+                    )
+                )
+                continue
+            params_cls = record.params if isinstance(record, ActionComponent) else NoSettings
+            params = structure(step.params, params_cls, file, f"{path}.plan[{i}]", problems)
+            steps.append(attrs.evolve(step, resolved=params))
+        services.append(attrs.evolve(service, plan=tuple(steps)))
+    channels = components.get("channels", {})
+    if config.deployment.default_channel not in {*channels, "log"}:
+        problems.append(
+            ConfigProblem(
+                str(config.path),
+                "deployment.default_channel",
+                f"no channel named {config.deployment.default_channel!r}",
+                did_you_mean(config.deployment.default_channel, {*channels, "log"}),
+            )
+        )
+    if problems:
+        raise ConfigError(problems)
+    return attrs.evolve(config, components=components, runner=runner, services=tuple(services))
+
+
+def _resolve_one(
+    cc: ComponentConfig, known: Mapping[str, Component], family: str, problems: list[ConfigProblem]
+) -> ComponentConfig | None:
+    record = known.get(cc.use)
+    if record is None:
+        where = _join(cc.path, "use") if cc.name else "runner.use"
+        problems.append(
+            ConfigProblem(
+                cc.file,
+                where,
+                f"no installed plugin provides a {family} named {cc.use!r}",
+                did_you_mean(cc.use, known),
+            )
+        )
+        return None
+    path = cc.path if cc.name else "runner"
+    before = len(problems)
+    settings = structure(cc.settings, record.settings, cc.file, path, problems)
+    if len(problems) > before:
+        for i in range(before, len(problems)):
+            p = problems[i]
+            if record.plugin and record.plugin != "builtin":
+                problems[i] = attrs.evolve(
+                    p, message=f"{p.message} (settings of {family} {cc.use!r} from plugin {record.plugin})"
+                )
+        return None
+    return attrs.evolve(cc, settings=settings, record=record)

@@ -1,0 +1,177 @@
+"""A deployment: its config, resolved against the plugins it names, and its components."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .components import (
+    Channel,
+    ComponentContext,
+    DirectoryBackend,
+    FulfilmentAction,
+    JobRunner,
+    SurveyComponent,
+    SurveyMethod,
+)
+from .config import ComponentConfig, Config, read_config, resolve
+from .errors import PluginError
+from .model import ConfigurationItem, Customer
+from .plugins import PluginHost
+
+DEFAULT_SURVEYS = ("nps", "csat", "ces")
+
+
+@attrs.define
+class Deployment:
+    """A config resolved against its plugins. Components are built on first use."""
+
+    config: Config
+    host: PluginHost
+    _instances: dict[str, Any] = attrs.field(factory=dict, init=False)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        plugins: Sequence[object] = (),
+        entry_points: bool = True,
+    ) -> Deployment:
+        """Read, load plugins and resolve. Raises ConfigError or PluginError; starts nothing."""
+        config = read_config(path)
+        host = PluginHost.for_config(config, entry_points=entry_points, plugins=plugins)
+        config = resolve(config, host.registry())
+        return cls(config, host)
+
+    @property
+    def name(self) -> str:
+        return self.config.deployment.name
+
+    def _build(self, cc: ComponentConfig) -> Any:
+        key = f"{cc.table}.{cc.name}"
+        if key not in self._instances:
+            assert cc.record is not None
+            ctx = ComponentContext(name=cc.name or cc.use, deployment=self.name, base_dir=self.config.base_dir)
+            try:
+                self._instances[key] = cc.record.factory(cc.settings, ctx)
+            except Exception as e:
+                raise PluginError(
+                    cc.record.plugin, f"could not start {cc.path} (use = {cc.use!r}): {type(e).__name__}: {e}"
+                ) from e
+        return self._instances[key]
+
+    def directories(self) -> list[DirectoryBackend]:
+        return [self._build(cc) for cc in self.config.family("directory").values()]
+
+    def channels(self) -> dict[str, Channel]:
+        """Configured channels by name; the ``log`` channel is always there."""
+        out = {name: self._build(cc) for name, cc in self.config.family("channels").items()}
+        if "log" not in out:
+            out["log"] = self._implicit("channel", "log")
+        return out
+
+    def actions(self) -> dict[str, FulfilmentAction]:
+        """Every registered action by name (configured ones with their ``[actions.X]`` settings)."""
+        configured = {cc.use: cc for cc in self.config.family("actions").values()}
+        out: dict[str, FulfilmentAction] = {}
+        for name in self.host.registry()["action"]:
+            out[name] = self._build(configured[name]) if name in configured else self._implicit("action", name)
+        return out
+
+    def action(self, name: str) -> FulfilmentAction:
+        """The action a plan step names: an ``[actions.NAME]`` table, else a component by name."""
+        tables = self.config.family("actions")
+        if name in tables:
+            return self._build(tables[name])
+        configured = {cc.use: cc for cc in tables.values()}
+        return self._build(configured[name]) if name in configured else self._implicit("action", name)
+
+    def action_record(self, name: str) -> Any:
+        """The component record behind a plan step's action name, or ``None``."""
+        tables = self.config.family("actions")
+        if name in tables:
+            return tables[name].record
+        return self.host.registry()["action"].get(name)
+
+    def surveys(self) -> dict[str, SurveyMethod]:
+        out = {name: self._build(cc) for name, cc in self.config.family("surveys").items()}
+        for name in DEFAULT_SURVEYS:
+            if name not in out and name in self.host.registry()["survey"]:
+                out[name] = self._implicit("survey", name)
+        return out
+
+    def survey_records(self) -> Mapping[str, SurveyComponent]:
+        return self.host.registry()["survey"]  # type: ignore[return-value]
+
+    def runner(self) -> JobRunner:
+        cc = self.config.runner
+        if cc.record is None:
+            return self._implicit("runner", cc.use)  # type: ignore[no-any-return,unused-ignore]
+        return self._build(cc)  # type: ignore[no-any-return,unused-ignore]
+
+    def _implicit(self, family: str, name: str) -> Any:
+        """A component used with default settings without a config table of its own."""
+        key = f"implicit.{family}.{name}"
+        if key not in self._instances:
+            record = self.host.registry()[family][name]
+            ctx = ComponentContext(name=name, deployment=self.name, base_dir=self.config.base_dir)
+            self._instances[key] = record.factory(record.settings(), ctx)
+        return self._instances[key]
+
+
+class Directory:
+    """The configured directory backends, asked in config order."""
+
+    def __init__(self, backends: Iterable[DirectoryBackend]):
+        self.backends = list(backends)
+
+    def get_customer(self, customer_id: str) -> Customer | None:
+        for b in self.backends:
+            c = b.get_customer(customer_id)
+            if c is not None:
+                return c
+        return None
+
+    def customer_by_email(self, email: str) -> Customer | None:
+        """The customer with this email address (case-insensitive), asking backends that can search first."""
+        wanted = email.strip().casefold()
+        for b in self.backends:
+            finder = getattr(b, "find_by_email", None)
+            if finder is not None:
+                c = finder(wanted)
+                if c is not None:
+                    return c
+                continue
+            for c in b.list_customers():
+                if c.email and c.email.casefold() == wanted:
+                    return c
+        return None
+
+    def list_customers(self) -> list[Customer]:
+        seen: dict[str, Customer] = {}
+        for b in self.backends:
+            for c in b.list_customers():
+                seen.setdefault(c.id, c)
+        return list(seen.values())
+
+    def authenticate(self, login: str, password: str) -> Customer | None:
+        for b in self.backends:
+            c = b.authenticate(login, password)
+            if c is not None:
+                return c
+        return None
+
+    def configuration_items(self, customer_id: str) -> list[ConfigurationItem]:
+        out: list[ConfigurationItem] = []
+        for b in self.backends:
+            out.extend(b.configuration_items(customer_id))
+        return out
+
+
+def config_dir(path: str | os.PathLike[str]) -> Path:
+    return Path(path).absolute().parent

@@ -1,0 +1,1779 @@
+"""The desk: the one Python API that the CLI, channels and the portal call.
+
+Every change a demand goes through is made here, in one transaction with its
+journey events and the jobs it causes; the journey hooks are called here after the
+commit. A hook implementation that raises is recorded against the demand with the
+plugin's name, and the demand is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import attrs
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .asks import validate_answers
+from .components import (
+    ActionComponent,
+    ActionRequest,
+    ActionResult,
+    Channel,
+    Intake,
+    Message,
+)
+from .config import CONVERTER, did_you_mean
+from .deployment import Deployment, Directory
+from .eligibility import Decision, rule_decision
+from .errors import (
+    IneligibleCustomer,
+    InvalidAnswers,
+    NotFound,
+    PermanentFailure,
+    TemporaryFailure,
+    UnknownCustomer,
+    UnknownService,
+)
+from .jobs import LEASE, Job, JobState, backoff
+from .model import (
+    Actor,
+    Announcement,
+    ConfigurationItem,
+    Customer,
+    Demand,
+    DemandKind,
+    DemandState,
+    JourneyEvent,
+    Link,
+    Priority,
+    Service,
+    Stage,
+    SurveyResponse,
+    check_transition,
+)
+from .store import tables as t
+from .store.engine import open_engine, resolve_url
+
+log = logging.getLogger("itsmcore.desk")
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class Receipt:
+    """What a submission gives back: the demand and what to show the customer now."""
+
+    demand: Demand
+    acknowledgement: str
+    links: tuple[Link, ...] = ()
+    duplicate: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class PluginFailure:
+    """A hook implementation that raised, recorded against a demand."""
+
+    plugin: str
+    hook: str
+    error: str
+    at: datetime
+    demand_id: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class DemandView:
+    """A demand with its whole journey, its jobs and any plugin failures."""
+
+    demand: Demand
+    journey: tuple[JourneyEvent, ...]
+    jobs: tuple[Job, ...]
+    failures: tuple[PluginFailure, ...]
+    outputs: Mapping[str, Any]
+
+
+@attrs.frozen(kw_only=True)
+class CatalogEntry:
+    """A service as one customer sees it in the catalog."""
+
+    service: Service
+    eligible: bool
+    reason: str = ""
+    next_step: str = ""
+    score: float = 0.0
+    matched: str = ""
+
+
+class _Keep:
+    """Marker: leave a column as it is."""
+
+
+_KEEP = _Keep()
+
+_TOKEN = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+
+
+def render(template: str, values: Mapping[str, Any]) -> str:
+    """Fill ``{name}`` placeholders from a flat mapping; no attribute access, no code."""
+    return _TOKEN.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)
+
+
+class Desk:
+    """A deployment's service desk. Open with :meth:`open`; close when done."""
+
+    def __init__(self, deployment: Deployment, engine: Engine, *, clock: Clock = utcnow):
+        self.deployment = deployment
+        self.config = deployment.config
+        self.host = deployment.host
+        self.engine = engine
+        self.clock = clock
+        self.directory = Directory(deployment.directories())
+        self._services = {s.key: s for s in self.config.services}
+        self._channels: dict[str, Channel] | None = None
+        self._runner = deployment.runner()
+        self._running_jobs = False
+        self._sync_catalog()
+        self.host.desk_opened(self, self._on_error(None))
+
+    @classmethod
+    def open(
+        cls,
+        config: str | os.PathLike[str] | None = None,
+        *,
+        plugins: Sequence[object] = (),
+        entry_points: bool = True,
+        clock: Clock = utcnow,
+        migrate: bool = True,
+    ) -> Desk:
+        """Load the deployment at ``config`` and open its store (upgrading an empty one)."""
+        deployment = Deployment.load(config, plugins=plugins, entry_points=entry_points)
+        url = resolve_url(deployment.config.deployment.database, deployment.config.base_dir)
+        engine = open_engine(url, migrate=migrate)
+        return cls(deployment, engine, clock=clock)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Desk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def name(self) -> str:
+        return self.deployment.name
+
+    # ------------------------------------------------------------------ secret
+
+    def secret(self) -> bytes:
+        """The deployment's signing secret (``ITSM_SECRET``, else its secret file, created 0600)."""
+        env = os.environ.get("ITSM_SECRET")
+        if env:
+            return env.encode()
+        path = self.config.base_dir / self.config.deployment.secret_file
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(32))
+        return path.read_text().strip().encode()
+
+    # ------------------------------------------------------------------ plugin errors
+
+    def _on_error(self, demand_id: int | None) -> Callable[[str, str, BaseException], None]:
+        def record(plugin: str, hook: str, exc: BaseException) -> None:
+            text = f"{type(exc).__name__}: {exc}"
+            log.warning(
+                "plugin %s failed in %s for demand %s: %s",
+                plugin,
+                hook,
+                demand_id,
+                text,
+                extra={"demand_id": demand_id},
+            )
+            log.debug("".join(traceback.format_exception(exc)))
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(t.plugin_errors).values(
+                        demand_id=demand_id, plugin=plugin, hook=hook, error=text[:4000], at=self.clock()
+                    )
+                )
+
+        return record
+
+    # ------------------------------------------------------------------ customers
+
+    def get_customer(self, customer_id: str) -> Customer:
+        c = self.directory.get_customer(customer_id)
+        if c is None:
+            raise UnknownCustomer(customer_id, "see 'itsm customer list'")
+        return c
+
+    def find_customer(self, customer_id: str) -> Customer | None:
+        return self.directory.get_customer(customer_id)
+
+    def customer_by_email(self, email: str) -> Customer | None:
+        """The customer with this email address, for channels that only know an address."""
+        return self.directory.customer_by_email(email)
+
+    def list_customers(self) -> list[Customer]:
+        return sorted(self.directory.list_customers(), key=lambda c: c.id)
+
+    def configuration_items(self, customer_id: str) -> list[ConfigurationItem]:
+        return self.directory.configuration_items(customer_id)
+
+    def authenticate(self, login: str, password: str) -> Customer | None:
+        """The customer whose password this is (plugins first, then the directory), else ``None``."""
+        c = self.host.authenticate(self, login, password, self._on_error(None))
+        return c if c is not None else self.directory.authenticate(login, password)
+
+    # ------------------------------------------------------------------ services
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        return tuple(self._services.values())
+
+    def get_service(self, key: str) -> Service:
+        s = self._services.get(key)
+        if s is None:
+            raise UnknownService(key, did_you_mean(key, self._services))
+        return s
+
+    def _sync_catalog(self) -> None:
+        """Mirror the configured catalog into the store, for search and for reports."""
+        rows = [
+            {
+                "key": s.key,
+                "name": s.name,
+                "category": s.category,
+                "keywords": " ".join(s.keywords),
+                "description": s.description,
+                "kind": str(s.kind),
+            }
+            for s in self.config.services
+        ]
+        with self.engine.begin() as conn:
+            existing = {r.key: tuple(r) for r in conn.execute(select(*t.services.c))}
+            wanted = {r["key"]: tuple(r.values()) for r in rows}
+            if existing == wanted:
+                return
+            conn.execute(t.services.delete())
+            if rows:
+                conn.execute(insert(t.services), rows)
+            self._after_catalog_sync(conn)
+
+    def _after_catalog_sync(self, conn: Connection) -> None:
+        from . import catalog
+
+        catalog.rebuild(conn, self.config.services)
+
+    def search(self, query: str, *, customer: str | Customer | None = None, limit: int = 10) -> list[CatalogEntry]:
+        """Catalog search, best match first; with ``customer``, each result says if they can have it."""
+        from . import catalog
+
+        cust = None
+        if customer is not None:
+            cust = customer if isinstance(customer, Customer) else self.get_customer(customer)
+        with self.engine.connect() as conn:
+            hits = catalog.search(conn, self._services, query, limit)
+        out = []
+        for hit in hits:
+            if cust is None:
+                out.append(CatalogEntry(service=hit.service, eligible=True, score=hit.score, matched=hit.matched))
+                continue
+            d = self.eligibility(cust, hit.service)
+            out.append(
+                CatalogEntry(
+                    service=hit.service,
+                    eligible=d.eligible,
+                    reason=d.reason,
+                    next_step=d.next_step,
+                    score=hit.score,
+                    matched=hit.matched,
+                )
+            )
+        return out
+
+    def eligibility(self, customer: Customer, service: Service) -> Decision:
+        """The service's rule, then every plugin's check; any "no" wins."""
+        decision = rule_decision(service, customer, self._manager_name)
+        if not decision.eligible:
+            return decision
+        for plugin, d in self.host.check_eligibility(self, customer, service, self._on_error(None)):
+            if not d.eligible:
+                return Decision(False, d.reason or f"{service.name} is not available to you.", d.next_step, plugin)
+        return decision
+
+    def _manager_name(self, manager_id: str) -> str | None:
+        m = self.directory.get_customer(manager_id)
+        return m.name.split()[0] if m else None
+
+    # ------------------------------------------------------------------ intake
+
+    def submit(
+        self,
+        kind: DemandKind | str | None,
+        customer: str | Customer,
+        summary: str,
+        *,
+        service: str | None = None,
+        details: str = "",
+        answers: Mapping[str, Any] | None = None,
+        channel: str = "cli",
+        actor: str = Actor.CUSTOMER,
+        external_ref: str | None = None,
+        priority: Priority | int | None = None,
+        caused_by: int | None = None,
+        cause: str | None = None,
+        effort: int | None = None,
+        announcement_id: int | None = None,
+        discovery: str | None = None,
+    ) -> Receipt:
+        """Take in a demand of any kind; write it, its first events and its jobs at once.
+
+        Raises UnknownCustomer, UnknownService, IneligibleCustomer or InvalidAnswers
+        before anything is written. An ``external_ref`` seen before (an email's
+        Message-ID) returns the existing demand with ``duplicate=True``. ``discovery``
+        says how the customer found the service (e.g. a search), recorded as the
+        journey's discover stage.
+        """
+        if external_ref is not None:
+            existing = self._by_external_ref(external_ref)
+            if existing is not None:
+                return Receipt(demand=existing, acknowledgement=self._ack_text(existing, None), duplicate=True)
+        cust = customer if isinstance(customer, Customer) else self.get_customer(customer)
+        summary = (summary or "").strip()
+        svc = self.get_service(service) if service else None
+        kind_v = DemandKind(kind) if kind else None
+        if kind_v is None and svc is not None:
+            kind_v = svc.kind
+        intake = Intake(
+            kind=kind_v, customer=cust, summary=summary, details=details, channel=channel, service_key=service
+        )
+        team = None
+        prio = Priority(priority) if priority is not None else None
+        classified = self.host.classify(self, intake, self._on_error(None))
+        if classified is not None:
+            _plugin, cl = classified
+            if cl.kind is not None and kind_v is None:
+                kind_v = DemandKind(cl.kind)
+            if cl.service_key and svc is None and cl.service_key in self._services:
+                svc = self._services[cl.service_key]
+            if cl.priority is not None and prio is None:
+                prio = Priority(cl.priority)
+            team = cl.team
+        kind_v = kind_v or DemandKind.FAILURE
+        if not summary:
+            summary = svc.name if svc else ""
+        if not summary:
+            raise InvalidAnswers({"summary": "Please say in a few words what you need."})
+
+        clean: dict[str, str] = {}
+        if kind_v == DemandKind.VALUE and svc is not None:
+            decision = self.eligibility(cust, svc)
+            if not decision.eligible:
+                raise IneligibleCustomer(cust.id, svc.key, decision.reason, decision.next_step)
+            clean = validate_answers(svc, answers or {}, cust, self.configuration_items(cust.id))
+        elif answers:
+            clean = {k: str(v) for k, v in answers.items()}
+
+        now = self.clock()
+        typed = len(clean) if effort is None else effort
+        outage = None
+        if kind_v == DemandKind.FAILURE and svc is not None:
+            from .announcements import get as get_announcement
+            from .announcements import open_for_service
+
+            outage = (
+                get_announcement(self, announcement_id)
+                if announcement_id is not None
+                else open_for_service(self, svc.key)
+            )
+            if outage is not None and outage.state == "open":
+                announcement_id = outage.id
+                cause = cause or "announced_outage"
+            else:
+                outage = None
+        with self.engine.begin() as conn:
+            try:
+                demand_id = conn.execute(
+                    insert(t.demands).values(
+                        kind=str(kind_v),
+                        state=str(DemandState.NEW),
+                        stage=str(Stage.ACKNOWLEDGE),
+                        customer_id=cust.id,
+                        customer_role=cust.role,
+                        customer_department=cust.department,
+                        service_key=svc.key if svc else None,
+                        channel=channel,
+                        summary=summary,
+                        details=details,
+                        answers=clean,
+                        outputs={},
+                        priority=int(prio or Priority.MEDIUM),
+                        team=team,
+                        external_ref=external_ref,
+                        caused_by=caused_by,
+                        cause=cause,
+                        announcement_id=announcement_id,
+                        self_service=False,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
+            except IntegrityError:
+                if external_ref is None:
+                    raise
+                conn.rollback()
+                existing = self._by_external_ref(external_ref)
+                assert existing is not None
+                return Receipt(demand=existing, acknowledgement=self._ack_text(existing, None), duplicate=True)
+            what = {DemandKind.VALUE: "request", DemandKind.FAILURE: "problem", DemandKind.INFORMATION: "question"}[
+                kind_v
+            ]
+            events = []
+            if discovery:
+                events.append(
+                    {
+                        "demand_id": demand_id,
+                        "stage": str(Stage.DISCOVER),
+                        "channel": channel,
+                        "actor": str(actor),
+                        "kind": "discovered",
+                        "customer_sees": f"You found {svc.name if svc else 'us'}.",
+                        "behind_scenes": discovery,
+                        "effort": 1,
+                        "at": now,
+                    }
+                )
+            events += [
+                {
+                    "demand_id": demand_id,
+                    "stage": str(Stage.ENGAGE),
+                    "channel": channel,
+                    "actor": str(actor),
+                    "kind": "submitted",
+                    "customer_sees": f"You told us: {summary}",
+                    "behind_scenes": f"{kind_v} demand received through {channel}"
+                    + (f" for service {svc.key}" if svc else "")
+                    + (f"; classified by {classified[0]}" if classified else ""),
+                    "effort": max(1, typed),
+                    "at": now,
+                },
+                {
+                    "demand_id": demand_id,
+                    "stage": str(Stage.ACKNOWLEDGE),
+                    "channel": channel,
+                    "actor": str(Actor.SYSTEM),
+                    "kind": "acknowledged",
+                    "customer_sees": f"We have your {what} (#{demand_id}).",
+                    "behind_scenes": f"demand {demand_id} written with state new, priority {int(prio or 3)}",
+                    "effort": 0,
+                    "at": now,
+                },
+            ]
+            if outage is not None:
+                from .announcements import mark_affected
+
+                mark_affected(conn, self, outage.id, cust.id, now)
+                workaround = f" Meanwhile: {outage.workaround}" if outage.workaround else ""
+                events.append(
+                    {
+                        "demand_id": demand_id,
+                        "stage": str(Stage.ACKNOWLEDGE),
+                        "channel": channel,
+                        "actor": str(Actor.SYSTEM),
+                        "kind": "linked",
+                        "customer_sees": f"We know about this: {outage.title}.{workaround} We will tell you when it is fixed.",
+                        "behind_scenes": f"linked to announcement {outage.id}; customer added to its affected list",
+                        "effort": 0,
+                        "at": now,
+                    }
+                )
+            conn.execute(insert(t.journey_events), events)
+            ack = self._ack_text_parts(demand_id, kind_v, svc)
+            if outage is not None:
+                ack += f" We know about this: {outage.title}." + (
+                    f" Meanwhile: {outage.workaround}" if outage.workaround else ""
+                )
+            job_ids = [
+                self._enqueue_notify(
+                    conn,
+                    demand_id,
+                    purpose="acknowledgement",
+                    subject=f"We have your {what} #{demand_id}: {summary}",
+                    body=ack,
+                    now=now,
+                    key=f"{self.name}:demand:{demand_id}:acknowledgement",
+                )
+            ]
+            if kind_v == DemandKind.VALUE and svc is not None and svc.plan:
+                self._set_state(conn, demand_id, DemandState.IN_FULFILMENT, now, stage=Stage.FULFIL)
+                job_ids.append(self._enqueue_step(conn, demand_id, svc, 0, now))
+        demand = self.get(demand_id)
+        on_error = self._on_error(demand_id)
+        self.host.demand_received(self, demand, on_error)
+        if outage is not None:
+            self.host.customer_affected(self, outage, cust, on_error)
+        for ev in self.journey(demand_id):
+            self.host.event_recorded(self, demand, ev, on_error)
+            if ev.kind in ("discovered", "submitted", "acknowledged") or ev.stage == Stage.FULFIL:
+                self.host.stage_entered(self, demand, ev, on_error)
+        if kind_v == DemandKind.INFORMATION:
+            self._try_answer(demand)
+        self._wake(job_ids)
+        demand = self.get(demand_id)
+        ack = self._ack_text(demand, svc)
+        links = svc.quick_start if svc else ()
+        if outage is not None:
+            ack += f" We know about this: {outage.title}." + (
+                f" Meanwhile: {outage.workaround}" if outage.workaround else ""
+            )
+            links = tuple(outage.workaround_links) + tuple(links)
+        return Receipt(demand=demand, acknowledgement=ack, links=links)
+
+    def _ack_text_parts(self, demand_id: int, kind: DemandKind, svc: Service | None) -> str:
+        if kind == DemandKind.VALUE and svc is not None:
+            when = f" It usually takes {svc.expected}." if svc.expected else ""
+            nxt = " We are setting it up now." if svc.plan else " Someone from IT will pick it up."
+            return f"Thanks, we have your request for {svc.name} (#{demand_id}).{nxt}{when}"
+        if kind == DemandKind.FAILURE:
+            return f"Thanks, we have your report (#{demand_id}). We will keep you posted until it is fixed."
+        if kind == DemandKind.INFORMATION:
+            return f"Thanks, we have your question (#{demand_id})."
+        return f"Thanks, we have your request (#{demand_id})."
+
+    def _ack_text(self, demand: Demand, svc: Service | None) -> str:
+        return self._ack_text_parts(demand.id, demand.kind, svc or self._services.get(demand.service_key or ""))
+
+    def _by_external_ref(self, ref: str) -> Demand | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.demands).where(t.demands.c.external_ref == ref)).first()
+        return _demand(row) if row else None
+
+    def find_by_external_ref(self, ref: str) -> Demand | None:
+        """The demand taken in with this external reference (e.g. an email Message-ID)."""
+        return self._by_external_ref(ref)
+
+    def _try_answer(self, demand: Demand) -> None:
+        answered = self.host.answer_query(self, demand, self._on_error(demand.id))
+        if answered is None:
+            self.record_event(
+                demand.id,
+                stage=Stage.FULFIL,
+                actor=Actor.SYSTEM,
+                customer_sees="Someone from IT will answer you.",
+                behind_scenes="no self-service answer found; routed to the service desk",
+                kind="routed",
+            )
+            self.transition(demand.id, DemandState.IN_PROGRESS, actor=Actor.SYSTEM, stage=Stage.FULFIL)
+            return
+        plugin, answer = answered
+        links = "".join(f"\n{link.title}: {link.url}" for link in answer.links)
+        with self.engine.begin() as conn:
+            conn.execute(update(t.demands).where(t.demands.c.id == demand.id).values(self_service=True))
+        self.transition(
+            demand.id,
+            DemandState.ANSWERED,
+            actor=plugin,
+            stage=Stage.OUTCOME,
+            customer_sees=answer.text + links,
+            behind_scenes=f"answered by self-service ({answer.source or plugin})",
+        )
+
+    # ------------------------------------------------------------------ announcements
+
+    def open_announcement(
+        self,
+        service: str,
+        title: str,
+        *,
+        description: str = "",
+        workaround: str = "",
+        links: Iterable[Link] = (),
+        estimate: str = "",
+        source: str = "agent",
+    ) -> Announcement:
+        """Tell a service's subscribers what is wrong, the workaround and an estimate (in batches, as jobs)."""
+        from . import announcements
+
+        return announcements.open_announcement(
+            self,
+            service,
+            title,
+            description=description,
+            workaround=workaround,
+            links=links,
+            estimate=estimate,
+            source=source,
+        )
+
+    def update_announcement(self, announcement_id: int, **changes: Any) -> Announcement:
+        """Change an open announcement's description, workaround, links or estimate, and tell everyone concerned."""
+        from . import announcements
+
+        return announcements.update_announcement(self, announcement_id, **changes)
+
+    def resolve_announcement(self, announcement_id: int, resolution: str) -> Announcement:
+        """Announce the fix; affected customers get a signed link to confirm it (or say it is still broken)."""
+        from . import announcements
+
+        return announcements.resolve_announcement(self, announcement_id, resolution)
+
+    def affects_me(self, announcement_id: int, customer: str, channel: str = "portal") -> int:
+        """ "This affects me": join the affected list; returns the customer's linked incident."""
+        from . import announcements
+
+        return announcements.affects_me(self, announcement_id, customer, channel)
+
+    def confirm(self, token: str, fixed: bool, *, customer: str | None = None) -> int:
+        """The answer behind a confirm link; returns the customer's demand id."""
+        from . import announcements
+
+        return announcements.confirm(self, token, fixed, customer_id=customer)
+
+    def announcement(self, announcement_id: int) -> Announcement:
+        from . import announcements
+
+        return announcements.get(self, announcement_id)
+
+    def announcements(self, *, open_only: bool = False, service: str | None = None) -> list[Announcement]:
+        from . import announcements
+
+        return announcements.listing(self, open_only=open_only, service=service)
+
+    def ledger(self, announcement_id: int) -> Any:
+        """Notified, affected, confirmed fixed, still broken, no answer: the service desk's view."""
+        from . import announcements
+
+        return announcements.ledger(self, announcement_id)
+
+    def subscribe(self, customer: str, service: str) -> None:
+        from . import announcements
+
+        announcements.subscribe(self, customer, service)
+
+    def unsubscribe(self, customer: str, service: str) -> None:
+        from . import announcements
+
+        announcements.unsubscribe(self, customer, service)
+
+    def subscribers(self, service: str) -> list[str]:
+        from . import announcements
+
+        announcements.sync_derived(self, service)
+        return announcements.subscribers(self, service)
+
+    def _is_affected(self, announcement_id: int, customer_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return bool(
+                conn.execute(
+                    select(t.announcement_customers.c.affected).where(
+                        t.announcement_customers.c.announcement_id == announcement_id,
+                        t.announcement_customers.c.customer_id == customer_id,
+                    )
+                ).scalar()
+            )
+
+    # ------------------------------------------------------------------ surveys
+
+    def survey_link(self, demand_id: int, customer_id: str) -> str:
+        from .links import sign
+
+        ttl = timedelta(days=self.config.survey_rules.link_days)
+        token = sign(self.secret(), "survey", demand_id, customer_id, self.clock(), ttl)
+        return f"{self.config.deployment.public_url.rstrip('/')}/survey/{token}"
+
+    def survey_allowed(self, customer_id: str, demand: Demand | None = None) -> tuple[bool, str]:
+        """Survey governance: one survey per period, none while still affected by an outage, none after self-help."""
+        rules = self.config.survey_rules
+        now = self.clock()
+        with self.engine.connect() as conn:
+            recent = conn.execute(
+                select(func.count())
+                .select_from(t.messages)
+                .where(
+                    t.messages.c.customer_id == customer_id,
+                    t.messages.c.purpose == "survey",
+                    t.messages.c.at > now - timedelta(days=rules.period_days),
+                )
+            ).scalar_one()
+            if recent:
+                return False, f"already surveyed in the last {rules.period_days:g} days"
+            affected = conn.execute(
+                select(func.count())
+                .select_from(t.announcement_customers.join(t.announcements))
+                .where(
+                    t.announcement_customers.c.customer_id == customer_id,
+                    t.announcement_customers.c.affected.is_(True),
+                    t.announcements.c.state == "open",
+                )
+            ).scalar_one()
+            if affected:
+                return False, "still affected by an open outage"
+            if demand is not None:
+                self_served = conn.execute(select(t.demands.c.self_service).where(t.demands.c.id == demand.id)).scalar()
+                if self_served:
+                    return False, "the customer solved it themselves"
+        if rules.sample < 1.0 and demand is not None:
+            import hashlib
+
+            h = int(hashlib.sha256(f"{self.name}:{demand.id}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+            if h >= rules.sample:
+                return False, f"not in the {rules.sample:.0%} sample"
+        return True, ""
+
+    def ask_for_feedback(self, demand_id: int) -> int | None:
+        """After a confirmed outcome, send a transactional survey if the rules allow; returns the job id."""
+        demand = self.get(demand_id)
+        ok, why = self.survey_allowed(demand.customer_id, demand)
+        if not ok:
+            self.record_event(demand_id, behind_scenes=f"no survey: {why}", kind="survey_skipped")
+            return None
+        method = self.config.survey_rules.method
+        question = getattr(self.deployment.surveys().get(method), "question", "How did we do?")
+        with self.engine.begin() as conn:
+            jid = self._enqueue_notify(
+                conn,
+                demand_id,
+                purpose="survey",
+                subject=f"#{demand_id}: how did we do?",
+                body=question,
+                now=self.clock(),
+                survey=True,
+                key=f"{self.name}:demand:{demand_id}:survey",
+            )
+        self._wake([jid])
+        return jid
+
+    def answer_survey(
+        self,
+        score: int,
+        *,
+        customer: str | None = None,
+        method: str | None = None,
+        comment: str = "",
+        demand_id: int | None = None,
+        token: str | None = None,
+        channel: str = "portal",
+        mode: str = "transactional",
+    ) -> SurveyResponse:
+        """Store a survey answer, validated against the method's scale (out of scale is refused, never counted)."""
+        if token is not None:
+            from .links import verify
+
+            claim = verify(self.secret(), token.rsplit("/", 1)[-1], self.clock(), purpose="survey")
+            customer, demand_id = claim.customer_id, claim.target
+        if customer is None:
+            raise InvalidAnswers({"customer": "who answered?"})
+        cust = self.get_customer(customer)
+        name = method or self.config.survey_rules.method
+        methods = self.deployment.surveys()
+        if name not in methods:
+            raise InvalidAnswers({"method": f"unknown survey method {name!r}; {did_you_mean(name, methods)}"})
+        m = methods[name]
+        if isinstance(score, bool) or not isinstance(score, int) or not m.low <= score <= m.high:
+            raise InvalidAnswers({"score": f"{name.upper()} answers are whole numbers from {m.low} to {m.high}"})
+        demand = self.get(demand_id) if demand_id is not None else None
+        if demand is not None and demand.customer_id != cust.id:
+            raise NotFound(f"unknown demand {demand_id}")
+        if mode not in ("transactional", "tracker"):
+            raise InvalidAnswers({"mode": "transactional or tracker"})
+        now = self.clock()
+        with self.engine.begin() as conn:
+            if demand is not None:
+                dup = conn.execute(
+                    select(t.survey_responses.c.id).where(
+                        t.survey_responses.c.demand_id == demand.id, t.survey_responses.c.method == name
+                    )
+                ).scalar()
+                if dup:
+                    raise InvalidAnswers({"survey": "You have already answered this survey. Thank you!"})
+            rid = conn.execute(
+                insert(t.survey_responses).values(
+                    method=name,
+                    customer_id=cust.id,
+                    score=score,
+                    comment=comment[:4000],
+                    demand_id=demand.id if demand else None,
+                    service_key=demand.service_key if demand else None,
+                    channel=channel,
+                    mode=mode,
+                    at=now,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            if demand is not None:
+                self._insert_event(
+                    conn,
+                    demand.id,
+                    Stage.FEEDBACK,
+                    channel,
+                    str(Actor.CUSTOMER),
+                    "Thank you for telling us how it went.",
+                    f"{name} answer {score} ({m.category(score)})" + (f": {comment[:200]}" if comment else ""),
+                    1,
+                    "survey",
+                    now,
+                )
+                conn.execute(update(t.demands).where(t.demands.c.id == demand.id).values(stage=str(Stage.FEEDBACK)))
+        response = SurveyResponse(
+            id=rid,
+            method=name,
+            customer_id=cust.id,
+            score=score,
+            comment=comment,
+            demand_id=demand.id if demand else None,
+            service_key=demand.service_key if demand else None,
+            channel=channel,
+            mode=mode,
+            at=now,
+        )
+        self.host.survey_answered(self, response, self._on_error(demand.id if demand else None))
+        return response
+
+    # ------------------------------------------------------------------ reading
+
+    def get(self, demand_id: int) -> Demand:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.demands).where(t.demands.c.id == demand_id)).first()
+        if row is None:
+            raise NotFound(f"unknown demand {demand_id}")
+        return _demand(row)
+
+    def journey(self, demand_id: int) -> list[JourneyEvent]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.journey_events)
+                .where(t.journey_events.c.demand_id == demand_id)
+                .order_by(t.journey_events.c.id)
+            ).all()
+        return [_event(r) for r in rows]
+
+    def show(self, demand_id: int) -> DemandView:
+        """A demand with its journey, jobs, plugin failures and outputs."""
+        demand = self.get(demand_id)
+        with self.engine.connect() as conn:
+            jobs = conn.execute(select(t.jobs).where(t.jobs.c.demand_id == demand_id).order_by(t.jobs.c.id)).all()
+            errs = conn.execute(
+                select(t.plugin_errors).where(t.plugin_errors.c.demand_id == demand_id).order_by(t.plugin_errors.c.id)
+            ).all()
+            outputs = conn.execute(select(t.demands.c.outputs).where(t.demands.c.id == demand_id)).scalar_one()
+        return DemandView(
+            demand=demand,
+            journey=tuple(self.journey(demand_id)),
+            jobs=tuple(_job(r) for r in jobs),
+            failures=tuple(
+                PluginFailure(plugin=r.plugin, hook=r.hook, error=r.error, at=_aware(r.at), demand_id=r.demand_id)  # type: ignore[arg-type]
+                for r in errs
+            ),
+            outputs=outputs or {},
+        )
+
+    def list_demands(
+        self,
+        *,
+        customer: str | None = None,
+        kind: DemandKind | str | None = None,
+        state: DemandState | str | None = None,
+        service: str | None = None,
+        open_only: bool = False,
+        limit: int = 100,
+    ) -> list[Demand]:
+        """Newest first."""
+        q = select(t.demands).order_by(t.demands.c.id.desc()).limit(limit)
+        if customer:
+            q = q.where(t.demands.c.customer_id == customer)
+        if kind:
+            q = q.where(t.demands.c.kind == str(DemandKind(kind)))
+        if state:
+            q = q.where(t.demands.c.state == str(DemandState(state)))
+        if service:
+            q = q.where(t.demands.c.service_key == service)
+        if open_only:
+            q = q.where(t.demands.c.state.not_in(["closed", "cancelled", "rejected"]))
+        with self.engine.connect() as conn:
+            return [_demand(r) for r in conn.execute(q)]
+
+    def plugin_failures(self, demand_id: int | None = None) -> list[PluginFailure]:
+        q = select(t.plugin_errors).order_by(t.plugin_errors.c.id)
+        if demand_id is not None:
+            q = q.where(t.plugin_errors.c.demand_id == demand_id)
+        with self.engine.connect() as conn:
+            return [
+                PluginFailure(plugin=r.plugin, hook=r.hook, error=r.error, at=_aware(r.at), demand_id=r.demand_id)  # type: ignore[arg-type]
+                for r in conn.execute(q)
+            ]
+
+    # ------------------------------------------------------------------ moving a demand
+
+    def record_event(
+        self,
+        demand_id: int,
+        *,
+        stage: Stage | str | None = None,
+        channel: str | None = None,
+        actor: str = Actor.SYSTEM,
+        customer_sees: str = "",
+        behind_scenes: str = "",
+        effort: int = 0,
+        kind: str = "note",
+    ) -> JourneyEvent:
+        """Add an event to a demand's journey; a new ``stage`` moves the demand there."""
+        demand = self.get(demand_id)
+        st = Stage(stage) if stage else demand.stage
+        now = self.clock()
+        with self.engine.begin() as conn:
+            ev = self._insert_event(
+                conn, demand_id, st, channel or demand.channel, actor, customer_sees, behind_scenes, effort, kind, now
+            )
+            conn.execute(update(t.demands).where(t.demands.c.id == demand_id).values(stage=str(st), updated_at=now))
+        previous = demand.stage
+        demand = attrs.evolve(demand, stage=st, updated_at=now)
+        on_error = self._on_error(demand_id)
+        self.host.event_recorded(self, demand, ev, on_error)
+        if st != previous:
+            self.host.stage_entered(self, demand, ev, on_error)
+        return ev
+
+    def advance(self, demand_id: int, stage: Stage | str, **kwargs: Any) -> JourneyEvent:
+        """Move a demand's journey to ``stage`` with an event saying what happened."""
+        return self.record_event(demand_id, stage=stage, **kwargs)
+
+    def comment(
+        self, demand_id: int, text: str, *, actor: str = Actor.CUSTOMER, channel: str | None = None
+    ) -> JourneyEvent:
+        """A comment from the customer or an agent, shown to the customer."""
+        return self.record_event(
+            demand_id,
+            actor=actor,
+            channel=channel,
+            customer_sees=text,
+            kind="comment",
+            effort=1 if actor == "customer" else 0,
+        )
+
+    def _insert_event(
+        self,
+        conn: Connection,
+        demand_id: int,
+        stage: Stage,
+        channel: str,
+        actor: str,
+        customer_sees: str,
+        behind_scenes: str,
+        effort: int,
+        kind: str,
+        now: datetime,
+    ) -> JourneyEvent:
+        eid = conn.execute(
+            insert(t.journey_events).values(
+                demand_id=demand_id,
+                stage=str(stage),
+                channel=channel,
+                actor=str(actor),
+                kind=kind,
+                customer_sees=customer_sees,
+                behind_scenes=behind_scenes,
+                effort=effort,
+                at=now,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+        return JourneyEvent(
+            id=eid,
+            demand_id=demand_id,
+            stage=stage,
+            channel=channel,
+            actor=str(actor),
+            customer_sees=customer_sees,
+            behind_scenes=behind_scenes,
+            effort=effort,
+            at=now,
+            kind=kind,
+        )
+
+    def _set_state(
+        self,
+        conn: Connection,
+        demand_id: int,
+        state: DemandState,
+        now: datetime,
+        *,
+        stage: Stage | None = None,
+        waiting_for: str | _Keep | None = _KEEP,
+    ) -> None:
+        values: dict[str, Any] = {"state": str(state), "updated_at": now}
+        if stage is not None:
+            values["stage"] = str(stage)
+        if state in (DemandState.FULFILLED, DemandState.RESOLVED, DemandState.ANSWERED, DemandState.REJECTED):
+            values["resolved_at"] = now
+        if not isinstance(waiting_for, _Keep):
+            values["waiting_for"] = waiting_for
+        conn.execute(update(t.demands).where(t.demands.c.id == demand_id).values(**values))
+
+    def transition(
+        self,
+        demand_id: int,
+        state: DemandState | str,
+        *,
+        actor: str = Actor.AGENT,
+        channel: str | None = None,
+        stage: Stage | str | None = None,
+        customer_sees: str = "",
+        behind_scenes: str = "",
+    ) -> Demand:
+        """Move a demand along its lifecycle; raises IllegalTransition naming the allowed states."""
+        demand = self.get(demand_id)
+        target = DemandState(state)
+        check_transition(demand.kind, demand.state, target, demand.id)
+        st = Stage(stage) if stage else _stage_for(target, demand.stage)
+        now = self.clock()
+        with self.engine.begin() as conn:
+            self._set_state(conn, demand_id, target, now, stage=st, waiting_for=None)
+            ev = self._insert_event(
+                conn,
+                demand_id,
+                st,
+                channel or demand.channel,
+                actor,
+                customer_sees or _state_words(demand, target),
+                behind_scenes or f"state {demand.state} -> {target} by {actor}",
+                0,
+                "state",
+                now,
+            )
+        new = self.get(demand_id)
+        on_error = self._on_error(demand_id)
+        self.host.demand_state_changed(self, new, demand.state, on_error)
+        self.host.event_recorded(self, new, ev, on_error)
+        if st != demand.stage:
+            self.host.stage_entered(self, new, ev, on_error)
+        return new
+
+    def resolve(self, demand_id: int, resolution: str, *, actor: str = Actor.AGENT) -> Demand:
+        """Mark an incident resolved (or a request fulfilled, a query answered) and tell the customer."""
+        demand = self.get(demand_id)
+        target = {
+            DemandKind.FAILURE: DemandState.RESOLVED,
+            DemandKind.VALUE: DemandState.FULFILLED,
+            DemandKind.INFORMATION: DemandState.ANSWERED,
+        }[demand.kind]
+        new = self.transition(demand_id, target, actor=actor, stage=Stage.OUTCOME, customer_sees=resolution)
+        with self.engine.begin() as conn:
+            jid = self._enqueue_notify(
+                conn,
+                demand_id,
+                purpose="outcome",
+                subject=f"#{demand_id}: {demand.summary}",
+                body=resolution,
+                now=self.clock(),
+            )
+        self._wake([jid])
+        return new
+
+    # ------------------------------------------------------------------ approvals
+
+    def approve(self, demand_id: int, approver: str, note: str = "") -> Demand:
+        """An approver says yes: the plan carries on from the step after the approval."""
+        demand = self.get(demand_id)
+        self._check_approver(demand, approver)
+        job = self._waiting_job(demand_id)
+        now = self.clock()
+        who = self._display(approver)
+        with self.engine.begin() as conn:
+            self._set_state(conn, demand_id, DemandState.IN_FULFILMENT, now, stage=Stage.FULFIL, waiting_for=None)
+            self._insert_event(
+                conn,
+                demand_id,
+                Stage.FULFIL,
+                demand.channel,
+                str(Actor.AGENT),
+                f"{who} approved your request." + (f" {note}" if note else ""),
+                f"approved by {approver}",
+                0,
+                "approved",
+                now,
+            )
+            ids = self._after_step(conn, demand, job.step if job else -1, now)
+        self.host.demand_state_changed(self, self.get(demand_id), demand.state, self._on_error(demand_id))
+        self._wake(ids)
+        return self.get(demand_id)
+
+    def reject(self, demand_id: int, approver: str, reason: str) -> Demand:
+        """An approver says no, with a reason the customer is told."""
+        demand = self.get(demand_id)
+        self._check_approver(demand, approver)
+        who = self._display(approver)
+        new = self.transition(
+            demand_id,
+            DemandState.REJECTED,
+            actor=Actor.AGENT,
+            stage=Stage.OUTCOME,
+            customer_sees=f"{who} did not approve your request: {reason}",
+            behind_scenes=f"rejected by {approver}",
+        )
+        with self.engine.begin() as conn:
+            jid = self._enqueue_notify(
+                conn,
+                demand_id,
+                purpose="outcome",
+                subject=f"#{demand_id}: not approved",
+                body=f"{who} did not approve your request for {demand.summary}: {reason}",
+                now=self.clock(),
+            )
+        self._wake([jid])
+        return new
+
+    def _display(self, customer_id: str) -> str:
+        c = self.directory.get_customer(customer_id)
+        return c.name if c else customer_id
+
+    def _check_approver(self, demand: Demand, approver: str) -> None:
+        if demand.state != DemandState.AWAITING_APPROVAL:
+            raise InvalidAnswers({"approval": f"demand {demand.id} is {demand.state}, not awaiting approval"})
+        job = self._waiting_job(demand.id)
+        expected = (job.result or {}).get("approver") if job else None
+        if expected and approver != expected:
+            raise InvalidAnswers({"approval": f"demand {demand.id} waits for {expected}, not {approver}"})
+
+    def _waiting_job(self, demand_id: int) -> Job | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.jobs)
+                .where(t.jobs.c.demand_id == demand_id, t.jobs.c.state == "done", t.jobs.c.step >= 0)
+                .order_by(t.jobs.c.step.desc())
+                .limit(1)
+            ).first()
+        return _job(row) if row else None
+
+    # ------------------------------------------------------------------ jobs
+
+    def _enqueue_step(self, conn: Connection, demand_id: int, svc: Service, step: int, now: datetime) -> int:
+        ps = svc.plan[step]
+        return conn.execute(
+            insert(t.jobs).values(
+                demand_id=demand_id,
+                action=ps.action,
+                step=step,
+                params=dict(ps.params),
+                key=f"{self.name}:demand:{demand_id}:step:{step}:{ps.action}",
+                state="pending",
+                attempts=0,
+                max_attempts=5,
+                run_after=now,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index,no-any-return,unused-ignore]
+
+    def _enqueue_notify(
+        self,
+        conn: Connection,
+        demand_id: int | None,
+        *,
+        purpose: str,
+        subject: str,
+        body: str,
+        now: datetime,
+        customer_id: str | None = None,
+        links: Iterable[Link] = (),
+        channel: str | None = None,
+        key: str | None = None,
+        confirm_announcement: int | None = None,
+        survey: bool = False,
+    ) -> int:
+        params = {
+            "purpose": purpose,
+            "subject": subject,
+            "text": body,
+            "links": [{"title": link.title, "url": link.url} for link in links],
+            "channel": channel or "",
+            "confirm": confirm_announcement is not None,
+            "survey": survey,
+        }
+        return conn.execute(
+            insert(t.jobs).values(
+                demand_id=demand_id,
+                customer_id=customer_id,
+                announcement_id=confirm_announcement,
+                action="notify",
+                step=-1,
+                params=params,
+                key=key or f"{self.name}:notify:{demand_id}:{purpose}:{secrets.token_hex(8)}",
+                state="pending",
+                attempts=0,
+                max_attempts=5,
+                run_after=now,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index,no-any-return,unused-ignore]
+
+    def notify(
+        self,
+        customer: str,
+        subject: str,
+        text: str,
+        *,
+        demand_id: int | None = None,
+        purpose: str = "notification",
+        links: Iterable[Link] = (),
+        channel: str | None = None,
+    ) -> int:
+        """Queue a message to a customer through their preferred channel; returns the job id."""
+        with self.engine.begin() as conn:
+            jid = self._enqueue_notify(
+                conn,
+                demand_id,
+                purpose=purpose,
+                subject=subject,
+                body=text,
+                now=self.clock(),
+                customer_id=customer,
+                links=links,
+                channel=channel,
+            )
+        self._wake([jid])
+        return jid
+
+    def _wake(self, job_ids: Sequence[int]) -> None:
+        if job_ids:
+            self._runner.wake(self, job_ids)
+
+    def jobs(self, *, state: str | None = None, demand_id: int | None = None, limit: int = 100) -> list[Job]:
+        q = select(t.jobs).order_by(t.jobs.c.id.desc()).limit(limit)
+        if state:
+            q = q.where(t.jobs.c.state == state)
+        if demand_id is not None:
+            q = q.where(t.jobs.c.demand_id == demand_id)
+        with self.engine.connect() as conn:
+            return [_job(r) for r in conn.execute(q)]
+
+    def job(self, job_id: int) -> Job:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.jobs).where(t.jobs.c.id == job_id)).first()
+        if row is None:
+            raise NotFound(f"unknown job {job_id}")
+        return _job(row)
+
+    def job_stats(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {r[0]: r[1] for r in conn.execute(select(t.jobs.c.state, func.count()).group_by(t.jobs.c.state))}
+
+    def retry_job(self, job_id: int) -> Job:
+        """Give a dead job another go (``itsm jobs retry``); a stuck demand resumes."""
+        job = self.job(job_id)
+        if job.state != JobState.DEAD:
+            raise InvalidAnswers({"job": f"job {job_id} is {job.state}; only dead jobs can be retried"})
+        now = self.clock()
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t.jobs)
+                .where(t.jobs.c.id == job_id)
+                .values(state="pending", attempts=0, run_after=now, error=None, finished_at=None, lease_until=None)
+            )
+            if job.demand_id is not None:
+                d = _demand(conn.execute(select(t.demands).where(t.demands.c.id == job.demand_id)).one())
+                if d.state == DemandState.STUCK:
+                    self._set_state(conn, d.id, DemandState.IN_FULFILMENT, now, waiting_for=None)
+                    self._insert_event(
+                        conn,
+                        d.id,
+                        Stage.FULFIL,
+                        d.channel,
+                        str(Actor.AGENT),
+                        "We are trying again.",
+                        f"job {job_id} ({job.action}) retried by an operator",
+                        0,
+                        "retry",
+                        now,
+                    )
+        self._wake([job_id])
+        return self.job(job_id)
+
+    def claim(self, job_id: int, now: datetime | None = None) -> bool:
+        """Claim a due job for this runner; only one claimer can win."""
+        now = now or self.clock()
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(t.jobs)
+                .where(
+                    t.jobs.c.id == job_id,
+                    or_(
+                        and_(t.jobs.c.state == "pending", t.jobs.c.run_after <= now),
+                        and_(t.jobs.c.state == "running", t.jobs.c.lease_until < now),
+                    ),
+                )
+                .values(state="running", lease_until=now + LEASE, attempts=t.jobs.c.attempts + 1)
+            )
+            return res.rowcount == 1
+
+    def due_jobs(self, limit: int = 100) -> list[int]:
+        now = self.clock()
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(t.jobs.c.id)
+                    .where(
+                        or_(
+                            and_(t.jobs.c.state == "pending", t.jobs.c.run_after <= now),
+                            and_(t.jobs.c.state == "running", t.jobs.c.lease_until < now),
+                        )
+                    )
+                    .order_by(t.jobs.c.run_after, t.jobs.c.id)
+                    .limit(limit)
+                ).scalars()
+            )
+
+    def run_due_jobs(self, limit: int | None = None) -> int:
+        """Run every job that is due now (jobs a job creates included); returns how many ran."""
+        if self._running_jobs:  # a job that queues jobs: the outer loop picks them up
+            return 0
+        self._running_jobs = True
+        ran = 0
+        try:
+            while limit is None or ran < limit:
+                ids = self.due_jobs(limit=50)
+                if not ids:
+                    break
+                progressed = False
+                for jid in ids:
+                    if self.claim(jid):
+                        self.execute_job(jid)
+                        ran += 1
+                        progressed = True
+                if not progressed:
+                    break
+        finally:
+            self._running_jobs = False
+        return ran
+
+    def execute_job(self, job_id: int) -> Job:
+        """Execute a job this runner has claimed, and end it: done, retried later, or dead."""
+        job = self.job(job_id)
+        try:
+            if job.action == "notify" and job.step < 0:
+                result = self._run_notify(job)
+            elif job.action in ("itsm.fanout", "itsm.follow_up"):
+                from . import announcements
+
+                (announcements.run_fanout if job.action == "itsm.fanout" else announcements.run_follow_up)(self, job)
+                result = ActionResult()
+            else:
+                result = self._run_action(job)
+        except PermanentFailure as e:
+            return self._job_failed(job, str(e), permanent=True)
+        except TemporaryFailure as e:
+            return self._job_failed(job, str(e), permanent=False, retry_after=e.retry_after)
+        except Exception as e:  # an unexpected error may be transient: retry, then dead
+            log.exception("job %s (%s) raised", job.id, job.action, extra={"demand_id": job.demand_id})
+            return self._job_failed(job, f"{type(e).__name__}: {e}", permanent=False)
+        return self._job_done(job, result)
+
+    def _action_component(self, name: str) -> ActionComponent:
+        rec = self.deployment.action_record(name)
+        if rec is None:
+            raise PermanentFailure(f"no installed plugin provides the action {name!r}")
+        return rec
+
+    def _run_action(self, job: Job) -> ActionResult:
+        rec = self._action_component(job.action)
+        params: Any = CONVERTER.structure(dict(job.params), rec.params) if rec.params is not None else None
+        action = self.deployment.action(job.action)
+        if job.demand_id is None:
+            raise PermanentFailure("fulfilment jobs need a demand")
+        demand = self.get(job.demand_id)
+        with self.engine.connect() as conn:
+            outputs = conn.execute(select(t.demands.c.outputs).where(t.demands.c.id == demand.id)).scalar_one()
+        request = ActionRequest(
+            demand=demand,
+            customer=self.get_customer(demand.customer_id),
+            service=self._services.get(demand.service_key or ""),
+            params=params,
+            idempotency_key=job.key,
+            attempt=job.attempts,
+            outputs=outputs or {},
+            desk=self,
+        )
+        return action.run(request)
+
+    def _run_notify(self, job: Job) -> ActionResult:
+        p = job.params
+        demand = self.get(job.demand_id) if job.demand_id is not None else None
+        customer = self.get_customer(job.customer_id or (demand.customer_id if demand else ""))
+        links = tuple(Link(title=x["title"], url=x["url"]) for x in p.get("links", []))
+        if p.get("confirm") and job.announcement_id is not None and self._is_affected(job.announcement_id, customer.id):
+            from .announcements import confirm_link
+
+            url = confirm_link(self, job.announcement_id, customer.id)
+            links += (
+                Link(title="Yes, it works again", url=f"{url}?fixed=yes"),
+                Link(title="No, still broken", url=f"{url}?fixed=no"),
+            )
+        if p.get("survey") and demand is not None:
+            links += (Link(title="Tell us how it went", url=self.survey_link(demand.id, customer.id)),)
+        name, address, note = self.deliver(
+            customer,
+            subject=p.get("subject", ""),
+            text=p.get("text", ""),
+            links=links,
+            channel=p.get("channel") or None,
+            demand_id=job.demand_id,
+            purpose=p.get("purpose", "notification"),
+            key=job.key,
+            job_id=job.id,
+        )
+        behind = f"{p.get('purpose', 'notification')} sent by {name} to {address}" + (f" ({note})" if note else "")
+        return ActionResult(customer_sees=p.get("text", ""), behind_scenes=behind, links=links, channel=name)
+
+    def deliver(
+        self,
+        customer: Customer,
+        *,
+        subject: str,
+        text: str,
+        links: Sequence[Link] = (),
+        channel: str | None = None,
+        demand_id: int | None = None,
+        purpose: str = "notification",
+        key: str = "",
+        job_id: int | None = None,
+    ) -> tuple[str, str, str]:
+        """Send one message now and keep it in the store; returns (channel, address, fallback note).
+
+        Jobs call this; other code should queue a message with :meth:`notify` so it is durable.
+        """
+        name, chan, address, note = self.channel_for(customer, channel)
+        message = Message(
+            recipient=customer,
+            subject=subject,
+            body=text,
+            links=tuple(links),
+            demand_id=demand_id,
+            reply_token=f"#{demand_id}" if demand_id else None,
+            purpose=purpose,
+            idempotency_key=key,
+        )
+        delivery = chan.send(message)
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(t.messages).values(
+                    fallback=bool(note),
+                    demand_id=demand_id,
+                    job_id=job_id,
+                    channel=name,
+                    customer_id=customer.id,
+                    address=delivery.address or address or "",
+                    purpose=purpose,
+                    subject=subject,
+                    body=text + "".join(f"\n{link.title}: {link.url}" for link in links),
+                    reference=delivery.reference,
+                    at=self.clock(),
+                )
+            )
+        return name, delivery.address or address or "", note
+
+    def messages(
+        self, *, customer: str | None = None, demand_id: int | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Messages sent (newest first): the portal inbox and the audit trail of notifications."""
+        q = select(t.messages).order_by(t.messages.c.id.desc()).limit(limit)
+        if customer:
+            q = q.where(t.messages.c.customer_id == customer)
+        if demand_id is not None:
+            q = q.where(t.messages.c.demand_id == demand_id)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def channels(self) -> dict[str, Channel]:
+        if self._channels is None:
+            self._channels = self.deployment.channels()
+        return self._channels
+
+    def channel_for(self, customer: Customer, wanted: str | None = None) -> tuple[str, Channel, str | None, str]:
+        """The channel to reach a customer: ``wanted``, else their preferences, else the default.
+
+        Returns (name, channel, address, fallback note). A customer no channel can reach
+        falls back to the ``log`` channel (their portal inbox), and the note says so.
+        """
+        chans = self.channels()
+        order = [wanted] if wanted else [*customer.preferred_channels, self.config.deployment.default_channel]
+        for name in order:
+            if name and name in chans:
+                addr = chans[name].address_for(customer)
+                if addr:
+                    return name, chans[name], addr, ""
+        note = f"{customer.id} has no reachable channel among {', '.join(n for n in order if n) or 'none'}; kept in the portal inbox"
+        return "log", chans["log"], customer.id, note
+
+    def _job_done(self, job: Job, result: ActionResult) -> Job:
+        now = self.clock()
+        ids: list[int] = []
+        demand = self.get(job.demand_id) if job.demand_id is not None else None
+        rec = self.deployment.action_record(job.action)
+        actor = rec.plugin if rec is not None and rec.plugin != "builtin" else str(Actor.SYSTEM)
+        with self.engine.begin() as conn:
+            stored = {
+                "outputs": dict(result.outputs),
+                "customer_sees": result.customer_sees,
+                "wait_for": result.wait_for,
+                **({"approver": result.outputs.get("approver")} if result.outputs.get("approver") else {}),
+            }
+            res = conn.execute(
+                update(t.jobs)
+                .where(t.jobs.c.id == job.id, t.jobs.c.state == "running")
+                .values(state="done", finished_at=now, result=stored, lease_until=None, error=None)
+            )
+            if res.rowcount != 1:  # our lease expired and someone else took it over
+                return self.job(job.id)
+            if demand is not None:
+                if result.outputs:
+                    current = conn.execute(select(t.demands.c.outputs).where(t.demands.c.id == demand.id)).scalar_one()
+                    conn.execute(
+                        update(t.demands)
+                        .where(t.demands.c.id == demand.id)
+                        .values(outputs={**(current or {}), **result.outputs}, updated_at=now)
+                    )
+                if result.customer_sees or result.behind_scenes:
+                    channel = result.channel or demand.channel
+                    self._insert_event(
+                        conn,
+                        demand.id,
+                        demand.stage if job.step < 0 else Stage.FULFIL,
+                        channel,
+                        actor,
+                        result.customer_sees,
+                        result.behind_scenes,
+                        0,
+                        "notification" if job.step < 0 else "step",
+                        now,
+                    )
+                if job.step >= 0:
+                    if result.notify and result.customer_sees:
+                        ids.append(
+                            self._enqueue_notify(
+                                conn,
+                                demand.id,
+                                purpose="progress",
+                                subject=f"#{demand.id}: {demand.summary}",
+                                body=result.customer_sees,
+                                links=result.links,
+                                now=now,
+                                key=f"{job.key}:progress",
+                            )
+                        )
+                    if result.wait_for:
+                        self._set_state(
+                            conn,
+                            demand.id,
+                            DemandState.AWAITING_APPROVAL,
+                            now,
+                            stage=Stage.FULFIL,
+                            waiting_for=result.wait_for,
+                        )
+                    else:
+                        ids.extend(self._after_step(conn, demand, job.step, now))
+        done = self.job(job.id)
+        self.host.job_finished(self, done, self._on_error(job.demand_id))
+        if demand is not None and job.step >= 0:
+            new = self.get(demand.id)
+            if new.state != demand.state:
+                self.host.demand_state_changed(self, new, demand.state, self._on_error(demand.id))
+        self._wake(ids)
+        return done
+
+    def _after_step(self, conn: Connection, demand: Demand, step: int, now: datetime) -> list[int]:
+        """Queue the next plan step, or finish the request when the plan is done."""
+        svc = self._services.get(demand.service_key or "")
+        if svc is not None and step + 1 < len(svc.plan):
+            return [self._enqueue_step(conn, demand.id, svc, step + 1, now)]
+        name = svc.name if svc else demand.summary
+        links = svc.quick_start if svc else ()
+        text = f"{name} is ready for you." + (" Get started:" if links else "")
+        self._set_state(conn, demand.id, DemandState.FULFILLED, now, stage=Stage.OUTCOME, waiting_for=None)
+        self._insert_event(
+            conn,
+            demand.id,
+            Stage.OUTCOME,
+            demand.channel,
+            str(Actor.SYSTEM),
+            text + "".join(f" {link.title}: {link.url}" for link in links),
+            f"plan of {len(svc.plan) if svc else 0} steps complete; demand fulfilled",
+            0,
+            "outcome",
+            now,
+        )
+        if svc is not None:
+            self._subscribe(conn, svc.key, demand.customer_id, "fulfilled", now)
+        return [
+            self._enqueue_notify(
+                conn,
+                demand.id,
+                purpose="outcome",
+                subject=f"{name} is ready (#{demand.id})",
+                body=text,
+                links=links,
+                now=now,
+                key=f"{self.name}:demand:{demand.id}:outcome",
+            )
+        ]
+
+    def _subscribe(self, conn: Connection, service_key: str, customer_id: str, source: str, now: datetime) -> None:
+        exists = conn.execute(
+            select(t.subscriptions.c.active).where(
+                t.subscriptions.c.service_key == service_key, t.subscriptions.c.customer_id == customer_id
+            )
+        ).first()
+        if exists is None:
+            conn.execute(
+                insert(t.subscriptions).values(
+                    service_key=service_key, customer_id=customer_id, source=source, active=True, since=now
+                )
+            )
+
+    def _job_failed(self, job: Job, error: str, *, permanent: bool, retry_after: float | None = None) -> Job:
+        now = self.clock()
+        dead = permanent or job.attempts >= job.max_attempts
+        with self.engine.begin() as conn:
+            if dead:
+                res = conn.execute(
+                    update(t.jobs)
+                    .where(t.jobs.c.id == job.id, t.jobs.c.state == "running")
+                    .values(state="dead", error=error[:4000], finished_at=now, lease_until=None)
+                )
+            else:
+                delay = timedelta(seconds=retry_after) if retry_after else backoff(job.attempts)
+                res = conn.execute(
+                    update(t.jobs)
+                    .where(t.jobs.c.id == job.id, t.jobs.c.state == "running")
+                    .values(state="pending", error=error[:4000], run_after=now + delay, lease_until=None)
+                )
+            if res.rowcount == 1 and dead and job.demand_id is not None:
+                demand = _demand(conn.execute(select(t.demands).where(t.demands.c.id == job.demand_id)).one())
+                stuck = demand.kind == DemandKind.VALUE and DemandState.STUCK in demand.allowed_next()
+                if stuck:
+                    self._set_state(
+                        conn, demand.id, DemandState.STUCK, now, waiting_for=f"the service desk ({job.action} failed)"
+                    )
+                self._insert_event(
+                    conn,
+                    demand.id,
+                    demand.stage,
+                    demand.channel,
+                    str(Actor.SYSTEM),
+                    "Something went wrong on our side. The service desk has been told and is looking at it."
+                    if job.step >= 0
+                    else "",
+                    f"job {job.id} ({job.action}) dead after {job.attempts} attempt(s): {error}",
+                    0,
+                    "job_dead",
+                    now,
+                )
+        out = self.job(job.id)
+        if dead:
+            log.error("job %s (%s) is dead: %s", job.id, job.action, error, extra={"demand_id": job.demand_id})
+            self.host.job_finished(self, out, self._on_error(job.demand_id))
+        return out
+
+
+def _stage_for(state: DemandState, current: Stage) -> Stage:
+    return {
+        DemandState.IN_FULFILMENT: Stage.FULFIL,
+        DemandState.IN_PROGRESS: Stage.FULFIL,
+        DemandState.AWAITING_APPROVAL: Stage.FULFIL,
+        DemandState.FULFILLED: Stage.OUTCOME,
+        DemandState.RESOLVED: Stage.OUTCOME,
+        DemandState.ANSWERED: Stage.OUTCOME,
+        DemandState.REJECTED: Stage.OUTCOME,
+        DemandState.CLOSED: Stage.CONFIRM,
+    }.get(state, current)
+
+
+def _state_words(demand: Demand, state: DemandState) -> str:
+    return {
+        DemandState.IN_PROGRESS: "Someone is working on it.",
+        DemandState.IN_FULFILMENT: "We are setting it up.",
+        DemandState.AWAITING_APPROVAL: "It is waiting for approval.",
+        DemandState.FULFILLED: "It is done.",
+        DemandState.RESOLVED: "We think it is fixed. Please confirm.",
+        DemandState.ANSWERED: "We have answered your question.",
+        DemandState.CLOSED: "Closed. Thank you.",
+        DemandState.CANCELLED: "Cancelled.",
+        DemandState.REJECTED: "It was not approved.",
+        DemandState.STUCK: "Something went wrong on our side; the service desk is looking at it.",
+    }.get(state, str(state))
+
+
+def _demand(row: Any) -> Demand:
+    return Demand(
+        id=row.id,
+        kind=DemandKind(row.kind),
+        customer_id=row.customer_id,
+        summary=row.summary,
+        channel=row.channel,
+        state=DemandState(row.state),
+        stage=Stage(row.stage),
+        service_key=row.service_key,
+        details=row.details,
+        answers=row.answers or {},
+        priority=Priority(row.priority),
+        external_ref=row.external_ref,
+        caused_by=row.caused_by,
+        cause=row.cause,
+        announcement_id=row.announcement_id,
+        waiting_for=row.waiting_for,
+        created_at=_aware(row.created_at),  # type: ignore[arg-type]
+        updated_at=_aware(row.updated_at),  # type: ignore[arg-type]
+        resolved_at=_aware(row.resolved_at),
+    )
+
+
+def _event(row: Any) -> JourneyEvent:
+    return JourneyEvent(
+        id=row.id,
+        demand_id=row.demand_id,
+        stage=Stage(row.stage),
+        channel=row.channel,
+        actor=row.actor,
+        customer_sees=row.customer_sees,
+        behind_scenes=row.behind_scenes,
+        effort=row.effort,
+        at=_aware(row.at),  # type: ignore[arg-type]
+        kind=row.kind,
+    )
+
+
+def _job(row: Any) -> Job:
+    return Job(
+        id=row.id,
+        demand_id=row.demand_id,
+        customer_id=row.customer_id,
+        announcement_id=row.announcement_id,
+        action=row.action,
+        step=row.step,
+        params=row.params or {},
+        key=row.key,
+        state=JobState(row.state),
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
+        run_after=_aware(row.run_after),  # type: ignore[arg-type]
+        lease_until=_aware(row.lease_until),
+        error=row.error,
+        result=row.result,
+        created_at=_aware(row.created_at),  # type: ignore[arg-type]
+        finished_at=_aware(row.finished_at),
+    )

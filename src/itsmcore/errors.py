@@ -1,0 +1,124 @@
+"""Errors the public API raises. Each message is written for the person who must act."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from .model.demand import IllegalTransition
+
+__all__ = [
+    "ConfigError",
+    "ConfigProblem",
+    "IllegalTransition",
+    "IneligibleCustomer",
+    "InvalidAnswers",
+    "ItsmError",
+    "NotFound",
+    "PermanentFailure",
+    "PluginError",
+    "StoreUnavailable",
+    "TemporaryFailure",
+    "UnknownCustomer",
+    "UnknownService",
+]
+
+
+class ItsmError(Exception):
+    """Base of every error itsmcore raises on purpose."""
+
+
+@attrs.frozen
+class ConfigProblem:
+    """One thing wrong in a config file: where, what, and a hint."""
+
+    file: str
+    path: str
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.path}" if self.path else self.file
+        text = f"{where}: {self.message}"
+        return f"{text}; {self.hint}" if self.hint else text
+
+
+class ConfigError(ItsmError):
+    """The deployment config cannot be used. Holds every problem found, not just the first."""
+
+    exit_code = 2
+
+    def __init__(self, problems: Sequence[ConfigProblem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class PluginError(ItsmError):
+    """A plugin could not be loaded or broke the contract; names the plugin and its distribution."""
+
+    exit_code = 2
+
+    def __init__(self, plugin: str, problem: str, distribution: str | None = None):
+        self.plugin = plugin
+        self.distribution = distribution
+        self.problem = problem
+        origin = f"plugin {plugin!r}" + (f" (distribution {distribution})" if distribution else "")
+        super().__init__(f"{origin}: {problem}")
+
+
+class StoreUnavailable(ItsmError):
+    """The database cannot be reached or opened. Nothing was written."""
+
+    exit_code = 1
+
+
+class NotFound(ItsmError, LookupError):
+    exit_code = 1
+
+
+class UnknownCustomer(NotFound):
+    def __init__(self, customer_id: str, hint: str = ""):
+        self.customer_id = customer_id
+        super().__init__(f"unknown customer {customer_id!r}" + (f"; {hint}" if hint else ""))
+
+
+class UnknownService(NotFound):
+    def __init__(self, service_key: str, hint: str = ""):
+        self.service_key = service_key
+        super().__init__(f"unknown service {service_key!r}" + (f"; {hint}" if hint else ""))
+
+
+class IneligibleCustomer(ItsmError):
+    """The customer may not have this service. ``reason`` and ``next_step`` are plain language."""
+
+    exit_code = 1
+
+    def __init__(self, customer_id: str, service_key: str, reason: str, next_step: str = ""):
+        self.customer_id = customer_id
+        self.service_key = service_key
+        self.reason = reason
+        self.next_step = next_step
+        super().__init__(f"{reason} {next_step}".strip())
+
+
+class InvalidAnswers(ItsmError, ValueError):
+    """Answers to a service's asks are missing or invalid; ``errors`` maps ask name to message."""
+
+    exit_code = 1
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class TemporaryFailure(ItsmError):
+    """Raised by an action or channel when trying again later may succeed (timeouts, 5xx)."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class PermanentFailure(ItsmError):
+    """Raised by an action or channel when trying again cannot help (4xx, bad data)."""

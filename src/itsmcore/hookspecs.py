@@ -1,0 +1,328 @@
+"""The hook specifications: the contract between itsmcore and its plugins.
+
+Every hook a plugin may implement is here, grouped by family, each with the moment it
+is called, its arguments, what a return value means and whether the first non-``None``
+result wins. Implement a hook with ``@itsmcore.hookimpl`` and a function of the same
+name taking any subset of the arguments (never with default values).
+
+Observer hooks (the journey family) are called one implementation at a time: an
+implementation that raises is recorded against the demand with the plugin's name and
+the others still run, so no plugin can lose a demand. Wrappers are not supported on
+journey hooks for that reason.
+
+A plugin module declares the contract it was written against with a module-level
+``ITSM_CONTRACT = "1.0"``; the plugin manager refuses a plugin whose major version
+differs from :data:`CONTRACT_VERSION` or whose minor version is newer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from .components import (
+        ActionComponent,
+        Answer,
+        ChannelComponent,
+        Classification,
+        DirectoryComponent,
+        EligibilityDecision,
+        Intake,
+        RunnerComponent,
+        SurveyComponent,
+    )
+    from .desk import Desk, Job
+    from .model import Announcement, Customer, Demand, DemandState, JourneyEvent, Service, SurveyResponse
+
+#: The version of this contract. Minor versions add hooks or arguments; a major version
+#: removes or changes them. Plugins declare ``ITSM_CONTRACT = "<major>.<minor>"``.
+CONTRACT_VERSION = "1.0"
+
+hookspec = pluggy.HookspecMarker("itsm")
+
+# ---------------------------------------------------------------------------
+# Registration hooks: return component records the deployment config can name.
+# Called once when a deployment is opened; the results are cached.
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def itsm_channels() -> Iterable[ChannelComponent]:
+    """Register channels: touchpoints that deliver messages to customers.
+
+    Called once per deployment. Each record's ``name`` is what ``use = "..."`` selects
+    in a ``[channels.NAME]`` table; ``settings`` is the attrs class built from the rest
+    of that table. Two plugins registering one name is a load error naming both.
+
+    :return: an iterable of :class:`~itsmcore.components.ChannelComponent`.
+
+    Example::
+
+        @hookimpl
+        def itsm_channels():
+            return [ChannelComponent(name="teams", factory=TeamsChannel, settings=TeamsSettings,
+                                     description="Messages to Microsoft Teams chats")]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def itsm_directories() -> Iterable[DirectoryComponent]:
+    """Register directory backends: who customers are and how they sign in.
+
+    Called once per deployment; selected by ``[directory.NAME] use = "..."``.
+
+    :return: an iterable of :class:`~itsmcore.components.DirectoryComponent`.
+
+    Example::
+
+        @hookimpl
+        def itsm_directories():
+            return [DirectoryComponent(name="ldap", factory=LdapDirectory, settings=LdapSettings)]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def itsm_fulfilment_actions() -> Iterable[ActionComponent]:
+    """Register fulfilment actions: automated steps a service's plan can name.
+
+    Called once per deployment. A plan step ``{ action = "http.create_account", ... }``
+    names a record by ``name``; the other keys of the step are built into the record's
+    ``params`` class and validated at ``itsm check``. Settings shared by every use of an
+    action come from ``[actions.NAME]``.
+
+    :return: an iterable of :class:`~itsmcore.components.ActionComponent`.
+
+    Example::
+
+        @hookimpl
+        def itsm_fulfilment_actions():
+            return [ActionComponent(name="ad.add_to_group", factory=AddToGroup, params=GroupStep)]
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def itsm_survey_methods() -> Iterable[SurveyComponent]:
+    """Register survey methods (NPS, CSAT, CES, or a vendor's own).
+
+    Called once per deployment; the builtin plugin registers ``nps``, ``csat`` and ``ces``.
+
+    :return: an iterable of :class:`~itsmcore.components.SurveyComponent`.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def itsm_job_runners() -> Iterable[RunnerComponent]:
+    """Register job runners: what executes the durable jobs of fulfilment and notification.
+
+    Called once per deployment; ``[runner] use = "..."`` selects one, ``inline`` (run in
+    the submitting process right after commit) by default.
+
+    :return: an iterable of :class:`~itsmcore.components.RunnerComponent`.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def itsm_register_commands(cli: click.Group) -> None:
+    """Add commands to the ``itsm`` command line.
+
+    Called when the CLI starts, with the top-level click group. Import heavy modules
+    inside the command functions, not at the top of the plugin, so ``itsm --help``
+    stays fast however many plugins are installed.
+
+    :param cli: the ``itsm`` click group; call ``cli.add_command(...)`` or decorate.
+    :return: ignored.
+
+    Example::
+
+        @hookimpl
+        def itsm_register_commands(cli):
+            @cli.group()
+            def email():
+                "Email channel: ingest and poll."
+    """
+
+
+# ---------------------------------------------------------------------------
+# Journey hooks: called by the desk as demands move. Observers must not raise;
+# if one does, the error is recorded against the demand, naming the plugin.
+# ---------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def itsm_classify(desk: Desk, intake: Intake) -> Classification | None:
+    """Decide the kind, service, priority or team of a demand as it arrives.
+
+    Called before the demand is written, for every demand. The first non-``None``
+    result wins (firstresult); its ``None`` fields leave the intake's own values alone.
+    The builtin classifier runs last (``trylast``), so any plugin can take precedence.
+
+    :param desk: the deployment's desk.
+    :param intake: the demand as it arrived (kind may be ``None`` for email).
+    :return: a :class:`~itsmcore.components.Classification`, or ``None`` for no opinion.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def itsm_check_eligibility(desk: Desk, customer: Customer, service: Service) -> EligibilityDecision | None:
+    """Say whether ``customer`` may have ``service``, beyond the service's own rule.
+
+    Called when a catalog search or a request evaluates eligibility, after the rule of
+    roles, groups and departments. Any ineligible decision wins; its ``reason`` and
+    ``next_step`` are shown to the customer, so write them in plain language.
+
+    :param desk: the deployment's desk.
+    :param customer: who is asking.
+    :param service: what they ask for.
+    :return: an :class:`~itsmcore.components.EligibilityDecision`, or ``None`` for no opinion.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def itsm_demand_received(desk: Desk, demand: Demand) -> None:
+    """A demand was durably written (with its first journey events and jobs).
+
+    Called once per demand, after the commit, before its jobs run inline.
+
+    :param desk: the deployment's desk.
+    :param demand: the demand as stored.
+    :return: ignored.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def itsm_stage_entered(desk: Desk, demand: Demand, event: JourneyEvent) -> None:
+    """A demand's journey entered a new stage.
+
+    Called after the event that moved it was committed.
+
+    :param desk: the deployment's desk.
+    :param demand: the demand after the change.
+    :param event: the journey event that entered the stage.
+    :return: ignored.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def itsm_event_recorded(desk: Desk, demand: Demand, event: JourneyEvent) -> None:
+    """Any journey event was recorded on a demand (comments, notifications, steps).
+
+    Called after commit, for every event, including those that enter a stage.
+
+    :param desk: the deployment's desk.
+    :param demand: the demand the event belongs to.
+    :param event: the event as stored.
+    :return: ignored.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def itsm_demand_state_changed(desk: Desk, demand: Demand, previous: DemandState) -> None:
+    """A demand moved along its lifecycle (e.g. ``in_fulfilment`` to ``fulfilled``).
+
+    :param desk: the deployment's desk.
+    :param demand: the demand in its new state.
+    :param previous: the state it left.
+    :return: ignored.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def itsm_answer_query(desk: Desk, demand: Demand) -> Answer | None:
+    """Answer an information demand without a person, if you can.
+
+    Called after an information demand is received; the first non-``None`` answer is
+    given to the customer and the demand is marked answered by self-service.
+
+    :param desk: the deployment's desk.
+    :param demand: the query.
+    :return: an :class:`~itsmcore.components.Answer`, or ``None`` to let others try.
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def itsm_authenticate(desk: Desk, login: str, password: str) -> Customer | None:
+    """Authenticate a customer by login and password (single sign-on plugins).
+
+    Called before the deployment's directory backends are asked; the first
+    non-``None`` customer wins. Return ``None`` to leave it to the directory.
+
+    :param desk: the deployment's desk.
+    :param login: what the customer typed as their name.
+    :param password: what they typed as their password. Never log it.
+    :return: the :class:`~itsmcore.model.Customer`, or ``None``.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def itsm_announcement_published(desk: Desk, announcement: Announcement, change: str) -> None:
+    """An announcement was opened, updated or resolved.
+
+    Called after commit and after its notification jobs were written.
+
+    :param desk: the deployment's desk.
+    :param announcement: the announcement after the change.
+    :param change: ``"opened"``, ``"updated"`` or ``"resolved"``.
+    :return: ignored.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def itsm_customer_affected(desk: Desk, announcement: Announcement, customer: Customer) -> None:
+    """A customer said an open announcement affects them ("This affects me").
+
+    :param desk: the deployment's desk.
+    :param announcement: the announcement.
+    :param customer: who said so.
+    :return: ignored.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def itsm_survey_answered(desk: Desk, response: SurveyResponse) -> None:
+    """A customer answered a survey (the response is already stored and validated).
+
+    :param desk: the deployment's desk.
+    :param response: the stored response.
+    :return: ignored.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def itsm_job_finished(desk: Desk, job: Job) -> None:
+    """A durable job ended: ``job.state`` is ``"done"`` or ``"dead"`` (with ``job.error``).
+
+    :param desk: the deployment's desk.
+    :param job: the job as stored after it ended.
+    :return: ignored.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def itsm_desk_opened(desk: Desk) -> None:
+    """A deployment's desk was opened: plugins may start background work here.
+
+    :param desk: the deployment's desk.
+    :return: ignored.
+    """

@@ -1,0 +1,104 @@
+"""Durable jobs: the outbox of fulfilment steps and notifications.
+
+A job row is written in the same transaction as the demand change that causes it,
+so an acknowledged demand never loses its work. A runner then claims a job with a
+conditional update (only one claimer can win, on SQLite and PostgreSQL alike),
+executes it, and ends it visibly: ``done``, retried with backoff, or ``dead`` with
+its error. A claim carries a lease: a job whose runner died is claimed again once
+the lease has expired, and the action sees the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .components import ComponentContext, NoSettings, RunnerComponent
+
+if TYPE_CHECKING:
+    from .desk import Desk
+
+
+class JobState(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    DEAD = "dead"
+
+
+@attrs.frozen(kw_only=True)
+class Job:
+    """One unit of durable work, as stored."""
+
+    id: int
+    demand_id: int | None
+    customer_id: str | None
+    announcement_id: int | None
+    action: str
+    step: int
+    params: Mapping[str, Any]
+    key: str
+    state: JobState
+    attempts: int
+    max_attempts: int
+    run_after: datetime
+    lease_until: datetime | None
+    error: str | None
+    result: Mapping[str, Any] | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+#: How long a claim lasts before another runner may take the job over.
+LEASE = timedelta(minutes=5)
+
+
+def backoff(attempt: int, *, base: float = 2.0, cap: float = 600.0, jitter: float = 0.25) -> timedelta:
+    """Delay before retry number ``attempt`` (1-based): exponential, capped, jittered."""
+    delay = min(cap, base * (2 ** (attempt - 1)))
+    return timedelta(seconds=delay * (1 + random.uniform(-jitter, jitter)))
+
+
+@attrs.frozen
+class InlineRunner:
+    """The default runner: executes due jobs in the process that committed them."""
+
+    def wake(self, desk: Desk, job_ids: Sequence[int]) -> None:
+        desk.run_due_jobs()
+
+
+@attrs.frozen
+class DeferredRunner:
+    """Leaves jobs in the outbox for ``itsm jobs run`` or a worker to execute later."""
+
+    def wake(self, desk: Desk, job_ids: Sequence[int]) -> None:
+        return None
+
+
+def deferred_runner_component() -> RunnerComponent:
+    def factory(_settings: Any, _ctx: ComponentContext) -> DeferredRunner:
+        return DeferredRunner()
+
+    return RunnerComponent(
+        name="deferred",
+        factory=factory,
+        settings=NoSettings,
+        description="Leave jobs in the outbox for 'itsm jobs run' (cron) or a worker process.",
+    )
+
+
+def inline_runner_component() -> RunnerComponent:
+    def factory(_settings: Any, _ctx: ComponentContext) -> InlineRunner:
+        return InlineRunner()
+
+    return RunnerComponent(
+        name="inline",
+        factory=factory,
+        settings=NoSettings,
+        description="Run jobs in the submitting process right after commit (the embedded default).",
+    )

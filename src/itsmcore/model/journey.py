@@ -1,0 +1,91 @@
+"""Journey stages, moments of truth and journey events.
+
+A journey is the ordered list of events of one demand. Each event says *what the
+customer sees* beside *what happens behind the scenes*, so a journey map can be
+drawn from the store without anyone writing it by hand.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+
+class MomentOfTruth(enum.StrEnum):
+    """The four moments at which a customer forms a judgement of IT."""
+
+    ZERO = "zero"  # discovery: before the customer talks to IT at all
+    FIRST = "first"  # exploration: the first contact and its acknowledgement
+    SECOND = "second"  # consumption: the service is delivered and used
+    ULTIMATE = "ultimate"  # shared engagement: feedback and word of mouth
+
+
+class Stage(enum.StrEnum):
+    """Where a journey is. The order of the members is the order of a journey."""
+
+    DISCOVER = "discover"
+    ENGAGE = "engage"
+    ACKNOWLEDGE = "acknowledge"
+    FULFIL = "fulfil"
+    OUTCOME = "outcome"
+    CONFIRM = "confirm"
+    FEEDBACK = "feedback"
+    SHARE = "share"
+
+    @property
+    def moment(self) -> MomentOfTruth:
+        """The moment of truth this stage belongs to."""
+        return _MOMENTS[self]
+
+    @property
+    def position(self) -> int:
+        """0-based position in the canonical journey order."""
+        return _ORDER[self]
+
+
+_MOMENTS: dict[Stage, MomentOfTruth] = {
+    Stage.DISCOVER: MomentOfTruth.ZERO,
+    Stage.ENGAGE: MomentOfTruth.FIRST,
+    Stage.ACKNOWLEDGE: MomentOfTruth.FIRST,
+    Stage.FULFIL: MomentOfTruth.SECOND,
+    Stage.OUTCOME: MomentOfTruth.SECOND,
+    Stage.CONFIRM: MomentOfTruth.SECOND,
+    Stage.FEEDBACK: MomentOfTruth.ULTIMATE,
+    Stage.SHARE: MomentOfTruth.ULTIMATE,
+}
+_ORDER: dict[Stage, int] = {stage: i for i, stage in enumerate(Stage)}
+
+
+class Actor(enum.StrEnum):
+    """Who caused an event. A plugin is recorded by its own name instead."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+@attrs.frozen(kw_only=True)
+class JourneyEvent:
+    """One step of a demand's journey.
+
+    ``actor`` is ``"customer"``, ``"agent"``, ``"system"`` or the name of the plugin
+    that acted. ``effort`` counts what the customer had to do at this step (fields
+    typed, clicks, contacts made): the raw material of the customer effort figures.
+    """
+
+    demand_id: int
+    stage: Stage
+    channel: str
+    actor: str
+    customer_sees: str = ""
+    behind_scenes: str = ""
+    effort: int = 0
+    at: datetime
+    kind: str = "note"
+    id: int | None = None
+
+    @property
+    def moment(self) -> MomentOfTruth:
+        return self.stage.moment

@@ -1,0 +1,374 @@
+"""Building the plugin manager: builtins, then entry points, then config modules.
+
+There is no module-global manager: :meth:`PluginHost.for_config` builds one per
+deployment. Entry points in the group ``itsm`` are read once and filtered by the
+config before any is imported; each load is wrapped so a broken plugin produces one
+:class:`~itsmcore.errors.PluginError` naming its distribution. :class:`PluginHost`
+also offers one typed method per hook (tox's shape), which isolates observer
+implementations from each other so that a plugin which raises cannot lose a demand.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from importlib import metadata
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from .components import (
+    ActionComponent,
+    Answer,
+    ChannelComponent,
+    Classification,
+    Component,
+    DirectoryComponent,
+    EligibilityDecision,
+    Intake,
+    RunnerComponent,
+    SurveyComponent,
+)
+from .errors import PluginError
+
+if TYPE_CHECKING:
+    import click
+
+    from .config import Config
+    from .desk import Desk, Job
+    from .model import Announcement, Customer, Demand, DemandState, JourneyEvent, Service, SurveyResponse
+
+NAME = "itsm"
+ENTRY_POINT_GROUP = "itsm"
+HOOK_PREFIX = "itsm_"
+BUILTIN_PLUGINS = ("itsmcore.builtin",)
+
+hookimpl = pluggy.HookimplMarker(NAME)
+
+#: Registration hook -> (family name, record class).
+REGISTRATION_HOOKS: Mapping[str, tuple[str, type[Component]]] = {
+    "itsm_channels": ("channel", ChannelComponent),
+    "itsm_directories": ("directory", DirectoryComponent),
+    "itsm_fulfilment_actions": ("action", ActionComponent),
+    "itsm_survey_methods": ("survey", SurveyComponent),
+    "itsm_job_runners": ("runner", RunnerComponent),
+}
+
+ErrorHandler = Callable[[str, str, BaseException], None]
+
+
+@attrs.frozen(kw_only=True)
+class PluginInfo:
+    """What ``itsm plugins`` shows about one plugin."""
+
+    name: str
+    module: str
+    distribution: str | None
+    version: str | None
+    contract: str | None
+    hooks: tuple[str, ...]
+    components: tuple[tuple[str, str], ...] = ()
+
+
+class _Manager(pluggy.PluginManager):
+    """Accepts unmarked ``itsm_*`` functions as implementations, like pytest does."""
+
+    def parse_hookimpl_opts(self, plugin: object, name: str) -> pluggy.HookimplOpts | None:
+        if not name.startswith(HOOK_PREFIX):
+            return None
+        opts = super().parse_hookimpl_opts(plugin, name)
+        if opts is None:
+            method = getattr(plugin, name, None)
+            if inspect.isroutine(method):
+                return pluggy.HookimplOpts(
+                    wrapper=False, hookwrapper=False, optionalhook=False, tryfirst=False, trylast=False, specname=None
+                )
+        return opts
+
+
+def parse_contract(value: str) -> tuple[int, int]:
+    major, _, minor = str(value).partition(".")
+    return int(major), int(minor or 0)
+
+
+class PluginHost:
+    """A deployment's plugin manager and the typed calls of every hook."""
+
+    def __init__(self) -> None:
+        self.pm = _Manager(NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self._meta: dict[str, tuple[str | None, str | None]] = {}
+        self._registry: dict[str, dict[str, Component]] | None = None
+
+    # ------------------------------------------------------------------ loading
+
+    @classmethod
+    def for_config(
+        cls,
+        config: Config | None = None,
+        *,
+        entry_points: bool = True,
+        plugins: Sequence[object] = (),
+    ) -> PluginHost:
+        """Builtins, then installed distributions, then the config's modules, then ``plugins``."""
+        host = cls()
+        host.load_builtins()
+        if entry_points:
+            host.load_entry_points(disable=config.plugins.disable if config else ())
+        if config is not None:
+            host.load_modules(config.plugins.modules)
+        for p in plugins:
+            host.register(p)
+        return host
+
+    def load_builtins(self) -> None:
+        for name in BUILTIN_PLUGINS:
+            self.register(importlib.import_module(name), name="builtin", distribution="itsmcore")
+
+    def load_entry_points(self, disable: Iterable[str] = ()) -> None:
+        """Load every entry point of the group ``itsm`` except those named in ``disable``."""
+        skip = set(disable)
+        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if ep.name in skip or self.pm.has_plugin(ep.name):
+                continue
+            dist = ep.dist.name if ep.dist else None
+            version = ep.dist.version if ep.dist else None
+            try:
+                obj = ep.load()
+            except Exception as e:  # a broken plugin must not take the host down silently
+                raise PluginError(ep.name, f"failed to import {ep.value}: {type(e).__name__}: {e}", dist) from e
+            self.register(obj, name=ep.name, distribution=dist, version=version)
+
+    def load_modules(self, modules: Iterable[str]) -> None:
+        for modname in modules:
+            if self.pm.has_plugin(modname):
+                continue
+            try:
+                mod = importlib.import_module(modname)
+            except Exception as e:
+                raise PluginError(modname, f"failed to import: {type(e).__name__}: {e}") from e
+            self.register(mod, name=modname)
+
+    def register(
+        self, plugin: object, name: str | None = None, distribution: str | None = None, version: str | None = None
+    ) -> str:
+        """Register one plugin after checking its contract and its implementations."""
+        name = name or _plugin_name(plugin)
+        contract = getattr(plugin, "ITSM_CONTRACT", None)
+        if contract is not None:
+            self._check_contract(name, str(contract), distribution)
+        try:
+            self.pm.register(plugin, name=name)
+        except ValueError as e:
+            raise PluginError(name, str(e), distribution) from e
+        except pluggy.PluginValidationError as e:
+            raise PluginError(name, f"hook implementation does not match its specification: {e}", distribution) from e
+        try:
+            for caller in self.pm.get_hookcallers(plugin) or []:
+                if caller.spec is None:
+                    known = [
+                        n for n in dir(self.pm.hook) if n.startswith(HOOK_PREFIX) and getattr(self.pm.hook, n).spec
+                    ]
+                    from .config import did_you_mean
+
+                    raise PluginError(
+                        name,
+                        f"implements unknown hook {caller.name!r}; {did_you_mean(caller.name, known)}",
+                        distribution,
+                    )
+                for impl in caller.get_hookimpls():
+                    if impl.plugin is plugin and impl.kwargnames:
+                        raise PluginError(
+                            name,
+                            f"{caller.name} has parameters with default values ({', '.join(impl.kwargnames)});"
+                            " hook implementations must not use defaults",
+                            distribution,
+                        )
+        except PluginError:
+            self.pm.unregister(plugin)
+            raise
+        self._meta[name] = (distribution, version)
+        self._registry = None
+        return name
+
+    def _check_contract(self, name: str, declared: str, distribution: str | None) -> None:
+        try:
+            major, minor = parse_contract(declared)
+        except ValueError:
+            raise PluginError(name, f"ITSM_CONTRACT {declared!r} is not a version like '1.0'", distribution) from None
+        core_major, core_minor = parse_contract(hookspecs.CONTRACT_VERSION)
+        if major != core_major or minor > core_minor:
+            raise PluginError(
+                name,
+                f"implements hook contract {declared}, but this itsmcore provides contract "
+                f"{hookspecs.CONTRACT_VERSION}; install a version of the plugin written for {core_major}.x"
+                + (" or upgrade itsmcore" if (major, minor) > (core_major, core_minor) else ""),
+                distribution,
+            )
+
+    # ------------------------------------------------------------------ registry
+
+    def registry(self) -> dict[str, dict[str, Component]]:
+        """Every registered component by family and name, stamped with its plugin."""
+        if self._registry is not None:
+            return self._registry
+        reg: dict[str, dict[str, Component]] = {family: {} for family, _ in REGISTRATION_HOOKS.values()}
+        for hook_name, (family, record_cls) in REGISTRATION_HOOKS.items():
+            for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
+                dist = self._meta.get(impl.plugin_name, (None, None))[0]
+                try:
+                    records = list(impl.function() or ())
+                except Exception as e:
+                    raise PluginError(impl.plugin_name, f"{hook_name} raised {type(e).__name__}: {e}", dist) from e
+                for record in records:
+                    if not isinstance(record, record_cls):
+                        raise PluginError(
+                            impl.plugin_name,
+                            f"{hook_name} returned {record!r}; expected {record_cls.__name__} records",
+                            dist,
+                        )
+                    other = reg[family].get(record.name)
+                    if other is not None:
+                        raise PluginError(
+                            impl.plugin_name,
+                            f"{family} {record.name!r} is already registered by plugin {other.plugin!r}",
+                            dist,
+                        )
+                    reg[family][record.name] = attrs.evolve(record, plugin=impl.plugin_name)
+        self._registry = reg
+        return reg
+
+    def info(self) -> list[PluginInfo]:
+        """Each plugin with its version, hooks and components, for ``itsm plugins``."""
+        reg = self.registry()
+        out = []
+        for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda np: (np[0] != "builtin", np[0])):
+            if plugin is None:
+                continue
+            dist, version = self._meta.get(name, (None, None))
+            hooks = sorted(c.name for c in self.pm.get_hookcallers(plugin) or [])
+            comps = tuple(
+                (family, comp.name) for family, comps in reg.items() for comp in comps.values() if comp.plugin == name
+            )
+            module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+            out.append(
+                PluginInfo(
+                    name=name,
+                    module=module,
+                    distribution=dist,
+                    version=version,
+                    contract=getattr(plugin, "ITSM_CONTRACT", None),
+                    hooks=tuple(hooks),
+                    components=comps,
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------------ calling
+
+    def _impls(self, hook_name: str) -> Iterator[Any]:
+        for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
+            if impl.hookwrapper or impl.wrapper:
+                continue
+            yield impl
+
+    def notify(self, hook_name: str, on_error: ErrorHandler, **kwargs: Any) -> None:
+        """Call every implementation; one that raises is reported to ``on_error`` and skipped."""
+        for impl in self._impls(hook_name):
+            try:
+                impl.function(*[kwargs[a] for a in impl.argnames])
+            except Exception as e:
+                on_error(impl.plugin_name, hook_name, e)
+
+    def collect(self, hook_name: str, on_error: ErrorHandler, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Every non-``None`` result with the name of the plugin that returned it."""
+        out = []
+        for impl in self._impls(hook_name):
+            try:
+                res = impl.function(*[kwargs[a] for a in impl.argnames])
+            except Exception as e:
+                on_error(impl.plugin_name, hook_name, e)
+                continue
+            if res is not None:
+                out.append((impl.plugin_name, res))
+        return out
+
+    def first(self, hook_name: str, on_error: ErrorHandler, **kwargs: Any) -> tuple[str, Any] | None:
+        """The first non-``None`` result (firstresult hooks), with its plugin's name."""
+        for impl in self._impls(hook_name):
+            try:
+                res = impl.function(*[kwargs[a] for a in impl.argnames])
+            except Exception as e:
+                on_error(impl.plugin_name, hook_name, e)
+                continue
+            if res is not None:
+                return impl.plugin_name, res
+        return None
+
+    # Typed facade: one method per journey hook.
+
+    def classify(self, desk: Desk, intake: Intake, on_error: ErrorHandler) -> tuple[str, Classification] | None:
+        return self.first("itsm_classify", on_error, desk=desk, intake=intake)
+
+    def check_eligibility(
+        self, desk: Desk, customer: Customer, service: Service, on_error: ErrorHandler
+    ) -> list[tuple[str, EligibilityDecision]]:
+        return self.collect("itsm_check_eligibility", on_error, desk=desk, customer=customer, service=service)
+
+    def demand_received(self, desk: Desk, demand: Demand, on_error: ErrorHandler) -> None:
+        self.notify("itsm_demand_received", on_error, desk=desk, demand=demand)
+
+    def stage_entered(self, desk: Desk, demand: Demand, event: JourneyEvent, on_error: ErrorHandler) -> None:
+        self.notify("itsm_stage_entered", on_error, desk=desk, demand=demand, event=event)
+
+    def event_recorded(self, desk: Desk, demand: Demand, event: JourneyEvent, on_error: ErrorHandler) -> None:
+        self.notify("itsm_event_recorded", on_error, desk=desk, demand=demand, event=event)
+
+    def demand_state_changed(self, desk: Desk, demand: Demand, previous: DemandState, on_error: ErrorHandler) -> None:
+        self.notify("itsm_demand_state_changed", on_error, desk=desk, demand=demand, previous=previous)
+
+    def answer_query(self, desk: Desk, demand: Demand, on_error: ErrorHandler) -> tuple[str, Answer] | None:
+        return self.first("itsm_answer_query", on_error, desk=desk, demand=demand)
+
+    def authenticate(self, desk: Desk, login: str, password: str, on_error: ErrorHandler) -> Customer | None:
+        res = self.first("itsm_authenticate", on_error, desk=desk, login=login, password=password)
+        return res[1] if res else None
+
+    def announcement_published(
+        self, desk: Desk, announcement: Announcement, change: str, on_error: ErrorHandler
+    ) -> None:
+        self.notify("itsm_announcement_published", on_error, desk=desk, announcement=announcement, change=change)
+
+    def customer_affected(
+        self, desk: Desk, announcement: Announcement, customer: Customer, on_error: ErrorHandler
+    ) -> None:
+        self.notify("itsm_customer_affected", on_error, desk=desk, announcement=announcement, customer=customer)
+
+    def survey_answered(self, desk: Desk, response: SurveyResponse, on_error: ErrorHandler) -> None:
+        self.notify("itsm_survey_answered", on_error, desk=desk, response=response)
+
+    def job_finished(self, desk: Desk, job: Job, on_error: ErrorHandler) -> None:
+        self.notify("itsm_job_finished", on_error, desk=desk, job=job)
+
+    def desk_opened(self, desk: Desk, on_error: ErrorHandler) -> None:
+        self.notify("itsm_desk_opened", on_error, desk=desk)
+
+    def register_commands(self, cli: click.Group) -> None:
+        for impl in self._impls("itsm_register_commands"):
+            dist = self._meta.get(impl.plugin_name, (None, None))[0]
+            try:
+                impl.function(*[{"cli": cli}[a] for a in impl.argnames])
+            except Exception as e:
+                raise PluginError(
+                    impl.plugin_name, f"itsm_register_commands raised {type(e).__name__}: {e}", dist
+                ) from e
+
+
+def _plugin_name(plugin: object) -> str:
+    if isinstance(plugin, ModuleType):
+        return plugin.__name__
+    return f"{type(plugin).__module__}.{type(plugin).__qualname__}"

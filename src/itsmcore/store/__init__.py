@@ -1,0 +1,1 @@
+"""Persistence: tables, engine and migrations. Internal: plugins use the desk instead."""

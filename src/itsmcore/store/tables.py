@@ -1,0 +1,222 @@
+"""The schema, in SQLAlchemy Core.
+
+Core rather than the ORM: intake writes a demand, its events and its jobs in one
+transaction many times a second, and Core does that at about twice the ORM's rate
+on SQLite (measured by ``bench/intake.py``). Rows are mapped to the attrs domain
+types in :mod:`itsmcore.store.rows`. The Alembic migrations under ``migrations/``
+are the source of truth for existing databases; a test checks they match.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = DateTime(timezone=True)
+
+services = Table(
+    "services",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("category", String(128), nullable=False, default=""),
+    Column("keywords", Text, nullable=False, default=""),
+    Column("description", Text, nullable=False, default=""),
+    Column("kind", String(16), nullable=False, default="value"),
+)
+
+# Trigrams of the words of each service's name, key and keywords: typo-tolerant search
+# that works the same on every database (PostgreSQL also gets pg_trgm; see catalog.py).
+catalog_grams = Table(
+    "catalog_grams",
+    metadata,
+    Column("gram", String(8), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("weight", Float, nullable=False),
+)
+
+demands = Table(
+    "demands",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("customer_role", String(128)),
+    Column("customer_department", String(128)),
+    Column("service_key", String(128)),
+    Column("channel", String(64), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("details", Text, nullable=False, default=""),
+    Column("answers", JSON, nullable=False, default=dict),
+    Column("outputs", JSON, nullable=False, default=dict),
+    Column("priority", Integer, nullable=False, default=3),
+    Column("team", String(128)),
+    Column("external_ref", String(512), unique=True),
+    Column("caused_by", Integer, ForeignKey("demands.id")),
+    Column("cause", String(64)),
+    Column("announcement_id", Integer, ForeignKey("announcements.id")),
+    Column("waiting_for", Text),
+    Column("self_service", Boolean, nullable=False, default=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("resolved_at", TS),
+    Index(None, "customer_id", "created_at"),
+    Index(None, "state"),
+    Index(None, "service_key"),
+)
+
+journey_events = Table(
+    "journey_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("demand_id", Integer, ForeignKey("demands.id"), nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("kind", String(32), nullable=False, default="note"),
+    Column("customer_sees", Text, nullable=False, default=""),
+    Column("behind_scenes", Text, nullable=False, default=""),
+    Column("effort", Integer, nullable=False, default=0),
+    Column("at", TS, nullable=False),
+    Index(None, "demand_id", "id"),
+    Index(None, "at"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("demand_id", Integer, ForeignKey("demands.id")),
+    Column("customer_id", String(128)),
+    Column("announcement_id", Integer, ForeignKey("announcements.id")),
+    Column("action", String(128), nullable=False),
+    Column("step", Integer, nullable=False, default=0),
+    Column("params", JSON, nullable=False, default=dict),
+    Column("key", String(256), nullable=False, unique=True),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False, default=5),
+    Column("run_after", TS, nullable=False),
+    Column("lease_until", TS),
+    Column("error", Text),
+    Column("result", JSON),
+    Column("created_at", TS, nullable=False),
+    Column("finished_at", TS),
+    Index(None, "state", "run_after"),
+    Index(None, "demand_id"),
+    Index(None, "announcement_id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("demand_id", Integer, ForeignKey("demands.id")),
+    Column("job_id", Integer, ForeignKey("jobs.id")),
+    Column("channel", String(64), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("address", String(512), nullable=False, default=""),
+    Column("purpose", String(64), nullable=False, default="notification"),
+    Column("subject", Text, nullable=False, default=""),
+    Column("body", Text, nullable=False, default=""),
+    Column("reference", String(512), nullable=False, default=""),
+    Column("fallback", Boolean, nullable=False, default=False),
+    Column("at", TS, nullable=False),
+    Index(None, "demand_id"),
+    Index(None, "customer_id"),
+)
+
+plugin_errors = Table(
+    "plugin_errors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("demand_id", Integer, ForeignKey("demands.id")),
+    Column("plugin", String(256), nullable=False),
+    Column("hook", String(128), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("at", TS, nullable=False),
+    Index(None, "demand_id"),
+)
+
+announcements = Table(
+    "announcements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service_key", String(128), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("workaround", Text, nullable=False, default=""),
+    Column("workaround_links", JSON, nullable=False, default=list),
+    Column("estimate", Text, nullable=False, default=""),
+    Column("state", String(16), nullable=False),
+    Column("source", String(128), nullable=False, default="agent"),
+    Column("resolution", Text, nullable=False, default=""),
+    Column("opened_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("resolved_at", TS),
+    Index(None, "service_key", "state"),
+)
+
+announcement_customers = Table(
+    "announcement_customers",
+    metadata,
+    Column("announcement_id", Integer, ForeignKey("announcements.id"), primary_key=True),
+    Column("customer_id", String(128), primary_key=True),
+    Column("subscriber", Boolean, nullable=False, default=False),
+    Column("affected", Boolean, nullable=False, default=False),
+    Column("affected_at", TS),
+    Column("response", String(16)),
+    Column("responded_at", TS),
+    Column("followed_up_at", TS),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("service_key", String(128), primary_key=True),
+    Column("customer_id", String(128), primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("since", TS, nullable=False),
+    Index(None, "customer_id"),
+)
+
+survey_responses = Table(
+    "survey_responses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("method", String(64), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("demand_id", Integer, ForeignKey("demands.id")),
+    Column("service_key", String(128)),
+    Column("channel", String(64), nullable=False, default=""),
+    Column("mode", String(16), nullable=False, default="transactional"),
+    Column("at", TS, nullable=False),
+    Index(None, "method", "at"),
+    Index(None, "customer_id", "at"),
+)

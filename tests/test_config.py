@@ -1,0 +1,129 @@
+"""Config errors: file, key path, what was expected, a close match; exit 2, nothing started."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from itsmcore import ConfigError
+from itsmcore.deployment import Deployment
+
+
+def load(path: Path) -> Deployment:
+    return Deployment.load(path, entry_points=False)
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load(path)
+    return [str(p) for p in info.value.problems]
+
+
+def test_a_valid_config_loads_with_defaults(write_deployment: Callable[..., Path]) -> None:
+    dep = load(write_deployment())
+    assert dep.config.deployment.name == "test"
+    assert [s.key for s in dep.config.services] == ["expensatron", "crm"]
+    assert dep.config.runner.use == "inline"
+    assert set(dep.channels()) == {"log"}
+    assert {"nps", "csat", "ces"} <= set(dep.surveys())
+
+
+def test_malformed_toml_gives_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "itsm.toml"
+    path.write_text('[deployment]\nname = "x"\ndatabase = \n')
+    (msg,) = problems(path)
+    assert str(path) in msg and "invalid TOML" in msg and "line 3" in msg and "column" in msg
+
+
+def test_missing_file_says_how_to_create_one(tmp_path: Path) -> None:
+    (msg,) = problems(tmp_path / "nope.toml")
+    assert "file not found" in msg and "itsm init" in msg
+
+
+def test_unknown_keys_get_did_you_mean(write_deployment: Callable[..., Path]) -> None:
+    path = write_deployment()
+    path.write_text(path.read_text().replace('name = "test"', 'name = "test"\ndatabse = "sqlite://"'))
+    (msg,) = problems(path)
+    assert msg.startswith(f"{path}: deployment.databse: unknown key")
+    assert "did you mean 'database'" in msg
+
+
+def test_unknown_top_level_table(write_deployment: Callable[..., Path]) -> None:
+    path = write_deployment("\n[channel.sms]\nuse = 'log'\n")
+    msgs = problems(path)
+    assert any("channel: unknown table; did you mean 'channels'" in m for m in msgs)
+
+
+def test_misspelt_component_name_lists_what_is_available(write_deployment: Callable[..., Path]) -> None:
+    path = write_deployment("\n[channels.inbox]\nuse = 'lgo'\n")
+    (msg,) = problems(path)
+    assert "channels.inbox.use" in msg
+    assert "no installed plugin provides a channel named 'lgo'" in msg
+    assert "did you mean 'log'" in msg and "Known: log" in msg
+
+
+def test_use_naming_a_component_no_plugin_provides(write_deployment: Callable[..., Path]) -> None:
+    path = write_deployment("\n[channels.sms]\nuse = 'twilio'\n")
+    (msg,) = problems(path)
+    assert "no installed plugin provides a channel named 'twilio'" in msg and "known: log" in msg
+
+
+def test_wrong_types_name_the_key_and_the_expected_type(write_deployment: Callable[..., Path]) -> None:
+    path = write_deployment("\n[channels.log]\npath = 3\n")
+    (msg,) = problems(path)
+    assert "channels.log.path" in msg and "expected a string" in msg and "3" in msg
+
+
+def test_missing_required_setting(write_deployment: Callable[..., Path]) -> None:
+    path = write_deployment()
+    path.write_text(path.read_text().replace('path = "customers.toml"', ""))
+    (msg,) = problems(path)
+    assert "directory.main.path: missing required setting (expected a string)" in msg
+
+
+def test_plan_naming_an_unknown_action_fails_at_check(write_deployment: Callable[..., Path]) -> None:
+    path = write_deployment()
+    path.write_text(path.read_text().replace('action = "notify.send_link"', 'action = "notify.send_lnk"'))
+    (msg,) = problems(path)
+    assert "services[0].plan[1].action: unknown action 'notify.send_lnk'" in msg
+    assert "did you mean 'notify.send_link'" in msg
+
+
+def test_plan_step_params_are_validated(write_deployment: Callable[..., Path]) -> None:
+    path = write_deployment()
+    path.write_text(path.read_text().replace('title = "Download Expensatron"', 'titel = "x"'))
+    (msg,) = problems(path)
+    assert "services[0].plan[1].titel: unknown key" in msg and "did you mean 'title'" in msg
+
+
+def test_services_from_included_files_name_that_file(write_deployment: Callable[..., Path], tmp_path: Path) -> None:
+    (tmp_path / "catalog").mkdir()
+    (tmp_path / "catalog" / "apps.toml").write_text('[[services]]\nkey = "x"\nnmae = "X"\n')
+    path = write_deployment()
+    path.write_text('include = ["catalog/*.toml"]\n' + path.read_text())
+    msgs = problems(path)
+    assert any(m.startswith("catalog/apps.toml: services[0].nmae: unknown key; did you mean 'name'") for m in msgs)
+    assert any("catalog/apps.toml: services[0].name: missing required setting" in m for m in msgs)
+
+
+def test_duplicate_service_keys(write_deployment: Callable[..., Path]) -> None:
+    path = write_deployment()
+    path.write_text(path.read_text() + '\n[[services]]\nkey = "crm"\nname = "CRM again"\n')
+    (msg,) = problems(path)
+    assert "services[2].key: duplicate service key 'crm'" in msg and "services[1]" in msg
+
+
+def test_every_problem_is_reported_at_once(write_deployment: Callable[..., Path]) -> None:
+    path = write_deployment("\n[channels.a]\nuse = 'nope'\n[surveys.x]\nuse = 'npss'\n")
+    msgs = problems(path)
+    assert len(msgs) == 2
+    assert any("did you mean 'nps'" in m for m in msgs)
+
+
+def test_a_bare_string_is_not_silently_turned_into_a_number(write_deployment: Callable[..., Path]) -> None:
+    path = write_deployment()
+    path.write_text(path.read_text().replace('name = "test"', "name = 5"))
+    (msg,) = problems(path)
+    assert "deployment.name" in msg and "expected a string" in msg
