@@ -130,3 +130,25 @@ def write_deployment(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "eagle5"
+
+
+@pytest.fixture
+def eagle5(tmp_path: Path) -> Callable[..., Path]:
+    """A copy of the Eagle5 example in a temp dir, on the given database; returns its config path."""
+    import shutil
+
+    def make(database: str | None = None, extra: str = "") -> Path:
+        target = tmp_path / "eagle5"
+        if not target.exists():
+            shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("*.db*", ".itsm-secret"))
+        config = target / "itsm.toml"
+        text = config.read_text()
+        if database:
+            text = text.replace('database = "sqlite:///eagle5.db"', f'database = "{database}"')
+        config.write_text(text + extra)
+        return config
+
+    return make

@@ -1,0 +1,290 @@
+"""Contract test classes: subclass one per component and supply its fixtures.
+
+Each assertion says what is wrong and how to fix it, because the reader is a plugin
+author whose component just broke the contract.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from ..components import (
+    ActionComponent,
+    ActionRequest,
+    ActionResult,
+    Channel,
+    Component,
+    ComponentContext,
+    Delivery,
+    DirectoryBackend,
+    FulfilmentAction,
+    Message,
+    NoSettings,
+    SurveyMethod,
+    SurveyScore,
+)
+from ..errors import PermanentFailure, TemporaryFailure
+from ..model import ConfigurationItem, Customer, Link
+
+_NAME = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$")
+
+
+def context_for(base_dir: Path, name: str = "test") -> ComponentContext:
+    """A ComponentContext as the deployment would give your factory."""
+    return ComponentContext(name=name, deployment="test", base_dir=base_dir)
+
+
+def sample_customer(**changes: Any) -> Customer:
+    """Steve from the Eagle5 example, with any field changed."""
+    base = {
+        "id": "steve",
+        "name": "Steve Jones",
+        "email": "steve@eagle5.example",
+        "mobile": "+447700900123",
+        "role": "sales",
+        "department": "Sales",
+        "groups": ("sales",),
+        "manager": "scott",
+    }
+    return Customer(**(base | changes))
+
+
+def check_component_record(record: Component) -> None:
+    """The checks every component record must pass, whatever its family."""
+    assert isinstance(record, Component), (
+        f"{record!r} is not a component record: return ChannelComponent(...), DirectoryComponent(...), "
+        "ActionComponent(...) or SurveyComponent(...) from your registration hook"
+    )
+    assert record.name and _NAME.match(record.name), (
+        f"component name {record.name!r} must be lower case words joined by '.', '_' or '-' (like 'ldap' or "
+        "'http.create_account'): it is what integrators type in `use = \"...\"`"
+    )
+    assert callable(record.factory), f"{record.name}: factory must be callable as factory(settings, context)"
+    assert record.description, f"{record.name}: give the record a one-line description; `itsm plugins` shows it"
+    for cls_name in ("settings", "params"):
+        cls = getattr(record, cls_name, NoSettings)
+        assert attrs.has(cls), f"{record.name}: {cls_name} must be an attrs class (decorate it with @attrs.frozen)"
+        for field in attrs.fields(cls):
+            assert field.metadata.get("doc"), (
+                f"{record.name}: {cls_name} field {field.name!r} has no documentation; write "
+                f'`{field.name}: ... = attrs.field(metadata={{"doc": "what it means"}})` so the config reference shows it'
+            )
+
+
+class ChannelContract:
+    """Contract of a channel. Provide fixtures ``channel`` (an instance) and ``customer`` (reachable by it).
+
+    Optionally ``channel_record`` (the ChannelComponent) to check the record too.
+    """
+
+    @pytest.fixture
+    def channel(self) -> Channel:
+        raise NotImplementedError("provide a `channel` fixture returning an instance of your channel")
+
+    @pytest.fixture
+    def customer(self) -> Customer:
+        return sample_customer()
+
+    def _message(self, customer: Customer, **changes: Any) -> Message:
+        base: dict[str, Any] = {
+            "recipient": customer,
+            "subject": "We have your request #42",
+            "body": "Thanks, we have your request for Expensatron (#42).",
+            "demand_id": 42,
+            "reply_token": "#42",
+            "purpose": "acknowledgement",
+            "idempotency_key": "test:demand:42:acknowledgement",
+        }
+        return Message(**(base | changes))
+
+    def test_follows_the_channel_protocol(self, channel: Channel) -> None:
+        for method in ("address_for", "send"):
+            assert callable(getattr(channel, method, None)), (
+                f"a channel needs a `{method}` method (see itsmcore.Channel)"
+            )
+
+    def test_address_for_a_reachable_customer(self, channel: Channel, customer: Customer) -> None:
+        address = channel.address_for(customer)
+        assert isinstance(address, str) and address, (
+            "address_for(customer) must return the customer's address on your channel (a non-empty str) for the "
+            "`customer` fixture, or None for customers it cannot reach"
+        )
+
+    def test_address_for_an_unreachable_customer_is_none_or_str(self, channel: Channel) -> None:
+        nobody = Customer(id="nobody", name="No Body")
+        address = channel.address_for(nobody)
+        assert address is None or isinstance(address, str), "address_for must return a str or None, never raise"
+
+    def test_send_returns_a_delivery(self, channel: Channel, customer: Customer) -> None:
+        delivery = self._send(channel, self._message(customer))
+        assert isinstance(delivery, Delivery), "send(message) must return itsmcore.Delivery(address=..., reference=...)"
+
+    def test_send_with_links_and_unicode(self, channel: Channel, customer: Customer) -> None:
+        message = self._message(
+            customer,
+            subject="Ihre Anfrage für Expensatron ✓",
+            body="Café, naïve, 日本語: all of it must arrive intact.",
+            links=(Link(title="Download", url="https://apps.example/expensatron?x=1&y=2"),),
+        )
+        assert isinstance(self._send(channel, message), Delivery)
+
+    def _send(self, channel: Channel, message: Message) -> Delivery:
+        try:
+            return channel.send(message)
+        except (TemporaryFailure, PermanentFailure) as e:
+            pytest.fail(f"send() raised {type(e).__name__}: {e}; the test servers of your fixtures must accept it")
+
+
+class DirectoryContract:
+    """Contract of a directory backend. Provide ``directory``, ``known_login`` and ``known_password``."""
+
+    @pytest.fixture
+    def directory(self) -> DirectoryBackend:
+        raise NotImplementedError("provide a `directory` fixture returning an instance of your backend")
+
+    @pytest.fixture
+    def known_login(self) -> str:
+        raise NotImplementedError("provide `known_login`: a login of a customer your test directory holds")
+
+    @pytest.fixture
+    def known_password(self) -> str:
+        raise NotImplementedError("provide `known_password`: that customer's password")
+
+    def test_lists_customers_that_round_trip(self, directory: DirectoryBackend) -> None:
+        customers = list(directory.list_customers())
+        assert customers, "list_customers() returned nothing; the test directory should hold some customers"
+        for c in customers[:20]:
+            assert isinstance(c, Customer), "list_customers() must yield itsmcore.Customer objects"
+            again = directory.get_customer(c.id)
+            assert again == c, f"get_customer({c.id!r}) must return the same customer list_customers() gave"
+
+    def test_unknown_id_is_none(self, directory: DirectoryBackend) -> None:
+        assert directory.get_customer("no-such-customer-x9") is None, "get_customer must return None for unknown ids"
+
+    def test_right_password(self, directory: DirectoryBackend, known_login: str, known_password: str) -> None:
+        c = directory.authenticate(known_login, known_password)
+        assert isinstance(c, Customer), "authenticate(login, right password) must return the Customer"
+
+    @pytest.mark.parametrize("bad", ["wrong", "", " ", "x" * 500])
+    def test_wrong_or_empty_password(self, directory: DirectoryBackend, known_login: str, bad: str) -> None:
+        assert directory.authenticate(known_login, bad) is None, (
+            f"authenticate must return None for a wrong or empty password ({bad[:10]!r}); an empty password must "
+            "never succeed (LDAP treats it as an anonymous bind)"
+        )
+
+    @pytest.mark.parametrize("login", ["no-such-user", "*", "*)(uid=*", "steve)(|(uid=*", "a\x00b", ""])
+    def test_unknown_and_hostile_logins(self, directory: DirectoryBackend, login: str, known_password: str) -> None:
+        assert directory.authenticate(login, known_password) is None, (
+            f"authenticate({login!r}, ...) must return None: escape every value you put in a query"
+        )
+
+    def test_configuration_items(self, directory: DirectoryBackend) -> None:
+        for c in list(directory.list_customers())[:20]:
+            items = directory.configuration_items(c.id)
+            assert all(isinstance(ci, ConfigurationItem) for ci in items), (
+                "configuration_items(id) must return a sequence of itsmcore.ConfigurationItem (empty if none)"
+            )
+
+
+class ActionContract:
+    """Contract of a fulfilment action. Provide ``action_component`` and ``action_request``.
+
+    ``action_request`` is a factory ``(idempotency_key: str) -> ActionRequest`` whose
+    request your action can carry out against your test servers.
+    """
+
+    @pytest.fixture
+    def action_component(self) -> ActionComponent:
+        raise NotImplementedError("provide `action_component`: the ActionComponent record of your action")
+
+    @pytest.fixture
+    def action(self, action_component: ActionComponent, tmp_path: Path) -> FulfilmentAction:
+        settings = getattr(self, "action_settings", None)
+        return action_component.factory(
+            settings if settings is not None else action_component.settings(), context_for(tmp_path)
+        )
+
+    @pytest.fixture
+    def action_request(self) -> Callable[[str], ActionRequest]:
+        raise NotImplementedError("provide `action_request`: a factory (idempotency_key) -> ActionRequest")
+
+    def test_record(self, action_component: ActionComponent) -> None:
+        assert isinstance(action_component, ActionComponent), "register actions with ActionComponent records"
+        check_component_record(action_component)
+
+    def test_runs_and_returns_a_result(
+        self, action: FulfilmentAction, action_request: Callable[[str], ActionRequest]
+    ) -> None:
+        result = action.run(action_request("contract:1"))
+        assert isinstance(result, ActionResult), "run(request) must return an itsmcore.ActionResult"
+        assert result.customer_sees or result.behind_scenes, (
+            "say what happened: set customer_sees (what the customer is told) and/or behind_scenes"
+        )
+
+    def test_idempotent_by_key(self, action: FulfilmentAction, action_request: Callable[[str], ActionRequest]) -> None:
+        first = action.run(action_request("contract:2"))
+        second = action.run(action_request("contract:2"))
+        assert isinstance(second, ActionResult), (
+            "running twice with the same idempotency key must not fail: a retry after a crash does exactly that"
+        )
+        assert dict(first.outputs) == dict(second.outputs), (
+            "the same idempotency key must give the same outputs (e.g. the same account, not a second one)"
+        )
+
+
+class SurveyMethodContract:
+    """Contract of a survey method. Provide ``method`` (an instance)."""
+
+    @pytest.fixture
+    def method(self) -> SurveyMethod:
+        raise NotImplementedError("provide `method`: an instance of your survey method")
+
+    def test_scale(self, method: SurveyMethod) -> None:
+        assert isinstance(method.low, int) and isinstance(method.high, int) and method.low < method.high, (
+            "a survey method needs integer attributes low < high (its scale)"
+        )
+        assert method.question, "give the method a question customers see"
+
+    def test_every_answer_has_a_category(self, method: SurveyMethod) -> None:
+        for score in range(method.low, method.high + 1):
+            assert isinstance(method.category(score), str) and method.category(score), (
+                f"category({score}) must name the answer's bucket (e.g. 'promoter')"
+            )
+
+    def test_no_answers_is_no_score(self, method: SurveyMethod) -> None:
+        s = method.summarise({})
+        assert isinstance(s, SurveyScore) and s.n == 0 and s.value is None, (
+            "summarise({}) must return SurveyScore(value=None, n=0): an empty period is not a score of zero"
+        )
+
+    def test_summary_has_n_and_an_interval_around_the_value(self, method: SurveyMethod) -> None:
+        counts = {score: 1 + (score % 3) for score in range(method.low, method.high + 1)}
+        s = method.summarise(counts)
+        assert s.n == sum(counts.values()), "SurveyScore.n must be the number of answers summarised"
+        assert s.value is not None and s.low is not None and s.high is not None, "give a value and a 95 % interval"
+        assert s.low <= s.value <= s.high, f"the interval [{s.low}, {s.high}] must contain the value {s.value}"
+
+    def test_out_of_scale_answers_are_refused(self, method: SurveyMethod) -> None:
+        validate = getattr(method, "validate", None)
+        assert callable(validate), "add validate(score) -> int raising ValueError for answers outside the scale"
+        for bad in (method.low - 1, method.high + 1, True):
+            with pytest.raises(ValueError):
+                validate(bad)
+        assert validate(method.low) == method.low
+
+
+__all__ = [
+    "ActionContract",
+    "ChannelContract",
+    "DirectoryContract",
+    "SurveyMethodContract",
+    "check_component_record",
+    "context_for",
+    "sample_customer",
+]
