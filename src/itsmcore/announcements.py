@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 from sqlalchemy import JSON, Connection, Integer, String, and_, func, insert, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 
 from .errors import InvalidAnswers, NotFound, UnknownService
 from .links import InvalidLink, sign, verify
@@ -427,7 +427,7 @@ def ledger(desk: Desk, announcement_id: int) -> Ledger:
         unreachable = conn.execute(
             select(func.count(func.distinct(t.messages.c.customer_id)))
             .select_from(t.messages.join(t.jobs, t.messages.c.job_id == t.jobs.c.id))
-            .where(t.jobs.c.announcement_id == announcement_id, t.messages.c.purpose == "announcement-fallback")
+            .where(t.jobs.c.announcement_id == announcement_id, t.messages.c.fallback.is_(True))
         ).scalar_one()
         return Ledger(
             announcement=ann,
@@ -469,7 +469,8 @@ def _queue_fanout(
 def _insert_ignore(conn: Connection, table: Any) -> Any:
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()
-    return sqlite.insert(table).on_conflict_do_nothing()
+    # SQLite cannot parse ON CONFLICT after INSERT ... SELECT without a WHERE; OR IGNORE says the same
+    return insert(table).prefix_with("OR IGNORE")
 
 
 def _message(desk: Desk, ann: Announcement, change: str) -> tuple[str, str, list[dict[str, str]]]:

@@ -1507,18 +1507,32 @@ class Desk:
     def channel_for(self, customer: Customer, wanted: str | None = None) -> tuple[str, Channel, str | None, str]:
         """The channel to reach a customer: ``wanted``, else their preferences, else the default.
 
-        Returns (name, channel, address, fallback note). A customer no channel can reach
-        falls back to the ``log`` channel (their portal inbox), and the note says so.
+        Returns (name, channel, address, fallback note). The note is empty when the
+        wanted or a preferred channel reached them; otherwise it says why the default
+        channel (or, failing that, the ``log`` channel: the portal inbox) was used, and
+        the message is counted as a fallback.
         """
         chans = self.channels()
-        order = [wanted] if wanted else [*customer.preferred_channels, self.config.deployment.default_channel]
-        for name in order:
-            if name and name in chans:
+        first = [wanted] if wanted else list(customer.preferred_channels)
+        for name in first:
+            if name in chans:
                 addr = chans[name].address_for(customer)
                 if addr:
                     return name, chans[name], addr, ""
-        note = f"{customer.id} has no reachable channel among {', '.join(n for n in order if n) or 'none'}; kept in the portal inbox"
-        return "log", chans["log"], customer.id, note
+        tried = ", ".join(first)
+        default = self.config.deployment.default_channel
+        for name in (default, "log"):
+            if name in chans:
+                addr = chans[name].address_for(customer)
+                if addr:
+                    note = (
+                        f"{customer.id} cannot be reached by {tried}; sent by {name}"
+                        + (" (the portal inbox)" if name == "log" else "")
+                        if first
+                        else ""
+                    )
+                    return name, chans[name], addr, note
+        return "log", chans["log"], customer.id, f"{customer.id} has no reachable channel; kept in the portal inbox"
 
     def _job_done(self, job: Job, result: ActionResult) -> Job:
         now = self.clock()
