@@ -30,30 +30,41 @@ def core_ceiling(n: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         engine = open_engine(f"sqlite:///{tmp}/ceiling.db")
 
+        demand_insert = insert(t.demands)
+        event_insert = insert(t.journey_events)
+        job_insert = insert(t.jobs)
+
         def one(i: int) -> None:
             now = datetime.now(UTC)
             with engine.begin() as conn:
                 did = conn.execute(
-                    insert(t.demands).values(
-                        kind="failure",
-                        state="new",
-                        stage="acknowledge",
-                        customer_id=f"c{i % 1000}",
-                        customer_role="sales",
-                        customer_department="Sales",
-                        channel="bench",
-                        summary=f"demand {i}",
-                        details="",
-                        answers={},
-                        outputs={},
-                        priority=3,
-                        self_service=False,
-                        created_at=now,
-                        updated_at=now,
-                    )
+                    demand_insert,
+                    {
+                        "kind": "failure",
+                        "state": "new",
+                        "stage": "acknowledge",
+                        "customer_id": f"c{i % 1000}",
+                        "customer_role": "sales",
+                        "customer_department": "Sales",
+                        "service_key": None,
+                        "channel": "bench",
+                        "summary": f"demand {i}",
+                        "details": "",
+                        "answers": {},
+                        "outputs": {},
+                        "priority": 3,
+                        "team": None,
+                        "external_ref": None,
+                        "caused_by": None,
+                        "cause": None,
+                        "announcement_id": None,
+                        "self_service": False,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
                 ).inserted_primary_key[0]
                 conn.execute(
-                    insert(t.journey_events),
+                    event_insert,
                     [
                         {
                             "demand_id": did,
@@ -80,18 +91,21 @@ def core_ceiling(n: int) -> float:
                     ],
                 )
                 conn.execute(
-                    insert(t.jobs).values(
-                        demand_id=did,
-                        action="notify",
-                        step=-1,
-                        params={"purpose": "acknowledgement"},
-                        key=f"bench:{did}",
-                        state="pending",
-                        attempts=0,
-                        max_attempts=5,
-                        run_after=now,
-                        created_at=now,
-                    )
+                    job_insert,
+                    {
+                        "demand_id": did,
+                        "customer_id": None,
+                        "announcement_id": None,
+                        "action": "notify",
+                        "step": -1,
+                        "params": {"purpose": "acknowledgement"},
+                        "key": f"bench:{did}",
+                        "state": "pending",
+                        "attempts": 0,
+                        "max_attempts": 5,
+                        "run_after": now,
+                        "created_at": now,
+                    },
                 )
 
         r = rate(n, one)

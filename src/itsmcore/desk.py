@@ -42,7 +42,7 @@ from .errors import (
     UnknownCustomer,
     UnknownService,
 )
-from .jobs import LEASE, Job, JobState, backoff
+from .jobs import LEASE, DeferredRunner, Job, JobState, backoff
 from .model import (
     Actor,
     Announcement,
@@ -413,31 +413,30 @@ class Desk:
                 outage = None
         with self.engine.begin() as conn:
             try:
-                demand_id = conn.execute(
-                    insert(t.demands).values(
-                        kind=str(kind_v),
-                        state=str(DemandState.NEW),
-                        stage=str(Stage.ACKNOWLEDGE),
-                        customer_id=cust.id,
-                        customer_role=cust.role,
-                        customer_department=cust.department,
-                        service_key=svc.key if svc else None,
-                        channel=channel,
-                        summary=summary,
-                        details=details,
-                        answers=clean,
-                        outputs={},
-                        priority=int(prio or Priority.MEDIUM),
-                        team=team,
-                        external_ref=external_ref,
-                        caused_by=caused_by,
-                        cause=cause,
-                        announcement_id=announcement_id,
-                        self_service=False,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]
+                row = {
+                    "kind": str(kind_v),
+                    "state": str(DemandState.NEW),
+                    "stage": str(Stage.ACKNOWLEDGE),
+                    "customer_id": cust.id,
+                    "customer_role": cust.role,
+                    "customer_department": cust.department,
+                    "service_key": svc.key if svc else None,
+                    "channel": channel,
+                    "summary": summary,
+                    "details": details,
+                    "answers": clean,
+                    "outputs": {},
+                    "priority": int(prio or Priority.MEDIUM),
+                    "team": team,
+                    "external_ref": external_ref,
+                    "caused_by": caused_by,
+                    "cause": cause,
+                    "announcement_id": announcement_id,
+                    "self_service": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                demand_id = conn.execute(insert(t.demands), row).inserted_primary_key[0]  # type: ignore[index]
             except IntegrityError:
                 if external_ref is None:
                     raise
@@ -507,7 +506,13 @@ class Desk:
                         "at": now,
                     }
                 )
-            conn.execute(insert(t.journey_events), events)
+            event_ids = (
+                conn.execute(
+                    insert(t.journey_events).returning(t.journey_events.c.id, sort_by_parameter_order=True), events
+                )
+                .scalars()
+                .all()
+            )
             ack = self._ack_text_parts(demand_id, kind_v, svc)
             if outage is not None:
                 ack += f" We know about this: {outage.title}." + (
@@ -526,20 +531,28 @@ class Desk:
             ]
             if kind_v == DemandKind.VALUE and svc is not None and svc.plan:
                 self._set_state(conn, demand_id, DemandState.IN_FULFILMENT, now, stage=Stage.FULFIL)
+                row.update(state=str(DemandState.IN_FULFILMENT), stage=str(Stage.FULFIL))
                 job_ids.append(self._enqueue_step(conn, demand_id, svc, 0, now))
-        demand = self.get(demand_id)
+        # built from what was just written: no second read on the intake path
+        demand = _demand(_RowView(row, id=demand_id, waiting_for=None, resolved_at=None))
         on_error = self._on_error(demand_id)
         self.host.demand_received(self, demand, on_error)
         if outage is not None:
             self.host.customer_affected(self, outage, cust, on_error)
-        for ev in self.journey(demand_id):
+        previous_stage = None
+        for ev_id, ev_row in zip(event_ids, events, strict=True):
+            ev = _event(_RowView(ev_row, id=ev_id))
             self.host.event_recorded(self, demand, ev, on_error)
-            if ev.kind in ("discovered", "submitted", "acknowledged") or ev.stage == Stage.FULFIL:
+            if ev.stage != previous_stage:
                 self.host.stage_entered(self, demand, ev, on_error)
+            previous_stage = ev.stage
         if kind_v == DemandKind.INFORMATION:
             self._try_answer(demand)
-        self._wake(job_ids)
-        demand = self.get(demand_id)
+        if job_ids and not isinstance(self._runner, DeferredRunner):
+            self._wake(job_ids)
+            demand = self.get(demand_id)
+        elif kind_v == DemandKind.INFORMATION:
+            demand = self.get(demand_id)
         ack = self._ack_text(demand, svc)
         links = svc.quick_start if svc else ()
         if outage is not None:
@@ -1167,18 +1180,21 @@ class Desk:
     def _enqueue_step(self, conn: Connection, demand_id: int, svc: Service, step: int, now: datetime) -> int:
         ps = svc.plan[step]
         return conn.execute(
-            insert(t.jobs).values(
-                demand_id=demand_id,
-                action=ps.action,
-                step=step,
-                params=dict(ps.params),
-                key=f"{self.name}:demand:{demand_id}:step:{step}:{ps.action}",
-                state="pending",
-                attempts=0,
-                max_attempts=5,
-                run_after=now,
-                created_at=now,
-            )
+            insert(t.jobs),
+            {
+                "demand_id": demand_id,
+                "customer_id": None,
+                "announcement_id": None,
+                "action": ps.action,
+                "step": step,
+                "params": dict(ps.params),
+                "key": f"{self.name}:demand:{demand_id}:step:{step}:{ps.action}",
+                "state": "pending",
+                "attempts": 0,
+                "max_attempts": 5,
+                "run_after": now,
+                "created_at": now,
+            },
         ).inserted_primary_key[0]  # type: ignore[index,no-any-return,unused-ignore]
 
     def _enqueue_notify(
@@ -1207,20 +1223,21 @@ class Desk:
             "survey": survey,
         }
         return conn.execute(
-            insert(t.jobs).values(
-                demand_id=demand_id,
-                customer_id=customer_id,
-                announcement_id=confirm_announcement,
-                action="notify",
-                step=-1,
-                params=params,
-                key=key or f"{self.name}:notify:{demand_id}:{purpose}:{secrets.token_hex(8)}",
-                state="pending",
-                attempts=0,
-                max_attempts=5,
-                run_after=now,
-                created_at=now,
-            )
+            insert(t.jobs),
+            {
+                "demand_id": demand_id,
+                "customer_id": customer_id,
+                "announcement_id": confirm_announcement,
+                "action": "notify",
+                "step": -1,
+                "params": params,
+                "key": key or f"{self.name}:notify:{demand_id}:{purpose}:{secrets.token_hex(8)}",
+                "state": "pending",
+                "attempts": 0,
+                "max_attempts": 5,
+                "run_after": now,
+                "created_at": now,
+            },
         ).inserted_primary_key[0]  # type: ignore[index,no-any-return,unused-ignore]
 
     def notify(
@@ -1730,6 +1747,13 @@ def _state_words(demand: Demand, state: DemandState) -> str:
         DemandState.REJECTED: "It was not approved.",
         DemandState.STUCK: "Something went wrong on our side; the service desk is looking at it.",
     }.get(state, str(state))
+
+
+class _RowView:
+    """Attribute access over a dict of column values, so rows just written map like rows read."""
+
+    def __init__(self, values: Mapping[str, Any], **extra: Any):
+        self.__dict__.update(values, **extra)
 
 
 def _demand(row: Any) -> Demand:
