@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from itsmcore import DemandKind, DemandState, InvalidAnswers, Link, UnknownService
+from itsmcore import DemandKind, DemandState, IllegalTransition, InvalidAnswers, Link, NotFound, UnknownService
 from itsmcore.desk import Desk
 from itsmcore.links import InvalidLink, sign
 
@@ -240,3 +240,59 @@ def test_incident_kinds_and_links(desk: Desk) -> None:
     d = desk.submit("failure", "steve", "VPN drops", channel="phone", actor="agent").demand
     assert d.kind is DemandKind.FAILURE and d.channel == "phone"
     assert desk.journey(d.id)[0].actor == "agent"
+
+
+def test_a_signed_in_customer_confirms_without_a_link(desk: Desk) -> None:
+    aid = open_crm_outage(desk)
+    assert [a.id for a in desk.announcements_for("steve")] == [aid], "Steve uses the CRM (his CI)"
+    assert desk.announcements_for("scott") == [], "Scott has no CRM app and no CRM demand"
+    did = desk.affects_me(aid, "steve")
+    desk.resolve_announcement(aid, "Fixed the database.")
+    assert desk.announcements_for("steve") == []
+    with pytest.raises(NotFound):
+        desk.confirm_demand(did, "tony", True)  # not his: as if it did not exist
+    assert desk.confirm_demand(did, "steve", True) == did
+    assert desk.get(did).state is DemandState.CLOSED
+    assert desk.ledger(aid).confirmed_fixed == 1, "the ledger counts a portal confirmation like a link"
+
+
+def test_confirming_an_ordinary_demand_closes_or_reopens_it(desk: Desk) -> None:
+    d = desk.submit("failure", "tony", "printer jam", channel="phone").demand
+    with pytest.raises(IllegalTransition):
+        desk.confirm_demand(d.id, "tony", True)  # nothing to confirm before it is resolved
+    desk.resolve(d.id, "Cleared the jam.")
+    desk.confirm_demand(d.id, "tony", False)
+    assert desk.get(d.id).state is DemandState.IN_PROGRESS
+    desk.resolve(d.id, "Replaced the roller.")
+    desk.confirm_demand(d.id, "tony", True)
+    assert desk.get(d.id).state is DemandState.CLOSED
+
+
+def test_an_answer_is_suggested_before_anything_is_stored(desk: Desk) -> None:
+    before = len(desk.list_demands(customer="tony"))
+    answer = desk.suggest_answer("tony", "how do I claim expenses?")
+    assert answer is not None and "Expensatron" in answer.text
+    assert desk.suggest_answer("tony", "who decides the parking rota?") is None
+    assert len(desk.list_demands(customer="tony")) == before, "a suggestion writes no demand"
+
+
+def test_a_fanout_batch_run_twice_sends_each_notification_once(
+    eagle5: Callable[..., Path], database_url: str, clock: Clock
+) -> None:
+    # A runner that died after committing a batch leaves its job to be run again.
+    path = eagle5(database_url)
+    text = path.read_text().replace('use = "inline"', 'use = "deferred"')
+    if 'use = "deferred"' not in text:
+        text += '\n[runner]\nuse = "deferred"\n'
+    path.write_text(text)
+    with Desk.open(path, entry_points=False, clock=clock) as d:
+        d.open_announcement("crm", "The CRM does not load")
+        (fanout,) = [j for j in d.jobs(state="pending") if j.action == "itsm.fanout"]
+        assert d.claim(fanout.id)
+        d.execute_job(fanout.id)
+        again = d.execute_job(fanout.id)  # as a second runner would after the lease
+        assert again.state == "done", again.error
+        d.run_due_jobs()
+        d.run_due_jobs()
+        sent = [m["customer_id"] for m in d.messages() if m["purpose"] == "announcement"]
+        assert sorted(sent) == ["steve", "tony"]

@@ -348,6 +348,12 @@ def mark_affected(conn: Connection, desk: Desk, announcement_id: int, customer_i
         )
 
 
+@attrs.frozen
+class _Claim:
+    target: int
+    customer_id: str
+
+
 def confirm_link(desk: Desk, announcement_id: int, customer_id: str) -> str:
     ttl = timedelta(days=desk.config.announcements.confirm_link_days)
     token = sign(desk.secret(), "announcement", announcement_id, customer_id, desk.clock(), ttl)
@@ -363,7 +369,13 @@ def confirm(desk: Desk, token: str, fixed: bool, *, customer_id: str | None = No
     claim = verify(desk.secret(), token.rsplit("/", 1)[-1], desk.clock(), purpose="announcement")
     if customer_id is not None and customer_id != claim.customer_id:
         raise InvalidLink("This link was sent to someone else. Please use the link from your own message.")
-    ann = get(desk, claim.target)
+    return confirm_for(desk, claim.target, claim.customer_id, fixed, channel="email")
+
+
+def confirm_for(desk: Desk, announcement_id: int, customer_id: str, fixed: bool, *, channel: str = "portal") -> int:
+    """A customer's answer to "is it fixed for you?", however they gave it; returns their demand id."""
+    ann = get(desk, announcement_id)
+    claim = _Claim(target=ann.id, customer_id=customer_id)
     now = desk.clock()
     with desk.engine.begin() as conn:
         conn.execute(
@@ -378,7 +390,7 @@ def confirm(desk: Desk, token: str, fixed: bool, *, customer_id: str | None = No
                 did,
                 DemandState.CLOSED,
                 actor=Actor.CUSTOMER,
-                channel="email",
+                channel=channel,
                 stage=Stage.CONFIRM,
                 customer_sees="You confirmed it works again. Thank you!",
                 behind_scenes=f"customer confirmed the fix of announcement {ann.id}",
@@ -390,7 +402,7 @@ def confirm(desk: Desk, token: str, fixed: bool, *, customer_id: str | None = No
             did,
             DemandState.IN_PROGRESS,
             actor=Actor.CUSTOMER,
-            channel="email",
+            channel=channel,
             stage=Stage.FULFIL,
             customer_sees="You told us it is still broken. We have reopened your report and are on it.",
             behind_scenes=f"customer says announcement {ann.id} is not fixed for them; incident reopened",
@@ -401,7 +413,7 @@ def confirm(desk: Desk, token: str, fixed: bool, *, customer_id: str | None = No
         claim.customer_id,
         f"Still broken after: {ann.title}",
         service=ann.service_key,
-        channel="email",
+        channel=channel,
         details=f"Announcement {ann.id} ({ann.title}) was resolved: {ann.resolution}",
         caused_by=did,
         cause="not_fixed",
@@ -450,8 +462,9 @@ def ledger(desk: Desk, announcement_id: int) -> Ledger:
 def _queue_fanout(
     conn: Connection, desk: Desk, aid: int, change: str, batch: int, now: datetime, after: str = ""
 ) -> int:
-    return conn.execute(  # type: ignore[index]
-        insert(t.jobs).values(
+    """Queue a batch of the fan-out. Queuing one twice (a batch re-run after its runner died) is a no-op."""
+    done = conn.execute(
+        _insert_ignore(conn, t.jobs).values(
             announcement_id=aid,
             action="itsm.fanout",
             step=-1,
@@ -463,7 +476,9 @@ def _queue_fanout(
             run_after=now,
             created_at=now,
         )
-    ).inserted_primary_key[0]
+    )
+    key = done.inserted_primary_key
+    return int(key[0]) if key and key[0] is not None else 0  # 0: it was there already
 
 
 def _insert_ignore(conn: Connection, table: Any) -> Any:

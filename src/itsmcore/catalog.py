@@ -2,26 +2,25 @@
 
 The index lives in the database and the query runs there: SQLite's FTS5 (porter
 stemming, so "expenses" finds "expense") and PostgreSQL's weighted tsvector for
-words; for typos ("expensatorn") a table of trigrams on SQLite and ``pg_trgm`` on
-PostgreSQL. Only the few candidates come back to Python, to be ranked so that a
+words. For typos ("expensatorn") SQLite corrects each unknown word to the closest
+words of the catalog's vocabulary by trigram similarity, then searches those;
+PostgreSQL uses ``pg_trgm``. Only the few candidates come back to Python, to be ranked so that a
 service whose name or keyword matches comes first.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 import attrs
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, text
+from sqlalchemy import Connection, delete, insert, text
 
 from .model import Service
 from .store import tables as t
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-NAME_WEIGHT = 1.0
-KEYWORD_WEIGHT = 0.9
 CANDIDATES = 40
 
 
@@ -44,43 +43,70 @@ class Hit:
     matched: str  # "name", "keyword", "text" or "similar"
 
 
-def index_rows(services: Iterable[Service]) -> list[dict[str, Any]]:
-    rows: dict[tuple[str, str], float] = {}
+def vocabulary(services: Iterable[Service]) -> set[str]:
+    """Every word a customer might type for these services (what typos are corrected to)."""
+    vocab: set[str] = set()
     for s in services:
-        sources = [(w, NAME_WEIGHT) for w in words(s.name) + words(s.key)]
-        sources += [(w, KEYWORD_WEIGHT) for k in s.keywords for w in words(k)]
-        for word, weight in sources:
-            for g in trigrams(word):
-                key = (g, s.key)
-                rows[key] = max(rows.get(key, 0.0), weight)
-    return [{"gram": g, "key": k, "weight": w} for (g, k), w in rows.items()]
+        for text_ in (s.name, s.key, s.category, s.description, *s.keywords):
+            vocab.update(w for w in words(text_) if 3 <= len(w) <= 64 and not w.isdigit())
+    return vocab
 
 
 def rebuild(conn: Connection, services: Sequence[Service]) -> None:
     """Rebuild the search index beside the catalog (in the caller's transaction)."""
     conn.execute(delete(t.catalog_grams))
-    rows = index_rows(services)
-    if rows:
-        conn.execute(insert(t.catalog_grams), rows)
-    if conn.dialect.name == "sqlite":
-        conn.execute(text("DELETE FROM catalog_fts"))
-        if services:
-            conn.execute(
-                text(
-                    "INSERT INTO catalog_fts (key, name, keywords, category, description) "
-                    "VALUES (:key, :name, :keywords, :category, :description)"
-                ),
-                [
-                    {
-                        "key": s.key,
-                        "name": s.name,
-                        "keywords": " ".join(s.keywords),
-                        "category": s.category,
-                        "description": s.description,
-                    }
-                    for s in services
-                ],
-            )
+    conn.execute(delete(t.catalog_words))
+    if conn.dialect.name != "sqlite":
+        return  # PostgreSQL indexes the services table itself (tsvector and pg_trgm)
+    vocab = sorted(vocabulary(services))
+    if vocab:
+        conn.execute(insert(t.catalog_words), [{"word": w, "grams": len(trigrams(w))} for w in vocab])
+        conn.execute(insert(t.catalog_grams), [{"gram": g, "word": w} for w in vocab for g in trigrams(w)])
+    conn.execute(text("DELETE FROM catalog_fts"))
+    if services:
+        conn.execute(
+            text(
+                "INSERT INTO catalog_fts (key, name, keywords, category, description) "
+                "VALUES (:key, :name, :keywords, :category, :description)"
+            ),
+            [
+                {
+                    "key": s.key,
+                    "name": s.name,
+                    "keywords": " ".join(s.keywords),
+                    "category": s.category,
+                    "description": s.description,
+                }
+                for s in services
+            ],
+        )
+
+
+_KNOWN = text("SELECT 1 FROM catalog_words WHERE word >= :w AND word < :end LIMIT 1")
+_CLOSEST = text(
+    "SELECT g.word, count(*) * 1.0 / (w.grams + :n - count(*)) AS sim "
+    "FROM catalog_grams g JOIN catalog_words w ON w.word = g.word "
+    "WHERE g.gram IN (SELECT value FROM json_each(:grams)) "
+    "GROUP BY g.word, w.grams ORDER BY sim DESC LIMIT 3"
+)
+MIN_SIMILARITY = 0.3
+
+
+def _corrections(conn: Connection, terms: list[str]) -> dict[str, float]:
+    """For each term the catalog does not know (even as a prefix), its closest words and their similarity.
+
+    Trigram similarity as pg_trgm defines it (shared / union), computed against the
+    vocabulary rather than every service, so a common trigram costs a few hundred rows.
+    """
+    out: dict[str, float] = {}
+    for term in terms:
+        if conn.execute(_KNOWN, {"w": term, "end": term + "\U0010ffff"}).first() is not None:
+            continue
+        grams = sorted(trigrams(term))
+        for row in conn.execute(_CLOSEST, {"grams": json.dumps(grams), "n": len(grams)}):
+            if row.sim >= MIN_SIMILARITY and row.word not in out:
+                out[row.word] = float(row.sim)
+    return out
 
 
 def _fts_sqlite(conn: Connection, terms: list[str]) -> dict[str, float]:
@@ -120,31 +146,16 @@ def _fts_postgres(conn: Connection, terms: list[str]) -> dict[str, float]:
     return {r.key: r.rank / best for r in rows}
 
 
-def _similar(conn: Connection, terms: list[str]) -> dict[str, float]:
-    """Share of the query's trigrams found in a service's name and keywords (0..1)."""
-    grams: set[str] = set()
-    for w in terms:
-        grams |= trigrams(w)
-    if not grams:
-        return {}
-    if conn.dialect.name == "postgresql":
-        rows = conn.execute(
-            text(
-                "SELECT key, word_similarity(:q, lower(name || ' ' || keywords)) AS score FROM services "
-                "WHERE :q <% lower(name || ' ' || keywords) ORDER BY score DESC LIMIT :n"
-            ),
-            {"q": " ".join(terms), "n": CANDIDATES},
-        ).all()
-        return {r.key: float(r.score) for r in rows}
-    q = (
-        select(t.catalog_grams.c.key, func.sum(t.catalog_grams.c.weight).label("score"))
-        .where(t.catalog_grams.c.gram.in_(bindparam("grams", expanding=True)))
-        .group_by(t.catalog_grams.c.key)
-        .order_by(func.sum(t.catalog_grams.c.weight).desc())
-        .limit(CANDIDATES)
-    )
-    rows = conn.execute(q, {"grams": sorted(grams)}).all()
-    return {r.key: float(r.score) / len(grams) for r in rows}
+def _similar_postgres(conn: Connection, terms: list[str]) -> dict[str, float]:
+    """pg_trgm's word similarity of the query to each service's name and keywords (0..1)."""
+    rows = conn.execute(
+        text(
+            "SELECT key, word_similarity(:q, lower(name || ' ' || keywords)) AS score FROM services "
+            "WHERE :q <% lower(name || ' ' || keywords) ORDER BY score DESC LIMIT :n"
+        ),
+        {"q": " ".join(terms), "n": CANDIDATES},
+    ).all()
+    return {r.key: float(r.score) for r in rows}
 
 
 def search(conn: Connection, services: Mapping[str, Service], query: str, limit: int = 10) -> list[Hit]:
@@ -152,8 +163,23 @@ def search(conn: Connection, services: Mapping[str, Service], query: str, limit:
     terms = [w for w in words(query) if len(w) >= 2][:12]
     if not terms:
         return []
-    fts = _fts_postgres(conn, terms) if conn.dialect.name == "postgresql" else _fts_sqlite(conn, terms)
-    similar = _similar(conn, terms)
+    if conn.dialect.name == "postgresql":
+        fts = _fts_postgres(conn, terms)
+        similar = _similar_postgres(conn, terms)
+        corrected = terms
+    else:
+        corrections = _corrections(conn, terms)
+        corrected = terms + list(corrections)
+        fts = _fts_sqlite(conn, corrected)
+        # A service found only through a corrected word is as similar as the correction.
+        similar = {}
+        if corrections:
+            for key in fts:
+                s = services.get(key)
+                if s is not None:
+                    found = set(words(f"{s.name} {s.key} {' '.join(s.keywords)}")) & corrections.keys()
+                    if found:
+                        similar[key] = max(corrections[w] for w in found)
     phrase = " ".join(terms)
     hits: list[Hit] = []
     for key in set(fts) | set(similar):
@@ -164,13 +190,13 @@ def search(conn: Connection, services: Mapping[str, Service], query: str, limit:
         keyword_words = {w for k in s.keywords for w in words(k)}
         keyword_phrases = {k.casefold() for k in s.keywords}
         score = fts.get(key, 0.0) + 1.5 * similar.get(key, 0.0)
-        matched = "text" if key in fts else "similar"
-        if phrase == s.name.casefold() or phrase == s.key.casefold() or any(_starts(w, name_words) for w in terms):
+        matched = "similar" if key in similar and not set(terms) & (name_words | keyword_words) else "text"
+        if phrase == s.name.casefold() or phrase == s.key.casefold() or any(_starts(w, name_words) for w in corrected):
             score += 3.0
-            matched = "name"
-        elif phrase in keyword_phrases or any(_starts(w, keyword_words) for w in terms):
+            matched = "name" if matched != "similar" else matched
+        elif phrase in keyword_phrases or any(_starts(w, keyword_words) for w in corrected):
             score += 2.5
-            matched = "keyword"
+            matched = "keyword" if matched != "similar" else matched
         elif key not in fts and similar.get(key, 0.0) < 0.45:
             continue  # a weak trigram overlap alone is noise
         hits.append(Hit(service=s, score=score, matched=matched))

@@ -165,6 +165,7 @@ def check(ctx: click.Context) -> None:
 
     dep = Deployment.load(ctx.obj.get("config"))
     cfg = dep.config
+    dep.start_all()
     customers = sum(1 for b in dep.directories() for _ in b.list_customers())
     click.echo(f"deployment {cfg.deployment.name!r}: OK ({cfg.path})")
     from .store.engine import resolve_url, safe_url

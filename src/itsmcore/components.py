@@ -10,6 +10,7 @@ validation and error messages as the core's.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -28,6 +29,22 @@ class NoSettings:
     """The settings class of a component that takes none."""
 
 
+def deployment_secret(path: Path) -> bytes:
+    """``ITSM_SECRET`` if set, else the secret kept in ``path`` (created 0600 on first use)."""
+    env = os.environ.get("ITSM_SECRET")
+    if env:
+        return env.encode()
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(32))
+    return path.read_text().strip().encode()
+
+
 @attrs.frozen(kw_only=True)
 class ComponentContext:
     """What a component factory is given besides its settings.
@@ -40,11 +57,16 @@ class ComponentContext:
     name: str
     deployment: str
     base_dir: Path
+    secret_file: str = ".itsm-secret"
 
     def path(self, value: str | os.PathLike[str]) -> Path:
         """Resolve a path from settings against the config file's directory."""
         p = Path(value)
         return p if p.is_absolute() else self.base_dir / p
+
+    def signing_secret(self) -> bytes:
+        """The deployment's signing secret, the one the desk signs links with (for reply tokens)."""
+        return deployment_secret(self.path(self.secret_file))
 
     def secret(self, env: str | None = None, file: str | None = None) -> str | None:
         """Read a secret from an environment variable or a file, never from the config."""
@@ -133,6 +155,8 @@ class Message:
     reply_token: str | None = None
     purpose: str = "notification"
     idempotency_key: str = ""
+    #: The external reference of the demand's first message (an email Message-ID), to thread replies.
+    thread_ref: str | None = None
 
 
 @attrs.frozen(kw_only=True)

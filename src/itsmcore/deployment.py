@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -56,7 +57,12 @@ class Deployment:
         key = f"{cc.table}.{cc.name}"
         if key not in self._instances:
             assert cc.record is not None
-            ctx = ComponentContext(name=cc.name or cc.use, deployment=self.name, base_dir=self.config.base_dir)
+            ctx = ComponentContext(
+                name=cc.name or cc.use,
+                deployment=self.name,
+                base_dir=self.config.base_dir,
+                secret_file=self.config.deployment.secret_file,
+            )
             try:
                 self._instances[key] = cc.record.factory(cc.settings, ctx)
             except Exception as e:
@@ -64,6 +70,23 @@ class Deployment:
                     cc.record.plugin, f"could not start {cc.path} (use = {cc.use!r}): {type(e).__name__}: {e}"
                 ) from e
         return self._instances[key]
+
+    def start_all(self) -> None:
+        """Build every configured component now, so a factory's complaint shows at check time."""
+        for table in ("directory", "channels", "actions", "surveys"):
+            for cc in self.config.family(table).values():
+                self._build(cc)
+        self.runner()
+
+    def close(self) -> None:
+        """Close the components that hold resources (connection pools, sockets); keep going on errors."""
+        for instance in self._instances.values():
+            close = getattr(instance, "close", None)
+            if callable(close):
+                # closing must never hide the error that made us close
+                with contextlib.suppress(Exception):
+                    close()
+        self._instances.clear()
 
     def directories(self) -> list[DirectoryBackend]:
         return [self._build(cc) for cc in self.config.family("directory").values()]
@@ -119,7 +142,12 @@ class Deployment:
         key = f"implicit.{family}.{name}"
         if key not in self._instances:
             record = self.host.registry()[family][name]
-            ctx = ComponentContext(name=name, deployment=self.name, base_dir=self.config.base_dir)
+            ctx = ComponentContext(
+                name=name,
+                deployment=self.name,
+                base_dir=self.config.base_dir,
+                secret_file=self.config.deployment.secret_file,
+            )
             self._instances[key] = record.factory(record.settings(), ctx)
         return self._instances[key]
 

@@ -26,18 +26,22 @@ from .components import (
     ActionComponent,
     ActionRequest,
     ActionResult,
+    Answer,
     Channel,
     Intake,
     Message,
+    SurveyMethod,
 )
 from .config import CONVERTER, did_you_mean
 from .deployment import Deployment, Directory
 from .eligibility import Decision, rule_decision
 from .errors import (
+    IllegalTransition,
     IneligibleCustomer,
     InvalidAnswers,
     NotFound,
     PermanentFailure,
+    StoreUnavailable,
     TemporaryFailure,
     UnknownCustomer,
     UnknownService,
@@ -169,6 +173,8 @@ class Desk:
         return cls(deployment, engine, clock=clock)
 
     def close(self) -> None:
+        """Release the database connections and the components' resources."""
+        self.deployment.close()
         self.engine.dispose()
 
     def __enter__(self) -> Desk:
@@ -185,15 +191,9 @@ class Desk:
 
     def secret(self) -> bytes:
         """The deployment's signing secret (``ITSM_SECRET``, else its secret file, created 0600)."""
-        env = os.environ.get("ITSM_SECRET")
-        if env:
-            return env.encode()
-        path = self.config.base_dir / self.config.deployment.secret_file
-        if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(32))
-        return path.read_text().strip().encode()
+        from .components import deployment_secret
+
+        return deployment_secret(self.config.base_dir / self.config.deployment.secret_file)
 
     # ------------------------------------------------------------------ plugin errors
 
@@ -411,12 +411,14 @@ class Desk:
                 cause = cause or "announced_outage"
             else:
                 outage = None
+        # A request with a fulfilment plan goes straight into fulfilment, in the same row.
+        fulfils = kind_v == DemandKind.VALUE and svc is not None and bool(svc.plan)
         with self.engine.begin() as conn:
             try:
                 row = {
                     "kind": str(kind_v),
-                    "state": str(DemandState.NEW),
-                    "stage": str(Stage.ACKNOWLEDGE),
+                    "state": str(DemandState.IN_FULFILMENT if fulfils else DemandState.NEW),
+                    "stage": str(Stage.FULFIL if fulfils else Stage.ACKNOWLEDGE),
                     "customer_id": cust.id,
                     "customer_role": cust.role,
                     "customer_department": cust.department,
@@ -518,9 +520,8 @@ class Desk:
                 ack += f" We know about this: {outage.title}." + (
                     f" Meanwhile: {outage.workaround}" if outage.workaround else ""
                 )
-            job_ids = [
-                self._enqueue_notify(
-                    conn,
+            jobs = [
+                self._notify_row(
                     demand_id,
                     purpose="acknowledgement",
                     subject=f"We have your {what} #{demand_id}: {summary}",
@@ -529,10 +530,12 @@ class Desk:
                     key=f"{self.name}:demand:{demand_id}:acknowledgement",
                 )
             ]
-            if kind_v == DemandKind.VALUE and svc is not None and svc.plan:
-                self._set_state(conn, demand_id, DemandState.IN_FULFILMENT, now, stage=Stage.FULFIL)
-                row.update(state=str(DemandState.IN_FULFILMENT), stage=str(Stage.FULFIL))
-                job_ids.append(self._enqueue_step(conn, demand_id, svc, 0, now))
+            if fulfils:
+                assert svc is not None
+                jobs.append(self._step_row(demand_id, svc, 0, now))
+            job_ids = list(
+                conn.execute(insert(t.jobs).returning(t.jobs.c.id, sort_by_parameter_order=True), jobs).scalars()
+            )
         # built from what was just written: no second read on the intake path
         demand = _demand(_RowView(row, id=demand_id, waiting_for=None, resolved_at=None))
         on_error = self._on_error(demand_id)
@@ -611,6 +614,30 @@ class Desk:
             behind_scenes=f"answered by self-service ({answer.source or plugin})",
         )
 
+    def suggest_answer(self, customer: str | Customer, text: str) -> Answer | None:
+        """A self-service answer to a question before it is asked (nothing is stored).
+
+        Portals call this as the customer types, to offer knowledge before a demand is
+        written; a plugin that fails here is logged and skipped.
+        """
+        cust = customer if isinstance(customer, Customer) else self.get_customer(customer)
+        now = self.clock()
+        draft = Demand(
+            id=0,
+            kind=DemandKind.INFORMATION,
+            customer_id=cust.id,
+            summary=text.strip(),
+            channel="preview",
+            created_at=now,
+            updated_at=now,
+        )
+
+        def skip(plugin: str, hook: str, exc: BaseException) -> None:
+            log.warning("plugin %s failed in %s while suggesting an answer: %s", plugin, hook, exc)
+
+        found = self.host.answer_query(self, draft, skip)
+        return found[1] if found is not None else None
+
     # ------------------------------------------------------------------ announcements
 
     def open_announcement(
@@ -662,6 +689,100 @@ class Desk:
 
         return announcements.confirm(self, token, fixed, customer_id=customer)
 
+    def confirm_demand(self, demand_id: int, customer: str, fixed: bool, *, channel: str = "portal") -> int:
+        """A signed-in customer's answer to "is it sorted?" for their own finished demand.
+
+        For a demand linked to an announcement this is the same as its confirm link
+        (the ledger is updated); otherwise "yes" closes the demand and asks for
+        feedback, "no" reopens it. Returns the id of the demand that carries on.
+        """
+        from . import announcements
+
+        demand = self.get(demand_id)
+        if demand.customer_id != customer:
+            raise NotFound(f"unknown demand {demand_id}")
+        if demand.announcement_id is not None:
+            return announcements.confirm_for(self, demand.announcement_id, customer, fixed, channel=channel)
+        finished = {
+            DemandKind.VALUE: DemandState.FULFILLED,
+            DemandKind.FAILURE: DemandState.RESOLVED,
+            DemandKind.INFORMATION: DemandState.ANSWERED,
+        }[demand.kind]
+        if demand.state != finished:
+            raise IllegalTransition(demand_id, demand.kind, demand.state, DemandState.CLOSED)
+        if fixed:
+            self.transition(
+                demand_id,
+                DemandState.CLOSED,
+                actor=Actor.CUSTOMER,
+                channel=channel,
+                stage=Stage.CONFIRM,
+                customer_sees="You confirmed it is sorted. Thank you!",
+                behind_scenes="customer confirmed the outcome",
+            )
+            self.ask_for_feedback(demand_id)
+            return demand_id
+        again = {
+            DemandKind.VALUE: DemandState.IN_FULFILMENT,
+            DemandKind.FAILURE: DemandState.IN_PROGRESS,
+            DemandKind.INFORMATION: DemandState.IN_PROGRESS,
+        }[demand.kind]
+        self.transition(
+            demand_id,
+            again,
+            actor=Actor.CUSTOMER,
+            channel=channel,
+            stage=Stage.FULFIL,
+            customer_sees="You told us it is not sorted yet. We have reopened it and are on it.",
+            behind_scenes="customer says the outcome is not right; reopened",
+        )
+        return demand_id
+
+    def announcements_for(self, customer: str) -> list[Announcement]:
+        """Open announcements about the services this customer subscribes to or uses (their CIs)."""
+        from . import announcements
+
+        cust = self.get_customer(customer)
+        mine = {ci.attributes.get("service") for ci in self.configuration_items(cust.id)}
+        with self.engine.connect() as conn:
+            mine |= set(
+                conn.execute(
+                    select(t.subscriptions.c.service_key).where(
+                        t.subscriptions.c.customer_id == cust.id, t.subscriptions.c.active.is_(True)
+                    )
+                ).scalars()
+            )
+            mine |= set(
+                conn.execute(
+                    select(t.demands.c.service_key)
+                    .where(t.demands.c.customer_id == cust.id, t.demands.c.service_key.is_not(None))
+                    .distinct()
+                ).scalars()
+            )
+        return [a for a in announcements.listing(self, open_only=True) if a.service_key in mine]
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the database answers (for health checks)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(1))
+        except Exception as e:
+            raise StoreUnavailable(f"the database does not answer: {type(e).__name__}: {e}") from e
+
+    def prefill(self, service: str | Service, customer: str | Customer) -> dict[str, str]:
+        """What the directory and CMDB already know for each of the service's asks."""
+        from .asks import prefill
+
+        svc = service if isinstance(service, Service) else self.get_service(service)
+        cust = customer if isinstance(customer, Customer) else self.get_customer(customer)
+        items = self.configuration_items(cust.id)
+        out = {}
+        for ask in svc.asks:
+            value = prefill(ask, cust, items)
+            if value is not None:
+                out[ask.name] = value
+        return out
+
     def announcement(self, announcement_id: int) -> Announcement:
         from . import announcements
 
@@ -706,6 +827,11 @@ class Desk:
             )
 
     # ------------------------------------------------------------------ surveys
+
+    def survey_method(self) -> tuple[str, SurveyMethod]:
+        """The deployment's transactional survey method: its name and the method itself."""
+        name = self.config.survey_rules.method
+        return name, self.deployment.surveys()[name]
 
     def survey_link(self, demand_id: int, customer_id: str) -> str:
         from .links import sign
@@ -1177,29 +1303,29 @@ class Desk:
 
     # ------------------------------------------------------------------ jobs
 
-    def _enqueue_step(self, conn: Connection, demand_id: int, svc: Service, step: int, now: datetime) -> int:
+    def _step_row(self, demand_id: int, svc: Service, step: int, now: datetime) -> dict[str, Any]:
         ps = svc.plan[step]
-        return conn.execute(
-            insert(t.jobs),
-            {
-                "demand_id": demand_id,
-                "customer_id": None,
-                "announcement_id": None,
-                "action": ps.action,
-                "step": step,
-                "params": dict(ps.params),
-                "key": f"{self.name}:demand:{demand_id}:step:{step}:{ps.action}",
-                "state": "pending",
-                "attempts": 0,
-                "max_attempts": 5,
-                "run_after": now,
-                "created_at": now,
-            },
-        ).inserted_primary_key[0]  # type: ignore[index,no-any-return,unused-ignore]
+        return {
+            "demand_id": demand_id,
+            "customer_id": None,
+            "announcement_id": None,
+            "action": ps.action,
+            "step": step,
+            "params": dict(ps.params),
+            "key": f"{self.name}:demand:{demand_id}:step:{step}:{ps.action}",
+            "state": "pending",
+            "attempts": 0,
+            "max_attempts": 5,
+            "run_after": now,
+            "created_at": now,
+        }
 
-    def _enqueue_notify(
+    def _enqueue_step(self, conn: Connection, demand_id: int, svc: Service, step: int, now: datetime) -> int:
+        row = self._step_row(demand_id, svc, step, now)
+        return conn.execute(insert(t.jobs), row).inserted_primary_key[0]  # type: ignore[index,no-any-return,unused-ignore]
+
+    def _notify_row(
         self,
-        conn: Connection,
         demand_id: int | None,
         *,
         purpose: str,
@@ -1212,7 +1338,7 @@ class Desk:
         key: str | None = None,
         confirm_announcement: int | None = None,
         survey: bool = False,
-    ) -> int:
+    ) -> dict[str, Any]:
         params = {
             "purpose": purpose,
             "subject": subject,
@@ -1222,23 +1348,24 @@ class Desk:
             "confirm": confirm_announcement is not None,
             "survey": survey,
         }
-        return conn.execute(
-            insert(t.jobs),
-            {
-                "demand_id": demand_id,
-                "customer_id": customer_id,
-                "announcement_id": confirm_announcement,
-                "action": "notify",
-                "step": -1,
-                "params": params,
-                "key": key or f"{self.name}:notify:{demand_id}:{purpose}:{secrets.token_hex(8)}",
-                "state": "pending",
-                "attempts": 0,
-                "max_attempts": 5,
-                "run_after": now,
-                "created_at": now,
-            },
-        ).inserted_primary_key[0]  # type: ignore[index,no-any-return,unused-ignore]
+        return {
+            "demand_id": demand_id,
+            "customer_id": customer_id,
+            "announcement_id": confirm_announcement,
+            "action": "notify",
+            "step": -1,
+            "params": params,
+            "key": key or f"{self.name}:notify:{demand_id}:{purpose}:{secrets.token_hex(8)}",
+            "state": "pending",
+            "attempts": 0,
+            "max_attempts": 5,
+            "run_after": now,
+            "created_at": now,
+        }
+
+    def _enqueue_notify(self, conn: Connection, demand_id: int | None, **kwargs: Any) -> int:
+        row = self._notify_row(demand_id, **kwargs)
+        return conn.execute(insert(t.jobs), row).inserted_primary_key[0]  # type: ignore[index,no-any-return,unused-ignore]
 
     def notify(
         self,
@@ -1475,6 +1602,12 @@ class Desk:
         Jobs call this; other code should queue a message with :meth:`notify` so it is durable.
         """
         name, chan, address, note = self.channel_for(customer, channel)
+        thread_ref = None
+        if demand_id is not None:
+            with self.engine.connect() as conn:
+                thread_ref = conn.execute(
+                    select(t.demands.c.external_ref).where(t.demands.c.id == demand_id)
+                ).scalar_one_or_none()
         message = Message(
             recipient=customer,
             subject=subject,
@@ -1484,6 +1617,7 @@ class Desk:
             reply_token=f"#{demand_id}" if demand_id else None,
             purpose=purpose,
             idempotency_key=key,
+            thread_ref=thread_ref,
         )
         delivery = chan.send(message)
         with self.engine.begin() as conn:
@@ -1687,7 +1821,7 @@ class Desk:
                     .values(state="dead", error=error[:4000], finished_at=now, lease_until=None)
                 )
             else:
-                delay = timedelta(seconds=retry_after) if retry_after else backoff(job.attempts)
+                delay = timedelta(seconds=retry_after) if retry_after is not None else backoff(job.attempts)
                 res = conn.execute(
                     update(t.jobs)
                     .where(t.jobs.c.id == job.id, t.jobs.c.state == "running")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from .model._base import ItsmError
 from .model.demand import IllegalTransition
 
 __all__ = [
@@ -23,10 +24,6 @@ __all__ = [
     "UnknownCustomer",
     "UnknownService",
 ]
-
-
-class ItsmError(Exception):
-    """Base of every error itsmcore raises on purpose."""
 
 
 @attrs.frozen

@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from ._base import ItsmError
 from .journey import Stage
 
 
@@ -84,7 +85,7 @@ LIFECYCLES: Mapping[DemandKind, Mapping[DemandState, frozenset[DemandState]]] = 
 FINAL_STATES = frozenset({S.CLOSED, S.CANCELLED, S.REJECTED})
 
 
-class IllegalTransition(ValueError):
+class IllegalTransition(ItsmError, ValueError):
     """A demand was asked to move to a state its lifecycle does not allow from here."""
 
     def __init__(self, demand_id: int | None, kind: DemandKind, state: DemandState, target: DemandState):

@@ -14,7 +14,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -48,12 +47,20 @@ services = Table(
 
 # Trigrams of the words of each service's name, key and keywords: typo-tolerant search
 # that works the same on every database (PostgreSQL also gets pg_trgm; see catalog.py).
+# The catalog's vocabulary (words of names, keywords, categories and descriptions) and
+# their trigrams: typos are corrected against these words, then the word index answers.
+catalog_words = Table(
+    "catalog_words",
+    metadata,
+    Column("word", String(64), primary_key=True),
+    Column("grams", Integer, nullable=False),
+)
+
 catalog_grams = Table(
     "catalog_grams",
     metadata,
     Column("gram", String(8), primary_key=True),
-    Column("key", String(128), primary_key=True),
-    Column("weight", Float, nullable=False),
+    Column("word", String(64), primary_key=True),
 )
 
 demands = Table(

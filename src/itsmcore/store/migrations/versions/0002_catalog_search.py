@@ -1,4 +1,4 @@
-"""catalog search indexes: FTS5 + trigrams on SQLite, tsvector + pg_trgm on PostgreSQL
+"""catalog search indexes: FTS5 + a trigram index of the vocabulary on SQLite, tsvector + pg_trgm on PostgreSQL
 
 Revision ID: 0002
 Revises: 0001
@@ -16,11 +16,16 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "catalog_words",
+        sa.Column("word", sa.String(length=64), nullable=False),
+        sa.Column("grams", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("word", name=op.f("pk_catalog_words")),
+    )
+    op.create_table(
         "catalog_grams",
         sa.Column("gram", sa.String(length=8), nullable=False),
-        sa.Column("key", sa.String(length=128), nullable=False),
-        sa.Column("weight", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("gram", "key", name=op.f("pk_catalog_grams")),
+        sa.Column("word", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("gram", "word", name=op.f("pk_catalog_grams")),
     )
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
@@ -50,3 +55,4 @@ def downgrade() -> None:
         op.execute("DROP INDEX IF EXISTS ix_services_fts")
         op.execute("DROP INDEX IF EXISTS ix_services_trgm")
     op.drop_table("catalog_grams")
+    op.drop_table("catalog_words")

@@ -1,0 +1,549 @@
+"""The JSON API under /api/v1 for integrations: bearer-token auth, an OpenAPI 3.1 schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from itsmcore import (
+    Announcement,
+    Demand,
+    DemandKind,
+    IllegalTransition,
+    IneligibleCustomer,
+    InvalidAnswers,
+    ItsmError,
+    JourneyEvent,
+    Link,
+    NotFound,
+    Stage,
+    StoreUnavailable,
+)
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .app import call, portal_of
+
+
+def error_status(exc: BaseException) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, InvalidAnswers):
+        return 422
+    if isinstance(exc, IneligibleCustomer):
+        return 403
+    if isinstance(exc, IllegalTransition) or type(exc).__name__ == "IllegalTransition":
+        return 409
+    if isinstance(exc, StoreUnavailable):
+        return 503
+    if isinstance(exc, ValueError) and not isinstance(exc, ItsmError):
+        return 422
+    return 400
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, errors: Mapping[str, str] | None = None):
+        self.status, self.message, self.errors = status, message, dict(errors or {})
+
+
+def _demand(d: Demand) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "kind": str(d.kind),
+        "customer": d.customer_id,
+        "summary": d.summary,
+        "details": d.details,
+        "service": d.service_key,
+        "channel": d.channel,
+        "state": str(d.state),
+        "stage": str(d.stage),
+        "priority": int(d.priority),
+        "waiting_for": d.waiting_for,
+        "announcement_id": d.announcement_id,
+        "external_ref": d.external_ref,
+        "answers": dict(d.answers),
+        "created_at": d.created_at.isoformat(),
+        "updated_at": d.updated_at.isoformat(),
+        "resolved_at": d.resolved_at.isoformat() if d.resolved_at else None,
+    }
+
+
+def _event(e: JourneyEvent) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "stage": str(e.stage),
+        "channel": e.channel,
+        "actor": e.actor,
+        "kind": e.kind,
+        "customer_sees": e.customer_sees,
+        "behind_scenes": e.behind_scenes,
+        "at": e.at.isoformat(),
+    }
+
+
+def _announcement(a: Announcement) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "service": a.service_key,
+        "title": a.title,
+        "description": a.description,
+        "workaround": a.workaround,
+        "links": [{"title": x.title, "url": x.url} for x in a.workaround_links],
+        "estimate": a.estimate,
+        "state": str(a.state),
+        "resolution": a.resolution,
+        "opened_at": a.opened_at.isoformat(),
+        "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
+    }
+
+
+def _endpoint(fn: Any) -> Any:
+    """Token check, JSON errors, desk errors mapped to statuses."""
+
+    async def wrapped(request: Request) -> Response:
+        portal = portal_of(request)
+        auth = request.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        client = portal.tokens.check(token.strip()) if scheme.lower() == "bearer" else None
+        if client is None:
+            return JSONResponse(
+                {"error": "a valid API token is required (Authorization: Bearer TOKEN)"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="itsm"'},
+            )
+        request.state.api_client = client
+        try:
+            return await fn(request)
+        except ApiError as e:
+            body: dict[str, Any] = {"error": e.message}
+            if e.errors:
+                body["errors"] = e.errors
+            return JSONResponse(body, status_code=e.status)
+        except InvalidAnswers as e:
+            return JSONResponse({"error": "invalid input", "errors": e.errors}, status_code=422)
+        except IneligibleCustomer as e:
+            return JSONResponse({"error": e.reason, "next_step": e.next_step}, status_code=403)
+        except ItsmError as e:
+            return JSONResponse({"error": str(e)}, status_code=error_status(e))
+        except ValueError as e:  # the model's IllegalTransition, or an unknown state or stage name
+            return JSONResponse({"error": str(e)}, status_code=error_status(e))
+
+    wrapped.__name__ = fn.__name__
+    wrapped.__doc__ = fn.__doc__
+    return wrapped
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        data = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise ApiError(400, "the body must be JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return data
+
+
+def _str(data: Mapping[str, Any], name: str, *, required: bool = False, default: str = "") -> str:
+    value = data.get(name, default)
+    if value is None:
+        value = default
+    if not isinstance(value, str):
+        raise ApiError(422, "invalid input", {name: "expected a string"})
+    if required and not value.strip():
+        raise ApiError(422, "invalid input", {name: "required"})
+    return value
+
+
+def _id(request: Request, name: str = "did") -> int:
+    try:
+        return int(request.path_params[name])
+    except ValueError:
+        raise ApiError(404, "not found") from None
+
+
+# ---------------------------------------------------------------------------- operations
+
+
+@_endpoint
+async def list_demands(request: Request) -> Response:
+    desk = portal_of(request).desk
+    q = request.query_params
+    try:
+        limit = min(500, max(1, int(q.get("limit", "100"))))
+    except ValueError:
+        raise ApiError(422, "invalid input", {"limit": "expected a whole number"}) from None
+    try:
+        demands = await call(
+            desk.list_demands,
+            customer=q.get("customer") or None,
+            kind=q.get("kind") or None,
+            state=q.get("state") or None,
+            service=q.get("service") or None,
+            open_only=q.get("open") in ("1", "true", "yes"),
+            limit=limit,
+        )
+    except ValueError as e:
+        raise ApiError(422, f"invalid filter: {e}") from None
+    return JSONResponse({"demands": [_demand(d) for d in demands]})
+
+
+@_endpoint
+async def read_demand(request: Request) -> Response:
+    desk = portal_of(request).desk
+    view = await call(desk.show, _id(request))
+    return JSONResponse(
+        {
+            **_demand(view.demand),
+            "journey": [_event(e) for e in view.journey],
+            "outputs": json.loads(json.dumps(dict(view.outputs), default=str)),
+        }
+    )
+
+
+@_endpoint
+async def submit(request: Request) -> Response:
+    desk = portal_of(request).desk
+    data = await _body(request)
+    answers = data.get("answers") or {}
+    if not isinstance(answers, dict):
+        raise ApiError(422, "invalid input", {"answers": "expected an object of name: value"})
+    kind = _str(data, "kind") or None
+    if kind is not None and kind not in {str(k) for k in DemandKind}:
+        raise ApiError(422, "invalid input", {"kind": "value, failure or information"})
+    receipt = await call(
+        desk.submit,
+        kind,
+        _str(data, "customer", required=True),
+        _str(data, "summary"),
+        service=_str(data, "service") or None,
+        details=_str(data, "details"),
+        answers=answers,
+        channel=_str(data, "channel", default="api") or "api",
+        actor=_str(data, "actor", default="customer") or "customer",
+        external_ref=_str(data, "external_ref") or None,
+    )
+    return JSONResponse(
+        {
+            "demand": _demand(receipt.demand),
+            "acknowledgement": receipt.acknowledgement,
+            "links": [{"title": x.title, "url": x.url} for x in receipt.links],
+            "duplicate": receipt.duplicate,
+        },
+        status_code=200 if receipt.duplicate else 201,
+    )
+
+
+@_endpoint
+async def comment(request: Request) -> Response:
+    desk = portal_of(request).desk
+    data = await _body(request)
+    actor = _str(data, "actor", default="agent") or "agent"
+    ev = await call(
+        desk.comment,
+        _id(request),
+        _str(data, "text", required=True)[:4000],
+        actor=actor,
+        channel=_str(data, "channel") or None,
+    )
+    return JSONResponse(_event(ev), status_code=201)
+
+
+@_endpoint
+async def advance(request: Request) -> Response:
+    """Move the journey to a stage, or the demand to a state (``state``), with what the customer sees."""
+    desk = portal_of(request).desk
+    data = await _body(request)
+    did = _id(request)
+    if data.get("state"):
+        demand = await call(
+            desk.transition,
+            did,
+            _str(data, "state"),
+            actor=_str(data, "actor", default="agent") or "agent",
+            customer_sees=_str(data, "customer_sees"),
+            behind_scenes=_str(data, "behind_scenes"),
+        )
+        return JSONResponse(_demand(demand))
+    stage = _str(data, "stage", required=True)
+    if stage not in {str(s) for s in Stage}:
+        raise ApiError(422, "invalid input", {"stage": f"one of {', '.join(str(s) for s in Stage)}"})
+    ev = await call(
+        desk.advance,
+        did,
+        stage,
+        actor=_str(data, "actor", default="system") or "system",
+        customer_sees=_str(data, "customer_sees"),
+        behind_scenes=_str(data, "behind_scenes"),
+    )
+    return JSONResponse(_event(ev), status_code=201)
+
+
+@_endpoint
+async def list_announcements(request: Request) -> Response:
+    desk = portal_of(request).desk
+    anns = await call(desk.announcements, open_only=request.query_params.get("open") in ("1", "true", "yes"))
+    return JSONResponse({"announcements": [_announcement(a) for a in anns]})
+
+
+@_endpoint
+async def announce(request: Request) -> Response:
+    desk = portal_of(request).desk
+    data = await _body(request)
+    links_raw = data.get("links") or []
+    if not isinstance(links_raw, list) or not all(
+        isinstance(x, dict) and isinstance(x.get("url"), str) for x in links_raw
+    ):
+        raise ApiError(422, "invalid input", {"links": "expected a list of {title, url}"})
+    ann = await call(
+        desk.open_announcement,
+        _str(data, "service", required=True),
+        _str(data, "title", required=True),
+        description=_str(data, "description"),
+        workaround=_str(data, "workaround"),
+        links=[Link(title=str(x.get("title") or x["url"]), url=x["url"]) for x in links_raw],
+        estimate=_str(data, "estimate"),
+        source=_str(data, "source", default=request.state.api_client) or request.state.api_client,
+    )
+    return JSONResponse(_announcement(ann), status_code=201)
+
+
+@_endpoint
+async def resolve_announcement(request: Request) -> Response:
+    desk = portal_of(request).desk
+    data = await _body(request)
+    ann = await call(desk.resolve_announcement, _id(request, "aid"), _str(data, "resolution", required=True))
+    return JSONResponse(_announcement(ann))
+
+
+@_endpoint
+async def confirm(request: Request) -> Response:
+    desk = portal_of(request).desk
+    data = await _body(request)
+    fixed = data.get("fixed")
+    if not isinstance(fixed, bool):
+        raise ApiError(422, "invalid input", {"fixed": "true or false"})
+    did = await call(desk.confirm, _str(data, "token", required=True), fixed)
+    return JSONResponse({"demand_id": did})
+
+
+@_endpoint
+async def survey(request: Request) -> Response:
+    desk = portal_of(request).desk
+    data = await _body(request)
+    score = data.get("score")
+    if isinstance(score, bool) or not isinstance(score, int):
+        raise ApiError(422, "invalid input", {"score": "a whole number"})
+    response = await call(
+        desk.answer_survey,
+        score,
+        token=_str(data, "token", required=True),
+        comment=_str(data, "comment")[:4000],
+        channel=_str(data, "channel", default="api") or "api",
+    )
+    return JSONResponse({"id": response.id, "method": response.method, "score": response.score}, status_code=201)
+
+
+@_endpoint
+async def catalog(request: Request) -> Response:
+    desk = portal_of(request).desk
+    q = request.query_params.get("q", "")
+    customer = request.query_params.get("customer") or None
+    hits = await call(desk.search, q[:200], customer=customer, limit=20)
+    return JSONResponse(
+        {
+            "query": q,
+            "results": [
+                {
+                    "key": h.service.key,
+                    "name": h.service.name,
+                    "description": h.service.description,
+                    "kind": str(h.service.kind),
+                    "eligible": h.eligible,
+                    "reason": h.reason,
+                    "next_step": h.next_step,
+                    "score": h.score,
+                }
+                for h in hits
+            ],
+        }
+    )
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(OPENAPI)
+
+
+def routes() -> Sequence[Route]:
+    return [
+        Route("/openapi.json", openapi),
+        Route("/demands", list_demands, methods=["GET"]),
+        Route("/demands", submit, methods=["POST"]),
+        Route("/demands/{did}", read_demand, methods=["GET"]),
+        Route("/demands/{did}/comments", comment, methods=["POST"]),
+        Route("/demands/{did}/advance", advance, methods=["POST"]),
+        Route("/announcements", list_announcements, methods=["GET"]),
+        Route("/announcements", announce, methods=["POST"]),
+        Route("/announcements/{aid}/resolve", resolve_announcement, methods=["POST"]),
+        Route("/confirm", confirm, methods=["POST"]),
+        Route("/survey", survey, methods=["POST"]),
+        Route("/catalog", catalog, methods=["GET"]),
+    ]
+
+
+# ---------------------------------------------------------------------------- OpenAPI
+
+
+def _op(
+    summary: str, *, body: str | None = None, params: Sequence[dict[str, Any]] = (), ok: str = "200"
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "security": [{"bearer": []}],
+        "responses": {
+            ok: {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "401": {"$ref": "#/components/responses/Unauthorized"},
+            "404": {"$ref": "#/components/responses/Error"},
+            "422": {"$ref": "#/components/responses/Error"},
+        },
+    }
+    if params:
+        op["parameters"] = list(params)
+    if body:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}},
+        }
+    return op
+
+
+def _q(name: str, description: str, type_: str = "string") -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": {"type": type_}}
+
+
+def _p(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+_STR = {"type": "string"}
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "itsm portal API",
+        "version": "1",
+        "description": "Demands, announcements, confirmations, surveys and catalog search of an itsmcore deployment.",
+    },
+    "servers": [{"url": "/api/v1"}],
+    "paths": {
+        "/demands": {
+            "get": _op(
+                "List demands, newest first",
+                params=[
+                    _q("customer", "customer id"),
+                    _q("kind", "value, failure or information"),
+                    _q("state", "a demand state"),
+                    _q("service", "service key"),
+                    _q("open", "1 for open demands only"),
+                    _q("limit", "at most this many (1-500)", "integer"),
+                ],
+            ),
+            "post": _op("Submit a demand", body="Submission", ok="201"),
+        },
+        "/demands/{did}": {"get": _op("A demand with its journey", params=[_p("did")])},
+        "/demands/{did}/comments": {"post": _op("Comment on a demand", body="Comment", params=[_p("did")], ok="201")},
+        "/demands/{did}/advance": {
+            "post": _op(
+                "Move a demand's journey to a stage, or the demand to a state", body="Advance", params=[_p("did")]
+            )
+        },
+        "/announcements": {
+            "get": _op("List announcements", params=[_q("open", "1 for open ones only")]),
+            "post": _op("Open an announcement", body="Announcement", ok="201"),
+        },
+        "/announcements/{aid}/resolve": {"post": _op("Resolve an announcement", body="Resolution", params=[_p("aid")])},
+        "/confirm": {"post": _op("Answer a signed confirm link", body="Confirmation")},
+        "/survey": {"post": _op("Answer a signed survey link", body="SurveyAnswer", ok="201")},
+        "/catalog": {
+            "get": _op(
+                "Search the catalog", params=[_q("q", "what to look for"), _q("customer", "say if they can have it")]
+            )
+        },
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "responses": {
+            "Unauthorized": {"description": "No valid API token"},
+            "Error": {
+                "description": "An error with a message, and per-field messages for invalid input",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"error": _STR, "errors": {"type": "object", "additionalProperties": _STR}},
+                        }
+                    }
+                },
+            },
+        },
+        "schemas": {
+            "Submission": {
+                "type": "object",
+                "required": ["customer"],
+                "properties": {
+                    "kind": {"enum": ["value", "failure", "information"]},
+                    "customer": _STR,
+                    "summary": _STR,
+                    "service": _STR,
+                    "details": _STR,
+                    "answers": {"type": "object", "additionalProperties": _STR},
+                    "channel": _STR,
+                    "actor": _STR,
+                    "external_ref": _STR,
+                },
+            },
+            "Comment": {
+                "type": "object",
+                "required": ["text"],
+                "properties": {"text": _STR, "actor": _STR, "channel": _STR},
+            },
+            "Advance": {
+                "type": "object",
+                "properties": {
+                    "stage": {"enum": [str(s) for s in Stage]},
+                    "state": _STR,
+                    "customer_sees": _STR,
+                    "behind_scenes": _STR,
+                    "actor": _STR,
+                },
+            },
+            "Announcement": {
+                "type": "object",
+                "required": ["service", "title"],
+                "properties": {
+                    "service": _STR,
+                    "title": _STR,
+                    "description": _STR,
+                    "workaround": _STR,
+                    "estimate": _STR,
+                    "source": _STR,
+                    "links": {
+                        "type": "array",
+                        "items": {"type": "object", "required": ["url"], "properties": {"title": _STR, "url": _STR}},
+                    },
+                },
+            },
+            "Resolution": {"type": "object", "required": ["resolution"], "properties": {"resolution": _STR}},
+            "Confirmation": {
+                "type": "object",
+                "required": ["token", "fixed"],
+                "properties": {"token": _STR, "fixed": {"type": "boolean"}},
+            },
+            "SurveyAnswer": {
+                "type": "object",
+                "required": ["token", "score"],
+                "properties": {"token": _STR, "score": {"type": "integer"}, "comment": _STR},
+            },
+        },
+    },
+}

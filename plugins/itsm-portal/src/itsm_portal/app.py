@@ -1,0 +1,346 @@
+"""The Starlette application: customer pages, service desk pages, the JSON API and /healthz.
+
+A thin layer over :class:`itsmcore.Desk`: every desk call runs in the threadpool, every
+page is rendered on the server (Jinja2, autoescape on), and the little JavaScript there
+is only makes what already works without it quicker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+from itsmcore import Customer, ItsmError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .security import CSRF_FIELD, CSRF_HEADER, ApiTokens, SignInLimiter, csrf_ok
+from .settings import PortalSettings
+
+if TYPE_CHECKING:
+    from itsmcore import Desk
+
+T = TypeVar("T")
+HERE = Path(__file__).parent
+
+
+# ---------------------------------------------------------------------------- the portal object
+
+
+class Portal:
+    """What every request needs: the desk, the settings, templates, limits and tokens."""
+
+    def __init__(self, desk: Desk, settings: PortalSettings, *, owns_desk: bool = False):
+        self.desk = desk
+        self.settings = settings
+        self.owns_desk = owns_desk
+        self.limiter = SignInLimiter(settings.sign_in_attempts, settings.sign_in_window_seconds)
+        token_file = None
+        if settings.api_tokens_file:
+            p = Path(settings.api_tokens_file)
+            token_file = p if p.is_absolute() else desk.config.base_dir / p
+        self.tokens = ApiTokens.load(settings.api_tokens_env, token_file)
+        self.agent_groups = {g.casefold() for g in settings.agent_groups}
+        self.search_cache = TTLCache(settings.search_cache_seconds)
+        from .views import make_templates
+
+        self.templates: Jinja2Templates = make_templates(self)
+
+    def is_agent(self, customer: Customer | None) -> bool:
+        return customer is not None and bool({g.casefold() for g in customer.groups} & self.agent_groups)
+
+    @property
+    def secure_cookies(self) -> bool:
+        mode = self.settings.cookie_secure.lower()
+        if mode == "always":
+            return True
+        if mode == "never":
+            return False
+        return self.desk.config.deployment.public_url.lower().startswith("https://")
+
+
+class TTLCache:
+    """A small cache of recent results (search as you type repeats itself); ``ttl`` 0 turns it off."""
+
+    def __init__(self, ttl: float, size: int = 2048):
+        self.ttl, self.size = ttl, size
+        self._items: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key: Any) -> Any:
+        if self.ttl <= 0:
+            return None
+        item = self._items.get(key)
+        if item is None or item[0] < time.monotonic():
+            return None
+        return item[1]
+
+    def put(self, key: Any, value: Any) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._items) >= self.size:
+            now = time.monotonic()
+            self._items = {k: v for k, v in self._items.items() if v[0] >= now}
+            if len(self._items) >= self.size:
+                self._items.clear()
+        self._items[key] = (time.monotonic() + self.ttl, value)
+
+
+def portal_settings(desk: Desk) -> PortalSettings:
+    """The settings of the deployment's ``portal`` channel, else a top-level ``[portal]`` table, else defaults."""
+    for cc in desk.config.family("channels").values():
+        if cc.use == "portal" and isinstance(cc.settings, PortalSettings):
+            return cc.settings
+    raw = desk.config.extra.get("portal")
+    if isinstance(raw, Mapping) and raw:
+        fields = {f.name for f in attrs.fields(PortalSettings)}
+        unknown = set(raw) - fields
+        if unknown:
+            raise ValueError(
+                f"[portal]: unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(fields))}"
+            )
+        return PortalSettings(**raw)
+    return PortalSettings()
+
+
+async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a (blocking) desk call in the threadpool."""
+    return await run_in_threadpool(fn, *args, **kwargs)
+
+
+def portal_of(request: Request) -> Portal:
+    return request.app.state.portal
+
+
+# ---------------------------------------------------------------------------- control flow
+
+
+class Redirect(Exception):
+    def __init__(self, url: str):
+        self.url = url
+
+
+class NotSignedIn(Exception):
+    pass
+
+
+async def current_customer(request: Request) -> Customer | None:
+    cid = request.session.get("customer")
+    if not isinstance(cid, str):
+        return None
+    cached = request.scope.get("itsm.customer")
+    if cached is not None:
+        return cached
+    customer = await call(portal_of(request).desk.find_customer, cid)
+    if customer is None:  # removed from the directory since signing in
+        request.session.pop("customer", None)
+        return None
+    request.scope["itsm.customer"] = customer
+    return customer
+
+
+async def need_customer(request: Request) -> Customer:
+    customer = await current_customer(request)
+    if customer is None:
+        raise NotSignedIn()
+    return customer
+
+
+async def need_agent(request: Request) -> Customer:
+    customer = await need_customer(request)
+    if not portal_of(request).is_agent(customer):
+        raise HTTPException(403, "These pages are for the service desk.")
+    return customer
+
+
+async def checked_form(request: Request) -> FormData:
+    """The posted form, after checking its CSRF token against the session (403 otherwise)."""
+    form = await request.form()
+    sent = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
+    if not csrf_ok(request.session, sent):
+        raise HTTPException(
+            403, "This form has expired or did not come from this site. Please go back, reload and try again."
+        )
+    return form
+
+
+def field(form: FormData, name: str, default: str = "") -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else default
+
+
+# ---------------------------------------------------------------------------- middleware
+
+
+class SecurityHeaders:
+    """Security headers on every response, and a per-request nonce for the inline scripts (CSP)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        nonce = secrets.token_urlsafe(16)
+        scope.setdefault("state", {})["csp_nonce"] = nonce
+        is_api = scope["path"].startswith("/api/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin"),
+                ]
+                if not is_api:
+                    csp = (
+                        f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; "
+                        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+                    )
+                    extra.append((b"content-security-policy", csp.encode()))
+                if b"cache-control" not in names and not scope["path"].startswith("/static/"):
+                    extra.append((b"cache-control", b"no-store"))
+                message["headers"] = headers + [h for h in extra if h[0] not in names]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path.endswith(".json")
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if _wants_json(request):
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    from .views import render
+
+    titles = {403: "Not allowed", 404: "Not found", 405: "Not allowed", 429: "Too many attempts"}
+    detail = (
+        exc.detail if exc.status_code != 404 else "We could not find that page. It may have moved, or it is not yours."
+    )
+    return await render(
+        request,
+        "error.html",
+        {"title": titles.get(exc.status_code, "Something went wrong"), "message": detail},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+async def redirect_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Redirect)
+    return RedirectResponse(exc.url, status_code=303)
+
+
+async def not_signed_in(request: Request, exc: Exception) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": "sign in first"}, status_code=401)
+    from urllib.parse import quote
+
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303)
+
+
+async def itsm_error(request: Request, exc: Exception) -> Response:
+    """A desk error nobody handled on the way: a friendly page (or JSON), never a traceback."""
+    from .api import error_status
+
+    status = error_status(exc)
+    if _wants_json(request):
+        return JSONResponse({"error": str(exc)}, status_code=status)
+    from .views import render
+
+    return await render(request, "error.html", {"title": "That did not work", "message": str(exc)}, status_code=status)
+
+
+# ---------------------------------------------------------------------------- the app
+
+
+async def healthz(request: Request) -> Response:
+    """For load balancers: 200 when the database answers, 503 otherwise."""
+    try:
+        await call(portal_of(request).desk.ping)
+    except Exception as e:  # the database or its driver: either way we cannot serve
+        return JSONResponse({"status": "unavailable", "error": type(e).__name__}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+def create_app(
+    config: str | os.PathLike[str] | None = None,
+    *,
+    desk: Desk | None = None,
+    settings: PortalSettings | None = None,
+) -> Starlette:
+    """The portal for the deployment at ``config`` (or an already open ``desk``)."""
+    owns = desk is None
+    if desk is None:
+        from itsmcore import Desk as _Desk
+
+        desk = _Desk.open(config)
+    portal = Portal(desk, settings or portal_settings(desk), owns_desk=owns)
+
+    from . import api, views
+
+    routes = [
+        Route("/healthz", healthz),
+        Mount("/api/v1", routes=api.routes()),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        *views.routes(),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(
+            SessionMiddleware,
+            secret_key=desk.secret().decode(),
+            session_cookie="itsm_session",
+            max_age=int(portal.settings.session_hours * 3600),
+            same_site="lax",
+            https_only=portal.secure_cookies,
+        ),
+    ]
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+        HTTPException: http_error,
+        Redirect: redirect_error,
+        NotSignedIn: not_signed_in,
+        ItsmError: itsm_error,
+    }
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if portal.owns_desk:
+                portal.desk.close()
+
+    app = Starlette(
+        routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan, max_body_size=1_000_000
+    )
+    app.state.portal = portal
+    return app
+
+
+__all__ = ["PlainTextResponse", "Portal", "call", "create_app", "portal_settings"]

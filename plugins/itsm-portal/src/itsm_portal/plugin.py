@@ -1,0 +1,44 @@
+"""Hook implementations: the ``portal`` channel and the ``itsm serve`` / ``itsm portal-token`` commands.
+
+Nothing heavy is imported here: Starlette, Jinja2 and uvicorn load only when a command runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from itsmcore import CONTRACT_VERSION, ChannelComponent, hookimpl
+
+if TYPE_CHECKING:
+    import click
+
+ITSM_CONTRACT = CONTRACT_VERSION
+
+
+def _factory(settings: object, context: object) -> object:
+    from .channel import PortalChannel
+
+    return PortalChannel(settings, context)  # type: ignore[arg-type]
+
+
+@hookimpl
+def itsm_channels() -> Iterable[ChannelComponent]:
+    from .settings import PortalSettings
+
+    return [
+        ChannelComponent(
+            name="portal",
+            factory=_factory,
+            settings=PortalSettings,
+            description="Self-service portal, service desk pages and JSON API (messages land in the portal inbox).",
+        )
+    ]
+
+
+@hookimpl
+def itsm_register_commands(cli: click.Group) -> None:
+    from .commands import portal_token, serve
+
+    cli.add_command(serve)
+    cli.add_command(portal_token)

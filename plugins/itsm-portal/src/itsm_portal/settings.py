@@ -1,0 +1,60 @@
+"""Settings of the portal channel (``[channels.portal] use = "portal"``)."""
+
+from __future__ import annotations
+
+import attrs
+
+
+def _tuple(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)  # type: ignore[attr-defined]
+
+
+@attrs.frozen(kw_only=True)
+class PortalSettings:
+    """What an integrator can set in ``[channels.portal]``."""
+
+    title: str = attrs.field(default="IT help", metadata={"doc": "Name shown in the page header and title."})
+    agent_groups: tuple[str, ...] = attrs.field(
+        default=("service-desk",),
+        converter=_tuple,
+        metadata={"doc": "Directory groups whose members may use the service desk pages (/desk)."},
+    )
+    api_tokens_env: str = attrs.field(
+        default="ITSM_PORTAL_API_TOKENS",
+        metadata={
+            "doc": "Environment variable holding API tokens for /api/v1, comma separated, each 'name:token' or "
+            "'name:sha256:HEX' (a hashed token)."
+        },
+    )
+    api_tokens_file: str | None = attrs.field(
+        default=None,
+        metadata={
+            "doc": "File (relative to the config) of API tokens, one 'name:sha256:HEX' per line; make a line with "
+            "'itsm portal-token NAME'."
+        },
+    )
+    cookie_secure: str = attrs.field(
+        default="auto",
+        metadata={"doc": "Mark the session cookie Secure: 'auto' (when public_url is https), 'always' or 'never'."},
+    )
+    session_hours: float = attrs.field(
+        default=8.0, metadata={"doc": "How long a sign-in lasts, in hours, before signing in again."}
+    )
+    sign_in_attempts: int = attrs.field(
+        default=5, metadata={"doc": "Failed sign-ins allowed per login and address within sign_in_window_seconds."}
+    )
+    sign_in_window_seconds: int = attrs.field(
+        default=300, metadata={"doc": "The window, in seconds, in which failed sign-ins are counted."}
+    )
+    search_limit: int = attrs.field(default=10, metadata={"doc": "How many catalog results a search shows."})
+    search_cache_seconds: float = attrs.field(
+        default=5.0,
+        metadata={
+            "doc": "Keep a customer's search results this many seconds (typing repeats queries); 0 turns it off. "
+            "The JSON API is never cached."
+        },
+    )

@@ -1,0 +1,1038 @@
+"""HTML pages: the customer's portal and the service desk's pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+import jinja2
+from itsmcore import (
+    Ask,
+    Customer,
+    Demand,
+    DemandKind,
+    DemandState,
+    IllegalTransition,
+    IneligibleCustomer,
+    InvalidAnswers,
+    ItsmError,
+    Link,
+    NotFound,
+    Service,
+    UnknownCustomer,
+    UnknownService,
+)
+from markupsafe import Markup, escape
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from .app import (
+    call,
+    checked_form,
+    current_customer,
+    field,
+    need_agent,
+    need_customer,
+    portal_of,
+)
+from .security import csrf_token
+
+if TYPE_CHECKING:
+    from itsmcore import Desk
+
+    from .app import Portal
+
+
+# ---------------------------------------------------------------------------- words for customers
+
+STATE_WORDS = {
+    DemandState.NEW: "We have it and will pick it up shortly.",
+    DemandState.AWAITING_APPROVAL: "Waiting for approval.",
+    DemandState.IN_FULFILMENT: "We are setting it up.",
+    DemandState.STUCK: "Something went wrong on our side; the service desk is on it.",
+    DemandState.FULFILLED: "Done. Please tell us if it works for you.",
+    DemandState.REJECTED: "It was not approved.",
+    DemandState.IN_PROGRESS: "Someone is working on it.",
+    DemandState.RESOLVED: "We think it is fixed. Please confirm.",
+    DemandState.ANSWERED: "We have answered your question.",
+    DemandState.CLOSED: "Closed. Thank you.",
+    DemandState.CANCELLED: "Cancelled.",
+}
+KIND_WORDS = {DemandKind.VALUE: "Request", DemandKind.FAILURE: "Problem", DemandKind.INFORMATION: "Question"}
+#: States in which the customer is asked "is it sorted?"
+CONFIRMABLE = {DemandState.FULFILLED, DemandState.RESOLVED, DemandState.ANSWERED}
+#: Where "no, it is not sorted" sends a demand back to.
+CONTACT_CHANNELS = {"phone": "Phone call", "walk-up": "Walk-up (in person)", "chat": "Chat", "email": "Email"}
+
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def linkify(text: str | None) -> Markup:
+    """Escape ``text``, then turn http(s) addresses into links; everything else stays text."""
+    out: list[str] = []
+    pos = 0
+    raw = text or ""
+    for m in _URL.finditer(raw):
+        url = m.group(0).rstrip(".,;:)")
+        out.append(str(escape(raw[pos : m.start()])))
+        out.append(f'<a href="{escape(_local(url))}">{escape(url)}</a>')
+        pos = m.start() + len(url)
+    out.append(str(escape(raw[pos:])))
+    return Markup("".join(out))
+
+
+def _local(url: str) -> str:
+    """Links to this portal's confirm and survey pages stay on the host the customer is using."""
+    parts = urlsplit(url)
+    if parts.path.startswith(("/confirm/", "/survey/")):
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return url
+
+
+def when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+
+
+def make_templates(portal: Portal) -> Jinja2Templates:
+    from pathlib import Path
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,  # every value escaped, whatever the template's name
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["linkify"] = linkify
+    env.filters["when"] = when
+    env.filters["state_words"] = lambda s: STATE_WORDS.get(DemandState(s), str(s))
+    env.filters["kind_words"] = lambda k: KIND_WORDS.get(DemandKind(k), str(k))
+    env.filters["words"] = lambda s: str(s).replace("_", " ")
+    env.globals["settings"] = portal.settings
+    env.globals["deployment"] = portal.desk.name
+    return Jinja2Templates(env=env)
+
+
+async def render(
+    request: Request,
+    name: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    portal = portal_of(request)
+    customer = await current_customer(request)
+    flash = request.session.pop("flash", None)
+    ctx = {
+        "request": request,
+        "me": customer,
+        "is_agent": portal.is_agent(customer),
+        "csrf": csrf_token(request.session),
+        "nonce": getattr(request.state, "csp_nonce", ""),
+        "flash": flash,
+        "title": "",
+        **(context or {}),
+    }
+    return portal.templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
+
+
+def say(request: Request, text: str) -> None:
+    """A one-time message on the next page."""
+    request.session["flash"] = text
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise HTTPException(404) from None
+
+
+# ---------------------------------------------------------------------------- sign in / out
+
+
+def _safe_next(target: str | None) -> str:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+async def signin_page(request: Request) -> Response:
+    if await current_customer(request) is not None:
+        return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+    return await render(
+        request, "signin.html", {"title": "Sign in", "next": _safe_next(request.query_params.get("next"))}
+    )
+
+
+async def signin(request: Request) -> Response:
+    portal = portal_of(request)
+    form = await checked_form(request)
+    login, password = field(form, "login"), form.get("password")
+    nxt = _safe_next(field(form, "next"))
+    address = request.client.host if request.client else "unknown"
+    wait = portal.limiter.retry_after(login, address)
+    if wait:
+        minutes = max(1, round(wait / 60))
+        return await render(
+            request,
+            "signin.html",
+            {
+                "title": "Sign in",
+                "next": nxt,
+                "login": login,
+                "error": f"Too many attempts. Please wait {minutes} minute{'s' if minutes > 1 else ''} and try again, "
+                "or ask the service desk to help you.",
+            },
+            status_code=429,
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+    customer = None
+    if login and isinstance(password, str) and password:
+        customer = await call(portal.desk.authenticate, login, password)
+    if customer is None:
+        portal.limiter.failed(login, address)
+        return await render(
+            request,
+            "signin.html",
+            {
+                "title": "Sign in",
+                "next": nxt,
+                "login": login,
+                "error": "That login and password do not match. Please try again.",
+            },
+            status_code=401,
+        )
+    portal.limiter.succeeded(login, address)
+    request.session.clear()  # a new session: nothing carried over from before signing in
+    request.session["customer"] = customer.id
+    csrf_token(request.session)
+    return RedirectResponse(nxt, status_code=303)
+
+
+async def signout(request: Request) -> Response:
+    await checked_form(request)
+    request.session.clear()
+    say(request, "You are signed out.")
+    return RedirectResponse("/signin", status_code=303)
+
+
+# ---------------------------------------------------------------------------- home
+
+
+async def _my_announcements(portal: Portal, me: Customer) -> list[dict[str, Any]]:
+    """Open announcements about services the customer uses (subscribed, from the CMDB) or said affect them."""
+    desk = portal.desk
+    announcements = await call(desk.announcements, open_only=True)
+    if not announcements:
+        return []
+    mine = await call(desk.list_demands, customer=me.id, kind=DemandKind.FAILURE, limit=200)
+    linked = {d.announcement_id: d for d in mine if d.announcement_id is not None}
+    out = []
+    affecting = {a.id for a in await call(desk.announcements_for, me.id)}
+    for ann in announcements:
+        if ann.id not in affecting and ann.id not in linked:
+            continue
+        try:
+            service = desk.get_service(ann.service_key)
+        except UnknownService:
+            continue
+        out.append({"a": ann, "service": service, "demand": linked.get(ann.id)})
+    return out
+
+
+async def home(request: Request) -> Response:
+    me = await need_customer(request)
+    desk = portal_of(request).desk
+    demands = await call(desk.list_demands, customer=me.id, open_only=True, limit=50)
+    messages = await call(desk.messages, customer=me.id, limit=8)
+    return await render(
+        request,
+        "home.html",
+        {
+            "title": "Home",
+            "announcements": await _my_announcements(portal_of(request), me),
+            "demands": demands,
+            "messages": messages,
+            "services": {s.key: s for s in desk.services},
+        },
+    )
+
+
+async def affects_me(request: Request) -> Response:
+    me = await need_customer(request)
+    await checked_form(request)
+    aid = _int(request.path_params["aid"])
+    try:
+        did = await call(portal_of(request).desk.affects_me, aid, me.id, "portal")
+    except NotFound:
+        raise HTTPException(404) from None
+    except InvalidAnswers as e:
+        say(request, " ".join(e.errors.values()))
+        return RedirectResponse("/", status_code=303)
+    say(request, "Thanks for telling us. We have linked you to this problem and will tell you when it is fixed.")
+    return RedirectResponse(f"/demands/{did}", status_code=303)
+
+
+# ---------------------------------------------------------------------------- catalog
+
+
+def _entry(e: Any) -> dict[str, Any]:
+    s: Service = e.service
+    return {
+        "key": s.key,
+        "name": s.name,
+        "description": s.description,
+        "category": s.category,
+        "kind": str(s.kind),
+        "expected": s.expected,
+        "eligible": e.eligible,
+        "reason": e.reason,
+        "next_step": e.next_step,
+        "url": f"/services/{quote(s.key)}",
+    }
+
+
+async def _search(request: Request, me: Customer, q: str) -> list[dict[str, Any]]:
+    portal = portal_of(request)
+    q = " ".join(q.split())[:200]
+    if not q:
+        return []
+    key = (q.casefold(), me.id)
+    cached = portal.search_cache.get(key)
+    if cached is not None:
+        return cached
+    hits = await call(portal.desk.search, q, customer=me, limit=portal.settings.search_limit)
+    results = [_entry(h) for h in hits]
+    portal.search_cache.put(key, results)
+    return results
+
+
+async def search_page(request: Request) -> Response:
+    me = await need_customer(request)
+    q = request.query_params.get("q", "").strip()
+    results = await _search(request, me, q)
+    return await render(request, "search.html", {"title": "Find a service", "q": q, "results": results})
+
+
+async def search_json(request: Request) -> Response:
+    me = await need_customer(request)
+    q = request.query_params.get("q", "").strip()
+    return JSONResponse({"query": q, "results": await _search(request, me, q)})
+
+
+def _prefill(desk: Desk, service: Service, me: Customer) -> dict[str, str]:
+    """What the directory and the CMDB already know for the service's asks."""
+    return desk.prefill(service, me)
+
+
+async def _service_context(request: Request, me: Customer, key: str) -> dict[str, Any]:
+    desk = portal_of(request).desk
+    try:
+        service = desk.get_service(key)
+    except UnknownService:
+        raise HTTPException(404) from None
+    decision = await call(desk.eligibility, me, service)
+    devices = [ci for ci in await call(desk.configuration_items, me.id) if str(ci.kind) == "device"]
+    return {
+        "title": service.name,
+        "service": service,
+        "decision": decision,
+        "devices": devices,
+        "values": await call(_prefill, desk, service, me),
+        "errors": {},
+        "discovery": request.query_params.get("from", "")[:200],
+    }
+
+
+async def service_page(request: Request) -> Response:
+    me = await need_customer(request)
+    ctx = await _service_context(request, me, request.path_params["key"])
+    return await render(request, "service.html", ctx)
+
+
+async def service_submit(request: Request) -> Response:
+    me = await need_customer(request)
+    form = await checked_form(request)
+    ctx = await _service_context(request, me, request.path_params["key"])
+    service: Service = ctx["service"]
+    if service.kind != DemandKind.VALUE:
+        return RedirectResponse(f"/report?service={quote(service.key)}", status_code=303)
+    answers = {ask.name: field(form, ask.name) for ask in service.asks}
+    discovery = field(form, "discovery")[:200]
+    desk = portal_of(request).desk
+    try:
+        receipt = await call(
+            desk.submit,
+            DemandKind.VALUE,
+            me,
+            service.name,
+            service=service.key,
+            answers=answers,
+            channel="portal",
+            discovery=f"searched '{discovery}' in the portal" if discovery else None,
+        )
+    except InvalidAnswers as e:
+        ctx.update(values=answers, errors=e.errors, discovery=discovery)
+        return await render(request, "service.html", ctx, status_code=422)
+    except IneligibleCustomer as e:
+        ctx.update(values=answers, refused=f"{e.reason} {e.next_step}".strip())
+        return await render(request, "service.html", ctx, status_code=403)
+    _remember_receipt(request, receipt)
+    return RedirectResponse(f"/demands/{receipt.demand.id}/submitted", status_code=303)
+
+
+def _remember_receipt(request: Request, receipt: Any) -> None:
+    request.session["receipt"] = {
+        "id": receipt.demand.id,
+        "text": receipt.acknowledgement,
+        "links": [[link.title, link.url] for link in receipt.links][:10],
+    }
+
+
+# ---------------------------------------------------------------------------- report a problem / ask a question
+
+
+def suggestions(desk: Desk, me: Customer, text: str) -> list[dict[str, Any]]:
+    """Answers worth reading before sending: the self-service answer the desk would give, then knowledge."""
+    words = {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2}
+    if not words:
+        return []
+    out: list[dict[str, Any]] = []
+    try:
+        answer = desk.suggest_answer(me, text)
+    except Exception:  # a preview must never break the form
+        answer = None
+    if answer is not None:
+        out.append(
+            {"title": "From what we know", "text": answer.text, "links": [[x.title, x.url] for x in answer.links]}
+        )
+    scored = []
+    for article in desk.config.knowledge:
+        keys = set(re.findall(r"[a-z0-9]+", f"{article.title} {' '.join(article.keywords)}".lower()))
+        score = len(words & keys)
+        if score:
+            scored.append((score, article))
+    seen = {o["text"] for o in out}
+    for _score, article in sorted(scored, key=lambda x: -x[0])[:3]:
+        text_ = f"{article.title}: {article.body}"
+        if not any(article.body in s for s in seen):
+            out.append({"title": article.title, "text": article.body, "links": []})
+            seen.add(text_)
+    return out
+
+
+async def report_page(request: Request) -> Response:
+    await need_customer(request)
+    kind = request.query_params.get("kind", "failure")
+    return await render(
+        request,
+        "report.html",
+        {
+            "title": "Ask a question" if kind == "information" else "Report a problem",
+            "kind": kind if kind in ("failure", "information") else "failure",
+            "service_key": request.query_params.get("service", ""),
+            "values": {},
+            "errors": {},
+            "suggestions": None,
+            "services": portal_of(request).desk.services,
+        },
+    )
+
+
+async def report_submit(request: Request) -> Response:
+    me = await need_customer(request)
+    form = await checked_form(request)
+    desk = portal_of(request).desk
+    kind = field(form, "kind") if field(form, "kind") in ("failure", "information") else "failure"
+    values = {"summary": field(form, "summary")[:300], "details": field(form, "details")[:4000]}
+    service_key = field(form, "service")
+    ctx: dict[str, Any] = {
+        "title": "Ask a question" if kind == "information" else "Report a problem",
+        "kind": kind,
+        "service_key": service_key,
+        "values": values,
+        "errors": {},
+        "suggestions": None,
+        "services": desk.services,
+    }
+    if service_key and service_key not in {s.key for s in desk.services}:
+        ctx["errors"] = {"service": "Please choose a service from the list, or 'I don't know'."}
+        return await render(request, "report.html", ctx, status_code=422)
+    if not values["summary"]:
+        ctx["errors"] = {"summary": "Please say in a few words what is wrong or what you want to know."}
+        return await render(request, "report.html", ctx, status_code=422)
+    if field(form, "action") == "preview":
+        ctx["suggestions"] = await call(suggestions, desk, me, f"{values['summary']} {values['details']}")
+        return await render(request, "report.html", ctx)
+    try:
+        receipt = await call(
+            desk.submit,
+            kind,
+            me,
+            values["summary"],
+            service=service_key or None,
+            details=values["details"],
+            channel="portal",
+        )
+    except InvalidAnswers as e:
+        ctx["errors"] = e.errors
+        return await render(request, "report.html", ctx, status_code=422)
+    _remember_receipt(request, receipt)
+    return RedirectResponse(f"/demands/{receipt.demand.id}/submitted", status_code=303)
+
+
+async def answers_json(request: Request) -> Response:
+    me = await need_customer(request)
+    q = request.query_params.get("q", "")[:500]
+    return JSONResponse({"query": q, "answers": await call(suggestions, portal_of(request).desk, me, q)})
+
+
+# ---------------------------------------------------------------------------- my demands
+
+
+async def _my_demand(request: Request, me: Customer) -> Demand:
+    """The signed-in customer's demand from the path; anyone else's is 'not found' (no hint it exists)."""
+    did = _int(request.path_params["did"])
+    try:
+        demand = await call(portal_of(request).desk.get, did)
+    except NotFound:
+        raise HTTPException(404) from None
+    if demand.customer_id != me.id:
+        raise HTTPException(404)
+    return demand
+
+
+async def demands_page(request: Request) -> Response:
+    me = await need_customer(request)
+    demands = await call(portal_of(request).desk.list_demands, customer=me.id, limit=200)
+    return await render(
+        request,
+        "demands.html",
+        {
+            "title": "My requests and reports",
+            "open": [d for d in demands if d.is_open],
+            "done": [d for d in demands if not d.is_open],
+        },
+    )
+
+
+async def demand_page(request: Request) -> Response:
+    me = await need_customer(request)
+    demand = await _my_demand(request, me)
+    desk = portal_of(request).desk
+    journey = [e for e in await call(desk.journey, demand.id) if e.customer_sees]
+    service = desk.get_service(demand.service_key) if demand.service_key in {s.key for s in desk.services} else None
+    messages = await call(desk.messages, customer=me.id, demand_id=demand.id, limit=20)
+    return await render(
+        request,
+        "demand.html",
+        {
+            "title": f"#{demand.id}: {demand.summary}",
+            "d": demand,
+            "journey": journey,
+            "service": service,
+            "messages": messages,
+            "confirmable": demand.state in CONFIRMABLE,
+        },
+    )
+
+
+async def submitted_page(request: Request) -> Response:
+    me = await need_customer(request)
+    demand = await _my_demand(request, me)
+    desk = portal_of(request).desk
+    receipt = request.session.get("receipt")
+    if not isinstance(receipt, dict) or receipt.get("id") != demand.id:
+        receipt = None
+    service = desk.get_service(demand.service_key) if demand.service_key in {s.key for s in desk.services} else None
+    links = [Link(title=t, url=u) for t, u in (receipt or {}).get("links", [])]
+    if receipt is None and service is not None:
+        links = list(service.quick_start)
+    answer = None
+    if demand.state == DemandState.ANSWERED:
+        events = await call(desk.journey, demand.id)
+        answer = next((e.customer_sees for e in reversed(events) if e.kind == "state" and e.customer_sees), None)
+    return await render(
+        request,
+        "submitted.html",
+        {
+            "title": "Thank you",
+            "d": demand,
+            "ack": receipt["text"] if receipt else f"We have it (#{demand.id}).",
+            "links": links,
+            "service": service,
+            "answer": answer,
+        },
+    )
+
+
+async def demand_comment(request: Request) -> Response:
+    me = await need_customer(request)
+    form = await checked_form(request)
+    demand = await _my_demand(request, me)
+    text = field(form, "text")[:4000]
+    if not text:
+        say(request, "Please write something before sending.")
+    else:
+        await call(portal_of(request).desk.comment, demand.id, text, actor="customer", channel="portal")
+        say(request, "Thanks, we have added your comment.")
+    return RedirectResponse(f"/demands/{demand.id}#journey", status_code=303)
+
+
+_SURVEY = re.compile(r"/survey/([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)")
+
+
+def _survey_path(desk: Desk, customer_id: str, demand_id: int) -> str | None:
+    for m in desk.messages(customer=customer_id, demand_id=demand_id, limit=50):
+        found = _SURVEY.search(m["body"] or "") if m["purpose"] == "survey" else None
+        if found:
+            return f"/survey/{found.group(1)}"
+    return None
+
+
+def confirm_demand(desk: Desk, demand: Demand, customer_id: str, fixed: bool) -> int:
+    """The customer says whether it is sorted (announcement-linked incidents update the ledger too)."""
+    return desk.confirm_demand(demand.id, customer_id, fixed, channel="portal")
+
+
+async def demand_confirm(request: Request) -> Response:
+    me = await need_customer(request)
+    form = await checked_form(request)
+    demand = await _my_demand(request, me)
+    if demand.state not in CONFIRMABLE:
+        say(request, "There is nothing to confirm on this one right now.")
+        return RedirectResponse(f"/demands/{demand.id}", status_code=303)
+    fixed = field(form, "fixed") == "yes"
+    desk = portal_of(request).desk
+    did = await call(confirm_demand, desk, demand, me.id, fixed)
+    if fixed:
+        survey = await call(_survey_path, desk, me.id, did)
+        if survey:
+            return RedirectResponse(survey, status_code=303)
+        say(request, "Thank you for confirming.")
+    else:
+        say(request, "We are on it again and will keep you posted.")
+    return RedirectResponse(f"/demands/{did}", status_code=303)
+
+
+# ---------------------------------------------------------------------------- signed links: confirm, survey
+
+
+async def confirm_page(request: Request) -> Response:
+    token = request.path_params["token"]
+    fixed = request.query_params.get("fixed", "yes")
+    # a GET never changes anything (mail scanners follow links): the customer presses a button
+    return await render(
+        request, "confirm.html", {"title": "Is it working again?", "token": token, "fixed": fixed, "done": None}
+    )
+
+
+async def confirm_submit(request: Request) -> Response:
+    form = await checked_form(request)
+    token = request.path_params["token"]
+    fixed = field(form, "fixed") == "yes"
+    me = await current_customer(request)
+    desk = portal_of(request).desk
+    try:
+        did = await call(desk.confirm, token, fixed, customer=me.id if me else None)
+    except ItsmError as e:
+        return await render(
+            request,
+            "confirm.html",
+            {"title": "That link did not work", "token": token, "fixed": "yes", "done": None, "error": str(e)},
+            status_code=400,
+        )
+    survey = None
+    if fixed and did:
+        demand = await call(desk.get, did)
+        survey = await call(_survey_path, desk, demand.customer_id, did)
+    return await render(
+        request,
+        "confirm.html",
+        {"title": "Thank you", "token": token, "fixed": "yes" if fixed else "no", "done": did, "survey": survey},
+    )
+
+
+def _survey_method(desk: Desk) -> Any:
+    return desk.survey_method()
+
+
+async def survey_page(request: Request) -> Response:
+    desk = portal_of(request).desk
+    name, method = _survey_method(desk)
+    return await render(
+        request,
+        "survey.html",
+        {
+            "title": "How did we do?",
+            "token": request.path_params["token"],
+            "name": name,
+            "method": method,
+            "done": False,
+        },
+    )
+
+
+async def survey_submit(request: Request) -> Response:
+    form = await checked_form(request)
+    desk = portal_of(request).desk
+    token = request.path_params["token"]
+    name, method = _survey_method(desk)
+    ctx: dict[str, Any] = {"title": "How did we do?", "token": token, "name": name, "method": method, "done": False}
+    raw = field(form, "score")
+    try:
+        score = int(raw)
+    except ValueError:
+        ctx["error"] = "Please choose a score."
+        return await render(request, "survey.html", ctx, status_code=422)
+    try:
+        await call(desk.answer_survey, score, token=token, comment=field(form, "comment")[:2000], channel="portal")
+    except InvalidAnswers as e:
+        ctx["error"] = " ".join(e.errors.values())
+        return await render(request, "survey.html", ctx, status_code=422)
+    except ItsmError as e:
+        ctx["error"] = str(e)
+        return await render(request, "survey.html", ctx, status_code=400)
+    ctx.update(done=True, title="Thank you")
+    return await render(request, "survey.html", ctx)
+
+
+# ---------------------------------------------------------------------------- service desk
+
+
+async def desk_queue(request: Request) -> Response:
+    await need_agent(request)
+    desk = portal_of(request).desk
+    kind = request.query_params.get("kind", "")
+    state = request.query_params.get("state", "")
+    open_only = request.query_params.get("open", "1") == "1"
+    if kind not in {str(k) for k in DemandKind}:
+        kind = ""
+    if state not in {str(s) for s in DemandState}:
+        state = ""
+    demands = await call(desk.list_demands, kind=kind or None, state=state or None, open_only=open_only, limit=200)
+    return await render(
+        request,
+        "desk/queue.html",
+        {
+            "title": "Service desk queue",
+            "demands": demands,
+            "kind": kind,
+            "state": state,
+            "open_only": open_only,
+            "kinds": list(DemandKind),
+            "states": list(DemandState),
+            "announcements": await call(desk.announcements, open_only=True),
+        },
+    )
+
+
+async def _any_demand(request: Request) -> Any:
+    did = _int(request.path_params["did"])
+    try:
+        return await call(portal_of(request).desk.show, did)
+    except NotFound:
+        raise HTTPException(404) from None
+
+
+def _expected_approver(view: Any) -> str | None:
+    for job in reversed(view.jobs):
+        if job.step >= 0 and str(job.state) == "done" and (job.result or {}).get("approver"):
+            return str(job.result["approver"])
+    return None
+
+
+async def desk_demand(request: Request, errors: Mapping[str, str] | None = None, status: int = 200) -> Response:
+    await need_agent(request)
+    view = await _any_demand(request)
+    desk = portal_of(request).desk
+    customer = await call(desk.find_customer, view.demand.customer_id)
+    return await render(
+        request,
+        "desk/demand.html",
+        {
+            "title": f"#{view.demand.id}: {view.demand.summary}",
+            "v": view,
+            "d": view.demand,
+            "customer": customer,
+            "allowed": sorted(str(s) for s in view.demand.allowed_next()),
+            "approver": _expected_approver(view),
+            "errors": errors or {},
+        },
+        status_code=status,
+    )
+
+
+async def desk_demand_action(request: Request) -> Response:
+    agent = await need_agent(request)
+    form = await checked_form(request)
+    view = await _any_demand(request)
+    desk = portal_of(request).desk
+    did = view.demand.id
+    action = request.path_params["action"]
+    text = field(form, "text")[:4000]
+    try:
+        if action == "comment":
+            if not text:
+                raise InvalidAnswers({"text": "Write the comment the customer will see."})
+            await call(desk.comment, did, text, actor="agent", channel="portal")
+        elif action == "note":
+            if not text:
+                raise InvalidAnswers({"text": "Write the note."})
+            await call(desk.record_event, did, actor="agent", behind_scenes=f"{agent.name}: {text}", kind="note")
+        elif action == "transition":
+            await call(
+                desk.transition,
+                did,
+                field(form, "state"),
+                actor="agent",
+                customer_sees=text,
+                behind_scenes=f"moved by {agent.id}",
+            )
+        elif action == "resolve":
+            if not text:
+                raise InvalidAnswers({"resolution": "Say what was done, in words the customer understands."})
+            await call(desk.resolve, did, text, actor="agent")
+        elif action == "approve":
+            approver = _expected_approver(view) or agent.id
+            await call(desk.approve, did, approver, text)
+        elif action == "reject":
+            if not text:
+                raise InvalidAnswers({"reason": "Give the reason the customer will be told."})
+            approver = _expected_approver(view) or agent.id
+            await call(desk.reject, did, approver, text)
+        else:
+            raise HTTPException(404)
+    except InvalidAnswers as e:
+        return await desk_demand(request, e.errors, 422)
+    except (IllegalTransition, ValueError) as e:
+        return await desk_demand(request, {"state": str(e)}, 409)
+    say(request, "Done.")
+    return RedirectResponse(f"/desk/demands/{did}", status_code=303)
+
+
+async def desk_contact_page(
+    request: Request, values: Mapping[str, str] | None = None, errors: Any = None, status: int = 200
+) -> Response:
+    await need_agent(request)
+    desk = portal_of(request).desk
+    return await render(
+        request,
+        "desk/contact.html",
+        {
+            "title": "Record a contact",
+            "customers": await call(desk.list_customers),
+            "services": desk.services,
+            "channels": CONTACT_CHANNELS,
+            "values": values or {"channel": "phone", "kind": "failure"},
+            "errors": errors or {},
+        },
+        status_code=status,
+    )
+
+
+def _parse_answers(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        if sep and name.strip():
+            out[name.strip()] = value.strip()
+    return out
+
+
+async def desk_contact(request: Request) -> Response:
+    agent = await need_agent(request)
+    form = await checked_form(request)
+    desk = portal_of(request).desk
+    values = {k: field(form, k) for k in ("customer", "channel", "kind", "service", "summary", "details", "answers")}
+    errors: dict[str, str] = {}
+    if values["channel"] not in CONTACT_CHANNELS:
+        errors["channel"] = "Choose how the customer contacted you."
+    if values["kind"] not in {str(k) for k in DemandKind}:
+        errors["kind"] = "Choose request, problem or question."
+    if not values["summary"] and not values["service"]:
+        errors["summary"] = "Say in a few words what the customer needs."
+    if errors:
+        return await desk_contact_page(request, values, errors, 422)
+    try:
+        receipt = await call(
+            desk.submit,
+            values["kind"],
+            values["customer"],
+            values["summary"],
+            service=values["service"] or None,
+            details=values["details"] + f"\n(recorded by {agent.id})".rstrip(),
+            answers=_parse_answers(values["answers"]) or None,
+            channel=values["channel"],
+            actor="agent",
+        )
+    except UnknownCustomer:
+        return await desk_contact_page(request, values, {"customer": "Choose a customer from the list."}, 422)
+    except UnknownService:
+        return await desk_contact_page(request, values, {"service": "Choose a service from the list."}, 422)
+    except IneligibleCustomer as e:
+        return await desk_contact_page(request, values, {"service": f"{e.reason} {e.next_step}".strip()}, 422)
+    except InvalidAnswers as e:
+        return await desk_contact_page(request, values, e.errors, 422)
+    say(request, f"Recorded #{receipt.demand.id}. Tell the customer: {receipt.acknowledgement}")
+    return RedirectResponse(f"/desk/demands/{receipt.demand.id}", status_code=303)
+
+
+async def desk_announcements(request: Request, values: Any = None, errors: Any = None, status: int = 200) -> Response:
+    await need_agent(request)
+    desk = portal_of(request).desk
+    return await render(
+        request,
+        "desk/announcements.html",
+        {
+            "title": "Announcements",
+            "announcements": await call(desk.announcements),
+            "services": desk.services,
+            "values": values or {},
+            "errors": errors or {},
+        },
+        status_code=status,
+    )
+
+
+def _links(form: FormData) -> list[Link]:
+    title, url = field(form, "link_title"), field(form, "link_url")
+    if url and not url.startswith(("https://", "http://")):
+        raise InvalidAnswers({"link_url": "A link starts with https:// (or http://)."})
+    return [Link(title=title or url, url=url)] if url else []
+
+
+async def desk_announce(request: Request) -> Response:
+    await need_agent(request)
+    form = await checked_form(request)
+    desk = portal_of(request).desk
+    values = {
+        k: field(form, k)
+        for k in ("service", "title", "description", "workaround", "estimate", "link_title", "link_url")
+    }
+    try:
+        ann = await call(
+            desk.open_announcement,
+            values["service"],
+            values["title"],
+            description=values["description"],
+            workaround=values["workaround"],
+            links=_links(form),
+            estimate=values["estimate"],
+            source="agent",
+        )
+    except UnknownService:
+        return await desk_announcements(request, values, {"service": "Choose a service from the list."}, 422)
+    except InvalidAnswers as e:
+        return await desk_announcements(request, values, e.errors, 422)
+    say(request, "Announced. Subscribers are being told.")
+    return RedirectResponse(f"/desk/announcements/{ann.id}", status_code=303)
+
+
+async def desk_announcement(request: Request, errors: Any = None, status: int = 200) -> Response:
+    await need_agent(request)
+    desk = portal_of(request).desk
+    aid = _int(request.path_params["aid"])
+    try:
+        ledger = await call(desk.ledger, aid)
+    except NotFound:
+        raise HTTPException(404) from None
+    ann = ledger.announcement
+    return await render(
+        request,
+        "desk/announcement.html",
+        {
+            "title": f"Announcement {ann.id}: {ann.title}",
+            "a": ann,
+            "ledger": ledger,
+            "service": desk.get_service(ann.service_key) if ann.service_key in {s.key for s in desk.services} else None,
+            "demands": [
+                d
+                for d in await call(desk.list_demands, service=ann.service_key, limit=200)
+                if d.announcement_id == ann.id
+            ],
+            "errors": errors or {},
+        },
+        status_code=status,
+    )
+
+
+async def desk_announcement_action(request: Request) -> Response:
+    await need_agent(request)
+    form = await checked_form(request)
+    desk = portal_of(request).desk
+    aid = _int(request.path_params["aid"])
+    action = request.path_params["action"]
+    try:
+        if action == "update":
+            changes: dict[str, Any] = {
+                k: field(form, k) for k in ("description", "workaround", "estimate") if form.get(k) is not None
+            }
+            if field(form, "link_url"):
+                changes["links"] = _links(form)
+            await call(desk.update_announcement, aid, **changes)
+            say(request, "Updated. Everyone concerned is being told.")
+        elif action == "resolve":
+            resolution = field(form, "resolution")
+            if not resolution:
+                raise InvalidAnswers({"resolution": "Say what fixed it, in words customers understand."})
+            await call(desk.resolve_announcement, aid, resolution)
+            say(request, "Resolved. Affected customers are asked to confirm.")
+        else:
+            raise HTTPException(404)
+    except NotFound:
+        raise HTTPException(404) from None
+    except InvalidAnswers as e:
+        return await desk_announcement(request, e.errors, 422)
+    return RedirectResponse(f"/desk/announcements/{aid}", status_code=303)
+
+
+# ---------------------------------------------------------------------------- routes
+
+
+def routes() -> Sequence[Route]:
+    return [
+        Route("/", home),
+        Route("/signin", signin_page, methods=["GET"]),
+        Route("/signin", signin, methods=["POST"]),
+        Route("/signout", signout, methods=["POST"]),
+        Route("/search", search_page),
+        Route("/search.json", search_json),
+        Route("/answers.json", answers_json),
+        Route("/services/{key}", service_page, methods=["GET"]),
+        Route("/services/{key}", service_submit, methods=["POST"]),
+        Route("/report", report_page, methods=["GET"]),
+        Route("/report", report_submit, methods=["POST"]),
+        Route("/announcements/{aid}/affects-me", affects_me, methods=["POST"]),
+        Route("/demands", demands_page),
+        Route("/demands/{did}", demand_page),
+        Route("/demands/{did}/submitted", submitted_page),
+        Route("/demands/{did}/comment", demand_comment, methods=["POST"]),
+        Route("/demands/{did}/confirm", demand_confirm, methods=["POST"]),
+        Route("/confirm/{token}", confirm_page, methods=["GET"]),
+        Route("/confirm/{token}", confirm_submit, methods=["POST"]),
+        Route("/survey/{token}", survey_page, methods=["GET"]),
+        Route("/survey/{token}", survey_submit, methods=["POST"]),
+        Route("/desk", desk_queue),
+        Route("/desk/contact", desk_contact_page, methods=["GET"]),
+        Route("/desk/contact", desk_contact, methods=["POST"]),
+        Route("/desk/demands/{did}", desk_demand, methods=["GET"]),
+        Route("/desk/demands/{did}/{action}", desk_demand_action, methods=["POST"]),
+        Route("/desk/announcements", desk_announcements, methods=["GET"]),
+        Route("/desk/announcements", desk_announce, methods=["POST"]),
+        Route("/desk/announcements/{aid}", desk_announcement, methods=["GET"]),
+        Route("/desk/announcements/{aid}/{action}", desk_announcement_action, methods=["POST"]),
+    ]
+
+
+__all__ = ["Ask", "linkify", "make_templates", "render", "routes"]
