@@ -313,7 +313,7 @@ def affects_me(desk: Desk, announcement_id: int, customer_id: str, channel: str 
         service=ann.service_key,
         channel=channel,
         announcement_id=announcement_id,
-        cause="announced_outage",
+        cause="affects_me",
         effort=1,
     )
     return receipt.demand.id

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import __version__
+from . import newplugin as _newplugin
 
 if TYPE_CHECKING:
     from .desk import Desk
@@ -210,6 +211,21 @@ def plugins(ctx: click.Context, fmt: str) -> None:
 
 
 # --------------------------------------------------------------------------- db
+
+
+from .history import history  # noqa: E402  (click and the model; the desk loads when it runs)
+from .report_commands import report  # noqa: E402  (click only; the reports load when one runs)
+
+cli.add_command(report)
+cli.add_command(history)
+
+
+@cli.group()
+def plugin() -> None:
+    """Tools for plugin authors: scaffold a new plugin distribution."""
+
+
+plugin.add_command(_newplugin.plugin_new)  # itsm plugin new NAME --kind channel|directory|action|survey
 
 
 @cli.group()
@@ -992,11 +1008,23 @@ def survey_answer(
     help="The example deployment to run (default: the bundled Eagle5 example).",
 )
 @click.option("--keep", is_flag=True, help="Keep the temporary copy and print where it is.")
-def demo(example: Path | None, keep: bool) -> None:
-    """Run the Eagle5 journeys on a copy of the example in a temporary directory (SQLite, no servers)."""
+@click.option(
+    "--sandbox/--no-sandbox",
+    default=True,
+    show_default=True,
+    help="Start a local stand-in on 127.0.0.1 for each plugin component that offers one (SMTP sink, "
+    "webhook, API stand-in). --no-sandbox uses the addresses in the config: their servers must be running.",
+)
+@click.option("--core-only", is_flag=True, help="Run the example's itsm.toml: the core alone, no plugins.")
+def demo(example: Path | None, keep: bool, sandbox: bool, core_only: bool) -> None:
+    """Run the Eagle5 journeys on a copy of the example in a temporary directory (SQLite, no outside servers).
+
+    The example's plugins.toml uses the email, Apprise and HTTP plugins; the demo points each at a
+    stand-in it starts on 127.0.0.1 and, at the end, prints what every stand-in received.
+    """
     from .demo import run_demo
 
-    run_demo(example, keep=keep, console=_console())
+    run_demo(example, keep=keep, console=_console(), sandbox=sandbox, core_only=core_only)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -9,6 +9,7 @@ validation and error messages as the core's.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -84,6 +85,15 @@ class Component:
     ``factory(settings, context)`` builds the instance; ``settings`` is an attrs class
     cattrs builds from the config table; ``plugin`` is filled in by the plugin manager
     with the name of the plugin that registered the record.
+
+    ``sandbox(settings, context)`` is optional, for demos and trials: it returns a
+    context manager that starts a local stand-in for what this component talks to (an
+    SMTP sink, an API stand-in, a webhook receiver; on 127.0.0.1 only) and yields
+    settings overrides (field name -> value) that point the component at it. The
+    deployment applies them with ``attrs.evolve(settings, **overrides)`` before the
+    component is built (see ``Deployment.sandboxed``) and stops the stand-in on exit.
+    The context manager may also offer ``summary() -> str``, one line saying what the
+    stand-in received ("SMTP sink got 7 messages"), which ``itsm demo`` prints.
     """
 
     family: ClassVar[str] = "component"
@@ -92,6 +102,7 @@ class Component:
     settings: type = NoSettings
     description: str = ""
     plugin: str = ""
+    sandbox: Callable[[Any, ComponentContext], contextlib.AbstractContextManager[Mapping[str, Any]]] | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -331,6 +342,9 @@ class Answer:
     text: str
     links: tuple[Link, ...] = attrs.field(default=(), converter=to_tuple)
     source: str = ""
+    #: The customer's earlier demand this answer is about: the question was a chase
+    #: (failure demand), not a query the catalog or knowledge should have answered.
+    about: int | None = None
 
 
 def components_by_name(records: Iterable[Component]) -> dict[str, Component]:

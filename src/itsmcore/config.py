@@ -10,8 +10,10 @@ whose lines name the file, the key path, what was expected and a close match.
 from __future__ import annotations
 
 import difflib
+import enum
 import glob
 import os
+import re
 import tomllib
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,7 +26,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 
 from .components import ActionComponent, Component, NoSettings
 from .errors import ConfigError, ConfigProblem
-from .model import Ask, AskType, DemandKind, KnowledgeArticle, PlanStep, Service
+from .model import Ask, AskType, DemandKind, KnowledgeArticle, PlanStep, Service, Stage
 from .model._convert import to_tuple
 
 CONFIG_ENV = "ITSM_CONFIG"
@@ -88,6 +90,55 @@ class SurveyRules:
     link_days: float = attrs.field(default=14.0, metadata={"doc": "How long a survey link stays valid."})
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in "90s", "5m", "2h", "3d" or "1w"; ValueError otherwise."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"expected a duration like 90s, 5m, 2h or 3d, got {text!r}")
+    return float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+
+
+def _duration(value: str | None) -> str | None:
+    if value is not None:
+        parse_duration(value)
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class ToBeStage:
+    """One stage of a to-be journey: how it should feel when it works as designed."""
+
+    stage: Stage = attrs.field(metadata={"doc": "A journey stage (discover, engage, acknowledge, fulfil, ...)."})
+    within: str | None = attrs.field(
+        default=None,
+        validator=lambda _i, _a, v: _duration(v),
+        metadata={"doc": "Target time in this stage, e.g. 2m or 1d (median journeys above it are a gap)."},
+    )
+    effort: int | None = attrs.field(
+        default=None, metadata={"doc": "Target customer effort in this stage (actions and fields typed)."}
+    )
+    channels: tuple[str, ...] = attrs.field(
+        default=(), converter=to_tuple, metadata={"doc": "Channels this stage should happen in."}
+    )
+
+    @property
+    def seconds(self) -> float | None:
+        return parse_duration(self.within) if self.within else None
+
+
+@attrs.frozen(kw_only=True)
+class ToBeJourney:
+    """``[journeys.SERVICE]``: the designed (to-be) journey of a service, compared with the as-is map."""
+
+    stages: tuple[ToBeStage, ...] = attrs.field(
+        converter=to_tuple, metadata={"doc": "The stages in order, each with its targets."}
+    )
+
+
 @attrs.frozen(kw_only=True)
 class ComponentConfig:
     """One selected component: ``[channels.sms] use = "apprise" ...``.
@@ -123,6 +174,7 @@ class Config:
     announcements: AnnouncementSettings = attrs.field(factory=AnnouncementSettings)
     survey_rules: SurveyRules = attrs.field(factory=SurveyRules)
     extra: Mapping[str, Any] = attrs.field(factory=dict)
+    to_be: Mapping[str, ToBeJourney] = attrs.field(factory=dict)
 
     @property
     def base_dir(self) -> Path:
@@ -164,6 +216,17 @@ def _strict(kind: type, name: str) -> Any:
     return hook
 
 
+def _enum(value: Any, kind: type[enum.StrEnum]) -> Any:
+    if isinstance(value, kind):
+        return value
+    known = [str(m) for m in kind]
+    if not isinstance(value, str) or value not in known:
+        close = difflib.get_close_matches(str(value), known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"expected one of {', '.join(known)}, got {value!r}{hint}")
+    return kind(value)
+
+
 def make_converter() -> cattrs.Converter:
     """The converter every settings class goes through: strict types, no unknown keys."""
     conv = cattrs.Converter(forbid_extra_keys=True)
@@ -172,6 +235,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(bool, _strict(bool, "true or false"))
     conv.register_structure_hook(float, _strict(float, "a number"))
     conv.register_structure_hook(Path, lambda v, _: Path(_strict(str, "a path")(v, str)))
+    conv.register_structure_hook(enum.StrEnum, _enum)  # before str's hook, which would let any string in
     conv.register_structure_hook(Ask, lambda v, _: v if isinstance(v, Ask) else conv.structure_attrs_fromdict(v, Ask))
     return conv
 
@@ -183,7 +247,9 @@ def did_you_mean(word: str, known: Iterable[str]) -> str:
     """``did you mean 'x'? Known: a, b, c`` -- the hint every unknown name gets."""
     known = sorted(set(known))
     close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
-    listing = ", ".join(known) if known else "none"
+    listing = ", ".join(known[:12]) if known else "none"
+    if len(known) > 12:
+        listing += f" (and {len(known) - 12:,} more)"
     if close:
         return f"did you mean {close[0]!r}? Known: {listing}"
     return f"known: {listing}"
@@ -401,6 +467,7 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
                 knowledge_raw.append((rel, f"knowledge[{i}]", k))
 
     services = _services(raw_services, asks, problems)
+    to_be = _to_be(data.get("journeys", {}), {s.key for s in services}, file, problems)
     knowledge = tuple(
         k for f, p, raw in knowledge_raw if (k := structure(raw, KnowledgeArticle, f, p, problems)) is not None
     )
@@ -418,7 +485,28 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
         announcements=announcements,
         survey_rules=survey_rules,
         extra={k: data[k] for k in ("journeys", "reports", "portal") if k in data},
+        to_be=to_be,
     )
+
+
+def _to_be(raw: Any, services: set[str], file: str, problems: list[ConfigProblem]) -> dict[str, ToBeJourney]:
+    """``[journeys.SERVICE]`` tables: to-be journeys, each naming a service of the catalog."""
+    out: dict[str, ToBeJourney] = {}
+    if not isinstance(raw, Mapping):
+        problems.append(ConfigProblem(file, "journeys", "expected tables [journeys.SERVICE] with stages = [...]"))
+        return out
+    for key, body in raw.items():
+        if key not in services:
+            problems.append(
+                ConfigProblem(
+                    file, f"journeys.{key}", f"no service {key!r} in the catalog", did_you_mean(key, services)
+                )
+            )
+            continue
+        journey = structure(body, ToBeJourney, file, f"journeys.{key}", problems)
+        if journey is not None:
+            out[key] = journey
+    return out
 
 
 def _component(table: str, name: str, body: Any, file: str, problems: list[ConfigProblem]) -> ComponentConfig | None:

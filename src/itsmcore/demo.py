@@ -1,22 +1,35 @@
 """``itsm demo``: the Eagle5 journeys, run on a throwaway copy of the example.
 
-Everything runs in this process on SQLite: no servers are needed. Plugins that talk to
-outside systems (email, SMS, an account API) are pointed at stand-ins on 127.0.0.1
-that the demo starts itself when those plugins are installed.
+Everything runs in this process on SQLite: no outside server is needed. The example's
+``plugins.toml`` uses the reference plugins (email, SMS through Apprise, an account
+created through the HTTP action); each component that offers a ``sandbox`` is pointed at
+a local stand-in on 127.0.0.1 that the demo starts itself (see
+:meth:`~itsmcore.deployment.Deployment.sandboxed`), and at the end the demo says what
+each stand-in received. ``itsm demo --core-only`` runs ``itsm.toml``: the core alone.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
+
+from .deployment import Deployment, Sandbox
 from .desk import Desk
+from .errors import ConfigError, ConfigProblem
+from .store.engine import open_engine, resolve_url
 
 DEMO_PASSWORD = "eagle5-demo"
+#: The example's config with the reference plugins, and the one for the core alone.
+PLUGINS_CONFIG = "plugins.toml"
+CORE_CONFIG = "itsm.toml"
 
 
 def example_dir() -> Path:
@@ -30,10 +43,47 @@ def example_dir() -> Path:
     raise FileNotFoundError("the Eagle5 example is not installed; pass --example DIR")
 
 
-def copy_example(example: Path, into: Path) -> Path:
+def copy_example(example: Path, into: Path, config_name: str = CORE_CONFIG) -> Path:
     target = into / example.name
     shutil.copytree(example, target, ignore=shutil.ignore_patterns("*.db", "*.db-*", ".itsm-secret", "__pycache__"))
-    return target / "itsm.toml"
+    return target / config_name
+
+
+_MISSING = re.compile(r"no installed plugin provides an? (\w+) named '([^']+)'")
+
+
+def _install_hint(use: str) -> str:
+    """How to get the plugin that provides component ``use``: a bundled one, else from the index."""
+    bundled = Path(__file__).resolve().parents[2] / "plugins" / f"itsm-{use}"
+    if (bundled / "pyproject.toml").exists():
+        how = f"uv pip install -e plugins/itsm-{use} (bash scripts/demo installs every bundled plugin)"
+    else:
+        how = f"pip install itsm-{use}"
+    return f"the demo needs the plugin itsm-{use}: {how}; or run the core alone: itsm demo --core-only"
+
+
+def explain_missing_plugins(error: ConfigError) -> ConfigError:
+    """The same error, with a hint naming the plugin to install for each unknown component."""
+    problems: list[ConfigProblem] = []
+    for p in error.problems:
+        m = _MISSING.search(p.message)
+        problems.append(attrs.evolve(p, hint=_install_hint(m.group(2))) if m else p)
+    return ConfigError(problems)
+
+
+@contextlib.contextmanager
+def open_demo_desk(config: Path, *, sandbox: bool = True) -> Iterator[tuple[Desk, list[Sandbox]]]:
+    """A desk on ``config`` whose components run against their local stand-ins (unless ``sandbox`` is off)."""
+    try:
+        deployment = Deployment.load(config)
+    except ConfigError as e:
+        raise explain_missing_plugins(e) from None
+    with contextlib.ExitStack() as stack:
+        sandboxes = stack.enter_context(deployment.sandboxed()) if sandbox else []
+        engine = open_engine(resolve_url(deployment.config.deployment.database, deployment.config.base_dir))
+        desk = Desk(deployment, engine)
+        stack.callback(desk.close)
+        yield desk, sandboxes
 
 
 def journey_table(desk: Desk, demand_id: int, title: str) -> Any:
@@ -79,6 +129,9 @@ def value_journey(desk: Desk, say: Callable[[str], None]) -> int:
     for link in receipt.links:
         say(f"  {link.title}: {link.url}")
     d = desk.get(receipt.demand.id)
+    login = desk.show(d.id).outputs.get("login")
+    if login:
+        say(f"Expensatron's API created his account: he signs in as {login}.")
     say(f"Demand #{d.id} is {d.state}.")
     return d.id
 
@@ -99,11 +152,28 @@ def failure_journey(desk: Desk, say: Callable[[str], None]) -> int:
     say(f"Monitoring opens announcement {ann.id}: {ann.title}. Subscribers: {', '.join(desk.subscribers('crm'))}.")
     steve_incident = desk.affects_me(ann.id, "steve")
     say(f"Steve clicks 'This affects me' in the portal (demand #{steve_incident}).")
+    desk.notify(
+        "steve",
+        "CRM mobile app",
+        f"Meanwhile: {ann.workaround}",
+        demand_id=steve_incident,
+        links=ann.workaround_links,
+        channel="sms",
+        purpose="workaround",
+    )
+    sms = desk.messages(customer="steve", demand_id=steve_incident, limit=1)
+    via = sms[0]["channel"] if sms else "sms"
+    say(f"He taps 'Text me the link': the workaround link goes out by {via}.")
     tony = desk.submit("failure", "tony", "CRM won't load", service="crm", channel="phone", actor="agent").demand
     say(f"Tony phones the service desk; his call is linked to the announcement (demand #{tony.id}).")
     desk.resolve_announcement(ann.id, "The load balancer was replaced.")
     say("The CRM is fixed; every subscriber and affected customer is told.")
-    token = _confirm_token(desk, "steve")
+    try:
+        token = _confirm_token(desk, "steve")
+    except RuntimeError:
+        pending = [j for j in desk.jobs(state="pending") if j.error]
+        say(f"Steve got no confirm link: {len(pending)} message(s) wait for a retry ({_first_error(pending)}).")
+        return steve_incident
     desk.confirm(token, True)
     say("Steve confirms it works through the link in his message.")
     survey = [m for m in desk.messages(customer="steve", demand_id=steve_incident) if m["purpose"] == "survey"]
@@ -127,6 +197,10 @@ def failure_journey(desk: Desk, say: Callable[[str], None]) -> int:
     return steve_incident
 
 
+def _first_error(jobs: list[Any]) -> str:
+    return str(jobs[0].error).splitlines()[0][:160] if jobs else "no error recorded"
+
+
 def _confirm_token(desk: Desk, customer: str) -> str:
     for m in desk.messages(customer=customer):
         for line in m["body"].splitlines():
@@ -147,15 +221,33 @@ def information_journey(desk: Desk, say: Callable[[str], None]) -> int:
     return q.id
 
 
-def run_demo(example: Path | None = None, *, keep: bool = False, console: Any = None) -> list[int]:
+def run_demo(
+    example: Path | None = None,
+    *,
+    keep: bool = False,
+    console: Any = None,
+    sandbox: bool = True,
+    core_only: bool = False,
+) -> list[int]:
+    """Run the three journeys on a copy of ``example``; returns the demand ids shown.
+
+    ``sandbox`` starts the components' local stand-ins (off: the config's own addresses
+    are used, so its servers must be running); ``core_only`` runs ``itsm.toml`` instead
+    of ``plugins.toml``.
+    """
     from rich.console import Console
 
     console = console or Console()
     tmp = Path(tempfile.mkdtemp(prefix="itsm-demo-"))
     try:
-        config = copy_example(example or example_dir(), tmp)
-        console.print(f"[bold]Eagle5 demo[/bold] on a copy in {config.parent} (SQLite, no servers)\n")
-        with Desk.open(config) as desk:
+        config = copy_example(example or example_dir(), tmp, CORE_CONFIG if core_only else PLUGINS_CONFIG)
+        if not config.exists():  # an example of the core alone
+            config = config.with_name(CORE_CONFIG)
+        where = "SQLite, local stand-ins on 127.0.0.1" if sandbox and not core_only else "SQLite"
+        console.print(f"[bold]Eagle5 demo[/bold] on a copy in {config.parent} ({where}; no outside servers)\n")
+        with open_demo_desk(config, sandbox=sandbox) as (desk, sandboxes):
+            for box in sandboxes:
+                console.print(f"{box.path} ({box.use}, plugin {box.plugin}) runs against a local stand-in")
             ids = []
             for title, journey in (
                 ("Value demand: Steve gets Expensatron", value_journey),
@@ -168,6 +260,10 @@ def run_demo(example: Path | None = None, *, keep: bool = False, console: Any = 
                     journey_table(desk, did, f"Journey of demand #{did}: what Steve sees / behind the scenes")
                 )
                 ids.append(did)
+            if sandboxes:
+                console.rule("What the stand-ins received")
+                for box in sandboxes:
+                    console.print(box.summary(), soft_wrap=True, markup=False, highlight=False)
             return ids
     finally:
         if keep:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,24 @@ from .model import ConfigurationItem, Customer
 from .plugins import PluginHost
 
 DEFAULT_SURVEYS = ("nps", "csat", "ces")
+
+
+@attrs.frozen(kw_only=True)
+class Sandbox:
+    """One running stand-in: the component it serves, the overrides it gave, and the stand-in itself."""
+
+    path: str
+    use: str
+    plugin: str
+    overrides: Mapping[str, Any]
+    standin: Any
+
+    def summary(self) -> str:
+        """What the stand-in received, in one line (from its ``summary()``), else what it overrode."""
+        summary = getattr(self.standin, "summary", None)
+        if callable(summary):
+            return str(summary())
+        return f"{self.path} ({self.use}) pointed at a local stand-in: {', '.join(sorted(self.overrides))}"
 
 
 @attrs.define
@@ -53,16 +71,61 @@ class Deployment:
     def name(self) -> str:
         return self.config.deployment.name
 
+    def _context(self, cc: ComponentConfig) -> ComponentContext:
+        return ComponentContext(
+            name=cc.name or cc.use,
+            deployment=self.name,
+            base_dir=self.config.base_dir,
+            secret_file=self.config.deployment.secret_file,
+        )
+
+    @contextlib.contextmanager
+    def sandboxed(self) -> Iterator[list[Sandbox]]:
+        """Run every configured component that offers a ``sandbox`` against its local stand-in.
+
+        For demos and trials. Enters each sandbox (starting its stand-in on 127.0.0.1), rebuilds
+        the component's settings with ``attrs.evolve(settings, **overrides)`` and yields the
+        running :class:`Sandbox` records. Components must not have been built yet (they are
+        built on first use, so enter this right after :meth:`load`). On exit the components
+        are closed, the stand-ins stopped and the config restored. Plan steps that give their
+        own ``url`` (or other settings) as step keys are not touched: only component tables are.
+        """
+        if self._instances:
+            raise RuntimeError("sandboxed() must be entered before any component is built")
+        original = self.config
+        started: list[Sandbox] = []
+        with contextlib.ExitStack() as stack:
+            components: dict[str, dict[str, ComponentConfig]] = {}
+            for table, family in original.components.items():
+                components[table] = {name: self._sandbox_one(cc, stack, started) for name, cc in family.items()}
+            runner = self._sandbox_one(original.runner, stack, started)
+            self.config = attrs.evolve(original, components=components, runner=runner)
+            try:
+                yield started
+            finally:
+                self.close()
+                self.config = original
+
+    def _sandbox_one(self, cc: ComponentConfig, stack: contextlib.ExitStack, started: list[Sandbox]) -> ComponentConfig:
+        record = cc.record
+        if record is None or record.sandbox is None:
+            return cc
+        try:
+            standin = record.sandbox(cc.settings, self._context(cc))
+            overrides = dict(stack.enter_context(standin))
+            settings = attrs.evolve(cc.settings, **overrides) if overrides else cc.settings
+        except Exception as e:
+            raise PluginError(
+                record.plugin, f"could not start the sandbox of {cc.path} (use = {cc.use!r}): {type(e).__name__}: {e}"
+            ) from e
+        started.append(Sandbox(path=cc.path, use=cc.use, plugin=record.plugin, overrides=overrides, standin=standin))
+        return attrs.evolve(cc, settings=settings)
+
     def _build(self, cc: ComponentConfig) -> Any:
         key = f"{cc.table}.{cc.name}"
         if key not in self._instances:
             assert cc.record is not None
-            ctx = ComponentContext(
-                name=cc.name or cc.use,
-                deployment=self.name,
-                base_dir=self.config.base_dir,
-                secret_file=self.config.deployment.secret_file,
-            )
+            ctx = self._context(cc)
             try:
                 self._instances[key] = cc.record.factory(cc.settings, ctx)
             except Exception as e:

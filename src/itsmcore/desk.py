@@ -29,6 +29,7 @@ from .components import (
     Answer,
     Channel,
     Intake,
+    JobRunner,
     Message,
     SurveyMethod,
 )
@@ -182,6 +183,11 @@ class Desk:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def runner(self) -> JobRunner:
+        """The deployment's job runner (inline, deferred, or a plugin's such as celery)."""
+        return self._runner
 
     @property
     def name(self) -> str:
@@ -603,8 +609,15 @@ class Desk:
             return
         plugin, answer = answered
         links = "".join(f"\n{link.title}: {link.url}" for link in answer.links)
+        # An answer about an earlier demand means the customer was chasing it (failure
+        # demand); any other answer means they could not find it themselves.
+        cause = "chase" if answer.about is not None else "cant_find"
         with self.engine.begin() as conn:
-            conn.execute(update(t.demands).where(t.demands.c.id == demand.id).values(self_service=True))
+            conn.execute(
+                update(t.demands)
+                .where(t.demands.c.id == demand.id)
+                .values(self_service=True, cause=cause, caused_by=answer.about)
+            )
         self.transition(
             demand.id,
             DemandState.ANSWERED,
@@ -1321,8 +1334,7 @@ class Desk:
         }
 
     def _enqueue_step(self, conn: Connection, demand_id: int, svc: Service, step: int, now: datetime) -> int:
-        row = self._step_row(demand_id, svc, step, now)
-        return conn.execute(insert(t.jobs), row).inserted_primary_key[0]  # type: ignore[index,no-any-return,unused-ignore]
+        return _insert_job(conn, self._step_row(demand_id, svc, step, now))
 
     def _notify_row(
         self,
@@ -1364,8 +1376,7 @@ class Desk:
         }
 
     def _enqueue_notify(self, conn: Connection, demand_id: int | None, **kwargs: Any) -> int:
-        row = self._notify_row(demand_id, **kwargs)
-        return conn.execute(insert(t.jobs), row).inserted_primary_key[0]  # type: ignore[index,no-any-return,unused-ignore]
+        return _insert_job(conn, self._notify_row(demand_id, **kwargs))
 
     def notify(
         self,
@@ -1395,6 +1406,7 @@ class Desk:
         return jid
 
     def _wake(self, job_ids: Sequence[int]) -> None:
+        job_ids = [j for j in job_ids if j]  # 0: the job was queued already
         if job_ids:
             self._runner.wake(self, job_ids)
 
@@ -1451,20 +1463,47 @@ class Desk:
 
     def claim(self, job_id: int, now: datetime | None = None) -> bool:
         """Claim a due job for this runner; only one claimer can win."""
+        return self._claim(job_id, now) is not None
+
+    def _claim(self, job_id: int, now: datetime | None = None) -> Job | None:
+        """Claim a due job and return it as claimed (one statement: UPDATE ... RETURNING)."""
         now = now or self.clock()
         with self.engine.begin() as conn:
-            res = conn.execute(
+            claimed = conn.execute(
                 update(t.jobs)
                 .where(
                     t.jobs.c.id == job_id,
                     or_(
                         and_(t.jobs.c.state == "pending", t.jobs.c.run_after <= now),
-                        and_(t.jobs.c.state == "running", t.jobs.c.lease_until < now),
+                        and_(
+                            t.jobs.c.state == "running",
+                            t.jobs.c.lease_until < now,
+                            t.jobs.c.attempts < t.jobs.c.max_attempts,
+                        ),
                     ),
                 )
                 .values(state="running", lease_until=now + LEASE, attempts=t.jobs.c.attempts + 1)
+                .returning(*t.jobs.c)
+            ).first()
+            if claimed is not None:
+                return _job(claimed)
+            # a runner that died on its last attempt: the job is dead, visibly, not taken over forever
+            conn.execute(
+                update(t.jobs)
+                .where(
+                    t.jobs.c.id == job_id,
+                    t.jobs.c.state == "running",
+                    t.jobs.c.lease_until < now,
+                    t.jobs.c.attempts >= t.jobs.c.max_attempts,
+                )
+                .values(
+                    state="dead",
+                    finished_at=now,
+                    lease_until=None,
+                    error="its runner stopped during the last attempt (lease expired)",
+                )
             )
-            return res.rowcount == 1
+            return None
 
     def due_jobs(self, limit: int = 100) -> list[int]:
         now = self.clock()
@@ -1496,8 +1535,9 @@ class Desk:
                     break
                 progressed = False
                 for jid in ids:
-                    if self.claim(jid):
-                        self.execute_job(jid)
+                    job = self._claim(jid)
+                    if job is not None:
+                        self._execute(job)
                         ran += 1
                         progressed = True
                 if not progressed:
@@ -1507,11 +1547,15 @@ class Desk:
         return ran
 
     def execute_job(self, job_id: int) -> Job:
-        """Execute a job this runner has claimed, and end it: done, retried later, or dead."""
-        job = self.job(job_id)
+        """Execute a job this runner has already claimed (see :meth:`claim`), and end it: done, retried, or dead."""
+        return self._execute(self.job(job_id))
+
+    def _execute(self, job: Job) -> Job:
+        demand: Demand | None = None
         try:
             if job.action == "notify" and job.step < 0:
-                result = self._run_notify(job)
+                demand = self.get(job.demand_id) if job.demand_id is not None else None
+                result = self._run_notify(job, demand)
             elif job.action in ("itsm.fanout", "itsm.follow_up"):
                 from . import announcements
 
@@ -1526,7 +1570,7 @@ class Desk:
         except Exception as e:  # an unexpected error may be transient: retry, then dead
             log.exception("job %s (%s) raised", job.id, job.action, extra={"demand_id": job.demand_id})
             return self._job_failed(job, f"{type(e).__name__}: {e}", permanent=False)
-        return self._job_done(job, result)
+        return self._job_done(job, result, demand)
 
     def _action_component(self, name: str) -> ActionComponent:
         rec = self.deployment.action_record(name)
@@ -1555,9 +1599,8 @@ class Desk:
         )
         return action.run(request)
 
-    def _run_notify(self, job: Job) -> ActionResult:
+    def _run_notify(self, job: Job, demand: Demand | None) -> ActionResult:
         p = job.params
-        demand = self.get(job.demand_id) if job.demand_id is not None else None
         customer = self.get_customer(job.customer_id or (demand.customer_id if demand else ""))
         links = tuple(Link(title=x["title"], url=x["url"]) for x in p.get("links", []))
         if p.get("confirm") and job.announcement_id is not None and self._is_affected(job.announcement_id, customer.id):
@@ -1580,6 +1623,7 @@ class Desk:
             purpose=p.get("purpose", "notification"),
             key=job.key,
             job_id=job.id,
+            thread_ref=demand.external_ref if demand is not None else None,
         )
         behind = f"{p.get('purpose', 'notification')} sent by {name} to {address}" + (f" ({note})" if note else "")
         return ActionResult(customer_sees=p.get("text", ""), behind_scenes=behind, links=links, channel=name)
@@ -1596,16 +1640,19 @@ class Desk:
         purpose: str = "notification",
         key: str = "",
         job_id: int | None = None,
+        thread_ref: str | _Keep | None = _KEEP,
     ) -> tuple[str, str, str]:
         """Send one message now and keep it in the store; returns (channel, address, fallback note).
 
         Jobs call this; other code should queue a message with :meth:`notify` so it is durable.
         """
         name, chan, address, note = self.channel_for(customer, channel)
-        thread_ref = None
-        if demand_id is not None:
+        ref: str | None = None
+        if not isinstance(thread_ref, _Keep):
+            ref = thread_ref  # the caller knows the demand already
+        elif demand_id is not None:
             with self.engine.connect() as conn:
-                thread_ref = conn.execute(
+                ref = conn.execute(
                     select(t.demands.c.external_ref).where(t.demands.c.id == demand_id)
                 ).scalar_one_or_none()
         message = Message(
@@ -1617,7 +1664,7 @@ class Desk:
             reply_token=f"#{demand_id}" if demand_id else None,
             purpose=purpose,
             idempotency_key=key,
-            thread_ref=thread_ref,
+            thread_ref=ref,
         )
         delivery = chan.send(message)
         with self.engine.begin() as conn:
@@ -1685,10 +1732,11 @@ class Desk:
                     return name, chans[name], addr, note
         return "log", chans["log"], customer.id, f"{customer.id} has no reachable channel; kept in the portal inbox"
 
-    def _job_done(self, job: Job, result: ActionResult) -> Job:
+    def _job_done(self, job: Job, result: ActionResult, demand: Demand | None = None) -> Job:
         now = self.clock()
         ids: list[int] = []
-        demand = self.get(job.demand_id) if job.demand_id is not None else None
+        if demand is None and job.demand_id is not None:
+            demand = self.get(job.demand_id)
         rec = self.deployment.action_record(job.action)
         actor = rec.plugin if rec is not None and rec.plugin != "builtin" else str(Actor.SYSTEM)
         with self.engine.begin() as conn:
@@ -1752,7 +1800,7 @@ class Desk:
                         )
                     else:
                         ids.extend(self._after_step(conn, demand, job.step, now))
-        done = self.job(job.id)
+        done = attrs.evolve(job, state=JobState.DONE, finished_at=now, result=stored, lease_until=None, error=None)
         self.host.job_finished(self, done, self._on_error(job.demand_id))
         if demand is not None and job.step >= 0:
             new = self.get(demand.id)
@@ -1949,3 +1997,19 @@ def _job(row: Any) -> Job:
         created_at=_aware(row.created_at),  # type: ignore[arg-type]
         finished_at=_aware(row.finished_at),
     )
+
+
+def _insert_job(conn: Connection, row: dict[str, Any]) -> int:
+    """Insert a job unless one with its key exists (a step finished twice queues its successor once).
+
+    Returns the new job's id, or 0 when the key was there already.
+    """
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(t.jobs).on_conflict_do_nothing(index_elements=["key"]).returning(t.jobs.c.id)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(t.jobs).on_conflict_do_nothing(index_elements=["key"]).returning(t.jobs.c.id)
+    return int(conn.execute(stmt, row).scalar() or 0)

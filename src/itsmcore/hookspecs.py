@@ -17,7 +17,7 @@ differs from :data:`CONTRACT_VERSION` or whose minor version is newer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import pluggy
@@ -42,6 +42,11 @@ if TYPE_CHECKING:
 #: The version of this contract. Minor versions add hooks or arguments; a major version
 #: removes or changes them. Plugins declare ``ITSM_CONTRACT = "<major>.<minor>"``.
 CONTRACT_VERSION = "1.0"
+
+#: Hooks on their way out: name -> what to use instead. A deprecated hook keeps working
+#: for the rest of its major contract version; its spec carries pluggy's
+#: ``warn_on_impl`` so each plugin still implementing it is named in a warning.
+DEPRECATED_HOOKS: Mapping[str, str] = {}
 
 hookspec = pluggy.HookspecMarker("itsm")
 

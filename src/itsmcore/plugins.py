@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from importlib import metadata
 from types import ModuleType
@@ -162,7 +163,13 @@ class PluginHost:
         if contract is not None:
             self._check_contract(name, str(contract), distribution)
         try:
-            self.pm.register(plugin, name=name)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", DeprecationWarning)
+                self.pm.register(plugin, name=name)
+            for w in caught:  # a deprecated hook (pluggy's warn_on_impl): say which plugin uses it
+                warnings.warn(
+                    f"plugin {name!r} ({distribution or 'local module'}): {w.message}", DeprecationWarning, stacklevel=2
+                )
         except ValueError as e:
             raise PluginError(name, str(e), distribution) from e
         except pluggy.PluginValidationError as e:

@@ -47,7 +47,7 @@ def answer_query(desk: Desk, demand: Demand) -> Answer | None:
         if svc is not None:
             names |= _words(svc.name) | {k.lower() for k in svc.keywords} | {svc.key}
         if words & names:
-            return Answer(text=_status(desk, d), source=f"status of demand {d.id}")
+            return Answer(text=_status(desk, d), source=f"status of demand {d.id}", about=d.id)
     best, article = 0, None
     for a in desk.config.knowledge:
         score = len(words & (_words(a.title) | {k.lower() for k in a.keywords}))

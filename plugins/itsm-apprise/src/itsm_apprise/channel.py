@@ -267,9 +267,12 @@ def _capture(problems: list[str]) -> Iterator[None]:
 
 
 def apprise_channel_component() -> ChannelComponent:
+    from .sandbox import apprise_sandbox
+
     return ChannelComponent(
         name="apprise",
         factory=AppriseChannel,
         settings=AppriseSettings,
         description="Messages through Apprise: SMS gateways, chat apps, push services and webhooks.",
+        sandbox=apprise_sandbox,
     )

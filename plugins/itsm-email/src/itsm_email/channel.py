@@ -256,11 +256,14 @@ def _failure(e: smtplib.SMTPException, where: str) -> Exception:
 
 
 def email_channel_component() -> ChannelComponent:
+    from .sandbox import email_sandbox
+
     return ChannelComponent(
         name="email",
         factory=EmailChannel,
         settings=EmailSettings,
         description="Email over SMTP, with replies threaded back to the demand (itsm email ingest / poll).",
+        sandbox=email_sandbox,
     )
 
 

@@ -290,10 +290,13 @@ def _redact(url: str) -> str:
 
 
 def http_action_component() -> ActionComponent:
+    from .sandbox import http_sandbox
+
     return ActionComponent(
         name="http",
         factory=HttpAction,
         settings=HttpSettings,
         params=HttpParams,
         description="Call an HTTP/JSON API (e.g. create an account) and keep fields of the answer as outputs.",
+        sandbox=http_sandbox,
     )

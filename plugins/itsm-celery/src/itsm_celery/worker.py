@@ -1,0 +1,196 @@
+"""The worker side: the ``itsm.run_job`` task, the per-process desk, the sweeper thread.
+
+A worker process opens the deployment's desk once (from ``$ITSM_CONFIG``, which
+``itsm -c PATH worker`` sets) and keeps it. For each message it claims the job with
+the desk's conditional update and, only if the claim is won, executes it; a lost
+claim (another worker has it, or it is already done) makes the task do nothing.
+Failures are the desk's business: it records them on the job row and sets the next
+attempt's ``run_after``; Celery's own retry is not used. The sweeper queues what is
+due and not in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from .logs import JobLogger, job_context
+
+if TYPE_CHECKING:
+    import celery  # type: ignore[import-untyped,unused-ignore]
+    from itsmcore import Desk
+
+    from .runner import CeleryRunner
+
+log = JobLogger(logging.getLogger("itsm_celery.worker"), {})
+
+LEASE_ENV = "ITSM_CELERY_LEASE_SECONDS"
+
+_desks: dict[int, Desk] = {}
+_lock = threading.Lock()
+
+
+def apply_lease(seconds: float | None) -> None:
+    """Use a claim lease other than the core's for jobs this process claims.
+
+    The core keeps its lease in a module constant read by ``Desk.claim``; until it
+    offers a setting, the worker replaces that constant in its own processes only.
+    """
+    env = os.environ.get(LEASE_ENV)
+    value = float(env) if env else seconds
+    if value is None:
+        return
+    desk_module = sys.modules.get("itsmcore.desk")
+    if desk_module is not None and hasattr(desk_module, "LEASE"):
+        desk_module.LEASE = timedelta(seconds=value)  # type: ignore[attr-defined]
+
+
+def current_desk() -> Desk:
+    """This process's desk, opened on first use from ``$ITSM_CONFIG``."""
+    pid = os.getpid()
+    desk = _desks.get(pid)
+    if desk is not None:
+        return desk
+    with _lock:
+        desk = _desks.get(pid)
+        if desk is None:
+            from itsmcore import Desk
+
+            desk = Desk.open(os.environ.get("ITSM_CONFIG"))
+            runner = runner_of(desk)
+            apply_lease(runner.settings.lease_seconds if runner is not None else None)
+            _desks.clear()  # a desk inherited from a parent process is not ours
+            _desks[pid] = desk
+    return desk
+
+
+def runner_of(desk: Desk) -> CeleryRunner | None:
+    from .runner import CeleryRunner
+
+    runner = desk.deployment.runner()
+    return runner if isinstance(runner, CeleryRunner) else None
+
+
+def run_job(job_id: int) -> str:
+    """Claim and execute one job; returns what happened (``done``, ``pending``, ``dead``, ``not-claimed``...)."""
+    with job_context(job_id=job_id):
+        try:
+            desk = current_desk()
+        except Exception as e:  # database down at first use: the sweep queues the job again later
+            log.warning("cannot open the deployment: %s: %s", type(e).__name__, e)
+            return "no-desk"
+        runner = runner_of(desk)
+        if runner is not None:
+            runner.forget(job_id)
+        try:
+            if not desk.claim(job_id):
+                log.debug("job not claimed (done, running elsewhere, or not due)")
+                return "not-claimed"
+            job = desk.job(job_id)
+        except Exception as e:
+            log.warning("cannot claim: %s: %s", type(e).__name__, _first_line(e))
+            return "error"
+        with job_context(job_id=job_id, demand_id=job.demand_id, action=job.action):
+            started = time.monotonic()
+            log.info("running %s (attempt %d of %d)", job.action, job.attempts, job.max_attempts)
+            try:
+                done = desk.execute_job(job_id)
+            except Exception as e:  # the database went away mid-job: the lease runs out and the sweep requeues it
+                log.error("job interrupted, left for a retry after its lease: %s: %s", type(e).__name__, _first_line(e))
+                return "error"
+            took = time.monotonic() - started
+            if str(done.state) == "done":
+                log.info("done in %.3fs", took)
+            elif str(done.state) == "pending":
+                log.warning("failed, retry after %s: %s", done.run_after.isoformat(timespec="seconds"), done.error)
+            elif str(done.state) == "dead":
+                log.error("dead after %d attempt(s): %s", done.attempts, done.error)
+            if job.action == "itsm.fanout" and runner is not None:
+                # A fan-out batch wrote notification jobs nobody queued: queue them now, not at the next sweep.
+                try:
+                    runner.sweep(desk, lock=False)
+                except Exception as e:
+                    log.warning("sweep after fan-out failed: %s", e)
+            return str(done.state)
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(getattr(e, "orig", None) or e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def register_tasks(app: celery.Celery) -> None:
+    """Register ``itsm.run_job`` on ``app`` (Celery's retry is not used: the job row holds retries)."""
+    from .runner import TASK_RUN_JOB
+
+    @app.task(name=TASK_RUN_JOB, ignore_result=True, acks_late=app.conf.task_acks_late, shared=False)
+    def _run_job(job_id: int) -> str:
+        return run_job(job_id)
+
+
+class Sweeper(threading.Thread):
+    """Queues due jobs nobody queued, every ``sweep_interval`` seconds, in the worker's main process."""
+
+    def __init__(self, config: str | None) -> None:
+        super().__init__(name="itsm-sweeper", daemon=True)
+        self.config = config
+        self.stopping = threading.Event()
+        self._desk: Desk | None = None
+
+    def _open(self) -> tuple[Desk, CeleryRunner]:
+        if self._desk is None:
+            from itsmcore import Desk
+
+            self._desk = Desk.open(self.config)
+        runner = runner_of(self._desk)
+        assert runner is not None, "the sweeper needs [runner] use = 'celery'"
+        return self._desk, runner
+
+    def run(self) -> None:
+        interval = 1.0
+        while not self.stopping.is_set():
+            try:
+                desk, runner = self._open()
+                interval = runner.settings.sweep_interval
+                runner.sweep(desk)
+            except Exception as e:  # broker or database down: try again next interval
+                log.warning("sweep failed: %s: %s", type(e).__name__, _first_line(e))
+            self.stopping.wait(interval)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self._desk is not None:
+            self._desk.close()
+
+
+def install_signals(config: str, log_level: str, log_format: str, *, sweep: bool = True) -> None:
+    """Connect the worker's signals: our logging, fresh desks in pool children, the sweeper."""
+    from celery import signals
+
+    from . import logs
+
+    def setup_logging(**_kw: Any) -> None:
+        logs.configure(log_level, log_format)
+
+    def process_init(**_kw: Any) -> None:
+        _desks.clear()
+
+    sweeper = Sweeper(config)
+
+    def ready(**_kw: Any) -> None:
+        if sweep:
+            sweeper.start()
+        log.info("worker ready" + ("; sweeping for due jobs" if sweep else ""))
+
+    def shutdown(**_kw: Any) -> None:
+        sweeper.stop()
+
+    signals.setup_logging.connect(setup_logging, weak=False)
+    signals.worker_process_init.connect(process_init, weak=False)
+    signals.worker_ready.connect(ready, weak=False)
+    signals.worker_shutdown.connect(shutdown, weak=False)

@@ -1,0 +1,274 @@
+"""``itsm report ...``: thin click commands over :mod:`itsmcore.reports`, which loads only when one runs."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+FORMATS = click.Choice(["table", "html", "csv", "json"])
+_RELATIVE = re.compile(r"^(\d+)([dwmy])$")
+
+
+def parse_when(value: str | None, *, end: bool = False) -> datetime | None:
+    """``2026-03-01``, a full ISO timestamp, or ``90d`` / ``12w`` / ``6m`` / ``1y`` ago."""
+    if not value:
+        return None
+    m = _RELATIVE.match(value.strip())
+    if m:
+        n, unit = int(m.group(1)), m.group(2)
+        days = {"d": 1, "w": 7, "m": 30, "y": 365}[unit] * n
+        return datetime.now(UTC) - timedelta(days=days)
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected a date like 2026-03-01, or 90d / 12w / 6m / 1y ago") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if end and len(value) == 10:  # a bare date as the end means the whole of that day
+        when += timedelta(days=1)
+    return when
+
+
+def scope_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--until", help="Up to (not including) this date, e.g. 2026-04-01.")(f)
+    f = click.option("--since", help="From this date, e.g. 2026-01-01, or 90d for the last 90 days.")(f)
+    f = click.option("--kind", type=click.Choice(["value", "failure", "information"]), help="Only this demand kind.")(f)
+    f = click.option("--service", help="Only this service (its key).")(f)
+    f = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")(f)
+    f = click.option(
+        "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file, not stdout."
+    )(f)
+    return f
+
+
+def _scope(desk: Any, service: str | None, kind: str | None, since: str | None, until: str | None) -> Any:
+    from .reports import Scope
+
+    if service:
+        desk.get_service(service)  # unknown service: a clear error with a close match
+    start, stop = parse_when(since), parse_when(until, end=True)
+    if start and stop and start >= stop:
+        raise click.BadParameter(f"--since {since} is not before --until {until}")
+    return Scope(since=start, until=stop, service=service, kind=kind)
+
+
+def _out(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {output}", err=True)
+
+
+def _console(output: Path | None) -> Any:
+    from rich.console import Console
+
+    if output is None:
+        return Console() if sys.stdout.isatty() else Console(width=160)
+    return Console(file=output.open("w", encoding="utf-8"), width=160)
+
+
+def _desk(ctx: click.Context) -> Any:
+    from .cli import open_desk
+
+    return open_desk(ctx)
+
+
+@click.group()
+def report() -> None:
+    """Experience reports: journey maps, surveys, failure demand, better than last time."""
+
+
+@report.command()
+@scope_options
+@click.option("--demand", "demand_id", type=int, help="One demand's journey: what the customer sees, and behind it.")
+@click.pass_context
+def journeys(
+    ctx: click.Context,
+    fmt: str,
+    output: Path | None,
+    service: str | None,
+    kind: str | None,
+    since: str | None,
+    until: str | None,
+    demand_id: int | None,
+) -> None:
+    """The as-is journey map: stages, reach, time in each, effort, channels, drop-offs; gaps against the to-be."""
+    from .reports import journey_report, render
+    from .reports.journeys import as_dict
+
+    desk = _desk(ctx)
+    if demand_id is not None:
+        view = desk.show(demand_id)
+        rows = [
+            {
+                "id": e.id,
+                "stage": str(e.stage),
+                "channel": e.channel,
+                "actor": e.actor,
+                "customer_sees": e.customer_sees,
+                "behind_scenes": e.behind_scenes,
+                "at": e.at.isoformat(),
+            }
+            for e in view.journey
+        ]
+        if fmt == "json":
+            _out(render.to_json(rows), output)
+        elif fmt == "csv":
+            _out(render.to_csv(rows), output)
+        else:
+            from .cli import emit
+
+            emit("table", rows, ["stage", "channel", "customer_sees", "behind_scenes"], f"demand {demand_id}")
+        return
+    m, gaps = journey_report(desk, _scope(desk, service, kind, since, until))
+    if fmt == "json":
+        _out(render.to_json(as_dict(m, gaps)), output)
+    elif fmt == "csv":
+        _out(render.to_csv(as_dict(m, gaps)["stages"]), output)
+    elif fmt == "html":
+        _out(render.journey_html(m, gaps), output)
+    else:
+        render.journey_table(_console(output), m, gaps)
+
+
+@report.command()
+@scope_options
+@click.option(
+    "--by",
+    "dimensions",
+    multiple=True,
+    type=click.Choice(["overall", "service", "kind", "channel", "role", "department", "period", "mode"]),
+    help="Cut by these (repeatable); default: all of them.",
+)
+@click.pass_context
+def surveys(
+    ctx: click.Context,
+    fmt: str,
+    output: Path | None,
+    service: str | None,
+    kind: str | None,
+    since: str | None,
+    until: str | None,
+    dimensions: tuple[str, ...],
+) -> None:
+    """NPS, CSAT and CES with sample sizes and 95% intervals; detractors' comments beside their journeys."""
+    from .reports import DIMENSIONS, render, survey_report
+    from .reports.surveys import as_dicts
+
+    desk = _desk(ctx)
+    rows, low = survey_report(desk, _scope(desk, service, kind, since, until), dimensions or DIMENSIONS)
+    if fmt == "json":
+        _out(render.to_json(as_dicts(rows)), output)
+    elif fmt == "csv":
+        _out(render.to_csv(as_dicts(rows)), output)
+    elif fmt == "html":
+        _out(render.surveys_html(rows, low), output)
+    else:
+        render.survey_table(_console(output), rows, low)
+
+
+@report.command("failure-demand")
+@scope_options
+@click.pass_context
+def failure_demand(
+    ctx: click.Context,
+    fmt: str,
+    output: Path | None,
+    service: str | None,
+    kind: str | None,
+    since: str | None,
+    until: str | None,
+) -> None:
+    """The share of contacts that are failure demand, by cause (incidents, chases, can't find it, repeats, outages)."""
+    from .reports import failure_demand_report, render
+    from .reports.failure import as_dicts
+
+    desk = _desk(ctx)
+    fd = failure_demand_report(desk, _scope(desk, service, kind, since, until))
+    if fmt == "json":
+        _out(render.to_json(as_dicts(fd)), output)
+    elif fmt == "csv":
+        _out(render.to_csv(as_dicts(fd)), output)
+    elif fmt == "html":
+        _out(render.failure_html(fd), output)
+    else:
+        render.failure_table(_console(output), fd)
+
+
+@report.command()
+@scope_options
+@click.pass_context
+def consistency(
+    ctx: click.Context,
+    fmt: str,
+    output: Path | None,
+    service: str | None,
+    kind: str | None,
+    since: str | None,
+    until: str | None,
+) -> None:
+    """Better than last time: each experience against the customer's previous one; who got a worse one."""
+    from .reports import consistency_report, render
+    from .reports.consistency import as_dicts
+
+    desk = _desk(ctx)
+    c = consistency_report(desk, _scope(desk, service, kind, since, until))
+    if fmt == "json":
+        _out(
+            render.to_json(
+                {
+                    "id": "consistency",
+                    "compared": c.compared,
+                    "worse": c.worse,
+                    "as_good_share": c.as_good_share,
+                    "worst": as_dicts(c),
+                }
+            ),
+            output,
+        )
+    elif fmt == "csv":
+        _out(render.to_csv(as_dicts(c)), output)
+    elif fmt == "html":
+        _out(render.consistency_html(c), output)
+    else:
+        render.consistency_table(_console(output), c)
+
+
+@report.command()
+@scope_options
+@click.pass_context
+def experience(
+    ctx: click.Context,
+    fmt: str,
+    output: Path | None,
+    service: str | None,
+    kind: str | None,
+    since: str | None,
+    until: str | None,
+) -> None:
+    """Everything on one page a CIO could read: headline figures, journey maps, surveys, failure demand."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from .reports import experience_report, render
+
+    desk = _desk(ctx)
+    scope = _scope(desk, service, kind, since, until)
+    with Progress(transient=True, console=Console(stderr=True)) as progress:
+        task = progress.add_task("building the experience report", total=5)
+        r = experience_report(desk, scope, progress=lambda _step: progress.advance(task))
+    if fmt == "json":
+        _out(render.to_json(render.experience_dict(r)), output)
+    elif fmt == "csv":
+        _out(render.to_csv(render.experience_dict(r)["failure_demand"]), output)
+    elif fmt == "html":
+        _out(render.experience_html(r), output)
+    else:
+        render.experience_terminal(_console(output), r)

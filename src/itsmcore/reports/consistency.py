@@ -1,0 +1,140 @@
+"""Better than last time: each experience compared with the same customer's previous one of its kind.
+
+Per demand the database works out time to outcome, customer effort and the survey
+score (scaled 0..1 so methods compare); ``LAG`` over each customer's demands of a kind
+pairs it with the one before. Worse means slower by more than a quarter (and a
+minute), more effort, or a lower score.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select
+
+from .query import D, E, R, Scope, and_all, epoch
+
+SLOWER = 1.25
+GRACE_SECONDS = 60.0
+
+
+@attrs.frozen(kw_only=True)
+class Pair:
+    customer_id: str
+    kind: str
+    previous_id: int
+    current_id: int
+    previous_seconds: float | None
+    current_seconds: float | None
+    previous_effort: int
+    current_effort: int
+    previous_score: float | None
+    current_score: float | None
+    why: str
+
+
+@attrs.frozen(kw_only=True)
+class Consistency:
+    scope: Scope
+    compared: int  # experiences that had an earlier one of the same kind
+    worse: int
+    pairs: tuple[Pair, ...]  # the worst, for a person to read
+
+    @property
+    def as_good_share(self) -> float:
+        return (self.compared - self.worse) / self.compared if self.compared else 0.0
+
+    @property
+    def empty(self) -> bool:
+        return self.compared == 0
+
+
+def consistency(conn: Connection, scope: Scope, scales: dict[str, tuple[int, int]], limit: int = 20) -> Consistency:
+    """``scales``: each survey method's (low, high), to scale scores to 0..1."""
+    effort = select(E.c.demand_id, func.sum(E.c.effort).label("effort")).group_by(E.c.demand_id).subquery()
+    scaled = case(
+        *[(R.c.method == m, (R.c.score - lo) * 1.0 / (hi - lo)) for m, (lo, hi) in scales.items()],
+        else_=None,
+    )
+    score = (
+        select(R.c.demand_id, func.avg(scaled).label("score"))
+        .where(R.c.demand_id.is_not(None))
+        .group_by(R.c.demand_id)
+        .subquery()
+    )
+    # previous experiences may lie before the period: filter the current one only
+    base_filter: list[ColumnElement[bool]] = [D.c.resolved_at.is_not(None)]
+    if scope.service:
+        base_filter.append(D.c.service_key == scope.service)
+    if scope.kind:
+        base_filter.append(D.c.kind == scope.kind)
+    per = (
+        select(
+            D.c.id,
+            D.c.customer_id,
+            D.c.kind,
+            D.c.created_at,
+            (epoch(conn, D.c.resolved_at) - epoch(conn, D.c.created_at)).label("secs"),
+            func.coalesce(effort.c.effort, 0).label("effort"),
+            score.c.score,
+        )
+        .select_from(D.outerjoin(effort, effort.c.demand_id == D.c.id).outerjoin(score, score.c.demand_id == D.c.id))
+        .where(*base_filter)
+        .subquery()
+    )
+    by = (per.c.customer_id, per.c.kind)
+    order = (per.c.created_at, per.c.id)
+    paired = select(
+        per,
+        func.lag(per.c.id).over(partition_by=by, order_by=order).label("prev_id"),
+        func.lag(per.c.secs).over(partition_by=by, order_by=order).label("prev_secs"),
+        func.lag(per.c.effort).over(partition_by=by, order_by=order).label("prev_effort"),
+        func.lag(per.c.score).over(partition_by=by, order_by=order).label("prev_score"),
+    ).subquery()
+    current: list[ColumnElement[bool]] = [paired.c.prev_id.is_not(None)]
+    if scope.since is not None:
+        current.append(paired.c.created_at >= scope.since)
+    if scope.until is not None:
+        current.append(paired.c.created_at < scope.until)
+    slower = paired.c.secs > paired.c.prev_secs * SLOWER + GRACE_SECONDS
+    harder = paired.c.effort > paired.c.prev_effort
+    lower = and_(paired.c.score.is_not(None), paired.c.prev_score.is_not(None), paired.c.score < paired.c.prev_score)
+    worse = or_(slower, harder, lower)
+    totals = conn.execute(
+        select(func.count(), func.coalesce(func.sum(case((worse, 1), else_=0)), 0)).where(and_all(current))
+    ).one()
+    rows = conn.execute(
+        select(
+            paired,
+            case((slower, 1), else_=0).label("slower"),
+            case((harder, 1), else_=0).label("harder"),
+            case((lower, 1), else_=0).label("lower"),
+        )
+        .where(and_all(current), worse)
+        .order_by((paired.c.secs / func.nullif(paired.c.prev_secs + GRACE_SECONDS, 0)).desc())
+        .limit(limit)
+    ).all()
+    pairs = []
+    for r in rows:
+        why = [w for w, flag in (("slower", r.slower), ("more effort", r.harder), ("lower score", r.lower)) if flag]
+        pairs.append(
+            Pair(
+                customer_id=r.customer_id,
+                kind=r.kind,
+                previous_id=int(r.prev_id),
+                current_id=int(r.id),
+                previous_seconds=r.prev_secs,
+                current_seconds=r.secs,
+                previous_effort=int(r.prev_effort or 0),
+                current_effort=int(r.effort or 0),
+                previous_score=r.prev_score,
+                current_score=r.score,
+                why=", ".join(why),
+            )
+        )
+    return Consistency(scope=scope, compared=int(totals[0]), worse=int(totals[1]), pairs=tuple(pairs))
+
+
+def as_dicts(c: Consistency) -> list[dict[str, Any]]:
+    return [{"id": f"{p.previous_id}->{p.current_id}", **attrs.asdict(p)} for p in c.pairs]

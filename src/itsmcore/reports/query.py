@@ -1,0 +1,106 @@
+"""SQL building blocks shared by the reports: filters, durations and percentiles in the database.
+
+Every report aggregates where the rows are. Percentiles use window functions
+(``ROW_NUMBER`` against ``COUNT`` per group), which SQLite and PostgreSQL both have, so
+no report pulls events into Python to sort them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select
+
+from ..store import tables as t
+
+D = t.demands
+E = t.journey_events
+R = t.survey_responses
+
+
+@attrs.frozen(kw_only=True)
+class Scope:
+    """Which journeys a report is about: demands created in [since, until), of a service and a kind."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    service: str | None = None
+    kind: str | None = None
+
+    def demand_filter(self) -> list[ColumnElement[bool]]:
+        out: list[ColumnElement[bool]] = []
+        if self.since is not None:
+            out.append(D.c.created_at >= self.since)
+        if self.until is not None:
+            out.append(D.c.created_at < self.until)
+        if self.service:
+            out.append(D.c.service_key == self.service)
+        if self.kind:
+            out.append(D.c.kind == self.kind)
+        return out
+
+    def describe(self) -> str:
+        parts = []
+        if self.service:
+            parts.append(f"service {self.service}")
+        if self.kind:
+            parts.append(f"{self.kind} demand")
+        if self.since or self.until:
+            since = self.since.date().isoformat() if self.since else "the start"
+            until = self.until.date().isoformat() if self.until else "now"
+            parts.append(f"from {since} to {until}")
+        return ", ".join(parts) or "all journeys"
+
+
+def epoch(conn: Connection, column: Any) -> ColumnElement[float]:
+    """Seconds since the epoch of a timestamp column, in this database's dialect."""
+    if conn.dialect.name == "postgresql":
+        return func.extract("epoch", column)  # type: ignore[return-value]
+    return (func.julianday(column) - 2440587.5) * 86400.0
+
+
+def month(conn: Connection, column: Any) -> ColumnElement[str]:
+    """The year and month of a timestamp as 'YYYY-MM'."""
+    if conn.dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def percentiles(
+    conn: Connection, values: Select[Any] | Any, group: Sequence[str], value: str, points: Sequence[int] = (50, 90)
+) -> dict[tuple[Any, ...], dict[int, float]]:
+    """Nearest-rank percentiles of ``value`` per ``group`` over the rows of ``values``.
+
+    Returns ``{group values: {percentile: value}}``. One query: ranks and counts by
+    window functions, and only the rows at the wanted ranks come back.
+    """
+    sub = values.subquery()
+    gcols = [sub.c[g] for g in group]
+    ranked = (
+        select(
+            *gcols,
+            sub.c[value].label("v"),
+            func.row_number().over(partition_by=gcols or None, order_by=sub.c[value]).label("rn"),
+            func.count().over(partition_by=gcols or None).label("n"),
+        )
+        .where(sub.c[value].is_not(None))
+        .subquery()
+    )
+    at_rank = [ranked.c.rn == (ranked.c.n * p + 99) // 100 for p in points]
+    rows = conn.execute(
+        select(*[ranked.c[g] for g in group], ranked.c.rn, ranked.c.n, ranked.c.v).where(or_(*at_rank))
+    ).all()
+    out: dict[tuple[Any, ...], dict[int, float]] = {}
+    for row in rows:
+        slot = out.setdefault(tuple(row[: len(group)]), {})
+        for p in points:
+            if row.rn == (row.n * p + 99) // 100:
+                slot[p] = float(row.v)
+    return out
+
+
+def and_all(clauses: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:
+    return and_(True, *clauses)

@@ -1,0 +1,226 @@
+"""Sandboxes: components pointed at local stand-ins for demos, and ``itsm demo`` running on them."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from click.testing import CliRunner
+
+from itsmcore import ChannelComponent, ComponentContext, Delivery, hookimpl
+from itsmcore.cli import cli
+from itsmcore.deployment import Deployment
+from itsmcore.errors import PluginError
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "eagle5"
+
+
+# --------------------------------------------------------------------------- a tiny plugin with a sandbox
+
+
+@attrs.frozen(kw_only=True)
+class TinSettings:
+    host: str = attrs.field(metadata={"doc": "Where messages go."})
+    port: int = attrs.field(default=9, metadata={"doc": "Port there."})
+    label: str = attrs.field(default="tin", metadata={"doc": "Kept as configured."})
+
+
+class TinChannel:
+    def __init__(self, settings: TinSettings, context: ComponentContext):
+        self.settings = settings
+        self.closed = False
+
+    def address_for(self, customer: Any) -> str:
+        return customer.id
+
+    def send(self, message: Any) -> Delivery:
+        with socket.create_connection((self.settings.host, self.settings.port), timeout=5) as s:
+            s.sendall(message.subject.encode() + b"\n")
+        return Delivery(address=message.recipient.id)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class TinStandin:
+    """A TCP listener on 127.0.0.1 counting lines; the sandbox of the ``tin`` channel."""
+
+    def __init__(self, settings: TinSettings, context: ComponentContext, log: list[str]):
+        self.settings, self.context, self.log = settings, context, log
+        self.sock: socket.socket | None = None
+
+    def __enter__(self) -> Mapping[str, Any]:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.log.append(f"start {self.context.name} (was {self.settings.host})")
+        return {"host": "127.0.0.1", "port": self.sock.getsockname()[1]}
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.sock is not None
+        self.sock.close()
+        self.log.append(f"stop {self.context.name}")
+
+    def summary(self) -> str:
+        return f"tin stand-in for {self.context.name}"
+
+
+class TinPlugin:
+    def __init__(self, fail: bool = False) -> None:
+        self.log: list[str] = []
+        self.fail = fail
+
+    def sandbox(self, settings: TinSettings, context: ComponentContext) -> contextlib.AbstractContextManager[Any]:
+        if self.fail and context.name == "broken":
+            raise OSError("no free port")
+        return TinStandin(settings, context, self.log)
+
+    @hookimpl
+    def itsm_channels(self) -> list[ChannelComponent]:
+        return [ChannelComponent(name="tin", factory=TinChannel, settings=TinSettings, sandbox=self.sandbox)]
+
+
+TIN = """
+[channels.tin]
+use = "tin"
+host = "tin.far-away.example"
+label = "kept"
+"""
+
+
+def test_a_sandbox_overrides_settings_before_the_component_is_built(write_deployment: Callable[..., Path]) -> None:
+    plugin = TinPlugin()
+    d = Deployment.load(write_deployment(TIN), entry_points=False, plugins=[plugin])
+    with d.sandboxed() as boxes:
+        assert [b.path for b in boxes] == ["channels.tin"]
+        assert boxes[0].use == "tin" and boxes[0].overrides["host"] == "127.0.0.1"
+        assert boxes[0].summary() == "tin stand-in for tin"
+        chan = d.channels()["tin"]
+        assert chan.settings.host == "127.0.0.1"
+        assert chan.settings.port == boxes[0].overrides["port"] != 9
+        assert chan.settings.label == "kept", "settings not overridden stay as configured"
+        assert plugin.log == ["start tin (was tin.far-away.example)"]
+    assert chan.closed, "components built against a stand-in are closed with it"
+    assert plugin.log[-1] == "stop tin"
+    assert d.config.family("channels")["tin"].settings.host == "tin.far-away.example", "config restored"
+    assert d.channels()["tin"].settings.host == "tin.far-away.example"
+
+
+def test_sandboxed_refuses_once_components_are_built(write_deployment: Callable[..., Path]) -> None:
+    d = Deployment.load(write_deployment(TIN), entry_points=False, plugins=[TinPlugin()])
+    d.channels()
+    with pytest.raises(RuntimeError, match="before any component is built"), d.sandboxed():
+        pass
+
+
+def test_a_sandbox_that_cannot_start_names_the_component_and_stops_the_others(
+    write_deployment: Callable[..., Path],
+) -> None:
+    plugin = TinPlugin(fail=True)
+    extra = TIN + '\n[channels.broken]\nuse = "tin"\nhost = "x.example"\n'
+    d = Deployment.load(write_deployment(extra), entry_points=False, plugins=[plugin])
+    with (
+        pytest.raises(PluginError, match=r"could not start the sandbox of channels\.broken .*no free port"),
+        d.sandboxed(),
+    ):
+        pass
+    assert plugin.log == ["start tin (was tin.far-away.example)", "stop tin"]
+
+
+def test_components_without_a_sandbox_are_left_alone(write_deployment: Callable[..., Path]) -> None:
+    d = Deployment.load(write_deployment(), entry_points=False)
+    with d.sandboxed() as boxes:
+        assert boxes == []
+        assert "log" in d.channels()
+
+
+# --------------------------------------------------------------------------- itsm demo
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    target = tmp_path / "eagle5"
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("*.db*", ".itsm-secret", "__pycache__"))
+    return target
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "200", "ITSM_SECRET": ""}, catch_exceptions=False)
+
+
+@pytest.fixture
+def reference_plugins() -> Iterator[None]:
+    for module in ("itsm_email", "itsm_http", "itsm_apprise", "aiosmtpd"):
+        pytest.importorskip(module, reason=f"{module} is not installed (bash scripts/test installs the plugins)")
+    yield
+
+
+def test_the_demo_runs_the_reference_plugins_against_local_stand_ins(example: Path, reference_plugins: None) -> None:
+    r = run("demo", "--example", str(example))
+    assert r.exit_code == 0, r.output
+    out = r.output
+    assert "local stand-ins on 127.0.0.1" in out
+    for path in ("channels.email (email", "channels.sms (apprise", "actions.expensatron (http"):
+        assert f"{path}, plugin " in out
+    # Steve's account comes back from the stand-in through the HTTP action
+    assert "Expensatron's API created his account: he signs in as steve." in out
+    assert "Expensatron stand-in (actions.expensatron, http://127.0.0.1:" in out
+    assert "created 1 account: steve (steve@eagle5.example)" in out
+    # the workaround link by SMS, and the download link, through Apprise to the webhook
+    assert "the workaround link goes out by sms" in out
+    assert "webhook stand-in (channels.sms) got 2 messages for +447700900123" in out
+    assert "'Eagle5: CRM mobile app'" in out
+    # acknowledgements, progress, confirm and survey links by email to the SMTP sink
+    sink = next(line for line in out.splitlines() if line.startswith("SMTP sink (channels.email, 127.0.0.1:"))
+    assert "steve@eagle5.example" in sink and "tony@eagle5.example" in sink
+    count = int(sink.split(" got ", 1)[1].split()[0])
+    assert count >= 10, sink
+    assert "acknowledgement sent by email to" in out
+    assert "Ledger: notified 2, affected 2, confirmed fixed 1" in out
+    assert "Scott approves; demand #4 is fulfilled." in out
+
+
+def test_the_demo_without_sandboxes_uses_the_config_addresses(example: Path, reference_plugins: None) -> None:
+    # Nothing listens on the config's local ports here: the steps wait for a retry, visibly.
+    config = example / "plugins.toml"
+    text = config.read_text()
+    for port in ("2525", "8025", "8765"):
+        text = text.replace(f"127.0.0.1:{port}", "127.0.0.1:9").replace(f"port = {port}", "port = 9")
+    config.write_text(text)
+    r = run("demo", "--example", str(example), "--no-sandbox")
+    assert r.exit_code == 0, r.output
+    assert "Steve got no confirm link" in r.output and "wait for a retry" in r.output
+    assert "What the stand-ins received" not in r.output
+    assert "runs against a local stand-in" not in r.output
+
+
+def test_the_demo_names_the_plugin_to_install_when_one_is_missing(example: Path) -> None:
+    config = example / "plugins.toml"
+    config.write_text(config.read_text() + '\n[plugins]\ndisable = ["email"]\n')
+    r = run("demo", "--example", str(example))
+    assert r.exit_code == 2, r.output
+    assert "channels.email.use: no installed plugin provides a channel named 'email'" in r.output
+    assert "the demo needs the plugin itsm-email: uv pip install -e plugins/itsm-email" in r.output
+    assert "itsm demo --core-only" in r.output
+
+
+def test_the_core_only_demo_needs_no_plugin(example: Path) -> None:
+    r = run("demo", "--example", str(example), "--core-only")
+    assert r.exit_code == 0, r.output
+    assert "What the stand-ins received" not in r.output
+    assert "Scott approves; demand #4 is fulfilled." in r.output
+
+
+def test_the_plugin_catalog_is_the_core_catalog_plus_the_account_step() -> None:
+    core = (EXAMPLE / "catalog" / "services.toml").read_text().splitlines()
+    full = (EXAMPLE / "catalog-plugins" / "services.toml").read_text().splitlines()
+    strip = [line for line in full if not line.startswith("#")]
+    added = [line for line in strip if line not in core]
+    assert added == ['  { action = "expensatron" },']
+    assert [line for line in core if not line.startswith("#")] == [line for line in strip if line not in added]
