@@ -212,3 +212,22 @@ def test_the_history_generator_gives_the_reports_something_to_show(tmp_path: Pat
     assert data["overall"]["journeys"] >= 120
     assert 0 < data["failure_share"] < 1
     assert any(s["service"] == "smartphone" and s["gaps"] for s in data["services"]), "the slow approval shows"
+
+
+def test_reports_fold_in_new_events_and_whole_days_agree_with_exact_times(desk: Desk, clock: Clock) -> None:
+    phone_request(desk, clock, "steve", timedelta(hours=2))
+    first, _ = journey_report(desk, Scope())
+    desk.submit("failure", "tony", "printer jam", channel="phone")
+    desk.comment(1, "any news?", actor="customer", channel="email")
+    again, _ = journey_report(desk, Scope())
+    assert (first.journeys, again.journeys) == (1, 2), "a report reads what was written since the last one"
+    engage = {s.stage: s for s in again.stages}[Stage.ENGAGE]
+    assert engage.reached == 2 and engage.channels == {"portal": 1, "phone": 1}
+    # a whole-day period (day buckets) and an exact one (the rollup) count the same journeys
+    day = Scope(since=T0.replace(hour=0), until=T0.replace(hour=0) + timedelta(days=1))
+    exact = Scope(since=T0 - timedelta(minutes=1), until=T0 + timedelta(hours=23))
+    by_day, by_time = journey_report(desk, day)[0], journey_report(desk, exact)[0]
+    assert [(s.stage, s.reached, s.effort) for s in by_day.stages] == [
+        (s.stage, s.reached, s.effort) for s in by_time.stages
+    ]
+    assert failure_demand_report(desk, day).by_category["chase"] == 1, "Steve's comment was a chase"

@@ -262,7 +262,7 @@ def experience(
     desk = _desk(ctx)
     scope = _scope(desk, service, kind, since, until)
     with Progress(transient=True, console=Console(stderr=True)) as progress:
-        task = progress.add_task("building the experience report", total=5)
+        task = progress.add_task("building the experience report", total=6)
         r = experience_report(desk, scope, progress=lambda _step: progress.advance(task))
     if fmt == "json":
         _out(render.to_json(render.experience_dict(r)), output)

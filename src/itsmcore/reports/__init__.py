@@ -16,6 +16,7 @@ from .consistency import Consistency, Pair, consistency
 from .failure import CATEGORIES, FailureDemand, failure_demand
 from .journeys import Gap, JourneyMap, StageFigures, gaps, human_duration, journey_map
 from .query import Scope
+from .rollup import refresh
 from .surveys import DIMENSIONS, Detractor, SurveyRow, detractors, survey_rows
 
 if TYPE_CHECKING:
@@ -39,12 +40,21 @@ __all__ = [
     "failure_demand_report",
     "human_duration",
     "journey_report",
+    "refresh_rollup",
     "survey_report",
 ]
 
 
-def journey_report(desk: Desk, scope: Scope) -> tuple[JourneyMap, list[Gap]]:
+def refresh_rollup(desk: Desk) -> int:
+    """Bring the journey rollup up to date with the events written since last time; returns how many."""
+    with desk.engine.begin() as conn:
+        return refresh(conn)
+
+
+def journey_report(desk: Desk, scope: Scope, *, fresh: bool = True) -> tuple[JourneyMap, list[Gap]]:
     """The as-is map of ``scope``; with a service that has a to-be journey, the gaps too."""
+    if fresh:
+        refresh_rollup(desk)
     with desk.engine.connect() as conn:
         m = journey_map(conn, scope)
     to_be = desk.config.to_be.get(scope.service or "")
@@ -59,12 +69,16 @@ def survey_report(
         return survey_rows(conn, scope, methods, dimensions), detractors(conn, scope, methods)
 
 
-def failure_demand_report(desk: Desk, scope: Scope) -> FailureDemand:
+def failure_demand_report(desk: Desk, scope: Scope, *, fresh: bool = True) -> FailureDemand:
+    if fresh:
+        refresh_rollup(desk)
     with desk.engine.connect() as conn:
         return failure_demand(conn, scope)
 
 
-def consistency_report(desk: Desk, scope: Scope) -> Consistency:
+def consistency_report(desk: Desk, scope: Scope, *, fresh: bool = True) -> Consistency:
+    if fresh:
+        refresh_rollup(desk)
     scales = {name: (int(m.low), int(m.high)) for name, m in desk.deployment.surveys().items()}
     with desk.engine.connect() as conn:
         return consistency(conn, scope, scales)
@@ -100,7 +114,9 @@ def experience_report(
         if progress is not None:
             progress(name)
 
-    overall, _ = journey_report(desk, attrs.evolve(scope, service=None))
+    refresh_rollup(desk)
+    step("rollup")
+    overall, _ = journey_report(desk, attrs.evolve(scope, service=None), fresh=False)
     step("journeys")
     with desk.engine.connect() as conn:
         busiest = [
@@ -117,14 +133,14 @@ def experience_report(
         busiest = [scope.service]
     services = []
     for key in busiest:
-        m, g = journey_report(desk, attrs.evolve(scope, service=key))
+        m, g = journey_report(desk, attrs.evolve(scope, service=key), fresh=False)
         services.append((key, m, tuple(g)))
     step("services")
     rows, low = survey_report(desk, scope, ("overall", "service", "kind", "channel", "department", "period", "mode"))
     step("surveys")
-    fd = failure_demand_report(desk, scope)
+    fd = failure_demand_report(desk, scope, fresh=False)
     step("failure demand")
-    cons = consistency_report(desk, scope)
+    cons = consistency_report(desk, scope, fresh=False)
     step("consistency")
     return ExperienceReport(
         deployment=desk.name,

@@ -13,7 +13,8 @@ from typing import Any
 import attrs
 from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select
 
-from .query import D, E, R, Scope, and_all, epoch
+from ..store import tables as t
+from .query import D, R, Scope, and_all, epoch
 
 SLOWER = 1.25
 GRACE_SECONDS = 60.0
@@ -52,7 +53,7 @@ class Consistency:
 
 def consistency(conn: Connection, scope: Scope, scales: dict[str, tuple[int, int]], limit: int = 20) -> Consistency:
     """``scales``: each survey method's (low, high), to scale scores to 0..1."""
-    effort = select(E.c.demand_id, func.sum(E.c.effort).label("effort")).group_by(E.c.demand_id).subquery()
+    effort = t.journey_totals
     scaled = case(
         *[(R.c.method == m, (R.c.score - lo) * 1.0 / (hi - lo)) for m, (lo, hi) in scales.items()],
         else_=None,
@@ -101,20 +102,25 @@ def consistency(conn: Connection, scope: Scope, scales: dict[str, tuple[int, int
     harder = paired.c.effort > paired.c.prev_effort
     lower = and_(paired.c.score.is_not(None), paired.c.prev_score.is_not(None), paired.c.score < paired.c.prev_score)
     worse = or_(slower, harder, lower)
-    totals = conn.execute(
-        select(func.count(), func.coalesce(func.sum(case((worse, 1), else_=0)), 0)).where(and_all(current))
-    ).one()
+    # one pass: the counts come from window aggregates over every compared experience,
+    # and the worse ones sort first, the most slowed-down at the top
+    is_worse = case((worse, 1), else_=0)
     rows = conn.execute(
         select(
             paired,
             case((slower, 1), else_=0).label("slower"),
             case((harder, 1), else_=0).label("harder"),
             case((lower, 1), else_=0).label("lower"),
+            is_worse.label("worse"),
+            func.count().over().label("compared"),
+            func.sum(is_worse).over().label("n_worse"),
         )
-        .where(and_all(current), worse)
-        .order_by((paired.c.secs / func.nullif(paired.c.prev_secs + GRACE_SECONDS, 0)).desc())
+        .where(and_all(current))
+        .order_by(is_worse.desc(), (paired.c.secs / func.nullif(paired.c.prev_secs + GRACE_SECONDS, 0)).desc())
         .limit(limit)
     ).all()
+    totals = (rows[0].compared, rows[0].n_worse) if rows else (0, 0)
+    rows = [r for r in rows if r.worse]
     pairs = []
     for r in rows:
         why = [w for w, flag in (("slower", r.slower), ("more effort", r.harder), ("lower score", r.lower)) if flag]

@@ -12,11 +12,10 @@ from datetime import timedelta
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, and_, case, exists, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Connection, and_, case, func, select
 
-from ..model import Actor
-from .query import D, E, Scope, and_all
+from .journeys import day_filter, day_source
+from .query import D, Scope, and_all, epoch
 
 #: How soon a second contact about the same service counts as a repeat.
 REPEAT_WINDOW = timedelta(days=7)
@@ -60,40 +59,40 @@ class FailureDemand:
 
 
 def failure_demand(conn: Connection, scope: Scope) -> FailureDemand:
-    where = and_all(scope.demand_filter())
-    prev = aliased(D)
-    repeat = exists().where(
-        prev.c.customer_id == D.c.customer_id,
-        prev.c.service_key == D.c.service_key,
-        prev.c.id < D.c.id,
-        prev.c.created_at >= D.c.created_at - REPEAT_WINDOW,
-    )
+    # each demand beside the same customer's previous one about the same service (one sort, no self-join);
+    # previous demands may lie before the period, so the period filters the outer query only
+    created = epoch(conn, D.c.created_at)
+    paired = select(
+        D.c.id,
+        D.c.kind,
+        D.c.cause,
+        D.c.service_key,
+        D.c.customer_id,
+        D.c.created_at,
+        (
+            created
+            - func.lag(created).over(partition_by=(D.c.customer_id, D.c.service_key), order_by=(D.c.created_at, D.c.id))
+        ).label("since_last"),
+    ).subquery()
+    p = paired.c
     category = case(
-        (D.c.cause == "announced_outage", "outage_contact"),
-        (D.c.cause == "affects_me", "affects_me"),
-        (D.c.cause == "not_fixed", "not_fixed"),
-        (D.c.cause == "chase", "chase"),
-        (D.c.cause == "cant_find", "cant_find"),
-        (and_(D.c.service_key.is_not(None), repeat), "repeat"),
-        (D.c.kind == "failure", "incident"),
-        (D.c.kind == "information", "query"),
+        (p.cause == "announced_outage", "outage_contact"),
+        (p.cause == "affects_me", "affects_me"),
+        (p.cause == "not_fixed", "not_fixed"),
+        (p.cause == "chase", "chase"),
+        (p.cause == "cant_find", "cant_find"),
+        (and_(p.service_key.is_not(None), p.since_last <= REPEAT_WINDOW.total_seconds()), "repeat"),
+        (p.kind == "failure", "incident"),
+        (p.kind == "information", "query"),
         else_="request",
     ).label("category")
+    outer = scope.filters(p.created_at, p.service_key, p.kind)
     counts: dict[str, int] = dict.fromkeys(CATEGORIES, 0)
-    for r in conn.execute(select(category, func.count()).where(where).group_by(category)):
+    for r in conn.execute(select(category, func.count()).where(and_all(outer)).group_by(category)):
         counts[r[0]] += int(r[1])
-    comment_filter = [E.c.kind == "comment", E.c.actor == str(Actor.CUSTOMER)]
-    if scope.since is not None:
-        comment_filter.append(E.c.at >= scope.since)
-    if scope.until is not None:
-        comment_filter.append(E.c.at < scope.until)
-    if scope.service:
-        comment_filter.append(D.c.service_key == scope.service)
-    if scope.kind:
-        comment_filter.append(D.c.kind == scope.kind)
-    chases = conn.execute(
-        select(func.count()).select_from(E.join(D, D.c.id == E.c.demand_id)).where(*comment_filter)
-    ).scalar_one()
+    # customers' comments on demands they wait for, from the journey rollup (dated by their demand)
+    source, cols = day_source(scope)
+    chases = conn.execute(select(func.coalesce(cols["comments"], 0)).where(*day_filter(scope, source))).scalar_one()
     counts["chase"] += int(chases)
     return FailureDemand(scope=scope, contacts=sum(counts.values()), by_category=counts)
 

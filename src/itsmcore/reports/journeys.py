@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, time
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, case, func, literal, select
+from sqlalchemy import ColumnElement, Connection, case, func, literal, select
 
 from ..config import ToBeJourney
-from ..model import Actor, Stage
-from .query import D, E, Scope, and_all, epoch, percentiles
+from ..model import Stage
+from ..store import tables as t
+from .query import D, Scope, and_all, epoch, percentiles
+
+J = t.journey_stages
 
 
 @attrs.frozen(kw_only=True)
@@ -57,7 +61,7 @@ class Gap:
 
 
 def journey_map(conn: Connection, scope: Scope) -> JourneyMap:
-    """Aggregate the journeys in ``scope``; every figure is computed in the database."""
+    """Aggregate the journeys in ``scope`` from the journey rollup (see :func:`.rollup.refresh`), in the database."""
     where = and_all(scope.demand_filter())
     totals = conn.execute(
         select(
@@ -78,59 +82,36 @@ def journey_map(conn: Connection, scope: Scope) -> JourneyMap:
             contacts_per_journey=0.0,
             self_service_share=0.0,
         )
-    events = select(E).join(D, D.c.id == E.c.demand_id).where(where).subquery()
-    is_customer = events.c.actor == str(Actor.CUSTOMER)
-    is_contact = is_customer & events.c.kind.in_(("submitted", "comment"))
-    entries = (
-        select(
-            events.c.demand_id,
-            events.c.stage,
-            func.min(epoch(conn, events.c.at)).label("entered"),
-            func.sum(events.c.effort).label("effort"),
-            func.count().label("touches"),
-        )
-        .group_by(events.c.demand_id, events.c.stage)
-        .subquery()
-    )
-    # stages entered at the same moment follow the journey's own order
-    position = case(*[(entries.c.stage == str(s), s.position) for s in Stage], else_=len(Stage))
-    seq = select(
-        entries.c.demand_id,
-        entries.c.stage,
-        entries.c.entered,
-        func.lead(entries.c.entered)
-        .over(partition_by=entries.c.demand_id, order_by=(entries.c.entered, position))
-        .label("left"),
-    ).subquery()
-    per_stage = {
-        r.stage: r
-        for r in conn.execute(
-            select(
-                entries.c.stage,
-                func.count().label("reached"),
-                func.sum(entries.c.effort).label("effort"),
-                func.sum(entries.c.touches).label("touches"),
-            ).group_by(entries.c.stage)
-        )
-    }
-    last = (
-        select(seq.c.stage, func.count().label("n"))
-        .join(D, D.c.id == seq.c.demand_id)
-        .where(seq.c.left.is_(None), D.c.resolved_at.is_(None))
-        .group_by(seq.c.stage)
-    )
-    dropped = {r.stage: int(r.n) for r in conn.execute(last)}
-    durations = percentiles(
-        conn,
-        select(seq.c.stage, (seq.c.left - seq.c.entered).label("secs")).where(seq.c.left.is_not(None)),
-        ["stage"],
-        "secs",
-    )
+    js_where = and_all(scope.filters(J.c.created_at, J.c.service_key, J.c.kind))
+    # per stage and channel, from the day buckets when the period is whole days, else from the rollup
+    source, cols = day_source(scope)
+    per_stage: dict[str, dict[str, int]] = {}
     channels: dict[str, dict[str, int]] = {}
     for r in conn.execute(
-        select(events.c.stage, events.c.channel, func.count().label("n")).group_by(events.c.stage, events.c.channel)
+        select(
+            source.c.stage,
+            source.c.channel,
+            *[cols[k].label(k) for k in ("reached", "timed", "effort", "touches", "actions", "contacts")],
+        )
+        .where(*day_filter(scope, source))
+        .group_by(source.c.stage, source.c.channel)
     ):
-        channels.setdefault(r.stage, {})[r.channel] = int(r.n)
+        sums = per_stage.setdefault(
+            r.stage, dict.fromkeys(("reached", "timed", "effort", "touches", "actions", "contacts"), 0)
+        )
+        for k in sums:
+            sums[k] += int(getattr(r, k) or 0)
+        channels.setdefault(r.stage, {})[r.channel] = int(r.reached or 0)
+    # journeys that stopped: still open, and their last stage so far (driven by the few open demands)
+    still_open = select(D.c.id).where(where, D.c.resolved_at.is_(None))
+    dropped = {
+        r.stage: int(r.n)
+        for r in conn.execute(
+            select(J.c.stage, func.count().label("n"))
+            .where(J.c.demand_id.in_(still_open), J.c.left_at.is_(None))
+            .group_by(J.c.stage)
+        )
+    }
     outcome = percentiles(
         conn,
         select(
@@ -140,28 +121,24 @@ def journey_map(conn: Connection, scope: Scope) -> JourneyMap:
         ["all"],
         "secs",
     ).get((1,), {})
-    effort = conn.execute(
-        select(
-            func.coalesce(func.sum(events.c.effort), 0),
-            func.coalesce(func.sum(case((is_customer, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((is_contact, 1), else_=0)), 0),
-        )
-    ).one()
     stages = []
+    effort = actions = contacts = 0
     for stage in Stage:
         row = per_stage.get(str(stage))
         if row is None:
             continue
-        p = durations.get((str(stage),), {})
+        effort += row["effort"]
+        actions += row["actions"]
+        contacts += row["contacts"]
         stages.append(
             StageFigures(
                 stage=stage,
-                reached=int(row.reached),
-                share=int(row.reached) / journeys,
-                median_seconds=p.get(50),
-                p90_seconds=p.get(90),
-                effort=float(row.effort or 0) / int(row.reached),
-                touchpoints=float(row.touches or 0) / int(row.reached),
+                reached=row["reached"],
+                share=row["reached"] / journeys,
+                median_seconds=_at_rank(conn, js_where, stage, row["timed"], 50),
+                p90_seconds=_at_rank(conn, js_where, stage, row["timed"], 90),
+                effort=row["effort"] / row["reached"],
+                touchpoints=row["touches"] / row["reached"],
                 channels=dict(sorted(channels.get(str(stage), {}).items(), key=lambda kv: -kv[1])),
                 dropped=dropped.get(str(stage), 0),
             )
@@ -172,11 +149,73 @@ def journey_map(conn: Connection, scope: Scope) -> JourneyMap:
         stages=tuple(stages),
         outcome_median_seconds=outcome.get(50),
         outcome_p90_seconds=outcome.get(90),
-        effort_per_journey=float(effort[0]) / journeys,
-        customer_actions_per_journey=float(effort[1]) / journeys,
-        contacts_per_journey=float(effort[2]) / journeys,
+        effort_per_journey=effort / journeys,
+        customer_actions_per_journey=actions / journeys,
+        contacts_per_journey=contacts / journeys,
         self_service_share=float(totals[1] or 0) / journeys,
     )
+
+
+def day_source(scope: Scope) -> tuple[Any, dict[str, Any]]:
+    """The table to count stages from, and its sums: day buckets for whole days, else the rollup."""
+    if _whole_days(scope):
+        d = t.journey_days
+        return d, {
+            "reached": func.sum(d.c.reached),
+            "timed": func.sum(d.c.timed),
+            "effort": func.sum(d.c.effort),
+            "touches": func.sum(d.c.touches),
+            "actions": func.sum(d.c.customer_actions),
+            "contacts": func.sum(d.c.contacts),
+            "comments": func.sum(d.c.comments),
+        }
+    return J, {
+        "reached": func.count(),
+        "timed": func.count(J.c.secs),
+        "effort": func.sum(J.c.effort),
+        "touches": func.sum(J.c.touches),
+        "actions": func.sum(J.c.customer_actions),
+        "contacts": func.sum(J.c.contacts),
+        "comments": func.sum(J.c.comments),
+    }
+
+
+def day_filter(scope: Scope, source: Any) -> list[ColumnElement[bool]]:
+    if source is t.journey_days:
+        d = t.journey_days
+        out: list[ColumnElement[bool]] = []
+        if scope.since is not None:
+            out.append(d.c.day >= scope.since.astimezone(UTC).date().isoformat())
+        if scope.until is not None:
+            out.append(d.c.day < scope.until.astimezone(UTC).date().isoformat())
+        if scope.service:
+            out.append(d.c.service_key == scope.service)
+        if scope.kind:
+            out.append(d.c.kind == scope.kind)
+        return out
+    return scope.filters(J.c.created_at, J.c.service_key, J.c.kind)
+
+
+def _whole_days(scope: Scope) -> bool:
+    def midnight(when: datetime | None) -> bool:
+        return when is None or when.astimezone(UTC).time() == time(0)
+
+    return midnight(scope.since) and midnight(scope.until)
+
+
+def _at_rank(conn: Connection, where: ColumnElement[bool], stage: Stage, n: int, p: int) -> float | None:
+    """The nearest-rank percentile ``p`` of time in ``stage``: one index seek on (stage, secs)."""
+    if n == 0:
+        return None
+    rank = (n * p + 99) // 100
+    value = conn.execute(
+        select(J.c.secs)
+        .where(where, J.c.stage == str(stage), J.c.secs.is_not(None))
+        .order_by(J.c.secs)
+        .limit(1)
+        .offset(rank - 1)
+    ).scalar()
+    return float(value) if value is not None else None
 
 
 def gaps(as_is: JourneyMap, to_be: ToBeJourney) -> list[Gap]:

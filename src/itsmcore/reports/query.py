@@ -31,15 +31,19 @@ class Scope:
     kind: str | None = None
 
     def demand_filter(self) -> list[ColumnElement[bool]]:
+        return self.filters(D.c.created_at, D.c.service_key, D.c.kind)
+
+    def filters(self, when: Any, service: Any, kind: Any) -> list[ColumnElement[bool]]:
+        """The scope as conditions on any table's time, service and kind columns."""
         out: list[ColumnElement[bool]] = []
         if self.since is not None:
-            out.append(D.c.created_at >= self.since)
+            out.append(when >= self.since)
         if self.until is not None:
-            out.append(D.c.created_at < self.until)
+            out.append(when < self.until)
         if self.service:
-            out.append(D.c.service_key == self.service)
+            out.append(service == self.service)
         if self.kind:
-            out.append(D.c.kind == self.kind)
+            out.append(kind == self.kind)
         return out
 
     def describe(self) -> str:

@@ -42,16 +42,7 @@ class Detractor:
 
 
 def _scope_filter(scope: Scope) -> list[Any]:
-    out: list[Any] = []
-    if scope.since is not None:
-        out.append(R.c.at >= scope.since)
-    if scope.until is not None:
-        out.append(R.c.at < scope.until)
-    if scope.service:
-        out.append(R.c.service_key == scope.service)
-    if scope.kind:
-        out.append(D.c.kind == scope.kind)
-    return out
+    return scope.filters(R.c.at, R.c.service_key, D.c.kind)
 
 
 def survey_rows(
@@ -71,24 +62,29 @@ def survey_rows(
         "period": month(conn, R.c.at),
         "mode": R.c.mode,
     }
+    # one pass: answers counted per combination of every dimension and score (a few thousand
+    # groups however many answers), then each dimension's histogram is summed from those
+    wanted = [d for d in dimensions if d != "overall"]
+    q = (
+        select(R.c.method, R.c.score, *[columns[d].label(d) for d in wanted], func.count().label("n"))
+        .select_from(R.outerjoin(D, D.c.id == R.c.demand_id))
+        .where(and_(True, *_scope_filter(scope)))
+        .group_by(R.c.method, R.c.score, *[columns[d] for d in wanted])
+    )
+    hist: dict[tuple[str, str, str], dict[int, int]] = {}
+    for r in conn.execute(q):
+        groups = [("overall", "all")] if "overall" in dimensions else []
+        groups += [(d, str(getattr(r, d))) for d in wanted]
+        for dim, group in groups:
+            counts = hist.setdefault((r.method, dim, group), {})
+            counts[int(r.score)] = counts.get(int(r.score), 0) + int(r.n)
     out: list[SurveyRow] = []
-    base = R.outerjoin(D, D.c.id == R.c.demand_id)
-    for dim in dimensions:
-        col = columns[dim].label("g")
-        q = (
-            select(R.c.method, col, R.c.score, func.count().label("n"))
-            .select_from(base)
-            .where(and_(True, *_scope_filter(scope)))
-            .group_by(R.c.method, col, R.c.score)
-        )
-        hist: dict[tuple[str, str], dict[int, int]] = {}
-        for r in conn.execute(q):
-            hist.setdefault((r.method, str(r.g)), {})[int(r.score)] = int(r.n)
-        for (method_name, group), counts in sorted(hist.items()):
-            method = methods.get(method_name)
-            if method is None:
-                continue  # answers of a method no longer configured are kept, not scored
-            out.append(SurveyRow(method=method_name, dimension=dim, group=group, score=method.summarise(counts)))
+    order = {d: i for i, d in enumerate(dimensions)}
+    for (method_name, dim, group), counts in sorted(hist.items(), key=lambda kv: (kv[0][0], order[kv[0][1]], kv[0][2])):
+        method = methods.get(method_name)
+        if method is None:
+            continue  # answers of a method no longer configured are kept, not scored
+        out.append(SurveyRow(method=method_name, dimension=dim, group=group, score=method.summarise(counts)))
     return out
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -226,4 +227,68 @@ survey_responses = Table(
     Column("at", TS, nullable=False),
     Index(None, "method", "at"),
     Index(None, "customer_id", "at"),
+)
+
+# The journey rollup the reports read: one row per demand and stage it reached, kept
+# current from journey_events by ``itsmcore.reports.rollup.refresh`` (incrementally, by
+# event id), so a report over a million events reads a few hundred thousand small rows
+# through indexes instead of grouping and sorting the events each time.
+journey_stages = Table(
+    "journey_stages",
+    metadata,
+    Column("demand_id", Integer, ForeignKey("demands.id"), primary_key=True),
+    Column("stage", String(16), primary_key=True),
+    Column("pos", Integer, nullable=False),
+    Column("entered", Float, nullable=False),  # epoch seconds of the stage's first event
+    Column("left_at", Float),  # when the next stage began (none while it is the last)
+    Column("secs", Float),  # left_at - entered
+    Column("channel", String(64), nullable=False),  # where the stage began
+    Column("effort", Integer, nullable=False),
+    Column("touches", Integer, nullable=False),
+    Column("customer_actions", Integer, nullable=False),
+    Column("contacts", Integer, nullable=False),
+    Column("comments", Integer, nullable=False),  # the customer's comments: chases
+    Column("kind", String(16), nullable=False),
+    Column("service_key", String(128)),
+    Column("created_at", TS, nullable=False),
+    Index(None, "stage", "secs"),
+    Index(None, "service_key", "stage", "secs"),
+    Index(None, "created_at"),
+)
+
+# journey_stages summed per demand: what "better than last time" compares.
+journey_totals = Table(
+    "journey_totals",
+    metadata,
+    Column("demand_id", Integer, ForeignKey("demands.id"), primary_key=True),
+    Column("effort", Integer, nullable=False),
+    Column("touches", Integer, nullable=False),
+    Column("contacts", Integer, nullable=False),
+)
+
+# journey_stages summed per day of the demand's creation, service, kind, stage and channel:
+# what a journey map counts, in a few thousand rows however long the history.
+journey_days = Table(
+    "journey_days",
+    metadata,
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD (UTC) the demands were created
+    Column("service_key", String(128), primary_key=True),  # '' for demands without a service
+    Column("kind", String(16), primary_key=True),
+    Column("stage", String(16), primary_key=True),
+    Column("channel", String(64), primary_key=True),
+    Column("reached", Integer, nullable=False),
+    Column("timed", Integer, nullable=False),
+    Column("effort", Integer, nullable=False),
+    Column("touches", Integer, nullable=False),
+    Column("customer_actions", Integer, nullable=False),
+    Column("contacts", Integer, nullable=False),
+    Column("comments", Integer, nullable=False),
+)
+
+# Bookkeeping of derived tables: how far each has read (e.g. the last journey event id).
+report_state = Table(
+    "report_state",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Integer, nullable=False),
 )

@@ -1,0 +1,131 @@
+"""The journey rollup: one row per demand and stage, brought up to date from new journey events.
+
+Reports call :func:`refresh` first; it reads only the events written since the last
+refresh (by id), folds them into ``journey_stages`` with an upsert, and recomputes when
+each touched demand left each stage. A report then reads the rollup through its
+indexes: percentiles are an ``ORDER BY secs LIMIT 1 OFFSET k`` on (stage, secs).
+
+On PostgreSQL, ids are not handed out in commit order: an event committed after a
+refresh with an id below the mark would be missed, so the refresh leaves a margin of
+recent ids to be read again next time and re-folds their demands from scratch.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, func, select, text
+
+from ..model import Stage
+from ..store import tables as t
+
+NAME = "journey_stages"
+#: On PostgreSQL, events this close to the newest id are read again next time (see above).
+PG_MARGIN = 1000
+
+_POS = "CASE stage " + " ".join(f"WHEN '{s}' THEN {s.position}" for s in Stage) + f" ELSE {len(Stage)} END"
+
+
+def _epoch(dialect: str, column: str) -> str:
+    if dialect == "postgresql":
+        return f"extract(epoch from {column})"
+    return f"((julianday({column}) - 2440587.5) * 86400.0)"
+
+
+def refresh(conn: Connection) -> int:
+    """Fold journey events written since the last refresh into the rollup; returns how many were read."""
+    dialect = conn.dialect.name
+    last = conn.execute(select(t.report_state.c.value).where(t.report_state.c.name == NAME)).scalar() or 0
+    top = conn.execute(select(func.max(t.journey_events.c.id))).scalar() or 0
+    if top <= last:
+        return 0
+    start = last
+    if dialect == "postgresql" and last:
+        # re-fold every demand with an event in the margin, from all its events
+        start = max(0, last - PG_MARGIN)
+    touched = f"SELECT DISTINCT demand_id FROM journey_events WHERE id > {int(start)} AND id <= {int(top)}"
+    if dialect == "postgresql":
+        conn.execute(text(f"DELETE FROM journey_stages WHERE demand_id IN ({touched})"))
+        window = f"e.demand_id IN ({touched})"
+    else:
+        window = f"e.id > {int(start)} AND e.id <= {int(top)}"
+    at = _epoch(dialect, "e.at")
+    first_channel = (
+        # the channel of the stage's first event (SQLite picks the bare column from the MIN row)
+        "e.channel" if dialect == "sqlite" else "(array_agg(e.channel ORDER BY e.at, e.id))[1]"
+    )
+    least = "min" if dialect == "sqlite" else "LEAST"
+    conn.execute(
+        text(
+            f"""
+            INSERT INTO journey_stages (demand_id, stage, pos, entered, channel, effort, touches,
+                                        customer_actions, contacts, comments, kind, service_key, created_at)
+            SELECT e.demand_id, e.stage, {_POS.replace("stage", "e.stage", 1)}, MIN({at}), {first_channel},
+                   SUM(e.effort), COUNT(*),
+                   SUM(CASE WHEN e.actor = 'customer' THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN e.actor = 'customer' AND e.kind IN ('submitted', 'comment') THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN e.actor = 'customer' AND e.kind = 'comment' THEN 1 ELSE 0 END),
+                   d.kind, d.service_key, d.created_at
+            FROM journey_events e JOIN demands d ON d.id = e.demand_id
+            WHERE {window}
+            GROUP BY e.demand_id, e.stage, d.kind, d.service_key, d.created_at
+            ON CONFLICT (demand_id, stage) DO UPDATE SET
+                channel = CASE WHEN excluded.entered < journey_stages.entered
+                               THEN excluded.channel ELSE journey_stages.channel END,
+                entered = {least}(journey_stages.entered, excluded.entered),
+                effort = journey_stages.effort + excluded.effort,
+                touches = journey_stages.touches + excluded.touches,
+                customer_actions = journey_stages.customer_actions + excluded.customer_actions,
+                contacts = journey_stages.contacts + excluded.contacts,
+                comments = journey_stages.comments + excluded.comments
+            """
+        )
+    )
+    # when each touched demand left each stage: the next stage's entry, in journey order on ties
+    conn.execute(
+        text(
+            f"""
+            UPDATE journey_stages SET left_at = (
+                SELECT MIN(s2.entered) FROM journey_stages s2
+                WHERE s2.demand_id = journey_stages.demand_id
+                  AND (s2.entered > journey_stages.entered
+                       OR (s2.entered = journey_stages.entered AND s2.pos > journey_stages.pos))
+            )
+            WHERE demand_id IN ({touched})
+            """
+        )
+    )
+    conn.execute(text(f"UPDATE journey_stages SET secs = left_at - entered WHERE demand_id IN ({touched})"))
+    conn.execute(text(f"DELETE FROM journey_totals WHERE demand_id IN ({touched})"))
+    conn.execute(
+        text(
+            f"""
+            INSERT INTO journey_totals (demand_id, effort, touches, contacts)
+            SELECT demand_id, SUM(effort), SUM(touches), SUM(contacts) FROM journey_stages
+            WHERE demand_id IN ({touched}) GROUP BY demand_id
+            """
+        )
+    )
+    # the day buckets of every (day, service, kind) a touched demand belongs to, summed again
+    day = "substr(created_at, 1, 10)" if dialect == "sqlite" else "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    groups = (
+        f"SELECT DISTINCT {day}, coalesce(service_key, ''), kind FROM journey_stages WHERE demand_id IN ({touched})"
+    )
+    conn.execute(text(f"DELETE FROM journey_days WHERE (day, service_key, kind) IN ({groups})"))
+    conn.execute(
+        text(
+            f"""
+            INSERT INTO journey_days (day, service_key, kind, stage, channel, reached, timed, effort, touches,
+                                      customer_actions, contacts, comments)
+            SELECT {day}, coalesce(service_key, ''), kind, stage, channel, COUNT(*), COUNT(secs), SUM(effort),
+                   SUM(touches), SUM(customer_actions), SUM(contacts), SUM(comments)
+            FROM journey_stages
+            WHERE ({day}, coalesce(service_key, ''), kind) IN ({groups})
+            GROUP BY {day}, coalesce(service_key, ''), kind, stage, channel
+            """
+        )
+    )
+    mark = top
+    if conn.execute(select(t.report_state.c.name).where(t.report_state.c.name == NAME)).first() is None:
+        conn.execute(t.report_state.insert().values(name=NAME, value=mark))
+    else:
+        conn.execute(t.report_state.update().where(t.report_state.c.name == NAME).values(value=mark))
+    return int(top - last)
