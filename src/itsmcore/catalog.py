@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import attrs
 from sqlalchemy import Connection, delete, insert, text
@@ -41,6 +42,30 @@ class Hit:
     service: Service
     score: float
     matched: str  # "name", "keyword", "text" or "similar"
+
+
+@attrs.frozen
+class ServiceWords:
+    """A service's words as ranking compares them, worked out once per catalog rather than per query."""
+
+    name: frozenset[str]
+    keywords: frozenset[str]
+    keyword_phrases: frozenset[str]
+    findable: frozenset[str]  # name, key and keywords: what a corrected word is looked for in
+
+
+def service_words(services: Iterable[Service]) -> dict[str, ServiceWords]:
+    """:class:`ServiceWords` by service key (the desk keeps it for as long as its catalog)."""
+    return {s.key: _service_words(s) for s in services}
+
+
+def _service_words(s: Service) -> ServiceWords:
+    return ServiceWords(
+        name=frozenset(words(s.name)) | {s.key.casefold()},
+        keywords=frozenset(w for k in s.keywords for w in words(k)),
+        keyword_phrases=frozenset(k.casefold() for k in s.keywords),
+        findable=frozenset(words(f"{s.name} {s.key} {' '.join(s.keywords)}")),
+    )
 
 
 def vocabulary(services: Iterable[Service]) -> set[str]:
@@ -90,6 +115,10 @@ _CLOSEST = text(
     "GROUP BY g.word, w.grams ORDER BY sim DESC LIMIT 3"
 )
 MIN_SIMILARITY = 0.3
+_FTS_SQLITE = text(
+    "SELECT key, bm25(catalog_fts, 0.0, 10.0, 8.0, 3.0, 1.0) AS rank FROM catalog_fts "
+    "WHERE catalog_fts MATCH :q ORDER BY rank LIMIT :n"
+)
 
 
 def _corrections(conn: Connection, terms: list[str]) -> dict[str, float]:
@@ -109,15 +138,17 @@ def _corrections(conn: Connection, terms: list[str]) -> dict[str, float]:
     return out
 
 
-def _fts_sqlite(conn: Connection, terms: list[str]) -> dict[str, float]:
-    query = " OR ".join(f'"{w}"*' for w in terms)
-    rows = conn.execute(
-        text(
-            "SELECT key, bm25(catalog_fts, 0.0, 10.0, 8.0, 3.0, 1.0) AS rank FROM catalog_fts "
-            "WHERE catalog_fts MATCH :q ORDER BY rank LIMIT :n"
-        ),
-        {"q": query, "n": CANDIDATES},
-    ).all()
+def _fts_sqlite(conn: Connection, terms: list[str], enough: int = 10) -> dict[str, float]:
+    """Services having every word first; any word only when that finds fewer than ``enough``.
+
+    Ranking every service that has any one common word is what makes a search slow;
+    those having all the words are the better answers anyway.
+    """
+    rows: Sequence[Any] = ()
+    if len(terms) > 1:
+        rows = conn.execute(_FTS_SQLITE, {"q": " ".join(f'"{w}"*' for w in terms), "n": CANDIDATES}).all()
+    if len(rows) < enough:
+        rows = conn.execute(_FTS_SQLITE, {"q": " OR ".join(f'"{w}"*' for w in terms), "n": CANDIDATES}).all()
     if not rows:
         return {}
     best = min(r.rank for r in rows) or -1.0
@@ -158,8 +189,20 @@ def _similar_postgres(conn: Connection, terms: list[str]) -> dict[str, float]:
     return {r.key: float(r.score) for r in rows}
 
 
-def search(conn: Connection, services: Mapping[str, Service], query: str, limit: int = 10) -> list[Hit]:
-    """Services matching ``query``, best first."""
+def search(
+    conn: Connection,
+    services: Mapping[str, Service],
+    query: str,
+    limit: int = 10,
+    *,
+    words_of: Mapping[str, ServiceWords] | None = None,
+) -> list[Hit]:
+    """Services matching ``query``, best first; ``words_of`` (from :func:`service_words`) saves re-splitting names."""
+
+    def sw(s: Service) -> ServiceWords:
+        known = words_of.get(s.key) if words_of is not None else None
+        return known if known is not None else _service_words(s)
+
     terms = [w for w in words(query) if len(w) >= 2][:12]
     if not terms:
         return []
@@ -177,7 +220,7 @@ def search(conn: Connection, services: Mapping[str, Service], query: str, limit:
             for key in fts:
                 s = services.get(key)
                 if s is not None:
-                    found = set(words(f"{s.name} {s.key} {' '.join(s.keywords)}")) & corrections.keys()
+                    found = sw(s).findable & corrections.keys()
                     if found:
                         similar[key] = max(corrections[w] for w in found)
     phrase = " ".join(terms)
@@ -186,9 +229,8 @@ def search(conn: Connection, services: Mapping[str, Service], query: str, limit:
         s = services.get(key)
         if s is None:
             continue
-        name_words = set(words(s.name)) | {s.key.casefold()}
-        keyword_words = {w for k in s.keywords for w in words(k)}
-        keyword_phrases = {k.casefold() for k in s.keywords}
+        known = sw(s)
+        name_words, keyword_words, keyword_phrases = known.name, known.keywords, known.keyword_phrases
         score = fts.get(key, 0.0) + 1.5 * similar.get(key, 0.0)
         matched = "similar" if key in similar and not set(terms) & (name_words | keyword_words) else "text"
         if phrase == s.name.casefold() or phrase == s.key.casefold() or any(_starts(w, name_words) for w in corrected):
@@ -204,7 +246,7 @@ def search(conn: Connection, services: Mapping[str, Service], query: str, limit:
     return hits[:limit]
 
 
-def _starts(term: str, candidates: set[str]) -> bool:
+def _starts(term: str, candidates: frozenset[str]) -> bool:
     """``term`` is one of the words, or a stem of one ("expense" for "expenses") and vice versa."""
     if term in candidates:
         return True

@@ -33,6 +33,9 @@ def _epoch(dialect: str, column: str) -> str:
 def refresh(conn: Connection) -> int:
     """Fold journey events written since the last refresh into the rollup; returns how many were read."""
     dialect = conn.dialect.name
+    if dialect == "postgresql":
+        # two reports refreshing at once would fold the same events twice: one at a time
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('itsm.journey_stages'))"))
     last = conn.execute(select(t.report_state.c.value).where(t.report_state.c.name == NAME)).scalar() or 0
     top = conn.execute(select(func.max(t.journey_events.c.id))).scalar() or 0
     if top <= last:

@@ -1,0 +1,179 @@
+"""Inline job execution: notify jobs per second through the desk, beside a SQLAlchemy Core ceiling.
+
+The desk side queues ``n`` acknowledgement jobs (failure demands taken in with a
+deferred runner), then times ``Desk.run_due_jobs``: for each job the claim, the
+message through the ``log`` channel (the portal inbox), and the job marked done with
+its journey event. The ceiling makes the same row writes on the same kind of SQLite
+file in the same run: the claim UPDATE in its own transaction (a lease must be
+durable before the work starts, so no runner can do with fewer than two), then the
+message INSERT, the job UPDATE and the event INSERT in a second one. What the desk
+does beyond that (reading the due list and the demand, choosing the channel, the
+hooks) is the overhead the ratio shows.
+
+Run: ``tox -e bench`` or ``python bench/jobs.py [--n 2000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from common import best_of, report, write_deployment
+from sqlalchemy import Engine, and_, bindparam, insert, or_, update
+
+from itsmcore.desk import Desk
+from itsmcore.jobs import LEASE
+from itsmcore.store import tables as t
+from itsmcore.store.engine import open_engine
+
+
+def _seed(engine: Engine, n: int) -> list[int]:
+    """``n`` demands, each with one pending acknowledgement job; returns the job ids."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(t.demands),
+            [
+                {
+                    "id": i + 1,
+                    "kind": "failure",
+                    "state": "new",
+                    "stage": "acknowledge",
+                    "customer_id": f"c{i % 1000}",
+                    "channel": "bench",
+                    "summary": f"demand {i}",
+                    "details": "",
+                    "answers": {},
+                    "outputs": {},
+                    "priority": 3,
+                    "self_service": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in range(n)
+            ],
+        )
+        conn.execute(
+            insert(t.jobs),
+            [
+                {
+                    "id": i + 1,
+                    "demand_id": i + 1,
+                    "action": "notify",
+                    "step": -1,
+                    "params": {"purpose": "acknowledgement", "subject": "We have it", "text": "We have it"},
+                    "key": f"bench:{i}",
+                    "state": "pending",
+                    "attempts": 0,
+                    "max_attempts": 5,
+                    "run_after": now,
+                    "created_at": now,
+                }
+                for i in range(n)
+            ],
+        )
+    return list(range(1, n + 1))
+
+
+def core_ceiling(n: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = open_engine(f"sqlite:///{tmp}/ceiling.db")
+        ids = _seed(engine, n)
+        claim = (
+            update(t.jobs)
+            .where(
+                t.jobs.c.id == bindparam("b_id"),
+                or_(
+                    and_(t.jobs.c.state == "pending", t.jobs.c.run_after <= bindparam("b_now")),
+                    and_(t.jobs.c.state == "running", t.jobs.c.lease_until < bindparam("b_now")),
+                ),
+            )
+            .values(state="running", lease_until=bindparam("b_lease", type_=t.jobs.c.lease_until.type))
+            .returning(t.jobs.c.id, t.jobs.c.demand_id)
+        )
+        message = insert(t.messages)
+        done = (
+            update(t.jobs)
+            .where(t.jobs.c.id == bindparam("b_id"), t.jobs.c.state == "running")
+            .values(
+                state="done",
+                finished_at=bindparam("b_now", type_=t.jobs.c.finished_at.type),
+                result=bindparam("b_result", type_=t.jobs.c.result.type),
+                lease_until=None,
+            )
+        )
+        event = insert(t.journey_events)
+        t0 = time.perf_counter()
+        for jid in ids:
+            now = datetime.now(UTC)
+            with engine.begin() as conn:
+                row = conn.execute(claim, {"b_id": jid, "b_now": now, "b_lease": now + LEASE}).one()
+            with engine.begin() as conn:
+                conn.execute(
+                    message,
+                    {
+                        "demand_id": row.demand_id,
+                        "job_id": jid,
+                        "channel": "log",
+                        "customer_id": "c1",
+                        "address": "c1",
+                        "purpose": "acknowledgement",
+                        "subject": "We have it",
+                        "body": "We have it",
+                        "reference": f"bench:{jid}",
+                        "fallback": False,
+                        "at": now,
+                    },
+                )
+                conn.execute(done, {"b_id": jid, "b_now": now, "b_result": {"customer_sees": "We have it"}})
+                conn.execute(
+                    event,
+                    {
+                        "demand_id": row.demand_id,
+                        "stage": "acknowledge",
+                        "channel": "log",
+                        "actor": "system",
+                        "kind": "notification",
+                        "customer_sees": "We have it",
+                        "behind_scenes": "acknowledgement sent by log to c1",
+                        "effort": 0,
+                        "at": now,
+                    },
+                )
+        r = n / (time.perf_counter() - t0)
+        engine.dispose()
+        return r
+
+
+def desk_jobs(n: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        config = write_deployment(Path(tmp), runner="deferred")
+        with Desk.open(config, entry_points=False) as desk:
+            for i in range(n):
+                desk.submit("failure", f"c{i % 1000}", f"demand {i}", channel="bench")
+            t0 = time.perf_counter()
+            ran = desk.run_due_jobs()
+            elapsed = time.perf_counter() - t0
+            assert ran == n, f"ran {ran} of {n} jobs"
+            return ran / elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n", type=int, default=2000, help="jobs per measurement")
+    ap.add_argument("--runs", type=int, default=3, help="measurements per figure (median)")
+    args = ap.parse_args()
+    ceiling = best_of(args.runs, lambda: core_ceiling(args.n))
+    jobs = best_of(args.runs, lambda: desk_jobs(args.n))
+    print(f"inline job execution on SQLite (WAL, synchronous=NORMAL), {args.n} notify jobs, median of {args.runs}")
+    print(report("desk.run_due_jobs (acknowledgements, log)", jobs, "jobs/s", "| Core ceiling", ceiling))
+
+
+if __name__ == "__main__":
+    main()
