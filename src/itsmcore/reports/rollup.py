@@ -126,6 +126,8 @@ def refresh(conn: Connection) -> int:
             """
         )
     )
+    if dialect == "sqlite":
+        conn.execute(text("PRAGMA optimize"))  # keep the planner's statistics fresh as the rollup grows
     mark = top
     if conn.execute(select(t.report_state.c.name).where(t.report_state.c.name == NAME)).first() is None:
         conn.execute(t.report_state.insert().values(name=NAME, value=mark))

@@ -94,6 +94,8 @@ demands = Table(
     Index(None, "customer_id", "created_at"),
     Index(None, "state"),
     Index(None, "service_key"),
+    # each customer's demands of a kind in order: the reports' "better than last time"
+    Index(None, "customer_id", "kind", "created_at", "id"),
 )
 
 journey_events = Table(

@@ -1,4 +1,4 @@
-"""journey rollup for the reports
+"""journey rollup for the reports, and an index of each customer's demands of a kind in order
 
 Revision ID: 0003
 Revises: 0002
@@ -15,6 +15,12 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index(
+        op.f("ix_demands_customer_id_kind_created_at_id"),
+        "demands",
+        ["customer_id", "kind", "created_at", "id"],
+        unique=False,
+    )
     op.create_table(
         "journey_stages",
         sa.Column("demand_id", sa.Integer(), nullable=False),
@@ -84,3 +90,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_journey_stages_service_key_stage_secs"), table_name="journey_stages")
     op.drop_index(op.f("ix_journey_stages_created_at"), table_name="journey_stages")
     op.drop_table("journey_stages")
+    op.drop_index(op.f("ix_demands_customer_id_kind_created_at_id"), table_name="demands")
