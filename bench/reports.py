@@ -161,6 +161,10 @@ with Desk.open(config, entry_points=False) as desk:
     elif mode == "experience":
         r = experience_report(desk, Scope())
         n = r.overall.journeys
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        experience_report(desk, Scope())  # again, as a dashboard refreshing would
+        n = first
     elif mode == "journeys":
         m, _ = journey_report(desk, Scope())
         n = m.journeys
@@ -208,8 +212,13 @@ def main() -> None:
         f"{journeys['peak_mb']:>5.0f} MB  ratio to raw {journeys['seconds'] / raw['seconds']:.2f}x"
     )
     print(
-        f"{'experience_report (maps, surveys, failure, ...)':<46} {experience['seconds']:>6.2f} s  peak RSS "
-        f"{experience['peak_mb']:>5.0f} MB  ratio to raw {experience['seconds'] / raw['seconds']:.2f}x  "
+        f"{'experience_report, first in its process':<46} {experience['n']:>6.2f} s  peak RSS "
+        f"{experience['peak_mb']:>5.0f} MB  ratio to raw {experience['n'] / raw['seconds']:.2f}x  "
+        f"(goal <= 2 s: {'met' if experience['n'] <= 2 else 'NOT met'})"
+    )
+    print(
+        f"{'experience_report, again (warm cache)':<46} {experience['seconds']:>6.2f} s  "
+        f"ratio to raw {experience['seconds'] / raw['seconds']:.2f}x  "
         f"(goal <= 2 s: {'met' if experience['seconds'] <= 2 else 'NOT met'})"
     )
 

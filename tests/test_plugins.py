@@ -203,3 +203,30 @@ def test_vendor_settings_errors_name_the_plugin(
     assert "channels.birds.loft: missing required setting" in text
     assert "from plugin local_plugin2" in text
     sys.modules.pop("local_plugin2", None)
+
+
+def test_a_plugin_implementing_a_deprecated_hook_is_named_in_a_warning() -> None:
+    import types
+
+    import pluggy
+
+    spec = pluggy.HookspecMarker("itsm")
+    old = types.ModuleType("old_hooks")
+
+    def itsm_old_hook() -> None:
+        """A hook on its way out."""
+
+    old.itsm_old_hook = spec(warn_on_impl=DeprecationWarning("itsm_old_hook is deprecated; use itsm_channels"))(
+        itsm_old_hook
+    )
+    host = PluginHost()
+    host.pm.add_hookspecs(old)
+    plugin = types.ModuleType("itsm_legacy")
+
+    @hookimpl
+    def itsm_old_hook() -> None:
+        return None
+
+    plugin.itsm_old_hook = itsm_old_hook  # type: ignore[attr-defined]
+    with pytest.warns(DeprecationWarning, match="plugin 'itsm_legacy' .*itsm_old_hook is deprecated"):
+        host.register(plugin, name="itsm_legacy")

@@ -14,7 +14,7 @@ import attrs
 from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select
 
 from ..store import tables as t
-from .query import D, R, Scope, and_all, epoch
+from .query import R, Scope, and_all
 
 SLOWER = 1.25
 GRACE_SECONDS = 60.0
@@ -53,7 +53,6 @@ class Consistency:
 
 def consistency(conn: Connection, scope: Scope, scales: dict[str, tuple[int, int]], limit: int = 20) -> Consistency:
     """``scales``: each survey method's (low, high), to scale scores to 0..1."""
-    effort = t.journey_totals
     scaled = case(
         *[(R.c.method == m, (R.c.score - lo) * 1.0 / (hi - lo)) for m, (lo, hi) in scales.items()],
         else_=None,
@@ -64,23 +63,25 @@ def consistency(conn: Connection, scope: Scope, scales: dict[str, tuple[int, int
         .group_by(R.c.demand_id)
         .subquery()
     )
-    # previous experiences may lie before the period: filter the current one only
-    base_filter: list[ColumnElement[bool]] = [D.c.resolved_at.is_not(None)]
+    # each resolved journey from the per-demand rollup; previous experiences may lie before
+    # the period, so only the current one is filtered by it (below)
+    T = t.journey_totals
+    base_filter: list[ColumnElement[bool]] = [T.c.outcome_secs.is_not(None)]
     if scope.service:
-        base_filter.append(D.c.service_key == scope.service)
+        base_filter.append(T.c.service_key == scope.service)
     if scope.kind:
-        base_filter.append(D.c.kind == scope.kind)
+        base_filter.append(T.c.kind == scope.kind)
     per = (
         select(
-            D.c.id,
-            D.c.customer_id,
-            D.c.kind,
-            D.c.created_at,
-            (epoch(conn, D.c.resolved_at) - epoch(conn, D.c.created_at)).label("secs"),
-            func.coalesce(effort.c.effort, 0).label("effort"),
+            T.c.demand_id.label("id"),
+            T.c.customer_id,
+            T.c.kind,
+            T.c.created_at,
+            T.c.outcome_secs.label("secs"),
+            T.c.effort,
             score.c.score,
         )
-        .select_from(D.outerjoin(effort, effort.c.demand_id == D.c.id).outerjoin(score, score.c.demand_id == D.c.id))
+        .select_from(T.outerjoin(score, score.c.demand_id == T.c.demand_id))
         .where(*base_filter)
         .subquery()
     )

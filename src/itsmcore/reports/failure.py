@@ -14,8 +14,9 @@ from typing import Any
 import attrs
 from sqlalchemy import Connection, and_, case, func, select
 
+from ..store import tables as t
 from .journeys import day_filter, day_source
-from .query import D, Scope, and_all, epoch
+from .query import Scope, and_all, epoch
 
 #: How soon a second contact about the same service counts as a repeat.
 REPEAT_WINDOW = timedelta(days=7)
@@ -59,19 +60,22 @@ class FailureDemand:
 
 
 def failure_demand(conn: Connection, scope: Scope) -> FailureDemand:
-    # each demand beside the same customer's previous one about the same service (one sort, no self-join);
-    # previous demands may lie before the period, so the period filters the outer query only
-    created = epoch(conn, D.c.created_at)
+    # each journey beside the same customer's previous one about the same service: from the
+    # per-demand rollup, in the order of its index (no sort, no self-join); previous ones may
+    # lie before the period, so the period filters the outer query only
+    T = t.journey_totals
+    created = epoch(conn, T.c.created_at)
     paired = select(
-        D.c.id,
-        D.c.kind,
-        D.c.cause,
-        D.c.service_key,
-        D.c.customer_id,
-        D.c.created_at,
+        T.c.demand_id,
+        T.c.kind,
+        T.c.cause,
+        T.c.service_key,
+        T.c.created_at,
         (
             created
-            - func.lag(created).over(partition_by=(D.c.customer_id, D.c.service_key), order_by=(D.c.created_at, D.c.id))
+            - func.lag(created).over(
+                partition_by=(T.c.customer_id, T.c.service_key), order_by=(T.c.created_at, T.c.demand_id)
+            )
         ).label("since_last"),
     ).subquery()
     p = paired.c

@@ -7,14 +7,15 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 import attrs
-from sqlalchemy import ColumnElement, Connection, case, func, literal, select
+from sqlalchemy import ColumnElement, Connection, and_, case, func, select
 
 from ..config import ToBeJourney
 from ..model import Stage
 from ..store import tables as t
-from .query import D, Scope, and_all, epoch, percentiles
+from .query import D, Scope, and_all
 
 J = t.journey_stages
+T = t.journey_totals
 
 
 @attrs.frozen(kw_only=True)
@@ -112,15 +113,10 @@ def journey_map(conn: Connection, scope: Scope) -> JourneyMap:
             .group_by(J.c.stage)
         )
     }
-    outcome = percentiles(
-        conn,
-        select(
-            literal(1).label("all"),
-            (epoch(conn, D.c.resolved_at) - epoch(conn, D.c.created_at)).label("secs"),
-        ).where(where, D.c.resolved_at.is_not(None)),
-        ["all"],
-        "secs",
-    ).get((1,), {})
+    # time to outcome: the resolved journeys' percentiles, by index seeks on the per-demand rollup
+    t_where = and_all(scope.filters(T.c.created_at, T.c.service_key, T.c.kind))
+    resolved = conn.execute(select(func.count(T.c.outcome_secs)).where(t_where)).scalar_one()
+    outcome = {p: _rank_value(conn, T.c.outcome_secs, t_where, int(resolved), p) for p in (50, 90)}
     stages = []
     effort = actions = contacts = 0
     for stage in Stage:
@@ -205,15 +201,16 @@ def _whole_days(scope: Scope) -> bool:
 
 def _at_rank(conn: Connection, where: ColumnElement[bool], stage: Stage, n: int, p: int) -> float | None:
     """The nearest-rank percentile ``p`` of time in ``stage``: one index seek on (stage, secs)."""
+    return _rank_value(conn, J.c.secs, and_(where, J.c.stage == str(stage)), n, p)
+
+
+def _rank_value(conn: Connection, column: Any, where: ColumnElement[bool], n: int, p: int) -> float | None:
+    """The value at nearest rank ``p`` % of ``n`` non-null values of ``column``: ORDER BY with OFFSET on its index."""
     if n == 0:
         return None
     rank = (n * p + 99) // 100
     value = conn.execute(
-        select(J.c.secs)
-        .where(where, J.c.stage == str(stage), J.c.secs.is_not(None))
-        .order_by(J.c.secs)
-        .limit(1)
-        .offset(rank - 1)
+        select(column).where(where, column.is_not(None)).order_by(column).limit(1).offset(rank - 1)
     ).scalar()
     return float(value) if value is not None else None
 

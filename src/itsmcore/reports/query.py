@@ -1,8 +1,7 @@
 """SQL building blocks shared by the reports: filters, durations and percentiles in the database.
 
-Every report aggregates where the rows are. Percentiles use window functions
-(``ROW_NUMBER`` against ``COUNT`` per group), which SQLite and PostgreSQL both have, so
-no report pulls events into Python to sort them.
+Every report aggregates where the rows are; percentiles are index seeks on the journey
+rollup (see :mod:`.rollup`), so no report pulls events into Python to sort them.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, and_, func
 
 from ..store import tables as t
 
@@ -71,39 +70,6 @@ def month(conn: Connection, column: Any) -> ColumnElement[str]:
     if conn.dialect.name == "postgresql":
         return func.to_char(column, "YYYY-MM")
     return func.strftime("%Y-%m", column)
-
-
-def percentiles(
-    conn: Connection, values: Select[Any] | Any, group: Sequence[str], value: str, points: Sequence[int] = (50, 90)
-) -> dict[tuple[Any, ...], dict[int, float]]:
-    """Nearest-rank percentiles of ``value`` per ``group`` over the rows of ``values``.
-
-    Returns ``{group values: {percentile: value}}``. One query: ranks and counts by
-    window functions, and only the rows at the wanted ranks come back.
-    """
-    sub = values.subquery()
-    gcols = [sub.c[g] for g in group]
-    ranked = (
-        select(
-            *gcols,
-            sub.c[value].label("v"),
-            func.row_number().over(partition_by=gcols or None, order_by=sub.c[value]).label("rn"),
-            func.count().over(partition_by=gcols or None).label("n"),
-        )
-        .where(sub.c[value].is_not(None))
-        .subquery()
-    )
-    at_rank = [ranked.c.rn == (ranked.c.n * p + 99) // 100 for p in points]
-    rows = conn.execute(
-        select(*[ranked.c[g] for g in group], ranked.c.rn, ranked.c.n, ranked.c.v).where(or_(*at_rank))
-    ).all()
-    out: dict[tuple[Any, ...], dict[int, float]] = {}
-    for row in rows:
-        slot = out.setdefault(tuple(row[: len(group)]), {})
-        for p in points:
-            if row.rn == (row.n * p + 99) // 100:
-                slot[p] = float(row.v)
-    return out
 
 
 def and_all(clauses: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:

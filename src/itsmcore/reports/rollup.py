@@ -101,9 +101,14 @@ def refresh(conn: Connection) -> int:
     conn.execute(
         text(
             f"""
-            INSERT INTO journey_totals (demand_id, effort, touches, contacts)
-            SELECT demand_id, SUM(effort), SUM(touches), SUM(contacts) FROM journey_stages
-            WHERE demand_id IN ({touched}) GROUP BY demand_id
+            INSERT INTO journey_totals (demand_id, effort, touches, contacts, outcome_secs, customer_id, kind,
+                                        cause, service_key, created_at)
+            SELECT s.demand_id, SUM(s.effort), SUM(s.touches), SUM(s.contacts),
+                   {_epoch(dialect, "d.resolved_at")} - {_epoch(dialect, "d.created_at")},
+                   d.customer_id, d.kind, d.cause, d.service_key, d.created_at
+            FROM journey_stages s JOIN demands d ON d.id = s.demand_id
+            WHERE s.demand_id IN ({touched})
+            GROUP BY s.demand_id, d.resolved_at, d.created_at, d.customer_id, d.kind, d.cause, d.service_key
             """
         )
     )
@@ -127,7 +132,8 @@ def refresh(conn: Connection) -> int:
         )
     )
     if dialect == "sqlite":
-        conn.execute(text("PRAGMA optimize"))  # keep the planner's statistics fresh as the rollup grows
+        # keep the planner's statistics fresh as the rollup grows (a full ANALYZE after a big fold)
+        conn.execute(text("ANALYZE" if top - last > 50_000 else "PRAGMA optimize"))
     mark = top
     if conn.execute(select(t.report_state.c.name).where(t.report_state.c.name == NAME)).first() is None:
         conn.execute(t.report_state.insert().values(name=NAME, value=mark))

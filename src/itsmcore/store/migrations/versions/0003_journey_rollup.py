@@ -1,4 +1,4 @@
-"""journey rollup for the reports, and an index of each customer's demands of a kind in order
+"""journey rollup for the reports
 
 Revision ID: 0003
 Revises: 0002
@@ -15,12 +15,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index(
-        op.f("ix_demands_customer_id_kind_created_at_id"),
-        "demands",
-        ["customer_id", "kind", "created_at", "id"],
-        unique=False,
-    )
     op.create_table(
         "journey_stages",
         sa.Column("demand_id", sa.Integer(), nullable=False),
@@ -55,8 +49,33 @@ def upgrade() -> None:
         sa.Column("effort", sa.Integer(), nullable=False),
         sa.Column("touches", sa.Integer(), nullable=False),
         sa.Column("contacts", sa.Integer(), nullable=False),
+        sa.Column("outcome_secs", sa.Float(), nullable=True),
+        sa.Column("customer_id", sa.String(length=128), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("cause", sa.String(length=64), nullable=True),
+        sa.Column("service_key", sa.String(length=128), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["demand_id"], ["demands.id"], name=op.f("fk_journey_totals_demand_id_demands")),
         sa.PrimaryKeyConstraint("demand_id", name=op.f("pk_journey_totals")),
+    )
+    op.create_index(op.f("ix_journey_totals_outcome_secs"), "journey_totals", ["outcome_secs"], unique=False)
+    op.create_index(
+        op.f("ix_journey_totals_customer_id_kind_created_at_demand_id"),
+        "journey_totals",
+        ["customer_id", "kind", "created_at", "demand_id"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_journey_totals_customer_id_service_key_created_at_demand_id"),
+        "journey_totals",
+        ["customer_id", "service_key", "created_at", "demand_id"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_journey_totals_service_key_outcome_secs"),
+        "journey_totals",
+        ["service_key", "outcome_secs"],
+        unique=False,
     )
     op.create_table(
         "journey_days",
@@ -85,9 +104,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("report_state")
     op.drop_table("journey_days")
+    op.drop_index(op.f("ix_journey_totals_service_key_outcome_secs"), table_name="journey_totals")
+    op.drop_index(op.f("ix_journey_totals_customer_id_service_key_created_at_demand_id"), table_name="journey_totals")
+    op.drop_index(op.f("ix_journey_totals_customer_id_kind_created_at_demand_id"), table_name="journey_totals")
+    op.drop_index(op.f("ix_journey_totals_outcome_secs"), table_name="journey_totals")
     op.drop_table("journey_totals")
     op.drop_index(op.f("ix_journey_stages_stage_secs"), table_name="journey_stages")
     op.drop_index(op.f("ix_journey_stages_service_key_stage_secs"), table_name="journey_stages")
     op.drop_index(op.f("ix_journey_stages_created_at"), table_name="journey_stages")
     op.drop_table("journey_stages")
-    op.drop_index(op.f("ix_demands_customer_id_kind_created_at_id"), table_name="demands")
