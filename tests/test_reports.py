@@ -139,13 +139,18 @@ def test_failure_demand_by_cause(desk: Desk, clock: Clock) -> None:
 
 def test_better_than_last_time_names_who_got_a_worse_experience(desk: Desk, clock: Clock) -> None:
     first = phone_request(desk, clock, "steve", timedelta(hours=1))
+    desk.answer_survey(10, customer="steve", demand_id=first)
     second = phone_request(desk, clock, "steve", timedelta(days=4))
     phone_request(desk, clock, "tony", timedelta(hours=2))
     c = consistency_report(desk, Scope())
     assert c.compared == 1 and c.worse == 1 and c.as_good_share == 0.0
     (pair,) = c.pairs
     assert (pair.customer_id, pair.previous_id, pair.current_id) == ("steve", first, second)
-    assert "slower" in pair.why
+    assert pair.why == "slower" and pair.previous_score == 1.0 and pair.current_score is None
+    clock.now += timedelta(days=40)  # past the one-survey-per-period rule
+    desk.answer_survey(3, customer="steve", demand_id=second)
+    (pair,) = consistency_report(desk, Scope()).pairs
+    assert pair.why == "slower, lower score" and pair.current_score == 0.3, "a survey answered later counts"
 
 
 def test_the_html_experience_report_is_one_page_with_an_svg_map_and_everything_escaped(

@@ -47,8 +47,9 @@ __all__ = [
 
 def refresh_rollup(desk: Desk) -> int:
     """Bring the journey rollup up to date with the events written since last time; returns how many."""
+    scales = {name: (int(m.low), int(m.high)) for name, m in desk.deployment.surveys().items()}
     with desk.engine.begin() as conn:
-        return refresh(conn)
+        return refresh(conn, scales)
 
 
 def journey_report(desk: Desk, scope: Scope, *, fresh: bool = True) -> tuple[JourneyMap, list[Gap]]:
@@ -79,9 +80,8 @@ def failure_demand_report(desk: Desk, scope: Scope, *, fresh: bool = True) -> Fa
 def consistency_report(desk: Desk, scope: Scope, *, fresh: bool = True) -> Consistency:
     if fresh:
         refresh_rollup(desk)
-    scales = {name: (int(m.low), int(m.high)) for name, m in desk.deployment.surveys().items()}
     with desk.engine.connect() as conn:
-        return consistency(conn, scope, scales)
+        return consistency(conn, scope)
 
 
 @attrs.frozen(kw_only=True)
@@ -136,7 +136,7 @@ def experience_report(
         m, g = journey_report(desk, attrs.evolve(scope, service=key), fresh=False)
         services.append((key, m, tuple(g)))
     step("services")
-    rows, low = survey_report(desk, scope, ("overall", "service", "kind", "channel", "department", "period", "mode"))
+    rows, low = survey_report(desk, scope, ("overall", "service", "channel", "period", "mode"))
     step("surveys")
     fd = failure_demand_report(desk, scope, fresh=False)
     step("failure demand")

@@ -14,7 +14,7 @@ import attrs
 from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select
 
 from ..store import tables as t
-from .query import R, Scope, and_all
+from .query import Scope, and_all
 
 SLOWER = 1.25
 GRACE_SECONDS = 60.0
@@ -51,18 +51,8 @@ class Consistency:
         return self.compared == 0
 
 
-def consistency(conn: Connection, scope: Scope, scales: dict[str, tuple[int, int]], limit: int = 20) -> Consistency:
-    """``scales``: each survey method's (low, high), to scale scores to 0..1."""
-    scaled = case(
-        *[(R.c.method == m, (R.c.score - lo) * 1.0 / (hi - lo)) for m, (lo, hi) in scales.items()],
-        else_=None,
-    )
-    score = (
-        select(R.c.demand_id, func.avg(scaled).label("score"))
-        .where(R.c.demand_id.is_not(None))
-        .group_by(R.c.demand_id)
-        .subquery()
-    )
+def consistency(conn: Connection, scope: Scope, limit: int = 20) -> Consistency:
+    """Pairs each resolved journey with the customer's previous one of its kind, from the per-demand rollup."""
     # each resolved journey from the per-demand rollup; previous experiences may lie before
     # the period, so only the current one is filtered by it (below)
     T = t.journey_totals
@@ -79,9 +69,9 @@ def consistency(conn: Connection, scope: Scope, scales: dict[str, tuple[int, int
             T.c.created_at,
             T.c.outcome_secs.label("secs"),
             T.c.effort,
-            score.c.score,
+            T.c.score,
         )
-        .select_from(T.outerjoin(score, score.c.demand_id == T.c.demand_id))
+        .select_from(T)
         .where(*base_filter)
         .subquery()
     )

@@ -12,6 +12,8 @@ recent ids to be read again next time and re-folds their demands from scratch.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import Connection, func, select, text
 
 from ..model import Stage
@@ -24,14 +26,23 @@ PG_MARGIN = 1000
 _POS = "CASE stage " + " ".join(f"WHEN '{s}' THEN {s.position}" for s in Stage) + f" ELSE {len(Stage)} END"
 
 
+def _quote(name: str) -> str:
+    """A method name inside a SQL string literal (names come from the config, but still)."""
+    return name.replace("'", "''")
+
+
 def _epoch(dialect: str, column: str) -> str:
     if dialect == "postgresql":
         return f"extract(epoch from {column})"
     return f"((julianday({column}) - 2440587.5) * 86400.0)"
 
 
-def refresh(conn: Connection) -> int:
-    """Fold journey events written since the last refresh into the rollup; returns how many were read."""
+def refresh(conn: Connection, scales: Mapping[str, tuple[int, int]] | None = None) -> int:
+    """Fold journey events written since the last refresh into the rollup; returns how many were read.
+
+    ``scales`` gives each survey method's (low, high), to keep every journey's survey
+    score on one 0..1 scale; answers of other methods are left out of it.
+    """
     dialect = conn.dialect.name
     if dialect == "postgresql":
         # two reports refreshing at once would fold the same events twice: one at a time
@@ -98,13 +109,25 @@ def refresh(conn: Connection) -> int:
     )
     conn.execute(text(f"UPDATE journey_stages SET secs = left_at - entered WHERE demand_id IN ({touched})"))
     conn.execute(text(f"DELETE FROM journey_totals WHERE demand_id IN ({touched})"))
+    scaled = (
+        "CASE r.method "
+        + " ".join(
+            f"WHEN '{_quote(m)}' THEN (r.score - {int(lo)}) * 1.0 / {int(hi) - int(lo)}"
+            for m, (lo, hi) in (scales or {}).items()
+            if hi > lo
+        )
+        + " END"
+        if scales
+        else "NULL"
+    )
     conn.execute(
         text(
             f"""
-            INSERT INTO journey_totals (demand_id, effort, touches, contacts, outcome_secs, customer_id, kind,
-                                        cause, service_key, created_at)
+            INSERT INTO journey_totals (demand_id, effort, touches, contacts, outcome_secs, score, customer_id,
+                                        kind, cause, service_key, created_at)
             SELECT s.demand_id, SUM(s.effort), SUM(s.touches), SUM(s.contacts),
                    {_epoch(dialect, "d.resolved_at")} - {_epoch(dialect, "d.created_at")},
+                   (SELECT AVG({scaled}) FROM survey_responses r WHERE r.demand_id = s.demand_id),
                    d.customer_id, d.kind, d.cause, d.service_key, d.created_at
             FROM journey_stages s JOIN demands d ON d.id = s.demand_id
             WHERE s.demand_id IN ({touched})

@@ -65,9 +65,13 @@ def survey_rows(
     # one pass: answers counted per combination of every dimension and score (a few thousand
     # groups however many answers), then each dimension's histogram is summed from those
     wanted = [d for d in dimensions if d != "overall"]
+    # the demand behind each answer only when a cut needs it (a lookup per answer otherwise saved)
+    joined = bool(scope.kind) or any(d in ("kind", "role", "department") for d in wanted)
+    if not joined:
+        columns["channel"] = func.coalesce(func.nullif(R.c.channel, ""), "(unknown)")
     q = (
         select(R.c.method, R.c.score, *[columns[d].label(d) for d in wanted], func.count().label("n"))
-        .select_from(R.outerjoin(D, D.c.id == R.c.demand_id))
+        .select_from(R.outerjoin(D, D.c.id == R.c.demand_id) if joined else R)
         .where(and_(True, *_scope_filter(scope)))
         .group_by(R.c.method, R.c.score, *[columns[d] for d in wanted])
     )

@@ -227,6 +227,7 @@ survey_responses = Table(
     Column("at", TS, nullable=False),
     Index(None, "method", "at"),
     Index(None, "customer_id", "at"),
+    Index(None, "demand_id"),
 )
 
 # The journey rollup the reports read: one row per demand and stage it reached, kept
@@ -266,6 +267,7 @@ journey_totals = Table(
     Column("touches", Integer, nullable=False),
     Column("contacts", Integer, nullable=False),
     Column("outcome_secs", Float),  # creation to resolution, once resolved
+    Column("score", Float),  # the customer's survey answers on it, scaled 0..1 by each method's scale
     Column("customer_id", String(128), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("cause", String(64)),

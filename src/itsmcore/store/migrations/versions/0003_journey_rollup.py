@@ -15,6 +15,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index(op.f("ix_survey_responses_demand_id"), "survey_responses", ["demand_id"], unique=False)
     op.create_table(
         "journey_stages",
         sa.Column("demand_id", sa.Integer(), nullable=False),
@@ -50,6 +51,7 @@ def upgrade() -> None:
         sa.Column("touches", sa.Integer(), nullable=False),
         sa.Column("contacts", sa.Integer(), nullable=False),
         sa.Column("outcome_secs", sa.Float(), nullable=True),
+        sa.Column("score", sa.Float(), nullable=True),
         sa.Column("customer_id", sa.String(length=128), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("cause", sa.String(length=64), nullable=True),
@@ -113,3 +115,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_journey_stages_service_key_stage_secs"), table_name="journey_stages")
     op.drop_index(op.f("ix_journey_stages_created_at"), table_name="journey_stages")
     op.drop_table("journey_stages")
+    op.drop_index(op.f("ix_survey_responses_demand_id"), table_name="survey_responses")
