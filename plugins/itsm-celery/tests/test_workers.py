@@ -144,15 +144,17 @@ def test_database_restart_mid_run(
 def test_announcement_fanout_over_workers_sends_each_notification_once(
     make_config: Callable[..., Path], workers: Callable[[Path], Workers]
 ) -> None:
-    # ITSM_CELERY_FANOUT sets the audience (the figure is 100,000; bench/scale.py measures throughput)
+    # ITSM_CELERY_FANOUT / ITSM_CELERY_FANOUT_WORKERS set the audience and the workers; the issue's
+    # figure is 100,000 over 4 (run by hand: about a quarter of an hour here), CI runs 4,000 over 2
     n = int(os.environ.get("ITSM_CELERY_FANOUT", "4000"))
+    n_workers = int(os.environ.get("ITSM_CELERY_FANOUT_WORKERS", "2"))
     config = make_config(customers=n, sweep_batch=5000)
     with Desk.open(config) as desk:
         pool = workers(config)
-        pool.start(2, concurrency=1)
+        pool.start(n_workers, concurrency=1)
         t0 = time.monotonic()
         ann = desk.open_announcement("mail", "Mail is down", description="We are on it.")
-        stats = wait_for_jobs(desk, at_least=n + 1, timeout=600, what="fan-out", logs=pool.logs)
+        stats = wait_for_jobs(desk, at_least=n + 1, timeout=max(600, n // 20), what="fan-out", logs=pool.logs)
         took = time.monotonic() - t0
         assert set(stats) == {"done"}, stats
         from sqlalchemy import text
@@ -168,7 +170,7 @@ def test_announcement_fanout_over_workers_sends_each_notification_once(
         assert len(per_customer) == n
         assert set(per_customer.values()) == {1}
         assert desk.ledger(ann.id) is not None
-        print(f"fan-out to {n} customers over 2 workers: {took:.1f}s ({n / took:.0f} notifications/s)")
+        print(f"fan-out to {n} customers over {n_workers} workers: {took:.1f}s ({n / took:.0f} notifications/s)")
 
 
 def test_workers_share_rows_with_cli(make_config: Callable[..., Path], workers: Callable[[Path], Workers]) -> None:
