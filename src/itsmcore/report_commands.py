@@ -66,6 +66,28 @@ def _out(text: str, output: Path | None) -> None:
         click.echo(f"wrote {output}", err=True)
 
 
+def _show(
+    fmt: str,
+    output: Path | None,
+    *,
+    data: Callable[[], Any],
+    rows: Callable[[], list[dict[str, Any]]],
+    html: Callable[[], str],
+    table: Callable[[Any], None],
+) -> None:
+    """One report in the chosen format: JSON of ``data``, CSV of ``rows``, the HTML page, or a rich table."""
+    from .reports import render
+
+    if fmt == "json":
+        _out(render.to_json(data()), output)
+    elif fmt == "csv":
+        _out(render.to_csv(rows()), output)
+    elif fmt == "html":
+        _out(html(), output)
+    else:
+        table(_console(output))
+
+
 def _console(output: Path | None) -> Any:
     from rich.console import Console
 
@@ -128,14 +150,14 @@ def journeys(
             emit("table", rows, ["stage", "channel", "customer_sees", "behind_scenes"], f"demand {demand_id}")
         return
     m, gaps = journey_report(desk, _scope(desk, service, kind, since, until))
-    if fmt == "json":
-        _out(render.to_json(as_dict(m, gaps)), output)
-    elif fmt == "csv":
-        _out(render.to_csv(as_dict(m, gaps)["stages"]), output)
-    elif fmt == "html":
-        _out(render.journey_html(m, gaps), output)
-    else:
-        render.journey_table(_console(output), m, gaps)
+    _show(
+        fmt,
+        output,
+        data=lambda: as_dict(m, gaps),
+        rows=lambda: as_dict(m, gaps)["stages"],
+        html=lambda: render.journey_html(m, gaps),
+        table=lambda console: render.journey_table(console, m, gaps),
+    )
 
 
 @report.command()
@@ -164,14 +186,14 @@ def surveys(
 
     desk = _desk(ctx)
     rows, low = survey_report(desk, _scope(desk, service, kind, since, until), dimensions or DIMENSIONS)
-    if fmt == "json":
-        _out(render.to_json(as_dicts(rows)), output)
-    elif fmt == "csv":
-        _out(render.to_csv(as_dicts(rows)), output)
-    elif fmt == "html":
-        _out(render.surveys_html(rows, low), output)
-    else:
-        render.survey_table(_console(output), rows, low)
+    _show(
+        fmt,
+        output,
+        data=lambda: as_dicts(rows),
+        rows=lambda: as_dicts(rows),
+        html=lambda: render.surveys_html(rows, low),
+        table=lambda console: render.survey_table(console, rows, low),
+    )
 
 
 @report.command("failure-demand")
@@ -192,14 +214,14 @@ def failure_demand(
 
     desk = _desk(ctx)
     fd = failure_demand_report(desk, _scope(desk, service, kind, since, until))
-    if fmt == "json":
-        _out(render.to_json(as_dicts(fd)), output)
-    elif fmt == "csv":
-        _out(render.to_csv(as_dicts(fd)), output)
-    elif fmt == "html":
-        _out(render.failure_html(fd), output)
-    else:
-        render.failure_table(_console(output), fd)
+    _show(
+        fmt,
+        output,
+        data=lambda: as_dicts(fd),
+        rows=lambda: as_dicts(fd),
+        html=lambda: render.failure_html(fd),
+        table=lambda console: render.failure_table(console, fd),
+    )
 
 
 @report.command()
@@ -220,25 +242,15 @@ def consistency(
 
     desk = _desk(ctx)
     c = consistency_report(desk, _scope(desk, service, kind, since, until))
-    if fmt == "json":
-        _out(
-            render.to_json(
-                {
-                    "id": "consistency",
-                    "compared": c.compared,
-                    "worse": c.worse,
-                    "as_good_share": c.as_good_share,
-                    "worst": as_dicts(c),
-                }
-            ),
-            output,
-        )
-    elif fmt == "csv":
-        _out(render.to_csv(as_dicts(c)), output)
-    elif fmt == "html":
-        _out(render.consistency_html(c), output)
-    else:
-        render.consistency_table(_console(output), c)
+    summary = {"id": "consistency", "compared": c.compared, "worse": c.worse, "as_good_share": c.as_good_share}
+    _show(
+        fmt,
+        output,
+        data=lambda: summary | {"worst": as_dicts(c)},
+        rows=lambda: as_dicts(c),
+        html=lambda: render.consistency_html(c),
+        table=lambda console: render.consistency_table(console, c),
+    )
 
 
 @report.command()
@@ -264,11 +276,11 @@ def experience(
     with Progress(transient=True, console=Console(stderr=True)) as progress:
         task = progress.add_task("building the experience report", total=6)
         r = experience_report(desk, scope, progress=lambda _step: progress.advance(task))
-    if fmt == "json":
-        _out(render.to_json(render.experience_dict(r)), output)
-    elif fmt == "csv":
-        _out(render.to_csv(render.experience_dict(r)["failure_demand"]), output)
-    elif fmt == "html":
-        _out(render.experience_html(r), output)
-    else:
-        render.experience_terminal(_console(output), r)
+    _show(
+        fmt,
+        output,
+        data=lambda: render.experience_dict(r),
+        rows=lambda: render.experience_dict(r)["failure_demand"],
+        html=lambda: render.experience_html(r),
+        table=lambda console: render.experience_terminal(console, r),
+    )
