@@ -142,3 +142,31 @@ def test_list_filters(desk: Desk) -> None:
     desk.submit("information", "scott", "two?")
     assert [d.summary for d in desk.list_demands(customer="scott")] == ["two?"]
     assert [d.summary for d in desk.list_demands(kind="failure")] == ["one"]
+
+
+def test_a_runner_sets_how_long_its_claims_last(write_deployment: Callable[..., Path]) -> None:
+    from datetime import timedelta
+
+    from itsmcore import NoSettings, RunnerComponent, hookimpl
+
+    class ShortLeases:
+        lease = timedelta(seconds=7)
+
+        def __init__(self, settings: object, context: object) -> None:
+            pass
+
+        def wake(self, desk: Desk, job_ids: object) -> None:
+            return None  # a worker elsewhere would pick them up
+
+    class Plugin:
+        @hookimpl
+        def itsm_job_runners(self) -> list[RunnerComponent]:
+            return [RunnerComponent(name="short", factory=ShortLeases, settings=NoSettings, description="short leases")]
+
+    config = write_deployment('[runner]\nuse = "short"\n')
+    with Desk.open(config, plugins=[Plugin()], entry_points=False) as desk:
+        desk.submit("failure", "steve", "printer jam")
+        (job,) = desk.jobs(state="pending")
+        now = job.run_after
+        assert desk.claim(job.id, now=now)
+        assert desk.job(job.id).lease_until == now + timedelta(seconds=7)

@@ -297,7 +297,12 @@ class SurveyMethod(Protocol):
 
 @runtime_checkable
 class JobRunner(Protocol):
-    """Executes due jobs from the durable outbox."""
+    """Executes due jobs from the durable outbox.
+
+    A runner may also have a ``lease`` attribute (a ``timedelta``): how long its claim on
+    a job lasts before another runner may take the job over. Without one the core's
+    :data:`itsmcore.jobs.LEASE` (5 minutes) applies.
+    """
 
     def wake(self, desk: Desk, job_ids: Sequence[int]) -> None:
         """Jobs were just committed; run them now (inline) or hand them on (to workers)."""

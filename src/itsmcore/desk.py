@@ -153,6 +153,9 @@ class Desk:
         self._services = {s.key: s for s in self.config.services}
         self._channels: dict[str, Channel] | None = None
         self._runner = deployment.runner()
+        # how long a claim lasts before another runner may take the job over: the runner's say, else LEASE
+        lease = getattr(self._runner, "lease", None)
+        self._lease: timedelta = lease if isinstance(lease, timedelta) else LEASE
         self._running_jobs = False
         self._catalog_words: Mapping[str, Any] | None = None  # built on the first search
         self._sync_catalog()
@@ -1513,7 +1516,7 @@ class Desk:
         """
         now = now or self.clock()
         with self.engine.begin() as conn:
-            claimed = conn.execute(_CLAIM, {"b_id": job_id, "b_now": now, "b_lease": now + LEASE}).first()
+            claimed = conn.execute(_CLAIM, {"b_id": job_id, "b_now": now, "b_lease": now + self._lease}).first()
             if claimed is not None:
                 job = _job(claimed)
                 demand: Demand | _Keep | None = _KEEP

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -77,6 +78,9 @@ def make_app(settings: CelerySettings, url: str, deployment: str) -> celery.Cele
     return app
 
 
+LEASE_ENV = "ITSM_CELERY_LEASE_SECONDS"
+
+
 class CeleryRunner:
     """Sends job ids to Celery; finds due jobs nobody queued (the sweep)."""
 
@@ -87,6 +91,16 @@ class CeleryRunner:
         self._app: celery.Celery | None = None
         self._redis: redis.Redis | None = None
         self._marker_prefix = f"itsm:{self.deployment}:{settings.queue}:queued:"
+
+    @property
+    def lease(self) -> timedelta | None:
+        """The claim lease of jobs the workers run (the desk reads it); None: the core's default.
+
+        ``ITSM_CELERY_LEASE_SECONDS`` wins over the setting (tests shorten it).
+        """
+        env = os.environ.get(LEASE_ENV)
+        seconds = float(env) if env else self.settings.lease_seconds
+        return timedelta(seconds=seconds) if seconds is not None else None
 
     # ------------------------------------------------------------------ broker
 

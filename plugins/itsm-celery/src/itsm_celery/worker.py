@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 import time
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from .logs import JobLogger, job_context
@@ -29,25 +27,8 @@ if TYPE_CHECKING:
 
 log = JobLogger(logging.getLogger("itsm_celery.worker"), {})
 
-LEASE_ENV = "ITSM_CELERY_LEASE_SECONDS"
-
 _desks: dict[int, Desk] = {}
 _lock = threading.Lock()
-
-
-def apply_lease(seconds: float | None) -> None:
-    """Use a claim lease other than the core's for jobs this process claims.
-
-    The core keeps its lease in a module constant read by ``Desk.claim``; until it
-    offers a setting, the worker replaces that constant in its own processes only.
-    """
-    env = os.environ.get(LEASE_ENV)
-    value = float(env) if env else seconds
-    if value is None:
-        return
-    desk_module = sys.modules.get("itsmcore.desk")
-    if desk_module is not None and hasattr(desk_module, "LEASE"):
-        desk_module.LEASE = timedelta(seconds=value)  # type: ignore[attr-defined]
 
 
 def current_desk() -> Desk:
@@ -62,8 +43,6 @@ def current_desk() -> Desk:
             from itsmcore import Desk
 
             desk = Desk.open(os.environ.get("ITSM_CONFIG"))
-            runner = runner_of(desk)
-            apply_lease(runner.settings.lease_seconds if runner is not None else None)
             _desks.clear()  # a desk inherited from a parent process is not ours
             _desks[pid] = desk
     return desk
