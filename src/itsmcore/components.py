@@ -301,7 +301,7 @@ class JobRunner(Protocol):
 
     A runner may also have a ``lease`` attribute (a ``timedelta``): how long its claim on
     a job lasts before another runner may take the job over. Without one the core's
-    :data:`itsmcore.jobs.LEASE` (5 minutes) applies.
+    ``itsmcore.jobs.LEASE`` (5 minutes) applies.
     """
 
     def wake(self, desk: Desk, job_ids: Sequence[int]) -> None:
