@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape as escape_markup
 from rich.table import Table
 
 from . import ExperienceReport
@@ -50,6 +51,73 @@ def to_json(value: Any) -> str:
     return json.dumps(value, indent=2, default=str)
 
 
+# ---------------------------------------------------------------------------- rows (both formats)
+
+Rows = tuple[list[str], list[tuple[str, ...]]]
+
+
+def stage_rows(m: JourneyMap) -> Rows:
+    head = ["stage", "moment of truth", "reached", "median", "p90", "effort", "touchpoints", "channels", "dropped"]
+    return head, [
+        (
+            str(s.stage),
+            str(s.stage.moment),
+            f"{s.share:.0%} ({s.reached:,})",
+            human_duration(s.median_seconds),
+            human_duration(s.p90_seconds),
+            f"{s.effort:.1f}",
+            f"{s.touchpoints:.1f}",
+            ", ".join(f"{c} {n:,}" for c, n in list(s.channels.items())[:3]),
+            f"{s.dropped:,}",
+        )
+        for s in m.stages
+    ]
+
+
+def score_rows(rows: Sequence[SurveyRow]) -> Rows:
+    return ["method", "by", "group", "score", "95% interval", "answers"], [
+        (
+            r.method,
+            r.dimension,
+            r.group,
+            _fmt(r.score.value),
+            f"{_fmt(r.score.low)} to {_fmt(r.score.high)}" if r.score.low is not None else "-",
+            f"{r.score.n:,}",
+        )
+        for r in rows
+    ]
+
+
+def category_rows(fd: FailureDemand) -> Rows:
+    return ["category", "failure demand", "contacts", "share", "means"], [
+        (r["id"], "yes" if r["failure_demand"] else "no", f"{r['contacts']:,}", f"{r['share']:.0%}", r["means"])
+        for r in failure_dicts(fd)
+    ]
+
+
+def pair_rows(c: Consistency) -> Rows:
+    return ["customer", "kind", "last time", "this time", "effort", "score", "why"], [
+        (
+            p.customer_id,
+            p.kind,
+            f"#{p.previous_id}: {human_duration(p.previous_seconds)}",
+            f"#{p.current_id}: {human_duration(p.current_seconds)}",
+            f"{p.previous_effort} then {p.current_effort}",
+            f"{_fmt(p.previous_score, 2)} then {_fmt(p.current_score, 2)}",
+            p.why,
+        )
+        for p in c.pairs
+    ]
+
+
+def _print_table(console: Console, rows: Rows) -> None:
+    head, body = rows
+    table = Table(*head)
+    for row in body:
+        table.add_row(*(escape_markup(cell) for cell in row))  # data, not rich markup
+    console.print(table)
+
+
 # ---------------------------------------------------------------------------- terminal
 
 
@@ -63,20 +131,7 @@ def journey_table(console: Console, m: JourneyMap, gap_list: Sequence[Gap] = ())
         f"effort {m.effort_per_journey:.1f}, contacts {m.contacts_per_journey:.2f} per journey; "
         f"self-service {m.self_service_share:.0%}"
     )
-    table = Table("stage", "moment", "reached", "median", "p90", "effort", "touches", "channels", "dropped")
-    for s in m.stages:
-        table.add_row(
-            str(s.stage),
-            str(s.stage.moment),
-            f"{s.share:.0%} ({s.reached:,})",
-            human_duration(s.median_seconds),
-            human_duration(s.p90_seconds),
-            f"{s.effort:.1f}",
-            f"{s.touchpoints:.1f}",
-            ", ".join(f"{c} {n:,}" for c, n in list(s.channels.items())[:3]),
-            f"{s.dropped:,}",
-        )
-    console.print(table)
+    _print_table(console, stage_rows(m))
     for g in gap_list:
         console.print(f"  gap at {g.stage} ({g.kind}): {g.detail}")
 
@@ -85,11 +140,7 @@ def survey_table(console: Console, rows: Sequence[SurveyRow], low: Sequence[Detr
     if not rows:
         console.print("No survey answers in this period.")
         return
-    table = Table("method", "by", "group", "score", "95% interval", "n")
-    for r in rows:
-        interval = f"{_fmt(r.score.low)} to {_fmt(r.score.high)}" if r.score.low is not None else "-"
-        table.add_row(r.method, r.dimension, r.group, _fmt(r.score.value), interval, f"{r.score.n:,}")
-    console.print(table)
+    _print_table(console, score_rows(rows))
     for d in low:
         console.print(f"  {d.method} {d.score} from {d.customer_id} on #{d.demand_id}: {d.comment!r}")
 
@@ -102,16 +153,7 @@ def failure_table(console: Console, fd: FailureDemand) -> None:
         f"[bold]Failure demand[/bold]: {fd.failure:,} of {fd.contacts:,} contacts ({fd.share:.0%}); "
         f"{fd.absorbed:,} outage contacts absorbed by an announcement"
     )
-    table = Table("category", "failure demand", "contacts", "share", "means")
-    for row in failure_dicts(fd):
-        table.add_row(
-            row["id"],
-            "yes" if row["failure_demand"] else "no",
-            f"{row['contacts']:,}",
-            f"{row['share']:.0%}",
-            row["means"],
-        )
-    console.print(table)
+    _print_table(console, category_rows(fd))
 
 
 def consistency_table(console: Console, c: Consistency) -> None:
@@ -122,22 +164,11 @@ def consistency_table(console: Console, c: Consistency) -> None:
         f"[bold]Better than last time[/bold]: {c.as_good_share:.0%} of {c.compared:,} experiences were at least as good "
         f"as the customer's previous one; {c.worse:,} were worse"
     )
-    table = Table("customer", "kind", "before", "now", "effort", "score", "why")
-    for p in c.pairs:
-        table.add_row(
-            p.customer_id,
-            p.kind,
-            f"#{p.previous_id} {human_duration(p.previous_seconds)}",
-            f"#{p.current_id} {human_duration(p.current_seconds)}",
-            f"{p.previous_effort} -> {p.current_effort}",
-            f"{_fmt(p.previous_score, 2)} -> {_fmt(p.current_score, 2)}",
-            p.why,
-        )
-    console.print(table)
+    _print_table(console, pair_rows(c))
 
 
 def experience_terminal(console: Console, r: ExperienceReport) -> None:
-    console.print(f"[bold]Experience report[/bold]: {escape_rich(r.deployment)}, {r.scope.describe()}")
+    console.print(f"[bold]Experience report[/bold]: {escape_markup(r.deployment)}, {r.scope.describe()}")
     if r.empty:
         console.print(EMPTY)
         return
@@ -147,10 +178,6 @@ def experience_terminal(console: Console, r: ExperienceReport) -> None:
     survey_table(console, [s for s in r.surveys if s.dimension in ("overall", "service")], r.detractors)
     failure_table(console, r.failure)
     consistency_table(console, r.consistency)
-
-
-def escape_rich(text: str) -> str:
-    return text.replace("[", r"\[")
 
 
 # ---------------------------------------------------------------------------- HTML
@@ -226,23 +253,7 @@ def _journey_html(m: JourneyMap, gap_list: Sequence[Gap] = ()) -> str:
         f" p90 {human_duration(m.outcome_p90_seconds)}; effort {m.effort_per_journey:.1f} and "
         f"{m.contacts_per_journey:.2f} contacts per journey; self-service {m.self_service_share:.0%}.</p>",
         _svg_map(m),
-        _table(
-            ["stage", "moment of truth", "reached", "median", "p90", "effort", "touchpoints", "channels", "dropped"],
-            [
-                (
-                    s.stage,
-                    s.stage.moment,
-                    f"{s.share:.0%} ({s.reached:,})",
-                    human_duration(s.median_seconds),
-                    human_duration(s.p90_seconds),
-                    f"{s.effort:.1f}",
-                    f"{s.touchpoints:.1f}",
-                    ", ".join(f"{c} {n:,}" for c, n in list(s.channels.items())[:3]),
-                    f"{s.dropped:,}",
-                )
-                for s in m.stages
-            ],
-        ),
+        _table(*stage_rows(m)),
     ]
     if gap_list:
         out.append("<p><b>Against the designed journey:</b></p><ul>")
@@ -269,22 +280,7 @@ def journey_html(m: JourneyMap, gap_list: Sequence[Gap] = ()) -> str:
 def _surveys_html(rows: Sequence[SurveyRow], low: Sequence[Detractor]) -> str:
     if not rows:
         return "<p>No survey answers in this period.</p>"
-    out = [
-        _table(
-            ["method", "by", "group", "score", "95% interval", "answers"],
-            [
-                (
-                    r.method,
-                    r.dimension,
-                    r.group,
-                    _fmt(r.score.value),
-                    f"{_fmt(r.score.low)} to {_fmt(r.score.high)}" if r.score.low is not None else "-",
-                    f"{r.score.n:,}",
-                )
-                for r in rows
-            ],
-        )
-    ]
+    out = [_table(*score_rows(rows))]
     if low:
         out.append("<h3>In their own words: low scores beside their journeys</h3>")
         for d in low:
@@ -307,13 +303,7 @@ def _failure_html(fd: FailureDemand) -> str:
     return (
         f"<p>{fd.failure:,} of {fd.contacts:,} contacts ({fd.share:.0%}) were failure demand; "
         f"{fd.absorbed:,} outage contacts came as &ldquo;This affects me&rdquo; instead of a call.</p>"
-        + _table(
-            ["category", "failure demand", "contacts", "share", "means"],
-            [
-                (r["id"], "yes" if r["failure_demand"] else "no", f"{r['contacts']:,}", f"{r['share']:.0%}", r["means"])
-                for r in failure_dicts(fd)
-            ],
-        )
+        + _table(*category_rows(fd))
     )
 
 
@@ -326,22 +316,7 @@ def _consistency_html(c: Consistency) -> str:
         return "<p>No repeat experiences in this period.</p>"
     return (
         f"<p>{c.as_good_share:.0%} of {c.compared:,} experiences were at least as good as the customer's previous one;"
-        f" {c.worse:,} were worse. The worst:</p>"
-        + _table(
-            ["customer", "kind", "last time", "this time", "effort", "score", "why"],
-            [
-                (
-                    p.customer_id,
-                    p.kind,
-                    f"#{p.previous_id}: {human_duration(p.previous_seconds)}",
-                    f"#{p.current_id}: {human_duration(p.current_seconds)}",
-                    f"{p.previous_effort} then {p.current_effort}",
-                    f"{_fmt(p.previous_score, 2)} then {_fmt(p.current_score, 2)}",
-                    p.why,
-                )
-                for p in c.pairs
-            ],
-        )
+        f" {c.worse:,} were worse. The worst:</p>" + _table(*pair_rows(c))
     )
 
 
