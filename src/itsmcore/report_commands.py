@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import click
 
 FORMATS = click.Choice(["table", "html", "csv", "json"])
@@ -35,27 +37,46 @@ def parse_when(value: str | None, *, end: bool = False) -> datetime | None:
     return when
 
 
+@attrs.frozen
+class Where:
+    """The scope options as typed: ``--service``, ``--kind``, ``--since``, ``--until``."""
+
+    service: str | None
+    kind: str | None
+    since: str | None
+    until: str | None
+
+
 def scope_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("--until", help="Up to (not including) this date, e.g. 2026-04-01.")(f)
-    f = click.option("--since", help="From this date, e.g. 2026-01-01, or 90d for the last 90 days.")(f)
-    f = click.option("--kind", type=click.Choice(["value", "failure", "information"]), help="Only this demand kind.")(f)
-    f = click.option("--service", help="Only this service (its key).")(f)
-    f = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")(f)
-    f = click.option(
+    """The options every report takes; the command receives them as one ``where`` (a :class:`Where`)."""
+
+    @functools.wraps(f)
+    def command(
+        *args: Any, service: str | None, kind: str | None, since: str | None, until: str | None, **kw: Any
+    ) -> Any:
+        return f(*args, where=Where(service, kind, since, until), **kw)
+
+    c: Callable[..., Any] = command
+    c = click.option("--until", help="Up to (not including) this date, e.g. 2026-04-01.")(c)
+    c = click.option("--since", help="From this date, e.g. 2026-01-01, or 90d for the last 90 days.")(c)
+    c = click.option("--kind", type=click.Choice(["value", "failure", "information"]), help="Only this demand kind.")(c)
+    c = click.option("--service", help="Only this service (its key).")(c)
+    c = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")(c)
+    c = click.option(
         "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file, not stdout."
-    )(f)
-    return f
+    )(c)
+    return c
 
 
-def _scope(desk: Any, service: str | None, kind: str | None, since: str | None, until: str | None) -> Any:
+def _scope(desk: Any, where: Where) -> Any:
     from .reports import Scope
 
-    if service:
-        desk.get_service(service)  # unknown service: a clear error with a close match
-    start, stop = parse_when(since), parse_when(until, end=True)
+    if where.service:
+        desk.get_service(where.service)  # unknown service: a clear error with a close match
+    start, stop = parse_when(where.since), parse_when(where.until, end=True)
     if start and stop and start >= stop:
-        raise click.BadParameter(f"--since {since} is not before --until {until}")
-    return Scope(since=start, until=stop, service=service, kind=kind)
+        raise click.BadParameter(f"--since {where.since} is not before --until {where.until}")
+    return Scope(since=start, until=stop, service=where.service, kind=where.kind)
 
 
 def _out(text: str, output: Path | None) -> None:
@@ -115,10 +136,7 @@ def journeys(
     ctx: click.Context,
     fmt: str,
     output: Path | None,
-    service: str | None,
-    kind: str | None,
-    since: str | None,
-    until: str | None,
+    where: Where,
     demand_id: int | None,
 ) -> None:
     """The as-is journey map: stages, reach, time in each, effort, channels, drop-offs; gaps against the to-be."""
@@ -149,7 +167,7 @@ def journeys(
 
             emit("table", rows, ["stage", "channel", "customer_sees", "behind_scenes"], f"demand {demand_id}")
         return
-    m, gaps = journey_report(desk, _scope(desk, service, kind, since, until))
+    m, gaps = journey_report(desk, _scope(desk, where))
     _show(
         fmt,
         output,
@@ -174,10 +192,7 @@ def surveys(
     ctx: click.Context,
     fmt: str,
     output: Path | None,
-    service: str | None,
-    kind: str | None,
-    since: str | None,
-    until: str | None,
+    where: Where,
     dimensions: tuple[str, ...],
 ) -> None:
     """NPS, CSAT and CES with sample sizes and 95% intervals; detractors' comments beside their journeys."""
@@ -185,7 +200,7 @@ def surveys(
     from .reports.surveys import as_dicts
 
     desk = _desk(ctx)
-    rows, low = survey_report(desk, _scope(desk, service, kind, since, until), dimensions or DIMENSIONS)
+    rows, low = survey_report(desk, _scope(desk, where), dimensions or DIMENSIONS)
     _show(
         fmt,
         output,
@@ -203,17 +218,14 @@ def failure_demand(
     ctx: click.Context,
     fmt: str,
     output: Path | None,
-    service: str | None,
-    kind: str | None,
-    since: str | None,
-    until: str | None,
+    where: Where,
 ) -> None:
     """The share of contacts that are failure demand, by cause (incidents, chases, can't find it, repeats, outages)."""
     from .reports import failure_demand_report, render
     from .reports.failure import as_dicts
 
     desk = _desk(ctx)
-    fd = failure_demand_report(desk, _scope(desk, service, kind, since, until))
+    fd = failure_demand_report(desk, _scope(desk, where))
     _show(
         fmt,
         output,
@@ -231,17 +243,14 @@ def consistency(
     ctx: click.Context,
     fmt: str,
     output: Path | None,
-    service: str | None,
-    kind: str | None,
-    since: str | None,
-    until: str | None,
+    where: Where,
 ) -> None:
     """Better than last time: each experience against the customer's previous one; who got a worse one."""
     from .reports import consistency_report, render
     from .reports.consistency import as_dicts
 
     desk = _desk(ctx)
-    c = consistency_report(desk, _scope(desk, service, kind, since, until))
+    c = consistency_report(desk, _scope(desk, where))
     summary = {"id": "consistency", "compared": c.compared, "worse": c.worse, "as_good_share": c.as_good_share}
     _show(
         fmt,
@@ -260,10 +269,7 @@ def experience(
     ctx: click.Context,
     fmt: str,
     output: Path | None,
-    service: str | None,
-    kind: str | None,
-    since: str | None,
-    until: str | None,
+    where: Where,
 ) -> None:
     """Everything on one page a CIO could read: headline figures, journey maps, surveys, failure demand."""
     from rich.console import Console
@@ -272,7 +278,7 @@ def experience(
     from .reports import experience_report, render
 
     desk = _desk(ctx)
-    scope = _scope(desk, service, kind, since, until)
+    scope = _scope(desk, where)
     with Progress(transient=True, console=Console(stderr=True)) as progress:
         task = progress.add_task("building the experience report", total=6)
         r = experience_report(desk, scope, progress=lambda _step: progress.advance(task))
