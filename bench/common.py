@@ -9,8 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def write_deployment(root: Path, *, customers: int = 1000, services: str = "", runner: str = "deferred") -> Path:
-    """A deployment with ``customers`` generated customers and the given catalog TOML."""
+def write_deployment(
+    root: Path,
+    *,
+    customers: int = 1000,
+    services: str = "",
+    runner: str = "deferred",
+    database: str = "sqlite:///itsm.db",
+) -> Path:
+    """A deployment with ``customers`` generated customers and the given catalog TOML, on ``database``."""
     lines = []
     for i in range(customers):
         lines.append(
@@ -29,7 +36,7 @@ def write_deployment(root: Path, *, customers: int = 1000, services: str = "", r
             f"""
             [deployment]
             name = "bench"
-            database = "sqlite:///itsm.db"
+            database = "{database}"
 
             [runner]
             use = "{runner}"

@@ -1,50 +1,49 @@
-"""Shared fixtures: deployments on SQLite, and on PostgreSQL when it can run here."""
+"""Shared fixtures: deployments on the run's database (SQLite, or PostgreSQL with --itsm-database=postgresql)."""
 
 from __future__ import annotations
 
-import os
-import re
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.pg import create_database, find_pg_bin, postgres_cluster
-
 pytest_plugins = ["itsmcore.testing"]
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+def _run_database(config: pytest.Config) -> str:
+    from itsmcore.testing import itsm_database  # imported late: pytest rewrites the plugin's asserts first
+
+    return itsm_database(config)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """Base URL of a PostgreSQL server: ITSM_TEST_POSTGRES_URL, or a throwaway cluster."""
-    url = os.environ.get("ITSM_TEST_POSTGRES_URL")
-    if url:
-        yield url.rstrip("/").rsplit("/", 1)[0] if url.count("/") > 2 else url
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass leaves out the SQLite half of the tests that run on both databases,
+    and the tests that open no database at all (they ran in the SQLite pass)."""
+    if _run_database(config) != "postgresql":
         return
-    if find_pg_bin() is None:
-        if IN_CI:
-            pytest.fail("CI=true but PostgreSQL server binaries are not installed; .ci/run must install them")
-        pytest.skip("PostgreSQL is not installed here (set ITSM_TEST_POSTGRES_URL to use a server)")
-    with postgres_cluster() as base:
-        yield base
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        sqlite_half = callspec is not None and callspec.params.get("database_url") == "sqlite"
+        (drop if sqlite_half or item.get_closest_marker("no_database") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture
-def postgres_url(postgres_server: str, request: pytest.FixtureRequest) -> str:
-    """A fresh, empty database for one test."""
-    name = "t_" + re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:50]
-    return create_database(postgres_server, name)
+def postgres_url(itsm_postgres_url: str) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    return itsm_postgres_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each store test runs on SQLite and on PostgreSQL."""
+    """Store tests run on both databases in every run (the PostgreSQL pass runs only the PostgreSQL half)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'itsm.db'}"
-    return str(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue("itsm_postgres_url"))
 
 
 CUSTOMERS = """
@@ -108,12 +107,12 @@ kind = "failure"
 
 
 @pytest.fixture
-def write_deployment(tmp_path: Path) -> Callable[..., Path]:
+def write_deployment(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., Path]:
     """Write a deployment (config, customers, catalog) into a temp dir; returns the config path."""
 
     def write(extra: str = "", *, database: str | None = None, services: str = SERVICES, name: str = "test") -> Path:
         (tmp_path / "customers.toml").write_text(CUSTOMERS)
-        db = database or "sqlite:///itsm.db"
+        db = database or str(request.getfixturevalue("itsm_database_url"))
         text = textwrap.dedent(
             f"""
             [deployment]
@@ -136,11 +135,13 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "eagle5"
 
 
 @pytest.fixture
-def eagle5(tmp_path: Path) -> Callable[..., Path]:
-    """A copy of the Eagle5 example in a temp dir, on the given database; returns its config path."""
+def eagle5(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., Path]:
+    """A copy of the Eagle5 example in a temp dir, on the given database (the run's by default); its config path."""
     import shutil
 
     def make(database: str | None = None, extra: str = "") -> Path:
+        if database is None and _run_database(request.config) == "postgresql":
+            database = str(request.getfixturevalue("itsm_postgres_url"))
         target = tmp_path / "eagle5"
         if not target.exists():
             shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("*.db*", ".itsm-secret"))

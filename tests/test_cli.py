@@ -135,7 +135,7 @@ def test_malformed_toml_exit_2(tmp_path: Path) -> None:
 
 
 def test_unreachable_database_is_one_line_and_writes_nothing(write_deployment: Callable[..., Path]) -> None:
-    from tests.pg import free_port
+    from itsmcore.testing.postgres import free_port
 
     path = write_deployment(database=f"postgresql+psycopg://nobody:secretpw@127.0.0.1:{free_port()}/itsm")
     r = itsm("-c", str(path), "demand", "submit", "--kind", "failure", "--customer", "steve", "--summary", "x")

@@ -10,6 +10,8 @@ import pytest
 from itsmcore import ConfigError
 from itsmcore.deployment import Deployment
 
+pytestmark = pytest.mark.no_database  # the PostgreSQL pass leaves these out
+
 
 def load(path: Path) -> Deployment:
     return Deployment.load(path, entry_points=False)

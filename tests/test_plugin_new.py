@@ -16,6 +16,8 @@ from click.testing import CliRunner
 from itsmcore.hookspecs import CONTRACT_VERSION
 from itsmcore.newplugin import KINDS, PluginNameError, new_plugin, plugin_new, render
 
+pytestmark = pytest.mark.no_database  # the PostgreSQL pass leaves these out
+
 
 @pytest.mark.parametrize("name", ["", "Teams", "1chat", "a b", "chat!", "a--b", "itsm", "itsmcore", "class", "x.y"])
 def test_refuses_bad_names(tmp_path: Path, name: str) -> None:

@@ -12,6 +12,8 @@ import pytest
 from itsmcore import ChannelComponent, Delivery, PluginError, hookimpl
 from itsmcore.plugins import PluginHost
 
+pytestmark = pytest.mark.no_database  # the PostgreSQL pass leaves these out
+
 
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:

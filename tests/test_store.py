@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -70,3 +72,73 @@ def test_a_database_behind_the_code_is_refused_without_upgrade(tmp_path: Path) -
 def test_invalid_url() -> None:
     with pytest.raises(StoreUnavailable, match="invalid database URL"):
         make_engine("not a url")
+
+
+def test_test_deployments_use_the_database_the_run_asks_for(
+    itsm_deployment_factory: Callable[..., Path], write_deployment: Callable[..., Path], request: pytest.FixtureRequest
+) -> None:
+    """``--itsm-database=postgresql`` puts every default test deployment on PostgreSQL, plugins' ones included."""
+    from itsmcore import Desk
+    from itsmcore.testing import itsm_database
+
+    wanted = itsm_database(request.config)
+    for make in (itsm_deployment_factory, write_deployment):  # both write tmp_path/itsm.toml: one at a time
+        with Desk.open(make()) as desk:
+            assert desk.engine.dialect.name == wanted
+            desk.ping()
+
+
+def _submit_many(config: str, start: Any, out: Any, n: int) -> None:
+    """One web process: ``n`` incidents and ``n`` requests, and the one email every process receives."""
+    from itsmcore import Desk
+
+    ids: list[int] = []
+    with Desk.open(config) as desk:
+        start.wait(60)
+        shared = desk.submit("failure", "steve", "CRM is down", service="crm", external_ref="<same@mail.example>")
+        for i in range(n):
+            ids.append(desk.submit("failure", "steve", f"CRM error {i}", service="crm").demand.id)
+            answers = {"mobile_number": "+447700900123", "mobile_os": "iOS"}
+            ids.append(
+                desk.submit("value", "steve", f"Expensatron {i}", service="expensatron", answers=answers).demand.id
+            )
+    out.put((shared.demand.id, shared.duplicate, ids))
+
+
+def test_several_processes_submit_at_once_and_nothing_is_lost_or_doubled(
+    write_deployment: Callable[..., Path], database_url: str
+) -> None:
+    """Four processes (four ``itsm serve`` workers, say) take in demands on one database at the same time."""
+    import multiprocessing
+
+    from itsmcore import Desk
+
+    config = write_deployment(database=database_url)
+    with Desk.open(config) as desk:  # migrate once, before the processes race
+        desk.ping()
+    ctx = multiprocessing.get_context("spawn")
+    start, out = ctx.Event(), ctx.Queue()
+    n = 15
+    procs = [ctx.Process(target=_submit_many, args=(str(config), start, out, n)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    start.set()
+    results = [out.get(timeout=180) for _ in procs]
+    for p in procs:
+        p.join(30)
+        assert p.exitcode == 0
+    shared_ids = {shared for shared, _, _ in results}
+    assert len(shared_ids) == 1, "one email, one demand, whichever process saw it first"
+    assert sorted(dup for _, dup, _ in results) == [False, True, True, True]
+    ids = [i for _, _, batch in results for i in batch]
+    assert len(ids) == len(set(ids)) == 4 * 2 * n
+    with Desk.open(config) as desk:
+        everything = desk.list_demands(limit=1000)
+        assert {d.id for d in everything} == set(ids) | shared_ids
+        for demand_id in ids:
+            assert [e.stage.value for e in desk.journey(demand_id)][:2] == ["engage", "acknowledge"]
+        stats = desk.job_stats()
+        assert set(stats) == {"done"}, stats
+        assert stats["done"] == sum(len(desk.jobs(demand_id=d.id)) for d in everything)
+        fulfilled = [d for d in everything if d.kind.value == "value"]
+        assert len(fulfilled) == 4 * n and {d.state.value for d in fulfilled} == {"fulfilled"}

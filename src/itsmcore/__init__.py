@@ -45,6 +45,7 @@ from .errors import (
     PluginError,
     StoreUnavailable,
     TemporaryFailure,
+    TooManyAttempts,
     UnknownCustomer,
     UnknownService,
 )
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from .cli import open_desk
     from .desk import DemandView, Desk, Receipt
     from .jobs import Job
+    from .logs import configure_logging, log_context
 
 __version__ = "0.1.0"
 
@@ -71,6 +73,10 @@ def __getattr__(name: str) -> Any:
         from .cli import open_desk
 
         return open_desk
+    if name in ("log_context", "configure_logging"):
+        from . import logs
+
+        return getattr(logs, name)
     if name == "Job":
         from .jobs import Job
 
@@ -117,10 +123,13 @@ __all__ = [
     "SurveyMethod",
     "SurveyScore",
     "TemporaryFailure",
+    "TooManyAttempts",
     "UnknownCustomer",
     "UnknownService",
     "__version__",
+    "configure_logging",
     "hookimpl",
+    "log_context",
     "open_desk",
     *_model_all,
 ]

@@ -21,6 +21,8 @@ from . import newplugin as _newplugin
 if TYPE_CHECKING:
     from .desk import Desk
 
+LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
 FORMAT = click.option(
     "--format",
     "fmt",
@@ -83,20 +85,37 @@ class ItsmGroup(click.Group):
     envvar="ITSM_CONFIG",
     help="The deployment config (default: ./itsm.toml, or $ITSM_CONFIG).",
 )
-@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors (and log at DEBUG).")
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    envvar="ITSM_LOG_LEVEL",
+    default=None,
+    help="Log lines from this level up, to stderr (default: WARNING; INFO for 'serve' and 'worker').",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    envvar="ITSM_LOG_FORMAT",
+    default=None,
+    help="Log lines as text (the default) or as one JSON object per line; each names its demand and job.",
+)
 @click.pass_context
-def cli(ctx: click.Context, config: Path | None, debug: bool) -> None:
+def cli(ctx: click.Context, config: Path | None, debug: bool, log_level: str | None, log_format: str | None) -> None:
     """itsmcore: a pluggable IT service desk built around the customer's experience.
 
     Start with 'itsm init DIR', then 'itsm -c DIR/itsm.toml check'.
     """
+    from .logs import configure_logging
+
     ctx.ensure_object(dict)
     ctx.obj["config"] = config
     ctx.obj["debug"] = debug
-    if debug:
-        import logging
-
-        logging.basicConfig(level=logging.DEBUG)
+    # Plugin commands read these (None: not asked for): a long-running one ('serve', 'worker')
+    # logs at INFO when no level was asked for, and may take its format from its settings.
+    ctx.obj["log_level"] = log_level.upper() if log_level else ("DEBUG" if debug else None)
+    ctx.obj["log_format"] = log_format
+    configure_logging(ctx.obj["log_level"] or "WARNING", log_format or "text")
 
 
 def open_desk(ctx: click.Context) -> Desk:
@@ -733,11 +752,61 @@ def jobs_retry(ctx: click.Context, job_ids: tuple[int, ...]) -> None:
 
 
 @jobs.command("run")
+@click.option(
+    "--watch",
+    type=click.FloatRange(min=0.05),
+    default=None,
+    metavar="SECONDS",
+    help="Keep running: look for due jobs every SECONDS until interrupted (Ctrl-C or SIGTERM ends cleanly).",
+)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Jobs claimed at a time; lower it when jobs are slow, so several processes share them.",
+)
 @click.pass_context
-def jobs_run(ctx: click.Context) -> None:
-    """Run every job that is due now (retries whose backoff has passed, jobs left by a crash)."""
-    n = open_desk(ctx).run_due_jobs()
-    click.echo(f"ran {n} job(s)")
+def jobs_run(ctx: click.Context, watch: float | None, batch: int) -> None:
+    """Run every job that is due now (retries whose backoff has passed, jobs left by a crash).
+
+    With --watch this is a worker process for deployments without Celery
+    ([runner] use = "deferred"): start as many as you like, on PostgreSQL each claims
+    its own jobs (FOR UPDATE SKIP LOCKED), so none runs a job another has taken.
+    """
+    desk = open_desk(ctx)
+    if watch is None:
+        click.echo(f"ran {desk.run_due_jobs(batch=batch)} job(s)")
+        return
+    if ctx.obj.get("log_level") is None:  # a long-running process: say what it does unless told otherwise
+        from .logs import configure_logging
+
+        configure_logging("INFO", ctx.obj.get("log_format") or "text")
+    total = _watch_jobs(desk, watch, batch)
+    click.echo(f"stopped: ran {total} job(s)")
+
+
+def _watch_jobs(desk: Desk, interval: float, batch: int) -> int:
+    """Run :func:`itsmcore.jobs.watch` until SIGINT/SIGTERM; the batch in hand is finished first (a second stops now)."""
+    import signal
+
+    from .jobs import watch
+
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        if stopping:
+            raise KeyboardInterrupt
+        stopping = True
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    click.echo(f"running due jobs every {interval:g}s; Ctrl-C stops")
+    try:
+        return watch(desk, interval=interval, batch=batch, stopping=lambda: stopping)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @jobs.command("stats")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -36,13 +37,16 @@ def deployment_secret(path: Path) -> bytes:
     if env:
         return env.encode()
     if not path.exists():
+        # written aside, then linked into place: no process ever reads a half-written (empty) secret
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", dir=path.parent)  # mode 0600
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first
-        else:
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_urlsafe(32))
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process made it first
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip().encode()
 
 

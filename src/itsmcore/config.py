@@ -90,6 +90,46 @@ class SurveyRules:
     link_days: float = attrs.field(default=14.0, metadata={"doc": "How long a survey link stays valid."})
 
 
+def _at_least(low: float) -> Any:
+    def check(_inst: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+        if value < low:
+            raise ValueError(f"{attribute.name}: expected at least {low:g}, got {value!r}")
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
+class SecuritySettings:
+    """The ``[security]`` table: how sign-ins are protected from password guessing.
+
+    Failed sign-ins are counted in the database, so every process of the deployment
+    (each ``itsm serve`` worker, on every machine) sees the same count.
+    """
+
+    sign_in_attempts: int = attrs.field(
+        default=5,
+        validator=_at_least(1),
+        metadata={
+            "doc": "Failed sign-ins allowed per login within the window; then that login is refused, without its "
+            "password being checked, until the oldest failure leaves the window. A successful sign-in clears them."
+        },
+    )
+    sign_in_attempts_per_address: int = attrs.field(
+        default=50,
+        validator=_at_least(0),
+        metadata={
+            "doc": "Failed sign-ins allowed from one network address, all logins together, within the window (one "
+            "address trying many logins); 0 turns this check off. Higher than sign_in_attempts: an office behind "
+            "one address shares it."
+        },
+    )
+    sign_in_window_minutes: float = attrs.field(
+        default=15.0,
+        validator=_at_least(0.1),
+        metadata={"doc": "The window, in minutes, in which failed sign-ins are counted."},
+    )
+
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -173,6 +213,7 @@ class Config:
     raw_services: tuple[tuple[str, str, Mapping[str, Any]], ...]
     announcements: AnnouncementSettings = attrs.field(factory=AnnouncementSettings)
     survey_rules: SurveyRules = attrs.field(factory=SurveyRules)
+    security: SecuritySettings = attrs.field(factory=SecuritySettings)
     extra: Mapping[str, Any] = attrs.field(factory=dict)
     to_be: Mapping[str, ToBeJourney] = attrs.field(factory=dict)
 
@@ -287,8 +328,14 @@ def cattrs_problems(exc: BaseException, file: str, path: str) -> list[ConfigProb
                 index = getattr(note, "index", None)
                 sub_path = _join(p, name) if name is not None else f"{p}[{index}]"
                 walk(sub, sub_path, getattr(note, "type", None))
+            named = attrs.fields_dict(e.cl) if isinstance(e, ClassValidationError) and attrs.has(e.cl) else {}
             for sub in without:
-                walk(sub, p, None)
+                # a validator's "field: message" names its key, so the problem's path can too
+                key, sep, rest = str(sub).partition(": ")
+                if sep and key in named:
+                    out.append(ConfigProblem(file, _join(p, key), rest))
+                else:
+                    walk(sub, p, None)
             return
         if isinstance(e, KeyError):
             out.append(ConfigProblem(file, p, f"missing required setting (expected {_type_name(tp)})"))
@@ -340,6 +387,7 @@ TOP_LEVEL = (
     "knowledge",
     "announcements",
     "survey_rules",
+    "security",
     "journeys",
     "reports",
     "portal",
@@ -402,6 +450,7 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
     plugins = structure(data.get("plugins", {}), PluginSettings, file, "plugins", problems)
     announcements = structure(data.get("announcements", {}), AnnouncementSettings, file, "announcements", problems)
     survey_rules = structure(data.get("survey_rules", {}), SurveyRules, file, "survey_rules", problems)
+    security = structure(data.get("security", {}), SecuritySettings, file, "security", problems)
 
     components: dict[str, dict[str, ComponentConfig]] = {}
     for table in COMPONENT_TABLES:
@@ -484,6 +533,7 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
         raw_services=tuple(raw_services),
         announcements=announcements,
         survey_rules=survey_rules,
+        security=security,
         extra={k: data[k] for k in ("journeys", "reports", "portal") if k in data},
         to_be=to_be,
     )

@@ -8,6 +8,8 @@ plugin's name, and the demand is kept.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import re
@@ -18,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, Engine, Integer, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Integer, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .asks import validate_answers
@@ -44,10 +46,12 @@ from .errors import (
     PermanentFailure,
     StoreUnavailable,
     TemporaryFailure,
+    TooManyAttempts,
     UnknownCustomer,
     UnknownService,
 )
 from .jobs import LEASE, DeferredRunner, Job, JobState, backoff
+from .logs import log_context
 from .model import (
     Actor,
     Announcement,
@@ -218,7 +222,7 @@ class Desk:
                 text,
                 extra={"demand_id": demand_id},
             )
-            log.debug("".join(traceback.format_exception(exc)))
+            log.debug("".join(traceback.format_exception(exc)), extra={"demand_id": demand_id})
             with self.engine.begin() as conn:
                 conn.execute(
                     insert(t.plugin_errors).values(
@@ -249,10 +253,100 @@ class Desk:
     def configuration_items(self, customer_id: str) -> list[ConfigurationItem]:
         return self.directory.configuration_items(customer_id)
 
-    def authenticate(self, login: str, password: str) -> Customer | None:
-        """The customer whose password this is (plugins first, then the directory), else ``None``."""
-        c = self.host.authenticate(self, login, password, self._on_error(None))
-        return c if c is not None else self.directory.authenticate(login, password)
+    def authenticate(
+        self,
+        login: str,
+        password: str,
+        *,
+        address: str | None = None,
+        attempts: int | None = None,
+        window: timedelta | None = None,
+    ) -> Customer | None:
+        """The customer whose password this is (plugins first, then the directory), else ``None``.
+
+        Guarded against password guessing by the ``[security]`` limits, counted in the
+        database so that every process sharing it sees the same count: while the login
+        (case-folded), or ``address`` (the client's network address, when known), has had
+        too many failures within the window, raises :class:`~itsmcore.errors.TooManyAttempts`
+        without asking the directory. A wrong password, an unknown login and an empty
+        password all count alike, and all return ``None``: nothing says which it was.
+        Success clears the login's failures. ``attempts`` and ``window`` override the
+        deployment's per-login limit for this call (a channel with a rule of its own).
+        """
+        rules = self.config.security
+        limit = attempts if attempts is not None else rules.sign_in_attempts
+        span = window if window is not None else timedelta(minutes=rules.sign_in_window_minutes)
+        key = self._sign_in_key(login)
+        address = (address.strip()[:64] or None) if address else None
+        failure = self._count_sign_in(key, address, limit, span)
+        try:
+            customer = None
+            if login.strip() and isinstance(password, str) and password:
+                customer = self.host.authenticate(self, login, password, self._on_error(None))
+                if customer is None:
+                    customer = self.directory.authenticate(login, password)
+        except BaseException:
+            # the directory could not answer (an outage): not the customer's failure
+            with self.engine.begin() as conn:
+                conn.execute(delete(t.sign_in_failures).where(t.sign_in_failures.c.id == failure))
+            raise
+        if customer is not None:
+            with self.engine.begin() as conn:
+                conn.execute(delete(t.sign_in_failures).where(t.sign_in_failures.c.login_key == key))
+        return customer
+
+    def _sign_in_key(self, login: str) -> str:
+        """The login as counted: a keyed hash of its case-folded form, never the login itself."""
+        typed = login.strip().casefold().encode()
+        return hmac.new(self.secret(), b"sign-in\0" + typed, hashlib.sha256).hexdigest()
+
+    def _count_sign_in(self, key: str, address: str | None, limit: int, span: timedelta) -> int:
+        """Record one attempt as a failure (success deletes it) unless over a limit; the new row's id.
+
+        Counting and recording are one step per login (and address) across processes, so
+        that concurrent attempts cannot all see "one left": PostgreSQL serialises them on
+        advisory locks; on SQLite the insert comes first, taking the database's write
+        lock before anything is counted.
+        """
+        f = t.sign_in_failures
+        per_address = self.config.security.sign_in_attempts_per_address if address else 0
+        now = self.clock()
+        since = now - span
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                names = [f"login:{key}"] + ([f"address:{address}"] if per_address else [])
+                for name in names:  # always login before address: no two attempts wait on each other in a cycle
+                    lock = int.from_bytes(
+                        hashlib.sha256(b"itsm.sign_in:" + name.encode()).digest()[:8], "big", signed=True
+                    )
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": lock})
+            row_id = int(
+                conn.execute(insert(f).values(login_key=key, address=address, at=now).returning(f.c.id)).scalar_one()
+            )
+            # old rows go as new ones come: the table holds about one window of failures
+            oldest = now - max(span, timedelta(minutes=self.config.security.sign_in_window_minutes))
+            conn.execute(delete(f).where(f.c.at <= oldest))
+            wait = 0.0
+            checks = [(f.c.login_key == key, limit)] + ([(f.c.address == address, per_address)] if per_address else [])
+            for which, allowed in checks:
+                # the allowed-th most recent earlier failure: while it is within the window, the limit is reached
+                nth = conn.execute(
+                    select(f.c.at)
+                    .where(which, f.c.at > since, f.c.id != row_id)
+                    .order_by(f.c.at.desc(), f.c.id.desc())
+                    .limit(1)
+                    .offset(allowed - 1)
+                ).scalar()
+                if nth is not None:
+                    wait = max(wait, ((_aware(nth) or now) + span - now).total_seconds())
+            if wait > 0:
+                log.warning(
+                    "sign-in refused without checking the password: too many failures (address %s); retry in %ds",
+                    address or "unknown",
+                    int(wait) + 1,
+                )
+                raise TooManyAttempts(wait)  # rolls the attempt back: a refusal is not counted
+        return row_id
 
     # ------------------------------------------------------------------ services
 
@@ -575,35 +669,37 @@ class Desk:
                 conn.execute(_INSERT_JOBS, jobs)
             else:
                 job_ids = list(conn.execute(_INSERT_JOBS_IDS, jobs).scalars())
-        # built from what was just written: no second read on the intake path
-        demand = _demand(_RowView(row, id=demand_id, waiting_for=None, resolved_at=None))
-        on_error = self._on_error(demand_id)
-        self.host.demand_received(self, demand, on_error)
-        if outage is not None:
-            self.host.customer_affected(self, outage, cust, on_error)
-        if event_hooks:
-            previous_stage = None
-            for ev_id, ev_row in zip(event_ids, events, strict=True):
-                ev = _event(_RowView(ev_row, id=ev_id))
-                self.host.event_recorded(self, demand, ev, on_error)
-                if ev.stage != previous_stage:
-                    self.host.stage_entered(self, demand, ev, on_error)
-                previous_stage = ev.stage
-        if kind_v == DemandKind.INFORMATION:
-            self._try_answer(demand)
-        if job_ids:
-            self._wake(job_ids)
-            demand = self.get(demand_id)
-        elif kind_v == DemandKind.INFORMATION:
-            demand = self.get(demand_id)
-        ack = self._ack_text(demand, svc)
-        links = svc.quick_start if svc else ()
-        if outage is not None:
-            ack += f" We know about this: {outage.title}." + (
-                f" Meanwhile: {outage.workaround}" if outage.workaround else ""
-            )
-            links = tuple(outage.workaround_links) + tuple(links)
-        return Receipt(demand=demand, acknowledgement=ack, links=links)
+        # from here on every line logged (hooks, inline jobs) names the new demand
+        with log_context(demand_id=demand_id):
+            # built from what was just written: no second read on the intake path
+            demand = _demand(_RowView(row, id=demand_id, waiting_for=None, resolved_at=None))
+            on_error = self._on_error(demand_id)
+            self.host.demand_received(self, demand, on_error)
+            if outage is not None:
+                self.host.customer_affected(self, outage, cust, on_error)
+            if event_hooks:
+                previous_stage = None
+                for ev_id, ev_row in zip(event_ids, events, strict=True):
+                    ev = _event(_RowView(ev_row, id=ev_id))
+                    self.host.event_recorded(self, demand, ev, on_error)
+                    if ev.stage != previous_stage:
+                        self.host.stage_entered(self, demand, ev, on_error)
+                    previous_stage = ev.stage
+            if kind_v == DemandKind.INFORMATION:
+                self._try_answer(demand)
+            if job_ids:
+                self._wake(job_ids)
+                demand = self.get(demand_id)
+            elif kind_v == DemandKind.INFORMATION:
+                demand = self.get(demand_id)
+            ack = self._ack_text(demand, svc)
+            links = svc.quick_start if svc else ()
+            if outage is not None:
+                ack += f" We know about this: {outage.title}." + (
+                    f" Meanwhile: {outage.workaround}" if outage.workaround else ""
+                )
+                links = tuple(outage.workaround_links) + tuple(links)
+            return Receipt(demand=demand, acknowledgement=ack, links=links)
 
     def _ack_text_parts(self, demand_id: int, kind: DemandKind, svc: Service | None) -> str:
         if kind == DemandKind.VALUE and svc is not None:
@@ -1122,21 +1218,31 @@ class Desk:
         kind: str = "note",
     ) -> JourneyEvent:
         """Add an event to a demand's journey; a new ``stage`` moves the demand there."""
-        demand = self.get(demand_id)
-        st = Stage(stage) if stage else demand.stage
-        now = self.clock()
-        with self.engine.begin() as conn:
-            ev = self._insert_event(
-                conn, demand_id, st, channel or demand.channel, actor, customer_sees, behind_scenes, effort, kind, now
-            )
-            conn.execute(update(t.demands).where(t.demands.c.id == demand_id).values(stage=str(st), updated_at=now))
-        previous = demand.stage
-        demand = attrs.evolve(demand, stage=st, updated_at=now)
-        on_error = self._on_error(demand_id)
-        self.host.event_recorded(self, demand, ev, on_error)
-        if st != previous:
-            self.host.stage_entered(self, demand, ev, on_error)
-        return ev
+        with log_context(demand_id=demand_id):
+            demand = self.get(demand_id)
+            st = Stage(stage) if stage else demand.stage
+            now = self.clock()
+            with self.engine.begin() as conn:
+                ev = self._insert_event(
+                    conn,
+                    demand_id,
+                    st,
+                    channel or demand.channel,
+                    actor,
+                    customer_sees,
+                    behind_scenes,
+                    effort,
+                    kind,
+                    now,
+                )
+                conn.execute(update(t.demands).where(t.demands.c.id == demand_id).values(stage=str(st), updated_at=now))
+            previous = demand.stage
+            demand = attrs.evolve(demand, stage=st, updated_at=now)
+            on_error = self._on_error(demand_id)
+            self.host.event_recorded(self, demand, ev, on_error)
+            if st != previous:
+                self.host.stage_entered(self, demand, ev, on_error)
+            return ev
 
     def advance(self, demand_id: int, stage: Stage | str, **kwargs: Any) -> JourneyEvent:
         """Move a demand's journey to ``stage`` with an event saying what happened."""
@@ -1226,53 +1332,55 @@ class Desk:
         behind_scenes: str = "",
     ) -> Demand:
         """Move a demand along its lifecycle; raises IllegalTransition naming the allowed states."""
-        demand = self.get(demand_id)
-        target = DemandState(state)
-        check_transition(demand.kind, demand.state, target, demand.id)
-        st = Stage(stage) if stage else _stage_for(target, demand.stage)
-        now = self.clock()
-        with self.engine.begin() as conn:
-            self._set_state(conn, demand_id, target, now, stage=st, waiting_for=None)
-            ev = self._insert_event(
-                conn,
-                demand_id,
-                st,
-                channel or demand.channel,
-                actor,
-                customer_sees or _state_words(demand, target),
-                behind_scenes or f"state {demand.state} -> {target} by {actor}",
-                0,
-                "state",
-                now,
-            )
-        new = self.get(demand_id)
-        on_error = self._on_error(demand_id)
-        self.host.demand_state_changed(self, new, demand.state, on_error)
-        self.host.event_recorded(self, new, ev, on_error)
-        if st != demand.stage:
-            self.host.stage_entered(self, new, ev, on_error)
-        return new
+        with log_context(demand_id=demand_id):
+            demand = self.get(demand_id)
+            target = DemandState(state)
+            check_transition(demand.kind, demand.state, target, demand.id)
+            st = Stage(stage) if stage else _stage_for(target, demand.stage)
+            now = self.clock()
+            with self.engine.begin() as conn:
+                self._set_state(conn, demand_id, target, now, stage=st, waiting_for=None)
+                ev = self._insert_event(
+                    conn,
+                    demand_id,
+                    st,
+                    channel or demand.channel,
+                    actor,
+                    customer_sees or _state_words(demand, target),
+                    behind_scenes or f"state {demand.state} -> {target} by {actor}",
+                    0,
+                    "state",
+                    now,
+                )
+            new = self.get(demand_id)
+            on_error = self._on_error(demand_id)
+            self.host.demand_state_changed(self, new, demand.state, on_error)
+            self.host.event_recorded(self, new, ev, on_error)
+            if st != demand.stage:
+                self.host.stage_entered(self, new, ev, on_error)
+            return new
 
     def resolve(self, demand_id: int, resolution: str, *, actor: str = Actor.AGENT) -> Demand:
         """Mark an incident resolved (or a request fulfilled, a query answered) and tell the customer."""
-        demand = self.get(demand_id)
-        target = {
-            DemandKind.FAILURE: DemandState.RESOLVED,
-            DemandKind.VALUE: DemandState.FULFILLED,
-            DemandKind.INFORMATION: DemandState.ANSWERED,
-        }[demand.kind]
-        new = self.transition(demand_id, target, actor=actor, stage=Stage.OUTCOME, customer_sees=resolution)
-        with self.engine.begin() as conn:
-            jid = self._enqueue_notify(
-                conn,
-                demand_id,
-                purpose="outcome",
-                subject=f"#{demand_id}: {demand.summary}",
-                body=resolution,
-                now=self.clock(),
-            )
-        self._wake([jid])
-        return new
+        with log_context(demand_id=demand_id):
+            demand = self.get(demand_id)
+            target = {
+                DemandKind.FAILURE: DemandState.RESOLVED,
+                DemandKind.VALUE: DemandState.FULFILLED,
+                DemandKind.INFORMATION: DemandState.ANSWERED,
+            }[demand.kind]
+            new = self.transition(demand_id, target, actor=actor, stage=Stage.OUTCOME, customer_sees=resolution)
+            with self.engine.begin() as conn:
+                jid = self._enqueue_notify(
+                    conn,
+                    demand_id,
+                    purpose="outcome",
+                    subject=f"#{demand_id}: {demand.summary}",
+                    body=resolution,
+                    now=self.clock(),
+                )
+            self._wake([jid])
+            return new
 
     # ------------------------------------------------------------------ approvals
 
@@ -1502,31 +1610,11 @@ class Desk:
 
     def _claim(self, job_id: int, now: datetime | None = None) -> Job | None:
         """Claim a due job and return it as claimed (one statement: UPDATE ... RETURNING)."""
-        claimed = self._claim_with_demand(job_id, now, with_demand=False)
-        return claimed[0] if claimed is not None else None
-
-    def _claim_with_demand(
-        self, job_id: int, now: datetime | None = None, *, with_demand: bool = True
-    ) -> tuple[Job, Demand | _Keep | None] | None:
-        """Claim a due job; for a notify job also read its demand on the same connection.
-
-        A notify job needs its demand (customer, thread, stage) before it sends; reading
-        it here saves a connection checkout per job. Other jobs read theirs after the
-        claim, when they run, as before (``_KEEP`` says "not read").
-        """
         now = now or self.clock()
         with self.engine.begin() as conn:
             claimed = conn.execute(_CLAIM, {"b_id": job_id, "b_now": now, "b_lease": now + self._lease}).first()
             if claimed is not None:
-                job = _job(claimed)
-                demand: Demand | _Keep | None = _KEEP
-                if with_demand and job.action == "notify" and job.step < 0:
-                    if job.demand_id is None:
-                        demand = None
-                    else:  # a missing demand is left for _execute to fail the job over, as before
-                        row = conn.execute(_SELECT_DEMAND, {"b_id": job.demand_id}).first()
-                        demand = _demand(row) if row is not None else _KEEP
-                return job, demand
+                return _job(claimed)
             # a runner that died on its last attempt: the job is dead, visibly, not taken over forever
             conn.execute(_BURY, {"b_id": job_id, "b_now": now})
             return None
@@ -1535,58 +1623,121 @@ class Desk:
         with self.engine.connect() as conn:
             return list(conn.execute(_DUE_JOBS, {"b_now": self.clock(), "b_limit": limit}).scalars())
 
-    def run_due_jobs(self, limit: int | None = None) -> int:
-        """Run every job that is due now (jobs a job creates included); returns how many ran."""
+    def claim_due(self, limit: int = 50, now: datetime | None = None) -> list[Job]:
+        """Claim up to ``limit`` due jobs for this runner in one statement, oldest first; returns them as claimed.
+
+        Claiming ids one at a time costs a round trip (on SQLite a write transaction) per
+        job, and several runners reading the same due list race for the same first ids.
+        Here one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`` gives each
+        runner a disjoint batch on PostgreSQL without waiting on the others; SQLite has no
+        row locks (the clause is not rendered) and is safe because its single writer runs
+        the statement alone. Due means what :meth:`claim` takes: pending with ``run_after``
+        passed, or running with an expired lease and attempts left. Jobs whose runner died
+        during their last attempt are marked dead in the same transaction. Execute each
+        job with :meth:`execute_job` before its ``lease_until``.
+        """
+        return [job for job, _ in self._claim_due(limit, now, with_demands=False)]
+
+    def _claim_due(
+        self, limit: int, now: datetime | None = None, *, with_demands: bool = True
+    ) -> list[tuple[Job, Demand | _Keep | None]]:
+        """Claim a batch; with ``with_demands``, also read the demands of its notify jobs in one SELECT.
+
+        A notify job needs its demand (customer, thread, stage) before it sends; reading
+        them with the claim saves a query per job. Other jobs read theirs when they run
+        (``_KEEP`` says "not read").
+        """
+        if limit <= 0:
+            return []
+        now = now or self.clock()
+        demands: dict[int, Demand] = {}
+        with self.engine.begin() as conn:
+            conn.execute(_BURY_DUE, {"b_now": now})
+            rows = conn.execute(_CLAIM_DUE, {"b_now": now, "b_lease": now + self._lease, "b_limit": limit}).all()
+            jobs = sorted(map(_job, rows), key=lambda j: (j.run_after, j.id))  # RETURNING keeps no order
+            if with_demands:
+                ids = {j.demand_id for j in jobs if j.action == "notify" and j.step < 0 and j.demand_id is not None}
+                if ids:
+                    demands = {r.id: _demand(r) for r in conn.execute(_SELECT_DEMANDS, {"b_ids": sorted(ids)})}
+        claimed: list[tuple[Job, Demand | _Keep | None]] = []
+        for job in jobs:
+            demand: Demand | _Keep | None = _KEEP
+            if with_demands and job.action == "notify" and job.step < 0:
+                # a missing demand is left for _execute to fail the job over
+                demand = None if job.demand_id is None else demands.get(job.demand_id, _KEEP)
+            claimed.append((job, demand))
+        return claimed
+
+    def run_due_jobs(self, limit: int | None = None, *, batch: int = 50) -> int:
+        """Run every job that is due now (jobs a job creates included); returns how many ran.
+
+        Jobs are claimed ``batch`` at a time (:meth:`claim_due`), so several processes
+        running this at once share the work without running a job twice. Lower ``batch``
+        when jobs are slow: a batch is run in order by one process, and what it has not
+        started when the lease ends is handed back unrun.
+        """
         if self._running_jobs:  # a job that queues jobs: the outer loop picks them up
             return 0
         self._running_jobs = True
         ran = 0
         try:
             while limit is None or ran < limit:
-                ids = self.due_jobs(limit=50)
-                if not ids:
+                claimed = self._claim_due(batch if limit is None else min(batch, limit - ran))
+                if not claimed:
                     break
-                progressed = False
-                for jid in ids:
-                    claimed = self._claim_with_demand(jid)
-                    if claimed is not None:
-                        self._execute(*claimed)
-                        ran += 1
-                        progressed = True
-                if not progressed:
-                    break
+                touched: set[int] = set()  # demands changed by this batch: their notify jobs re-read them
+                for i, (job, demand) in enumerate(claimed):
+                    if i and job.lease_until is not None and self.clock() >= job.lease_until:
+                        self._release([j.id for j, _ in claimed[i:]], job.lease_until)
+                        break
+                    self._execute(job, _KEEP if job.demand_id in touched else demand)
+                    ran += 1
+                    if job.demand_id is not None:
+                        touched.add(job.demand_id)
         finally:
             self._running_jobs = False
         return ran
+
+    def _release(self, job_ids: Sequence[int], lease_until: datetime) -> None:
+        """Hand back claimed jobs not started before their lease ended, their attempt uncounted (if still ours)."""
+        with self.engine.begin() as conn:
+            conn.execute(_RELEASE, {"b_ids": list(job_ids), "b_lease": lease_until})
 
     def execute_job(self, job_id: int) -> Job:
         """Execute a job this runner has already claimed (see :meth:`claim`), and end it: done, retried, or dead."""
         return self._execute(self.job(job_id))
 
     def _execute(self, job: Job, demand: Demand | _Keep | None = _KEEP) -> Job:
-        """Run a claimed job and end it; ``demand`` is its demand when the claim read it already."""
-        message: dict[str, Any] | None = None
-        try:
-            if job.action == "notify" and job.step < 0:
-                if isinstance(demand, _Keep):
-                    demand = self.get(job.demand_id) if job.demand_id is not None else None
-                result, message = self._run_notify(job, demand)
-            elif job.action in ("itsm.fanout", "itsm.follow_up"):
-                from . import announcements
+        """Run a claimed job and end it; ``demand`` is its demand when the claim read it already.
 
-                (announcements.run_fanout if job.action == "itsm.fanout" else announcements.run_follow_up)(self, job)
-                result = ActionResult()
-            else:
-                demand = None
-                result = self._run_action(job)
-        except PermanentFailure as e:
-            return self._job_failed(job, str(e), permanent=True)
-        except TemporaryFailure as e:
-            return self._job_failed(job, str(e), permanent=False, retry_after=e.retry_after)
-        except Exception as e:  # an unexpected error may be transient: retry, then dead
-            log.exception("job %s (%s) raised", job.id, job.action, extra={"demand_id": job.demand_id})
-            return self._job_failed(job, f"{type(e).__name__}: {e}", permanent=False)
-        return self._job_done(job, result, None if isinstance(demand, _Keep) else demand, message)
+        Every line logged meanwhile (by the desk, the action's plugin, a library) carries
+        the job's id, its demand's id and its action.
+        """
+        with log_context(job_id=job.id, demand_id=job.demand_id, action=job.action):
+            message: dict[str, Any] | None = None
+            try:
+                if job.action == "notify" and job.step < 0:
+                    if isinstance(demand, _Keep):
+                        demand = self.get(job.demand_id) if job.demand_id is not None else None
+                    result, message = self._run_notify(job, demand)
+                elif job.action in ("itsm.fanout", "itsm.follow_up"):
+                    from . import announcements
+
+                    (announcements.run_fanout if job.action == "itsm.fanout" else announcements.run_follow_up)(
+                        self, job
+                    )
+                    result = ActionResult()
+                else:
+                    demand = None
+                    result = self._run_action(job)
+            except PermanentFailure as e:
+                return self._job_failed(job, str(e), permanent=True)
+            except TemporaryFailure as e:
+                return self._job_failed(job, str(e), permanent=False, retry_after=e.retry_after)
+            except Exception as e:  # an unexpected error may be transient: retry, then dead
+                log.exception("job %s (%s) raised", job.id, job.action)
+                return self._job_failed(job, f"{type(e).__name__}: {e}", permanent=False)
+            return self._job_done(job, result, None if isinstance(demand, _Keep) else demand, message)
 
     def _action_component(self, name: str) -> ActionComponent:
         rec = self.deployment.action_record(name)
@@ -1900,10 +2051,17 @@ class Desk:
             )
         ).first()
         if exists is None:
+            # two runners finishing two demands of one customer at once: the second insert is a no-op, not an error
+            if conn.dialect.name == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+                stmt: Any = pg_insert(t.subscriptions).on_conflict_do_nothing()
+            else:
+                from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+                stmt = sqlite_insert(t.subscriptions).on_conflict_do_nothing()
             conn.execute(
-                insert(t.subscriptions).values(
-                    service_key=service_key, customer_id=customer_id, source=source, active=True, since=now
-                )
+                stmt.values(service_key=service_key, customer_id=customer_id, source=source, active=True, since=now)
             )
 
     def _job_failed(self, job: Job, error: str, *, permanent: bool, retry_after: float | None = None) -> Job:
@@ -2011,6 +2169,67 @@ _BURY = (
         error="its runner stopped during the last attempt (lease expired)",
     )
 )
+# The batch claim: the subquery picks the due rows, locking them and skipping rows other
+# runners hold (PostgreSQL; SQLite renders no FOR UPDATE and runs one writer at a time).
+_DUE = t.jobs.alias("due")
+_CLAIM_DUE = (
+    update(t.jobs)
+    .where(
+        t.jobs.c.id.in_(
+            select(_DUE.c.id)
+            .where(
+                or_(
+                    and_(_DUE.c.state == "pending", _DUE.c.run_after <= bindparam("b_now")),
+                    and_(
+                        _DUE.c.state == "running",
+                        _DUE.c.lease_until < bindparam("b_now"),
+                        _DUE.c.attempts < _DUE.c.max_attempts,
+                    ),
+                )
+            )
+            .order_by(_DUE.c.run_after, _DUE.c.id)
+            .limit(bindparam("b_limit", type_=Integer))
+            .with_for_update(skip_locked=True)
+        )
+    )
+    .values(
+        state="running",
+        lease_until=bindparam("b_lease", type_=t.jobs.c.lease_until.type),
+        attempts=t.jobs.c.attempts + 1,
+    )
+    .returning(*t.jobs.c)
+)
+# _BURY for every job whose runner died on its last attempt; locked rows are another runner's to bury.
+_BURY_DUE = (
+    update(t.jobs)
+    .where(
+        t.jobs.c.id.in_(
+            select(_DUE.c.id)
+            .where(
+                _DUE.c.state == "running",
+                _DUE.c.lease_until < bindparam("b_now"),
+                _DUE.c.attempts >= _DUE.c.max_attempts,
+            )
+            .with_for_update(skip_locked=True)
+        )
+    )
+    .values(
+        state="dead",
+        finished_at=bindparam("b_now", type_=t.jobs.c.finished_at.type),
+        lease_until=None,
+        error="its runner stopped during the last attempt (lease expired)",
+    )
+)
+_RELEASE = (
+    update(t.jobs)
+    .where(
+        t.jobs.c.id.in_(bindparam("b_ids", expanding=True)),
+        t.jobs.c.state == "running",
+        t.jobs.c.lease_until == bindparam("b_lease", type_=t.jobs.c.lease_until.type),
+    )
+    .values(state="pending", attempts=t.jobs.c.attempts - 1, lease_until=None)
+)
+_SELECT_DEMANDS = select(t.demands).where(t.demands.c.id.in_(bindparam("b_ids", expanding=True)))
 _JOB_DONE = (
     update(t.jobs)
     .where(t.jobs.c.id == bindparam("b_id"), t.jobs.c.state == "running")

@@ -21,6 +21,7 @@ __all__ = [
     "PluginError",
     "StoreUnavailable",
     "TemporaryFailure",
+    "TooManyAttempts",
     "UnknownCustomer",
     "UnknownService",
 ]
@@ -119,3 +120,21 @@ class TemporaryFailure(ItsmError):
 
 class PermanentFailure(ItsmError):
     """Raised by an action or channel when trying again cannot help (4xx, bad data)."""
+
+
+class TooManyAttempts(ItsmError):
+    """Sign-in refused, without checking the password: too many recent failures for this login or address.
+
+    ``retry_after`` is how many seconds until one more attempt is allowed. The message
+    does not say whether the login exists.
+    """
+
+    exit_code = 1
+
+    def __init__(self, retry_after: float):
+        self.retry_after = max(0.0, float(retry_after))
+        minutes = max(1, round(self.retry_after / 60))
+        super().__init__(
+            f"too many failed sign-ins; try again in {minutes} minute{'s' if minutes > 1 else ''}, "
+            "or ask the service desk to help you"
+        )

@@ -11,8 +11,10 @@ the lease has expired, and the action sees the same idempotency key.
 from __future__ import annotations
 
 import enum
+import logging
 import random
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +24,8 @@ from .components import ComponentContext, NoSettings, RunnerComponent
 
 if TYPE_CHECKING:
     from .desk import Desk
+
+log = logging.getLogger("itsmcore.jobs")
 
 
 class JobState(enum.StrEnum):
@@ -78,6 +82,37 @@ class DeferredRunner:
 
     def wake(self, desk: Desk, job_ids: Sequence[int]) -> None:
         return None
+
+
+def watch(desk: Desk, *, interval: float, batch: int, stopping: Callable[[], bool]) -> int:
+    """Run due jobs a batch at a time until ``stopping()``; returns how many ran (``itsm jobs run --watch``).
+
+    The loop of a plain worker process for a deployment without a broker: each round
+    claims up to ``batch`` jobs (on PostgreSQL with SKIP LOCKED, so several such
+    processes share the work) and runs them; when fewer came than asked for, it waits
+    ``interval`` seconds. A database error (a restart, a failover) is logged and the
+    next round tries again: jobs claimed before it are taken over after their lease.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from .errors import StoreUnavailable
+
+    total = 0
+    while not stopping():
+        try:
+            n = desk.run_due_jobs(limit=batch, batch=batch)
+        except (DBAPIError, StoreUnavailable) as e:
+            cause = getattr(e, "orig", None) or e
+            log.warning("database error, trying again in %gs: %s: %s", interval, type(cause).__name__, cause)
+            n = 0
+        total += n
+        if n:
+            log.info("ran %d job(s)", n)
+        if n < batch:  # caught up: wait for the next round
+            deadline = time.monotonic() + interval
+            while not stopping() and time.monotonic() < deadline:
+                time.sleep(min(0.1, interval))
+    return total
 
 
 def deferred_runner_component() -> RunnerComponent:

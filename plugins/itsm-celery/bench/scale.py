@@ -21,12 +21,15 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 os.environ.setdefault("ITSM_SECRET", "bench-signing-secret")
 
-from celery_servers import PostgresServer, RedisServer, Workers  # noqa: E402
+from itsmcore.testing import PostgresCluster  # noqa: E402
+
+from celery_servers import RedisServer, Workers  # noqa: E402
 
 
 def write_config(root: Path, db: str, broker: str, runner: str = "celery") -> Path:
@@ -69,22 +72,27 @@ def write_config(root: Path, db: str, broker: str, runner: str = "celery") -> Pa
 # ----------------------------------------------------------------------------- intake
 
 
-def _submit_worker(config: str, start: int, n: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def _submit_worker(config: str, start: int, n: int, ready: Any, out: mp.Queue) -> None:  # type: ignore[type-arg]
     from itsmcore import Desk
 
     with Desk.open(config) as desk:
-        t0 = time.perf_counter()
+        desk.ping()
+        ready.wait()  # every process is up and connected: the clock starts now
+        t0 = time.time()
         for i in range(start, start + n):
             desk.submit("value", f"c{(i % 100000) + 1:07d}", f"Bench demand {i}", service="record")
-        out.put(time.perf_counter() - t0)
+        out.put((t0, time.time()))
 
 
-def _core_worker(db: str, template: dict, start: int, n: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def _core_worker(db: str, template: dict, start: int, n: int, ready: Any, out: mp.Queue) -> None:  # type: ignore[type-arg]
     from itsmcore.store import tables as t
-    from sqlalchemy import create_engine
+    from sqlalchemy import create_engine, text
 
     engine = create_engine(db)
-    t0 = time.perf_counter()
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    ready.wait()
+    t0 = time.time()
     for i in range(start, start + n):
         with engine.begin() as conn:
             d = dict(template["demand"])
@@ -93,20 +101,27 @@ def _core_worker(db: str, template: dict, start: int, n: int, out: mp.Queue) -> 
                 conn.execute(t.journey_events.insert().values(**{**ev, "demand_id": did}))
             for j in template["jobs"]:
                 conn.execute(t.jobs.insert().values(**{**j, "demand_id": did, "key": f"core:{i}:{j['key']}"}))
-    out.put(time.perf_counter() - t0)
+    out.put((t0, time.time()))
     engine.dispose()
 
 
-def _run_parallel(target, argsets) -> float:  # type: ignore[no-untyped-def]
+def _run_parallel(target, argsets, *, barrier: bool = False) -> float:  # type: ignore[no-untyped-def]
+    """Wall time of the processes' work: from the barrier (all started and connected) to the last one's end.
+
+    Without ``barrier`` the targets report their own elapsed time and the longest counts.
+    """
     ctx = mp.get_context("spawn")
     q: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-    procs = [ctx.Process(target=target, args=(*a, q)) for a in argsets]
-    t0 = time.perf_counter()
+    extra = (ctx.Barrier(len(argsets)),) if barrier else ()
+    procs = [ctx.Process(target=target, args=(*a, *extra, q)) for a in argsets]
     for p in procs:
         p.start()
+    results = [q.get() for _ in procs]
     for p in procs:
         p.join()
-    return time.perf_counter() - t0 - 0 * q.qsize()
+    if barrier:
+        return max(end for _, end in results) - min(start for start, _ in results)
+    return max(results)
 
 
 def template_rows(db: str) -> dict:
@@ -127,7 +142,7 @@ def template_rows(db: str) -> dict:
     }
 
 
-def bench_intake(pg: PostgresServer, redis: RedisServer, root: Path, n: int, procs: list[int]) -> None:
+def bench_intake(pg: PostgresCluster, redis: RedisServer, root: Path, n: int, procs: list[int]) -> None:
     print(f"\nValue-demand intake ({n} demands per run, PostgreSQL on 127.0.0.1)")
     print(f"{'processes':>9}  {'Desk.submit/s':>14}  {'Core ceiling/s':>14}  {'share':>6}")
     for p in procs:
@@ -138,10 +153,10 @@ def bench_intake(pg: PostgresServer, redis: RedisServer, root: Path, n: int, pro
         with Desk.open(cfg) as desk:  # migrate once, outside the timing
             desk.submit("value", "c0000001", "warm-up", service="record")
         per = n // p
-        wall = _run_parallel(_submit_worker, [(str(cfg), k * per, per) for k in range(p)])
+        wall = _run_parallel(_submit_worker, [(str(cfg), k * per, per) for k in range(p)], barrier=True)
         submit_rate = per * p / wall
         tpl = template_rows(db)
-        wall = _run_parallel(_core_worker, [(db, tpl, k * per, per) for k in range(p)])
+        wall = _run_parallel(_core_worker, [(db, tpl, k * per, per) for k in range(p)], barrier=True)
         core_rate = per * p / wall
         print(f"{p:>9}  {submit_rate:>14.0f}  {core_rate:>14.0f}  {submit_rate / core_rate:>6.0%}")
 
@@ -232,7 +247,7 @@ def _wait_done(db: str, expected: int, timeout: float = 1800) -> None:
     raise TimeoutError(f"{expected} jobs not done in {timeout}s")
 
 
-def bench_jobs(pg: PostgresServer, redis: RedisServer, root: Path, n: int, procs: list[int]) -> None:
+def bench_jobs(pg: PostgresCluster, redis: RedisServer, root: Path, n: int, procs: list[int]) -> None:
     print(f"\nJob throughput ({n} notification jobs per run, log channel; 'itsm worker --concurrency 1' each)")
     print(f"{'workers':>9}  {'jobs/s':>14}  {'Core ceiling/s':>14}  {'share':>6}")
     from itsmcore import Desk
@@ -280,7 +295,7 @@ def main() -> None:
     args = ap.parse_args()
     procs = [int(x) for x in args.procs.split(",")]
     root = Path(tempfile.mkdtemp(prefix="itsm-celery-bench-"))
-    pg = PostgresServer()
+    pg = PostgresCluster()
     pg.start()
     redis = RedisServer(root)
     redis.start()

@@ -1,4 +1,7 @@
-"""Throwaway Redis and PostgreSQL servers on 127.0.0.1, and ``itsm worker`` processes (tests and bench)."""
+"""A throwaway Redis on 127.0.0.1, and ``itsm worker`` processes (tests and bench).
+
+PostgreSQL comes from the core's kit: :class:`itsmcore.testing.PostgresCluster`.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,88 +77,6 @@ class RedisServer:
             self.proc.terminate()
             self.proc.wait(10)
         self.proc = None
-
-
-def find_pg_bin() -> Path | None:
-    on_path = shutil.which("initdb")
-    if on_path:
-        return Path(on_path).parent
-    for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
-        if (d / "initdb").exists():
-            return d
-    return None
-
-
-class PostgresServer:
-    """A throwaway PostgreSQL cluster (run as the postgres user when we are root); can be restarted."""
-
-    def __init__(self, max_connections: int = 300) -> None:
-        bindir = find_pg_bin()
-        if bindir is None:
-            raise FileNotFoundError("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-        self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="itsm-celery-pg-"))
-        self.data = self.root / "data"
-        self.port = free_port()
-        self.prefix: list[str] = []
-        if os.geteuid() == 0:
-            shutil.chown(self.root, "postgres", "postgres")
-            self.root.chmod(0o700)
-            self.prefix = ["runuser", "-u", "postgres", "--"]
-        self.max_connections = max_connections
-        subprocess.run(
-            [*self.prefix, str(bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync"],
-            check=True,
-            capture_output=True,
-        )
-
-    @property
-    def base_url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        opts = (
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off "
-            f"-c synchronous_commit=off -c max_connections={self.max_connections}"
-        )
-        subprocess.run(
-            [
-                *self.prefix,
-                str(self.bindir / "pg_ctl"),
-                "-D",
-                str(self.data),
-                "-w",
-                "-l",
-                str(self.root / "log"),
-                "-o",
-                opts,
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-        )
-
-    def stop(self) -> None:
-        if (self.data / "postmaster.pid").exists():
-            subprocess.run(
-                [*self.prefix, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"],
-                capture_output=True,
-            )
-
-    def remove(self) -> None:
-        self.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def create_database(self, name: str) -> str:
-        import psycopg
-
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return f"{self.base_url}/{name}"
-
-    def psql(self, database: str) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
 
 class Workers:

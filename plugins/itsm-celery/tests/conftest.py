@@ -8,10 +8,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from celery_servers import PostgresServer, RedisServer, Workers, find_pg_bin
+from celery_servers import RedisServer, Workers
+
+if TYPE_CHECKING:  # imported late at run time: pytest rewrites the kit's asserts first
+    from itsmcore.testing import PostgresCluster
 
 pytest_plugins = ["itsmcore.testing"]
 
@@ -36,26 +40,27 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+def postgres_server() -> Iterator[PostgresCluster]:
+    """A cluster of the suite's own, which tests may stop and start (the kit's ``itsm_postgres`` is only a URL)."""
+    from itsmcore.testing import PostgresCluster, find_pg_bin
+
     if find_pg_bin() is None:
         _missing("PostgreSQL server binaries (initdb, pg_ctl) are not installed (Debian package postgresql-15)")
-    server = PostgresServer()
+    server = PostgresCluster()
     server.start()
     yield server
     server.remove()
 
 
 @pytest.fixture
-def database(postgres_server: PostgresServer) -> Iterator[str]:
+def database(postgres_server: PostgresCluster) -> Iterator[str]:
     """A fresh database for one test; dropped afterwards."""
     name = f"celery_{uuid.uuid4().hex[:10]}"
     url = postgres_server.create_database(name)
     yield url
-    import psycopg
-
-    postgres_server.start() if not (postgres_server.data / "postmaster.pid").exists() else None
-    with psycopg.connect(postgres_server.psql("postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if not postgres_server.running:  # a test stopped it
+        postgres_server.start()
+    postgres_server.drop_database(name)
 
 
 SERVICES = """

@@ -8,8 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from itsmcore import Desk
+from itsmcore.testing import PostgresCluster
 
-from celery_servers import PostgresServer, RedisServer, Workers
+from celery_servers import RedisServer, Workers
 from conftest import create_test_tables, wait_for_jobs
 
 
@@ -119,7 +120,7 @@ def test_broker_restart_loses_no_job(
 
 
 def test_database_restart_mid_run(
-    make_config: Callable[..., Path], workers: Callable[[Path], Workers], postgres_server: PostgresServer
+    make_config: Callable[..., Path], workers: Callable[[Path], Workers], postgres_server: PostgresCluster
 ) -> None:
     config = make_config(lease_seconds=3)
     with Desk.open(config) as desk:
@@ -139,6 +140,30 @@ def test_database_restart_mid_run(
         assert set(effects) == _step_keys(desk, demand_ids)
         assert set(replays) <= set(effects)
         assert all(p.poll() is None for p in pool.procs), "workers must survive the outage"
+
+
+def test_worker_started_while_the_database_is_down_waits_for_it(
+    make_config: Callable[..., Path], workers: Callable[[Path], Workers], postgres_server: PostgresCluster
+) -> None:
+    config = make_config()
+    with Desk.open(config) as desk:
+        create_test_tables(desk)
+        demand_ids = _submit(desk, 20)
+        n_jobs = sum(desk.job_stats().values())
+        postgres_server.stop()
+        try:
+            pool = workers(config)
+            (proc,) = pool.start(1)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and "database not reachable" not in pool.logs():
+                time.sleep(0.2)
+            assert proc.poll() is None, pool.logs()
+        finally:
+            postgres_server.start()
+        stats = wait_for_jobs(desk, at_least=n_jobs, timeout=120, logs=pool.logs)
+        assert set(stats) == {"done"}, stats
+        effects, _, _ = _effects(desk)
+        assert set(effects) == _step_keys(desk, demand_ids) and len(effects) == 20
 
 
 def test_announcement_fanout_over_workers_sends_each_notification_once(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import imaplib
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -82,7 +83,7 @@ def test_store_down_leaves_mail_unseen(deployment: Callable[..., Path], dovecot:
     monkeypatch.setenv("TEST_IMAP_PASSWORD", dovecot.password)
     config = deployment(preferred=False, **imap_settings(dovecot))
     append(dovecot, "phone_no_subject.eml")
-    config.write_text(config.read_text().replace("sqlite:///itsm.db", "sqlite:///missing/dir/itsm.db"))
+    config.write_text(re.sub(r'database = ".*"', 'database = "sqlite:///missing/dir/itsm.db"', config.read_text()))
     r = CliRunner().invoke(cli, ["-c", str(config), "email", "poll", "--once"], catch_exceptions=False)
     assert r.exit_code == 75
     assert not any("\\Seen" in f for f in flags(dovecot))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -235,7 +236,7 @@ def test_unknown_sender_filed_under_a_guest_customer(deployment: Callable[..., P
 
 def test_store_unavailable_is_tempfail(deployment: Callable[..., Path]) -> None:
     config = deployment(preferred=False)
-    text = config.read_text().replace('database = "sqlite:///itsm.db"', 'database = "sqlite:///no/such/dir/itsm.db"')
+    text = re.sub(r'database = ".*"', 'database = "sqlite:///no/such/dir/itsm.db"', config.read_text())
     config.write_text(text)
     r = ingest(config, eml("outlook_new.eml"))
     assert r.exit_code == 75, r.output

@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["itsmcore.testing"]
+
 SUFFIX = "dc=eagle5,dc=example"
 ROOT_DN = f"cn=admin,{SUFFIX}"
 ROOT_PASSWORD = "root-secret-for-tests"
@@ -454,7 +456,7 @@ def toml_value(value: Any) -> str:
 
 
 @pytest.fixture
-def write_deployment(tmp_path: Path) -> Callable[..., Path]:
+def write_deployment(tmp_path: Path, itsm_database_url: str) -> Callable[..., Path]:
     """Write itsm.toml for a deployment whose only directory is ``[directory.corp] use = "ldap"``."""
 
     def write(server: Slapd | None = None, services: str = "", **changes: Any) -> Path:
@@ -467,7 +469,7 @@ def write_deployment(tmp_path: Path) -> Callable[..., Path]:
             f"""\
             [deployment]
             name = "Eagle5 LDAP"
-            database = "sqlite:///itsm.db"
+            database = "{itsm_database_url}"
 
             [plugins]
             disable = {toml_value(others)}

@@ -24,8 +24,9 @@ eligible = { groups = ["commercial"], explain = "the commercial teams" }
 
 
 def run(config: Path, *args: str) -> tuple[int, str]:
+    """Exit code and what the command printed; with ``--format json``, its standard output only (logs go to stderr)."""
     result = CliRunner().invoke(cli, ["-c", str(config), *args], catch_exceptions=False)
-    return result.exit_code, result.output
+    return result.exit_code, result.stdout if "json" in args else result.output
 
 
 def test_customer_show_through_the_cli(slapd: Slapd, write_deployment: Callable[..., Path]) -> None:

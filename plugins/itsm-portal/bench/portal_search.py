@@ -139,6 +139,8 @@ def make_deployment(root: Path, n: int) -> Path:
             [channels.portal]
             use = "portal"
             api_tokens_env = "ITSM_PORTAL_BENCH_TOKENS"
+
+            [security]
             sign_in_attempts = 1000
             """
         ),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, csrf_of
+from conftest import PASSWORD, csrf_of, make_eagle5
 from itsmcore import Desk
 from starlette.testclient import TestClient
 
@@ -53,6 +55,42 @@ def test_sign_in_is_rate_limited_per_login_and_address(client: TestClient) -> No
     # another login from the same address is not blocked
     r = client.post("/signin", data={"login": "steve", "password": PASSWORD, "csrf": token})
     assert r.status_code == 303
+
+
+def test_the_sign_in_limit_is_the_deployments_and_outlives_the_app(desk: Desk) -> None:
+    from itsm_portal.app import create_app
+
+    with TestClient(create_app(desk=desk), follow_redirects=False) as first:
+        token = csrf_of(first)
+        for _ in range(5):
+            assert first.post("/signin", data={"login": "Tony", "password": "bad", "csrf": token}).status_code == 401
+    # a new app (a restarted or another process) on the same database still refuses the login, in any spelling
+    with TestClient(create_app(desk=desk), follow_redirects=False) as second:
+        r = second.post("/signin", data={"login": "TONY", "password": PASSWORD, "csrf": csrf_of(second)})
+        assert (
+            r.status_code == 429 and "Please wait 15 minutes" in r.text and 880 < int(r.headers["retry-after"]) <= 901
+        )
+
+
+def test_the_portals_deprecated_sign_in_settings_still_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from itsm_portal.app import create_app
+
+    monkeypatch.delenv("ITSM_SECRET", raising=False)
+    config = make_eagle5(tmp_path / "eagle5", extra="sign_in_attempts = 2\nsign_in_window_seconds = 120\n")
+    with (
+        Desk.open(config) as desk,
+        caplog.at_level(logging.WARNING, logger="itsm_portal"),
+        TestClient(create_app(desk=desk), follow_redirects=False) as c,
+    ):
+        token = csrf_of(c)
+        for _ in range(2):
+            assert c.post("/signin", data={"login": "tony", "password": "bad", "csrf": token}).status_code == 401
+        r = c.post("/signin", data={"login": "tony", "password": PASSWORD, "csrf": token})
+        assert r.status_code == 429 and "Please wait 2 minutes" in r.text
+    (warning,) = [r.getMessage() for r in caplog.records if "deprecated" in r.getMessage()]
+    assert "[security]" in warning and "sign_in_window_minutes" in warning
 
 
 def test_open_redirect_after_sign_in_is_refused(client: TestClient) -> None:

@@ -306,3 +306,19 @@ report_state = Table(
     Column("name", String(64), primary_key=True),
     Column("value", Integer, nullable=False),
 )
+
+# Failed sign-ins, counted here rather than in a process's memory so that every process
+# sharing the database (each web worker, on every machine) sees one count. The login is
+# kept only as a keyed hash of its case-folded form: a password typed into the login
+# field by mistake is not stored. Rows older than the window are deleted as new ones come.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("login_key", String(64), nullable=False),
+    Column("address", String(64)),
+    Column("at", TS, nullable=False),
+    Index(None, "login_key", "at"),
+    Index(None, "address", "at"),
+    Index(None, "at"),
+)

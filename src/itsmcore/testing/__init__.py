@@ -4,8 +4,9 @@ Enable it in your plugin's ``conftest.py``::
 
     pytest_plugins = ["itsmcore.testing"]
 
-It gives you fixtures that build a throwaway deployment (a temp dir, SQLite, a few
-customers) and contract test classes, one per component family, to subclass:
+It gives you fixtures that build a throwaway deployment (a temp dir, a few customers,
+SQLite or, with ``pytest --itsm-database=postgresql``, a fresh PostgreSQL database on a
+throwaway cluster) and contract test classes, one per component family, to subclass:
 
 .. code-block:: python
 
@@ -22,6 +23,7 @@ from .contracts import (
     ActionContract,
     ChannelContract,
     DirectoryContract,
+    JobRunnerContract,
     SurveyMethodContract,
     check_component_record,
     context_for,
@@ -29,23 +31,39 @@ from .contracts import (
 )
 from .fixtures import (
     DEFAULT_PASSWORD,
+    itsm_database,
+    itsm_database_url,
     itsm_deployment_factory,
     itsm_desk,
+    itsm_postgres,
+    itsm_postgres_url,
+    pytest_addoption,
     pytest_configure,
+    pytest_report_header,
     write_customers,
 )
+from .postgres import PostgresCluster, find_pg_bin
 
 __all__ = [
     "DEFAULT_PASSWORD",
     "ActionContract",
     "ChannelContract",
     "DirectoryContract",
+    "JobRunnerContract",
+    "PostgresCluster",
     "SurveyMethodContract",
     "check_component_record",
     "context_for",
+    "find_pg_bin",
+    "itsm_database",
+    "itsm_database_url",
     "itsm_deployment_factory",
     "itsm_desk",
+    "itsm_postgres",
+    "itsm_postgres_url",
+    "pytest_addoption",
     "pytest_configure",
+    "pytest_report_header",
     "sample_customer",
     "write_customers",
 ]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pytest
@@ -26,11 +27,17 @@ from ..components import (
     FulfilmentAction,
     Message,
     NoSettings,
+    RunnerComponent,
     SurveyMethod,
     SurveyScore,
 )
 from ..errors import PermanentFailure, TemporaryFailure
+from ..jobs import Job, JobState
 from ..model import ConfigurationItem, Customer, Link
+from . import recorder
+
+if TYPE_CHECKING:
+    from ..desk import Desk
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$")
 
@@ -279,10 +286,172 @@ class SurveyMethodContract:
         assert validate(method.low) == method.low
 
 
+class JobRunnerContract:
+    """Contract of a job runner. Provide ``runner_record``, ``desk`` and ``drain``.
+
+    ``desk`` is a :class:`~itsmcore.Desk` opened on a deployment that selects your runner
+    and includes :meth:`config` (the recording action's plugin module and the services
+    that use it); ``customer_id`` (default ``"steve"``, who is in the kit's deployment)
+    names a customer of that deployment. ``drain`` is a callable ``(desk, timeout)``
+    that returns once the jobs woken so far have run or been put off by a failure:
+
+    - a runner that executes in ``wake`` (inline): nothing to wait for;
+    - a runner that leaves jobs to ``itsm jobs run`` (deferred): ``desk.run_due_jobs()``;
+    - a runner with workers elsewhere (celery): start them if need be, then poll until
+      no job is running and none is due.
+
+    .. code-block:: python
+
+        class TestMyRunner(JobRunnerContract):
+            @pytest.fixture
+            def runner_record(self): return my_runner_component()
+
+            @pytest.fixture
+            def desk(self, itsm_deployment_factory):
+                config = itsm_deployment_factory(self.config('[runner]\\nuse = "mine"\\n'))
+                with Desk.open(config) as desk:
+                    yield desk
+
+            @pytest.fixture
+            def drain(self): return lambda desk, timeout: wait_for_my_workers(desk, timeout)
+    """
+
+    #: The recording action's module: name it in ``[plugins] modules``.
+    PLUGIN_MODULE = recorder.MODULE
+    #: The services the contract submits to, as TOML to append to a deployment's config.
+    SERVICES = f"""
+[[services]]
+key = "contract-record"
+name = "Runner contract: record"
+description = "Records each execution of its one step."
+plan = [{{ action = "{recorder.ACTION}" }}]
+
+[[services]]
+key = "contract-retry"
+name = "Runner contract: retry later"
+description = "Its one step fails temporarily and asks to be retried in an hour."
+plan = [{{ action = "{recorder.ACTION}", fail = "temporary" }}]
+"""
+    #: Seconds the contract gives ``drain``.
+    drain_timeout: float = 120.0
+    #: Demands the exactly-once test submits (each makes a recorded step and notifications).
+    demands: int = 12
+
+    @classmethod
+    def config(cls, runner: str) -> str:
+        """TOML to append to a deployment: your ``[runner]`` table, the recording module, the contract's services."""
+        return f'{runner}\n[plugins]\nmodules = ["{cls.PLUGIN_MODULE}"]\n{cls.SERVICES}'
+
+    @pytest.fixture
+    def runner_record(self) -> RunnerComponent:
+        raise NotImplementedError("provide `runner_record`: the RunnerComponent your itsm_job_runners hook returns")
+
+    @pytest.fixture
+    def desk(self) -> Desk:
+        raise NotImplementedError(
+            'provide `desk`: a Desk on a deployment with `[runner] use = "<your runner>"` and '
+            "JobRunnerContract.config(...) in its itsm.toml"
+        )
+
+    @pytest.fixture
+    def drain(self) -> Callable[[Desk, float], None]:
+        raise NotImplementedError("provide `drain`: a callable (desk, timeout) that waits until woken jobs have run")
+
+    @pytest.fixture
+    def customer_id(self) -> str:
+        return "steve"
+
+    def _submit(self, desk: Desk, customer_id: str, n: int, service: str = "contract-record") -> list[int]:
+        recorder.create_table(desk.engine)
+        return [desk.submit("value", customer_id, f"Runner contract #{i}", service=service).demand.id for i in range(n)]
+
+    def _jobs(self, desk: Desk, demand_ids: list[int]) -> list[Job]:
+        return sorted((j for d in demand_ids for j in desk.jobs(demand_id=d)), key=lambda j: j.id)
+
+    def test_record(self, runner_record: RunnerComponent) -> None:
+        """The record passes the checks every component record passes."""
+        assert isinstance(runner_record, RunnerComponent), "register runners with RunnerComponent records"
+        check_component_record(runner_record)
+
+    def test_desk_uses_the_runner(self, desk: Desk, runner_record: RunnerComponent) -> None:
+        """The ``desk`` fixture runs its jobs with this runner, which has ``wake``."""
+        assert desk.config.runner.use == runner_record.name, (
+            f"the `desk` fixture must select your runner: `[runner] use = {runner_record.name!r}`"
+        )
+        assert callable(getattr(desk.runner, "wake", None)), (
+            "a runner needs wake(desk, job_ids) (see itsmcore.JobRunner)"
+        )
+
+    def test_every_woken_job_runs_exactly_once(
+        self, desk: Desk, drain: Callable[[Desk, float], None], customer_id: str
+    ) -> None:
+        """Every job committed and woken runs once: done, claimed once, its action executed once (keys counted)."""
+        demand_ids = self._submit(desk, customer_id, self.demands)
+        drain(desk, self.drain_timeout)
+        jobs = self._jobs(desk, demand_ids)
+        unfinished = [(j.id, j.action, str(j.state)) for j in jobs if j.state != JobState.DONE]
+        assert not unfinished, f"every committed and woken job must run to the end; these did not: {unfinished}"
+        again = [(j.id, j.action, j.attempts) for j in jobs if j.attempts != 1]
+        assert not again, f"each job must be claimed once (attempts == 1); these were claimed again: {again}"
+        keys = {j.key for j in jobs if j.action == recorder.ACTION}
+        assert len(keys) == self.demands
+        runs = recorder.executions(desk.engine)
+        twice = {k: n for k, n in runs.items() if k in keys and n != 1}
+        assert not twice, f"the action must run exactly once per job; ran more than once: {twice}"
+        assert keys <= set(runs), f"jobs marked done whose action never ran: {sorted(keys - set(runs))}"
+
+    def test_waking_again_or_unknown_ids_changes_nothing(
+        self, desk: Desk, drain: Callable[[Desk, float], None], customer_id: str
+    ) -> None:
+        """Waking ids twice, ids of done jobs or an unknown id runs nothing again and raises nothing."""
+        demand_ids = self._submit(desk, customer_id, 3)
+        first = [j.id for j in self._jobs(desk, demand_ids)]
+        desk.runner.wake(desk, first + first)  # the same ids twice, maybe before they ran
+        drain(desk, self.drain_timeout)
+        jobs = self._jobs(desk, demand_ids)
+        before = [(j.id, str(j.state), j.attempts) for j in jobs]
+        runs_before = recorder.executions(desk.engine)
+        done = [j.id for j in jobs]
+        unknown = max(done) + 1_000_000
+        desk.runner.wake(desk, done)  # jobs already done
+        desk.runner.wake(desk, [*done, *done])
+        desk.runner.wake(desk, [unknown])  # a job that does not exist
+        desk.runner.wake(desk, [])
+        drain(desk, self.drain_timeout)
+        after = [(j.id, str(j.state), j.attempts) for j in self._jobs(desk, demand_ids)]
+        assert after == before, "waking done jobs again must not run them again or change them"
+        assert recorder.executions(desk.engine) == runs_before, "waking done jobs again must not execute them"
+        assert {s for _, s, _ in after} == {"done"}, after
+
+    def test_lease_is_a_positive_timedelta(self, desk: Desk) -> None:
+        """``runner.lease``, when the runner has one, is a positive timedelta: how long its claims last."""
+        lease = getattr(desk.runner, "lease", None)
+        if lease is None:
+            return  # the core's default lease applies
+        assert isinstance(lease, timedelta) and lease > timedelta(0), (
+            f"runner.lease must be a positive datetime.timedelta (how long a claim lasts) or None, not {lease!r}"
+        )
+
+    def test_a_temporary_failure_is_retried_later_not_lost(
+        self, desk: Desk, drain: Callable[[Desk, float], None], customer_id: str
+    ) -> None:
+        """A job whose action raises TemporaryFailure is left pending with run_after in the future, not lost."""
+        (demand_id,) = self._submit(desk, customer_id, 1, service="contract-retry")
+        drain(desk, self.drain_timeout)
+        (job,) = [j for j in desk.jobs(demand_id=demand_id) if j.action == recorder.ACTION]
+        assert job.state == JobState.PENDING, (
+            f"a job whose action raised TemporaryFailure must be left pending for a retry, not {job.state}"
+        )
+        assert job.attempts == 1 and job.error and "on purpose" in job.error, (job.attempts, job.error)
+        assert job.run_after > desk.clock(), "the retry must wait (run_after in the future), as the action asked"
+        assert recorder.executions(desk.engine)[job.key] == 1
+
+
 __all__ = [
     "ActionContract",
     "ChannelContract",
     "DirectoryContract",
+    "JobRunnerContract",
     "SurveyMethodContract",
     "check_component_record",
     "context_for",

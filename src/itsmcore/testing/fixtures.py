@@ -1,7 +1,14 @@
-"""Fixtures that build a throwaway deployment for a plugin's tests."""
+"""Fixtures that build a throwaway deployment for a plugin's tests, on SQLite or PostgreSQL.
+
+The database is SQLite in the test's temp dir unless the run asks for PostgreSQL with
+``pytest --itsm-database=postgresql`` (or ``ITSM_TEST_DATABASE=postgresql``): then each
+test gets a fresh database on a throwaway cluster (:mod:`itsmcore.testing.postgres`),
+or on the server named by ``ITSM_TEST_POSTGRES_URL``. Run your suite both ways in CI.
+"""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -13,6 +20,9 @@ if TYPE_CHECKING:
     from ..desk import Desk
 
 DEFAULT_PASSWORD = "correct horse battery staple"
+
+#: The databases a test run can use.
+DATABASES = ("sqlite", "postgresql")
 
 CUSTOMERS = """\
 [[customers]]
@@ -52,22 +62,87 @@ def write_customers(path: Path, password: str = DEFAULT_PASSWORD) -> Path:
     return path
 
 
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def itsm_database(config: pytest.Config) -> str:
+    """The database this run was asked to use: ``sqlite`` (the default) or ``postgresql``."""
+    chosen = config.getoption("itsm_database", None) or os.environ.get("ITSM_TEST_DATABASE") or "sqlite"
+    if chosen not in DATABASES:
+        raise pytest.UsageError(f"ITSM_TEST_DATABASE={chosen!r}: expected one of {', '.join(DATABASES)}")
+    return str(chosen)
+
+
+@pytest.fixture(scope="session")
+def itsm_postgres() -> Iterator[str]:
+    """The URL (without a database name) of a PostgreSQL server for this run.
+
+    ``ITSM_TEST_POSTGRES_URL`` names an existing server; otherwise a throwaway cluster
+    is started on 127.0.0.1 and removed at the end. Without PostgreSQL installed the
+    tests that need it are skipped, or fail when ``CI=true``.
+    """
+    from .postgres import PostgresCluster, find_pg_bin
+
+    url = os.environ.get("ITSM_TEST_POSTGRES_URL")
+    if url:
+        scheme, _, rest = url.partition("://")
+        rest = rest.split("/", 1)[0]
+        yield ("postgresql+psycopg" if scheme in ("postgres", "postgresql") else scheme) + "://" + rest
+        return
+    if find_pg_bin() is None:
+        reason = "PostgreSQL is not installed here (Debian package postgresql-15, or set ITSM_TEST_POSTGRES_URL)"
+        if _in_ci():
+            pytest.fail(f"{reason}; CI=true, so the CI image must provide it")
+        pytest.skip(reason)
+    with PostgresCluster() as cluster:
+        yield cluster.base_url
+
+
 @pytest.fixture
-def itsm_deployment_factory(tmp_path: Path) -> Callable[..., Path]:
+def itsm_postgres_url(itsm_postgres: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (dropped afterwards); its SQLAlchemy URL."""
+    from .postgres import create_database_at, database_name
+
+    name = database_name(request.node.name)
+    url = create_database_at(itsm_postgres, name)
+    yield url
+    try:
+        import psycopg
+
+        plain = itsm_postgres.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(plain + "/postgres", autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except Exception:  # the server is down (a test stopped it): the cluster goes at the end anyway
+        pass
+
+
+@pytest.fixture
+def itsm_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database URL for a test's deployment: SQLite in the temp dir, or PostgreSQL when the run asks for it."""
+    if itsm_database(request.config) == "postgresql":
+        return str(request.getfixturevalue("itsm_postgres_url"))
+    return f"sqlite:///{tmp_path / 'itsm.db'}"
+
+
+@pytest.fixture
+def itsm_deployment_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., Path]:
     """Build a deployment in a temp dir; returns the path of its itsm.toml.
 
     Call it with extra TOML (your component's tables, services) and optionally a
-    ``database`` URL (SQLite in the temp dir by default).
+    ``database`` URL. By default the database is the run's (see :func:`itsm_database_url`).
     """
 
     def make(extra: str = "", *, database: str | None = None, name: str = "test") -> Path:
         write_customers(tmp_path / "customers.toml")
         config = tmp_path / "itsm.toml"
+        if database is None:
+            database = str(request.getfixturevalue("itsm_database_url"))
         head = textwrap.dedent(
             f"""
             [deployment]
             name = "{name}"
-            database = "{database or "sqlite:///itsm.db"}"
+            database = "{database}"
 
             [directory.main]
             use = "file"
@@ -95,6 +170,21 @@ def itsm_desk(itsm_deployment_factory: Callable[..., Path], request: pytest.Fixt
     plugins: Sequence[object] = plugins_marker.args if plugins_marker else ()
     with Desk.open(itsm_deployment_factory(extra), plugins=plugins) as desk:
         yield desk
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("itsm", "itsmcore")
+    group.addoption(
+        "--itsm-database",
+        dest="itsm_database",
+        choices=DATABASES,
+        default=None,
+        help="Database of the test deployments: sqlite (default) or postgresql (env ITSM_TEST_DATABASE).",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"itsm database: {itsm_database(config)}"
 
 
 def pytest_configure(config: pytest.Config) -> None:

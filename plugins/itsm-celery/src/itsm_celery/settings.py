@@ -87,5 +87,8 @@ class CelerySettings:
         },
     )
     log_format: Literal["text", "json"] = attrs.field(
-        default="text", metadata={"doc": "Worker log lines as text or as one JSON object per line."}
+        default="text",
+        metadata={
+            "doc": "Worker log lines as text or as one JSON object per line; itsm --log-format (ITSM_LOG_FORMAT) wins."
+        },
     )

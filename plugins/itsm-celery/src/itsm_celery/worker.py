@@ -5,14 +5,17 @@ A worker process opens the deployment's desk once (from ``$ITSM_CONFIG``, which
 the desk's conditional update and, only if the claim is won, executes it; a lost
 claim (another worker has it, or it is already done) makes the task do nothing.
 Failures are the desk's business: it records them on the job row and sets the next
-attempt's ``run_after``; Celery's own retry is not used. The sweeper queues what is
-due and not in flight.
+attempt's ``run_after``. Celery's own retry serves one case only: the database could not
+be reached to claim the job, so the message goes back to the broker after a short,
+growing delay instead of waiting for the sweep. The sweeper queues what is due and not
+in flight.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import random
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -55,14 +58,23 @@ def runner_of(desk: Desk) -> CeleryRunner | None:
     return runner if isinstance(runner, CeleryRunner) else None
 
 
+#: What :func:`run_job` returns when the database could not be reached before the claim.
+UNREACHABLE = "unreachable"
+
+#: Redeliveries of a message whose job could not be claimed for want of a database, and their delays.
+CLAIM_RETRIES = 12
+CLAIM_RETRY_CAP = 30.0
+
+
 def run_job(job_id: int) -> str:
-    """Claim and execute one job; returns what happened (``done``, ``pending``, ``dead``, ``not-claimed``...)."""
+    """Claim and execute one job; returns what happened (``done``, ``pending``, ``dead``, ``not-claimed``,
+    ``unreachable`` when the database could not be reached to claim it, ``error`` when it went away mid-job)."""
     with job_context(job_id=job_id):
         try:
             desk = current_desk()
         except Exception as e:  # database down at first use: the sweep queues the job again later
-            log.warning("cannot open the deployment: %s: %s", type(e).__name__, e)
-            return "no-desk"
+            log.warning("cannot open the deployment: %s: %s", type(e).__name__, _first_line(e))
+            return UNREACHABLE
         runner = runner_of(desk)
         if runner is not None:
             runner.forget(job_id)
@@ -73,7 +85,7 @@ def run_job(job_id: int) -> str:
             job = desk.job(job_id)
         except Exception as e:
             log.warning("cannot claim: %s: %s", type(e).__name__, _first_line(e))
-            return "error"
+            return UNREACHABLE
         with job_context(job_id=job_id, demand_id=job.demand_id, action=job.action):
             started = time.monotonic()
             log.info("running %s (attempt %d of %d)", job.action, job.attempts, job.max_attempts)
@@ -104,12 +116,19 @@ def _first_line(e: BaseException) -> str:
 
 
 def register_tasks(app: celery.Celery) -> None:
-    """Register ``itsm.run_job`` on ``app`` (Celery's retry is not used: the job row holds retries)."""
+    """Register ``itsm.run_job`` on ``app``: the job row holds the retries, Celery redelivers only unclaimable ids."""
     from .runner import TASK_RUN_JOB
 
-    @app.task(name=TASK_RUN_JOB, ignore_result=True, acks_late=app.conf.task_acks_late, shared=False)
-    def _run_job(job_id: int) -> str:
-        return run_job(job_id)
+    @app.task(name=TASK_RUN_JOB, bind=True, ignore_result=True, acks_late=app.conf.task_acks_late, shared=False)
+    def _run_job(task: celery.Task, job_id: int) -> str:
+        outcome = run_job(job_id)
+        retries = int(task.request.retries or 0)
+        if outcome == UNREACHABLE and retries < CLAIM_RETRIES:
+            # The job row is untouched: send the id again shortly rather than leave it to the sweep,
+            # whose queued marker for this id holds off a new message for ``requeue_after`` seconds.
+            delay = min(CLAIM_RETRY_CAP, 0.5 * 2**retries) * random.uniform(0.8, 1.2)
+            raise task.retry(countdown=delay, max_retries=CLAIM_RETRIES)
+        return outcome
 
 
 class Sweeper(threading.Thread):

@@ -35,7 +35,7 @@ class _Keep:
         message = message_from_bytes(bytes(raw), policy=policy.default)
         with self.sink.lock:
             self.sink.envelopes.append((str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos]))
-            self.sink.messages.append(message)  # type: ignore[arg-type]
+            self.sink.messages.append(message)  # type: ignore[arg-type,unused-ignore]
         return "250 Message accepted for delivery"
 
 

@@ -8,15 +8,18 @@ is only makes what already works without it quicker.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
-from itsmcore import Customer, ItsmError
+from itsmcore import Customer, ItsmError, log_context
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -30,7 +33,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .security import CSRF_FIELD, CSRF_HEADER, ApiTokens, SignInLimiter, csrf_ok
+from .security import CSRF_FIELD, CSRF_HEADER, ApiTokens, csrf_ok
 from .settings import PortalSettings
 
 if TYPE_CHECKING:
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 HERE = Path(__file__).parent
+log = logging.getLogger("itsm_portal")
 
 
 # ---------------------------------------------------------------------------- the portal object
@@ -50,7 +54,7 @@ class Portal:
         self.desk = desk
         self.settings = settings
         self.owns_desk = owns_desk
-        self.limiter = SignInLimiter(settings.sign_in_attempts, settings.sign_in_window_seconds)
+        self.sign_in_limit = sign_in_limit(desk, settings)
         token_file = None
         if settings.api_tokens_file:
             p = Path(settings.api_tokens_file)
@@ -73,6 +77,28 @@ class Portal:
         if mode == "never":
             return False
         return self.desk.config.deployment.public_url.lower().startswith("https://")
+
+
+def sign_in_limit(desk: Desk, settings: PortalSettings) -> dict[str, Any]:
+    """The portal's own sign-in limit, for :meth:`Desk.authenticate`: none unless the deprecated settings are used.
+
+    Sign-ins are counted by the desk, in the database, under the deployment's ``[security]``
+    limits. A deployment that still sets ``sign_in_attempts`` / ``sign_in_window_seconds``
+    under the portal keeps the limit it asked for (never silently a weaker one), and is
+    told where the setting lives now.
+    """
+    limit: dict[str, Any] = {}
+    if settings.sign_in_attempts is not None:
+        limit["attempts"] = settings.sign_in_attempts
+    if settings.sign_in_window_seconds is not None:
+        limit["window"] = timedelta(seconds=settings.sign_in_window_seconds)
+    if limit:
+        log.warning(
+            "the portal's sign_in_attempts and sign_in_window_seconds are deprecated: set [security] "
+            "sign_in_attempts and sign_in_window_minutes in %s instead; until then the portal's values are used",
+            desk.config.path.name,
+        )
+    return limit
 
 
 class TTLCache:
@@ -224,6 +250,41 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+_DEMAND_PATH = re.compile(r"^(?:/api/v1|/desk)?/demands/(\d+)(?:/|$)")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class RequestLogContext:
+    """Every line logged while a request is served names it: a request id, and the demand's id on a demand's routes.
+
+    The request id is the proxy's ``X-Request-ID`` when it sends a sane one, a new one
+    otherwise, and is sent back in the response's ``X-Request-ID``. The context follows
+    the desk calls into the threadpool, and covers uvicorn's access-log line.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope.get("headers", ()) if k == b"x-request-id"), b"").decode("latin-1")
+        request_id = given if _REQUEST_ID.match(given) else secrets.token_hex(8)
+        found = _DEMAND_PATH.match(scope["path"])
+        fields: dict[str, Any] = {"request_id": request_id}
+        if found:
+            fields["demand_id"] = int(found.group(1))
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        with log_context(**fields):
+            await self.app(scope, receive, send_with_id)
+
+
 # ---------------------------------------------------------------------------- errors
 
 
@@ -311,6 +372,7 @@ def create_app(
         *views.routes(),
     ]
     middleware = [
+        Middleware(RequestLogContext),
         Middleware(SecurityHeaders),
         Middleware(
             SessionMiddleware,
@@ -343,4 +405,17 @@ def create_app(
     return app
 
 
-__all__ = ["PlainTextResponse", "Portal", "call", "create_app", "portal_settings"]
+def from_environment() -> Starlette:
+    """The app of one web worker process: the deployment at ``$ITSM_CONFIG``, logging set up in this process.
+
+    The factory ``itsm serve --workers N`` gives uvicorn; usable on its own too
+    (``uvicorn --factory itsm_portal.app:from_environment --workers 4``). Logs as the
+    ``itsm`` command would, at ``$ITSM_LOG_LEVEL`` (INFO) in ``$ITSM_LOG_FORMAT`` (text).
+    """
+    from itsmcore import configure_logging
+
+    configure_logging(os.environ.get("ITSM_LOG_LEVEL") or "INFO", os.environ.get("ITSM_LOG_FORMAT") or "text")
+    return create_app(os.environ.get("ITSM_CONFIG") or None)
+
+
+__all__ = ["PlainTextResponse", "Portal", "call", "create_app", "from_environment", "portal_settings"]

@@ -1,4 +1,4 @@
-"""CSRF tokens, the sign-in rate limit and API tokens."""
+"""CSRF tokens and API tokens. (Failed sign-ins are counted by the desk, in the database.)"""
 
 from __future__ import annotations
 
@@ -6,10 +6,7 @@ import hashlib
 import hmac
 import os
 import secrets
-import threading
-import time
-from collections import deque
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -34,45 +31,6 @@ def csrf_ok(session: Mapping[str, Any], sent: object) -> bool:
         and bool(sent)
         and hmac.compare_digest(expected.encode(), sent.encode())
     )
-
-
-class SignInLimiter:
-    """Counts failed sign-ins per (login, address) in memory; too many within the window blocks that pair."""
-
-    def __init__(self, attempts: int, window: float, clock: Callable[[], float] = time.monotonic):
-        self.attempts = attempts
-        self.window = window
-        self.clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
-
-    def retry_after(self, login: str, address: str) -> float:
-        """Seconds until this pair may try again; 0 when it may try now."""
-        key = (login.strip().casefold(), address)
-        with self._lock:
-            now = self.clock()
-            q = self._recent(key, now)
-            if len(q) < self.attempts:
-                return 0.0
-            return max(0.0, q[0] + self.window - now)
-
-    def failed(self, login: str, address: str) -> None:
-        key = (login.strip().casefold(), address)
-        with self._lock:
-            now = self.clock()
-            self._recent(key, now).append(now)
-            if len(self._failures) > 100_000:  # a flood of made-up logins must not exhaust memory
-                self._failures = {k: v for k, v in self._failures.items() if v and v[-1] > now - self.window}
-
-    def succeeded(self, login: str, address: str) -> None:
-        with self._lock:
-            self._failures.pop((login.strip().casefold(), address), None)
 
 
 # ---------------------------------------------------------------------------- API tokens

@@ -44,11 +44,21 @@ class PortalSettings:
     session_hours: float = attrs.field(
         default=8.0, metadata={"doc": "How long a sign-in lasts, in hours, before signing in again."}
     )
-    sign_in_attempts: int = attrs.field(
-        default=5, metadata={"doc": "Failed sign-ins allowed per login and address within sign_in_window_seconds."}
+    sign_in_attempts: int | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.ge(1)),
+        metadata={
+            "doc": "Deprecated: set [security] sign_in_attempts instead, which every process and channel shares. "
+            "When set, portal sign-ins still use it (with a warning at start)."
+        },
     )
-    sign_in_window_seconds: int = attrs.field(
-        default=300, metadata={"doc": "The window, in seconds, in which failed sign-ins are counted."}
+    sign_in_window_seconds: int | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.ge(1)),
+        metadata={
+            "doc": "Deprecated: set [security] sign_in_window_minutes instead. When set, portal sign-ins still use "
+            "it (with a warning at start)."
+        },
     )
     search_limit: int = attrs.field(default=10, metadata={"doc": "How many catalog results a search shows."})
     search_cache_seconds: float = attrs.field(

@@ -22,6 +22,7 @@ from itsmcore import (
     Link,
     NotFound,
     Service,
+    TooManyAttempts,
     UnknownCustomer,
     UnknownService,
 )
@@ -179,9 +180,18 @@ async def signin(request: Request) -> Response:
     form = await checked_form(request)
     login, password = field(form, "login"), form.get("password")
     nxt = _safe_next(field(form, "next"))
-    address = request.client.host if request.client else "unknown"
-    wait = portal.limiter.retry_after(login, address)
-    if wait:
+    address = request.client.host if request.client else None
+    try:
+        # counted by the desk in the database: the same count whichever process answers
+        customer = await call(
+            portal.desk.authenticate,
+            login,
+            password if isinstance(password, str) else "",
+            address=address,
+            **portal.sign_in_limit,
+        )
+    except TooManyAttempts as refused:
+        wait = refused.retry_after
         minutes = max(1, round(wait / 60))
         return await render(
             request,
@@ -196,11 +206,7 @@ async def signin(request: Request) -> Response:
             status_code=429,
             headers={"Retry-After": str(int(wait) + 1)},
         )
-    customer = None
-    if login and isinstance(password, str) and password:
-        customer = await call(portal.desk.authenticate, login, password)
     if customer is None:
-        portal.limiter.failed(login, address)
         return await render(
             request,
             "signin.html",
@@ -212,7 +218,6 @@ async def signin(request: Request) -> Response:
             },
             status_code=401,
         )
-    portal.limiter.succeeded(login, address)
     request.session.clear()  # a new session: nothing carried over from before signing in
     request.session["customer"] = customer.id
     csrf_token(request.session)
