@@ -72,6 +72,19 @@ def test_claim_due_takes_over_expired_leases_and_buries_last_attempts(desk: Desk
     assert all("lease expired" in (j.error or "") and j.finished_at == now for j in dead)
 
 
+def test_claim_job_by_id_returns_the_claimed_job_and_running_it_reads_nothing_again(desk: Desk) -> None:
+    (demand_id,) = _submit(desk, 1)
+    step = next(j for j in desk.jobs(demand_id=demand_id) if j.action == recorder.ACTION)
+    job = desk.claim_job(step.id)
+    assert job is not None and job.state == JobState.RUNNING and job.attempts == 1
+    assert desk.claim_job(step.id) is None, "one claimer wins"
+    assert desk.claim_job(10**9) is None, "an unknown id is simply not claimed"
+    done = desk.execute_job(job)
+    assert done.state == JobState.DONE
+    assert recorder.executions(desk.engine) == {job.key: 1}
+    assert desk.claim_job(step.id) is None and desk.job(step.id).state == JobState.DONE
+
+
 def test_run_due_jobs_runs_a_batch_and_the_jobs_it_creates(desk: Desk) -> None:
     demand_ids = _submit(desk, 3)
     assert desk.run_due_jobs(limit=2, batch=1) == 2

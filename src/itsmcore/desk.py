@@ -1608,6 +1608,14 @@ class Desk:
         """Claim a due job for this runner; only one claimer can win."""
         return self._claim(job_id, now) is not None
 
+    def claim_job(self, job_id: int, now: datetime | None = None) -> Job | None:
+        """Claim a due job by id and return it as claimed (attempt counted, lease set), or ``None`` if not won.
+
+        What a worker handed ids by a broker calls: the claim's own ``RETURNING`` gives the
+        job, so executing it (:meth:`execute_job` with the ``Job``) reads nothing again.
+        """
+        return self._claim(job_id, now)
+
     def _claim(self, job_id: int, now: datetime | None = None) -> Job | None:
         """Claim a due job and return it as claimed (one statement: UPDATE ... RETURNING)."""
         now = now or self.clock()
@@ -1703,9 +1711,12 @@ class Desk:
         with self.engine.begin() as conn:
             conn.execute(_RELEASE, {"b_ids": list(job_ids), "b_lease": lease_until})
 
-    def execute_job(self, job_id: int) -> Job:
-        """Execute a job this runner has already claimed (see :meth:`claim`), and end it: done, retried, or dead."""
-        return self._execute(self.job(job_id))
+    def execute_job(self, job: int | Job) -> Job:
+        """Execute a job this runner has already claimed (see :meth:`claim_job`), and end it: done, retried, or dead.
+
+        Give the ``Job`` the claim returned, or its id (then it is read first).
+        """
+        return self._execute(job if isinstance(job, Job) else self.job(job))
 
     def _execute(self, job: Job, demand: Demand | _Keep | None = _KEEP) -> Job:
         """Run a claimed job and end it; ``demand`` is its demand when the claim read it already.

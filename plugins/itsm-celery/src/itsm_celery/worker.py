@@ -79,10 +79,10 @@ def run_job(job_id: int) -> str:
         if runner is not None:
             runner.forget(job_id)
         try:
-            if not desk.claim(job_id):
+            job = desk.claim_job(job_id)
+            if job is None:
                 log.debug("job not claimed (done, running elsewhere, or not due)")
                 return "not-claimed"
-            job = desk.job(job_id)
         except Exception as e:
             log.warning("cannot claim: %s: %s", type(e).__name__, _first_line(e))
             return UNREACHABLE
@@ -90,7 +90,7 @@ def run_job(job_id: int) -> str:
             started = time.monotonic()
             log.info("running %s (attempt %d of %d)", job.action, job.attempts, job.max_attempts)
             try:
-                done = desk.execute_job(job_id)
+                done = desk.execute_job(job)
             except Exception as e:  # the database went away mid-job: the lease runs out and the sweep requeues it
                 log.error("job interrupted, left for a retry after its lease: %s: %s", type(e).__name__, _first_line(e))
                 return "error"
