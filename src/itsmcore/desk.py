@@ -1628,6 +1628,7 @@ class Desk:
             return None
 
     def due_jobs(self, limit: int = 100) -> list[int]:
+        """Ids of jobs due now, oldest first, without claiming them (what a sweep hands to workers)."""
         with self.engine.connect() as conn:
             return list(conn.execute(_DUE_JOBS, {"b_now": self.clock(), "b_limit": limit}).scalars())
 
