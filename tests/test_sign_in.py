@@ -204,3 +204,24 @@ def test_security_settings_are_checked(tmp_path: Path, table: str, problem: str)
     with pytest.raises(ConfigError) as err:
         read_config(path)
     assert problem in str(err.value)
+
+
+def test_the_service_desk_unlocks_a_login_for_every_process(open_desk: Callable[..., Desk], config: Path) -> None:
+    """``itsm customer unlock`` forgets the login's failures; another desk (process) lets the customer in at once."""
+    from click.testing import CliRunner
+
+    from itsmcore.cli import cli
+
+    one = open_desk()
+    fail(one, times=5)
+    fail(one, "scott", times=2)
+    with pytest.raises(TooManyAttempts):
+        one.authenticate("steve", DEFAULT_PASSWORD)
+    r = CliRunner().invoke(cli, ["-c", str(config), "customer", "unlock", "Steve"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == "Steve: 5 failed sign-in(s) forgotten"
+    customer = open_desk().authenticate("steve", DEFAULT_PASSWORD)
+    assert customer is not None and customer.id == "steve"
+    assert failures(one) == 2, "other logins keep their count"
+    again = CliRunner().invoke(cli, ["-c", str(config), "customer", "unlock", "steve"])
+    assert again.stdout.strip() == "steve: no failed sign-ins to forget"

@@ -70,6 +70,52 @@ def test_search_ranks_name_and_keyword_matches_first(desk: Desk, query: str, fir
     assert results[0].service.key == first, [r.service.key for r in results]
 
 
+def test_postgresql_search_runs_in_the_server_on_its_own_indexes(
+    write_deployment: Callable[..., Path], postgres_url: str
+) -> None:
+    """On PostgreSQL the catalog is searched by its full-text (tsvector) and trigram (pg_trgm) indexes.
+
+    The statements the desk sends are the ones the indexes serve (EXPLAIN, with sequential
+    scans priced out, names the index), and only a few candidates come back to Python:
+    no Python fallback over the whole catalog.
+    """
+    from sqlalchemy import event
+
+    from tests.conftest import SERVICES
+
+    many = "".join(
+        f'\n[[services]]\nkey = "svc-{i}"\nname = "Service {i} widget"\n'
+        f'description = "Routine widget number {i}."\nkeywords = ["widget", "routine"]\n'
+        for i in range(600)
+    )
+    with Desk.open(write_deployment(database=postgres_url, services=SERVICES + many), entry_points=False) as desk:
+        sent: list[tuple[str, object]] = []
+        fetched: list[int] = []
+
+        def before(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
+            sent.append((statement, params))
+
+        def after(_conn: object, cursor: object, *_: object) -> None:
+            fetched.append(max(0, int(getattr(cursor, "rowcount", 0) or 0)))
+
+        event.listen(desk.engine, "before_cursor_execute", before)
+        event.listen(desk.engine, "after_cursor_execute", after)
+        hits = desk.search("expenses")
+        typo = desk.search("expensatorn")
+        event.remove(desk.engine, "before_cursor_execute", before)
+        event.remove(desk.engine, "after_cursor_execute", after)
+        assert hits[0].service.key == "expensatron" and typo[0].service.key == "expensatron"
+        fts = [(q, p) for q, p in sent if "to_tsquery" in q and "@@" in q]
+        trgm = [(q, p) for q, p in sent if "<%" in q]
+        assert fts and trgm, f"full-text and trigram statements expected among {[q for q, _ in sent]}"
+        assert max(fetched) <= 40, "only candidates come back, never the whole catalog of 600"
+        with desk.engine.connect() as conn:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            for (statement, params), index in [(fts[0], "ix_services_fts"), (trgm[0], "ix_services_trgm")]:
+                plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, params))  # type: ignore[arg-type]
+                assert index in plan, plan
+
+
 def test_search_results_say_whether_this_customer_can_have_it(desk: Desk) -> None:
     (steve,) = [r for r in desk.search("expenses", customer="steve") if r.service.key == "expensatron"]
     assert steve.eligible

@@ -698,6 +698,19 @@ def customer_show(ctx: click.Context, customer_id: str, fmt: str) -> None:
         )
 
 
+@customer.command("unlock")
+@click.argument("login")
+@click.pass_context
+def customer_unlock(ctx: click.Context, login: str) -> None:
+    """Let LOGIN sign in again now: forget its failed sign-ins (the [security] limit).
+
+    LOGIN is what the customer types to sign in (an id or an email address, counted
+    separately). Every web process sees the change at once.
+    """
+    n = open_desk(ctx).unlock_sign_in(login)
+    click.echo(f"{login}: {n} failed sign-in(s) forgotten" if n else f"{login}: no failed sign-ins to forget")
+
+
 @customer.command("hash-password")
 @click.password_option(help="The password to hash (prompted when omitted).")
 def customer_hash_password(password: str) -> None:

@@ -8,6 +8,7 @@ plugin's name, and the demand is kept.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -17,7 +18,7 @@ import secrets
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import attrs
 from sqlalchemy import Connection, Engine, Integer, and_, bindparam, delete, func, insert, or_, select, text, update
@@ -74,6 +75,21 @@ from .store.engine import open_engine, resolve_url
 log = logging.getLogger("itsmcore.desk")
 
 Clock = Callable[[], datetime]
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _about_demand(method: Callable[Concatenate[Desk, int, _P], _R]) -> Callable[Concatenate[Desk, int, _P], _R]:
+    """Every line logged while ``method`` works on its demand (its first argument) names that demand."""
+
+    @functools.wraps(method)
+    def wrapper(self: Desk, demand_id: int, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with log_context(demand_id=demand_id):
+            return method(self, demand_id, *args, **kwargs)
+
+    return wrapper
 
 
 def utcnow() -> datetime:
@@ -294,6 +310,20 @@ class Desk:
             with self.engine.begin() as conn:
                 conn.execute(delete(t.sign_in_failures).where(t.sign_in_failures.c.login_key == key))
         return customer
+
+    def unlock_sign_in(self, login: str) -> int:
+        """Forget a login's failed sign-ins, so the customer may try again now; returns how many were forgotten.
+
+        What the service desk does for a customer locked out by the ``[security]`` limit
+        (``itsm customer unlock LOGIN``), on every process at once since the count is shared.
+        The login is matched as :meth:`authenticate` counts it (case-folded).
+        """
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                delete(t.sign_in_failures).where(t.sign_in_failures.c.login_key == self._sign_in_key(login))
+            )
+        log.info("sign-in failures of a login forgotten by hand (%d)", res.rowcount)
+        return int(res.rowcount or 0)
 
     def _sign_in_key(self, login: str) -> str:
         """The login as counted: a keyed hash of its case-folded form, never the login itself."""
@@ -832,6 +862,7 @@ class Desk:
 
         return announcements.confirm(self, token, fixed, customer_id=customer)
 
+    @_about_demand
     def confirm_demand(self, demand_id: int, customer: str, fixed: bool, *, channel: str = "portal") -> int:
         """A signed-in customer's answer to "is it sorted?" for their own finished demand.
 
@@ -1022,6 +1053,7 @@ class Desk:
                 return False, f"not in the {rules.sample:.0%} sample"
         return True, ""
 
+    @_about_demand
     def ask_for_feedback(self, demand_id: int) -> int | None:
         """After a confirmed outcome, send a transactional survey if the rules allow; returns the job id."""
         demand = self.get(demand_id)
@@ -1384,6 +1416,7 @@ class Desk:
 
     # ------------------------------------------------------------------ approvals
 
+    @_about_demand
     def approve(self, demand_id: int, approver: str, note: str = "") -> Demand:
         """An approver says yes: the plan carries on from the step after the approval."""
         demand = self.get(demand_id)
@@ -1410,6 +1443,7 @@ class Desk:
         self._wake(ids)
         return self.get(demand_id)
 
+    @_about_demand
     def reject(self, demand_id: int, approver: str, reason: str) -> Demand:
         """An approver says no, with a reason the customer is told."""
         demand = self.get(demand_id)
