@@ -1248,25 +1248,77 @@ class Desk:
         behind_scenes: str = "",
         effort: int = 0,
         kind: str = "note",
+        external_ref: str | None = None,
     ) -> JourneyEvent:
-        """Add an event to a demand's journey; a new ``stage`` moves the demand there."""
+        """Add an event to a demand's journey; a new ``stage`` moves the demand there.
+
+        ``external_ref`` (e.g. an email reply's Message-ID) makes the call idempotent across
+        processes: when an event already carries it, nothing is recorded, no hook fires and
+        that event is returned, so two pollers taking in the same message record it once.
+        """
+        return self.record_event_once(
+            demand_id,
+            stage=stage,
+            channel=channel,
+            actor=actor,
+            customer_sees=customer_sees,
+            behind_scenes=behind_scenes,
+            effort=effort,
+            kind=kind,
+            external_ref=external_ref,
+        )[0]
+
+    def record_event_once(
+        self,
+        demand_id: int,
+        *,
+        stage: Stage | str | None = None,
+        channel: str | None = None,
+        actor: str = Actor.SYSTEM,
+        customer_sees: str = "",
+        behind_scenes: str = "",
+        effort: int = 0,
+        kind: str = "note",
+        external_ref: str | None = None,
+    ) -> tuple[JourneyEvent, bool]:
+        """:meth:`record_event`, also saying whether this call recorded the event.
+
+        ``False`` means an event with the same ``external_ref`` was there already (possibly
+        written a moment ago by another process) and is returned instead: a caller that
+        acts after recording (tells someone, keeps files) must then do nothing more.
+        """
         with log_context(demand_id=demand_id):
+            if external_ref is not None:
+                existing = self.find_event_by_external_ref(external_ref)
+                if existing is not None:
+                    return existing, False
             demand = self.get(demand_id)
             st = Stage(stage) if stage else demand.stage
             now = self.clock()
             with self.engine.begin() as conn:
-                ev = self._insert_event(
-                    conn,
-                    demand_id,
-                    st,
-                    channel or demand.channel,
-                    actor,
-                    customer_sees,
-                    behind_scenes,
-                    effort,
-                    kind,
-                    now,
-                )
+                try:
+                    ev = self._insert_event(
+                        conn,
+                        demand_id,
+                        st,
+                        channel or demand.channel,
+                        actor,
+                        customer_sees,
+                        behind_scenes,
+                        effort,
+                        kind,
+                        now,
+                        external_ref=external_ref,
+                    )
+                except IntegrityError:
+                    # Lost a race on the unique external_ref: the other process's event stands.
+                    if external_ref is None:
+                        raise
+                    conn.rollback()
+                    existing = self.find_event_by_external_ref(external_ref)
+                    if existing is None:
+                        raise
+                    return existing, False
                 conn.execute(update(t.demands).where(t.demands.c.id == demand_id).values(stage=str(st), updated_at=now))
             previous = demand.stage
             demand = attrs.evolve(demand, stage=st, updated_at=now)
@@ -1274,16 +1326,31 @@ class Desk:
             self.host.event_recorded(self, demand, ev, on_error)
             if st != previous:
                 self.host.stage_entered(self, demand, ev, on_error)
-            return ev
+            return ev, True
+
+    def find_event_by_external_ref(self, ref: str) -> JourneyEvent | None:
+        """The journey event recorded with this external reference, on any demand (one index lookup)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(_SELECT_EVENT_BY_REF, {"b_ref": ref}).first()
+        return _event(row) if row else None
 
     def advance(self, demand_id: int, stage: Stage | str, **kwargs: Any) -> JourneyEvent:
         """Move a demand's journey to ``stage`` with an event saying what happened."""
         return self.record_event(demand_id, stage=stage, **kwargs)
 
     def comment(
-        self, demand_id: int, text: str, *, actor: str = Actor.CUSTOMER, channel: str | None = None
+        self,
+        demand_id: int,
+        text: str,
+        *,
+        actor: str = Actor.CUSTOMER,
+        channel: str | None = None,
+        external_ref: str | None = None,
     ) -> JourneyEvent:
-        """A comment from the customer or an agent, shown to the customer."""
+        """A comment from the customer or an agent, shown to the customer.
+
+        With ``external_ref`` the same comment taken in twice is recorded once (see :meth:`record_event`).
+        """
         return self.record_event(
             demand_id,
             actor=actor,
@@ -1291,6 +1358,7 @@ class Desk:
             customer_sees=text,
             kind="comment",
             effort=1 if actor == "customer" else 0,
+            external_ref=external_ref,
         )
 
     def _insert_event(
@@ -1305,6 +1373,7 @@ class Desk:
         effort: int,
         kind: str,
         now: datetime,
+        external_ref: str | None = None,
     ) -> JourneyEvent:
         eid = conn.execute(
             _INSERT_EVENT,
@@ -1318,6 +1387,7 @@ class Desk:
                 "behind_scenes": behind_scenes,
                 "effort": effort,
                 "at": now,
+                "external_ref": external_ref,
             },
         ).inserted_primary_key[0]  # type: ignore[index]
         return JourneyEvent(
@@ -1331,6 +1401,7 @@ class Desk:
             effort=effort,
             at=now,
             kind=kind,
+            external_ref=external_ref,
         )
 
     def _set_state(
@@ -2169,6 +2240,7 @@ _SELECT_DEMAND = select(t.demands).where(t.demands.c.id == bindparam("b_id"))
 _SELECT_JOB = select(t.jobs).where(t.jobs.c.id == bindparam("b_id"))
 _SELECT_OUTPUTS = select(t.demands.c.outputs).where(t.demands.c.id == bindparam("b_id"))
 _SELECT_EXTERNAL_REF = select(t.demands.c.external_ref).where(t.demands.c.id == bindparam("b_id"))
+_SELECT_EVENT_BY_REF = select(t.journey_events).where(t.journey_events.c.external_ref == bindparam("b_ref"))
 _DUE_JOBS = (
     select(t.jobs.c.id)
     .where(
@@ -2360,6 +2432,8 @@ def _event(row: Any) -> JourneyEvent:
         effort=row.effort,
         at=_aware(row.at),  # type: ignore[arg-type]
         kind=row.kind,
+        # rows just written by submit are dicts without the column
+        external_ref=getattr(row, "external_ref", None),
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,7 +69,62 @@ def test_gmail_reply_threads_by_references_and_drops_quotes(config: Path) -> Non
         assert comments[0].actor == "customer" and comments[0].channel == "email"
         assert "<CAF7x+Qv0Lr9wZ3a_kGm1sQpT8bNcY2o=Hd4u@mail.gmail.com>" in comments[0].behind_scenes
     again = ingest(config, eml("gmail_reply.eml"))
-    assert again.output.startswith("duplicate:"), "the same reply twice must be recorded once"
+    assert again.output.strip() == (
+        f"duplicate: <CAF7x+Qv0Lr9wZ3a_kGm1sQpT8bNcY2o=Hd4u@mail.gmail.com> is already on demand {demand_id}"
+    ), "the same reply twice must be recorded once"
+
+
+class MeetingClock:
+    """A desk clock that, once armed, holds each caller until both have arrived.
+
+    The desk reads its clock after looking the Message-ID up and before writing the event,
+    so two gates armed with it both find nothing and race on the write itself.
+    """
+
+    def __init__(self, barrier: threading.Barrier) -> None:
+        self.barrier = barrier
+        self.armed = threading.Event()
+
+    def __call__(self) -> dt.datetime:
+        if self.armed.is_set():
+            self.barrier.wait(timeout=30)
+        return dt.datetime.now(dt.UTC)
+
+
+def test_one_reply_taken_in_by_two_pollers_at_once_is_recorded_once(config: Path) -> None:
+    from itsm_email.channel import EmailChannel
+    from itsm_email.gate import Mailgate, Outcome
+
+    demand_id = created(ingest(config, eml("outlook_new.eml")))
+    barrier = threading.Barrier(2)
+    clocks = [MeetingClock(barrier), MeetingClock(barrier)]
+    outcomes: list[Outcome] = []
+    errors: list[BaseException] = []
+    with Desk.open(config, clock=clocks[0]) as one, Desk.open(config, clock=clocks[1]) as two:
+
+        def poll(desk: Desk, clock: MeetingClock) -> None:
+            (name, channel), *_ = [(n, c) for n, c in desk.channels().items() if isinstance(c, EmailChannel)]
+            clock.armed.set()
+            try:
+                outcomes.append(Mailgate(desk, channel, name).ingest(eml("gmail_reply.eml")))
+            except BaseException as e:
+                errors.append(e)
+            finally:
+                clock.armed.clear()
+
+        threads = [threading.Thread(target=poll, args=pair) for pair in ((one, clocks[0]), (two, clocks[1]))]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout=60)
+        assert not errors, errors
+        assert sorted(o.line for o in outcomes) == [
+            f"added reply to demand {demand_id}",
+            f"duplicate: <CAF7x+Qv0Lr9wZ3a_kGm1sQpT8bNcY2o=Hd4u@mail.gmail.com> is already on demand {demand_id}",
+        ]
+        comments = [e for e in one.journey(demand_id) if e.kind == "comment"]
+        assert len(comments) == 1, "two pollers, one reply: one journey event"
+        assert comments[0].external_ref == "<CAF7x+Qv0Lr9wZ3a_kGm1sQpT8bNcY2o=Hd4u@mail.gmail.com>"
 
 
 @pytest.mark.parametrize(

@@ -73,6 +73,8 @@ class JourneyEvent:
     ``actor`` is ``"customer"``, ``"agent"``, ``"system"`` or the name of the plugin
     that acted. ``effort`` counts what the customer had to do at this step (fields
     typed, clicks, contacts made): the raw material of the customer effort figures.
+    ``external_ref`` names what caused the event outside the desk (an email's Message-ID);
+    no two events share one, so the same thing taken in twice is recorded once.
     """
 
     demand_id: int
@@ -85,6 +87,7 @@ class JourneyEvent:
     at: datetime
     kind: str = "note"
     id: int | None = None
+    external_ref: str | None = None
 
     @property
     def moment(self) -> MomentOfTruth:

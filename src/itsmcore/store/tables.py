@@ -109,8 +109,12 @@ journey_events = Table(
     Column("behind_scenes", Text, nullable=False, default=""),
     Column("effort", Integer, nullable=False, default=0),
     Column("at", TS, nullable=False),
+    # e.g. the Message-ID of an email reply: unique, so two processes taking in the same
+    # reply at once record it once (the loser's insert fails and it reads the winner's row).
+    Column("external_ref", String(512)),
     Index(None, "demand_id", "id"),
     Index(None, "at"),
+    Index(None, "external_ref", unique=True),
 )
 
 jobs = Table(

@@ -174,13 +174,11 @@ class Mailgate:
     # ------------------------------------------------------------------ replies
 
     def _reply(self, mail: IncomingMail, demand_id: int, how: str) -> Outcome:
-        for ev in self.desk.journey(demand_id):
-            if mail.message_id in (ev.behind_scenes or ""):
-                return Outcome(
-                    action="duplicate",
-                    line=f"duplicate: {mail.message_id} is already on demand {demand_id}",
-                    demand_id=demand_id,
-                )
+        # The Message-ID is the event's external_ref: one index lookup here, and the store's
+        # unique index settles two pollers taking in the same reply at once.
+        known = self.desk.find_event_by_external_ref(mail.message_id)
+        if known is not None:
+            return _already_on(mail, known.demand_id)
         text = mail.new_text.strip()
         if not text and not mail.attachments:
             return Outcome(
@@ -190,7 +188,7 @@ class Mailgate:
         behind = f"reply by email from {mail.sender} ({mail.message_id}), threaded by {how}"
         if files:
             behind += f"; attachments: {files}"
-        self.desk.record_event(
+        event, recorded = self.desk.record_event_once(
             demand_id,
             channel=self.name,
             actor="customer",
@@ -198,7 +196,10 @@ class Mailgate:
             customer_sees=text or "(attachments only)",
             behind_scenes=behind,
             effort=1,
+            external_ref=mail.message_id,
         )
+        if not recorded:  # another poller recorded it a moment ago; its hooks told whoever needs to know
+            return _already_on(mail, event.demand_id)
         return Outcome(action="replied", line=f"added reply to demand {demand_id}", demand_id=demand_id)
 
     # ------------------------------------------------------------------ new demands
@@ -334,6 +335,12 @@ class Mailgate:
                 )
                 notes.append(f"{a.filename} ({a.content_type}, {size}, kept as {rel})")
         return "; ".join(notes)
+
+
+def _already_on(mail: IncomingMail, demand_id: int) -> Outcome:
+    return Outcome(
+        action="duplicate", line=f"duplicate: {mail.message_id} is already on demand {demand_id}", demand_id=demand_id
+    )
 
 
 def _unique(folder: Path, name: str) -> Path:
