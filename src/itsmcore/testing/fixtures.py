@@ -8,6 +8,7 @@ or on the server named by ``ITSM_TEST_POSTGRES_URL``. Run your suite both ways i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
@@ -102,19 +103,13 @@ def itsm_postgres() -> Iterator[str]:
 @pytest.fixture
 def itsm_postgres_url(itsm_postgres: str, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test (dropped afterwards); its SQLAlchemy URL."""
-    from .postgres import create_database_at, database_name
+    from .postgres import create_database_at, database_name, drop_database_at
 
     name = database_name(request.node.name)
     url = create_database_at(itsm_postgres, name)
     yield url
-    try:
-        import psycopg
-
-        plain = itsm_postgres.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(plain + "/postgres", autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    except Exception:  # the server is down (a test stopped it): the cluster goes at the end anyway
-        pass
+    with contextlib.suppress(Exception):  # the server is down (a test stopped it): the cluster goes at the end anyway
+        drop_database_at(itsm_postgres, name)
 
 
 @pytest.fixture

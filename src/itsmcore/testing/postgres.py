@@ -17,6 +17,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
 
 #: Where Debian puts each installed major version's server binaries.
 DEBIAN_BIN_DIRS = "/usr/lib/postgresql"
@@ -120,21 +124,12 @@ class PostgresCluster:
 
     def create_database(self, name: str) -> str:
         """Create an empty database (dropping one of that name first); returns its SQLAlchemy URL."""
-        import psycopg
-
-        with psycopg.connect(self.libpq_url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
+        return create_database_at(self.base_url, name)
 
     def drop_database(self, name: str) -> None:
         """Drop a database, cutting its connections; nothing happens when the server is down."""
-        if not self.running:
-            return
-        import psycopg
-
-        with psycopg.connect(self.libpq_url(), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if self.running:
+            drop_database_at(self.base_url, name)
 
     def __enter__(self) -> PostgresCluster:
         try:
@@ -150,12 +145,23 @@ class PostgresCluster:
         self.remove()
 
 
-def create_database_at(base_url: str, name: str) -> str:
-    """Create an empty database on a server given by its URL without a database name; returns the database's URL."""
+def _admin(base_url: str) -> psycopg.Connection[Any]:
+    """An autocommit connection to the server's ``postgres`` database (CREATE/DROP DATABASE cannot run in a transaction)."""
     import psycopg
 
     plain = base_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain + "/postgres", autocommit=True) as conn:
+    return psycopg.connect(plain + "/postgres", autocommit=True, connect_timeout=5)
+
+
+def create_database_at(base_url: str, name: str) -> str:
+    """Create an empty database on a server given by its URL without a database name; returns the database's URL."""
+    with _admin(base_url) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return f"{base_url}/{name}"
+
+
+def drop_database_at(base_url: str, name: str) -> None:
+    """Drop a database on a server given by its URL without a database name, cutting its connections."""
+    with _admin(base_url) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
