@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmarks: deployments in temp dirs, timing, printing ratios."""
+"""Helpers shared by the benchmarks: deployments in temp dirs, timing, printing ratios, ceiling statements."""
 
 from __future__ import annotations
 
@@ -7,6 +7,53 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Update, and_, bindparam, or_, select, update
+
+from itsmcore.store import tables as t
+
+
+def ceiling_claim(batch: int, *returning: Any) -> Update:
+    """The job ceilings' claim: the same batch UPDATE ... WHERE id IN (SELECT ... SKIP LOCKED) as the desk's."""
+    due = t.jobs.alias("due")
+    return (
+        update(t.jobs)
+        .where(
+            t.jobs.c.id.in_(
+                select(due.c.id)
+                .where(
+                    or_(
+                        and_(due.c.state == "pending", due.c.run_after <= bindparam("b_now")),
+                        and_(due.c.state == "running", due.c.lease_until < bindparam("b_now")),
+                    )
+                )
+                .order_by(due.c.run_after, due.c.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        .values(
+            state="running",
+            lease_until=bindparam("b_lease", type_=t.jobs.c.lease_until.type),
+            attempts=t.jobs.c.attempts + 1,
+        )
+        .returning(*returning)
+    )
+
+
+#: The job ceilings' end of a job: marked done with its result.
+CEILING_DONE = (
+    update(t.jobs)
+    .where(t.jobs.c.id == bindparam("b_id"), t.jobs.c.state == "running")
+    .values(
+        state="done",
+        finished_at=bindparam("b_now", type_=t.jobs.c.finished_at.type),
+        result=bindparam("b_result", type_=t.jobs.c.result.type),
+        lease_until=None,
+        error=None,
+    )
+)
 
 
 def write_deployment(

@@ -24,8 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import best_of, report, write_deployment
-from sqlalchemy import Engine, and_, bindparam, insert, or_, select, update
+from common import CEILING_DONE, best_of, ceiling_claim, report, write_deployment
+from sqlalchemy import Engine, insert
 
 from itsmcore.desk import Desk
 from itsmcore.jobs import LEASE
@@ -87,37 +87,9 @@ def core_ceiling(n: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         engine = open_engine(f"sqlite:///{tmp}/ceiling.db")
         ids = _seed(engine, n)
-        due = t.jobs.alias("due")
-        claim = (
-            update(t.jobs)
-            .where(
-                t.jobs.c.id.in_(
-                    select(due.c.id)
-                    .where(
-                        or_(
-                            and_(due.c.state == "pending", due.c.run_after <= bindparam("b_now")),
-                            and_(due.c.state == "running", due.c.lease_until < bindparam("b_now")),
-                        )
-                    )
-                    .order_by(due.c.run_after, due.c.id)
-                    .limit(BATCH)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            .values(state="running", lease_until=bindparam("b_lease", type_=t.jobs.c.lease_until.type))
-            .returning(t.jobs.c.id, t.jobs.c.demand_id)
-        )
+        claim = ceiling_claim(BATCH, t.jobs.c.id, t.jobs.c.demand_id)
         message = insert(t.messages)
-        done = (
-            update(t.jobs)
-            .where(t.jobs.c.id == bindparam("b_id"), t.jobs.c.state == "running")
-            .values(
-                state="done",
-                finished_at=bindparam("b_now", type_=t.jobs.c.finished_at.type),
-                result=bindparam("b_result", type_=t.jobs.c.result.type),
-                lease_until=None,
-            )
-        )
+        done = CEILING_DONE
         event = insert(t.journey_events)
         t0 = time.perf_counter()
         ran = 0

@@ -43,8 +43,8 @@ from typing import Any, Protocol
 sys.path.insert(0, str(Path(__file__).parent))
 
 import attrs
-from common import write_deployment
-from sqlalchemy import Engine, and_, bindparam, func, insert, or_, select, update
+from common import CEILING_DONE, ceiling_claim, write_deployment
+from sqlalchemy import Engine, func, insert, select
 
 from itsmcore.desk import Desk
 from itsmcore.jobs import LEASE
@@ -337,41 +337,7 @@ class DeskWorker:
         self.desk.close()
 
 
-_DUE = t.jobs.alias("due")
-_CLAIM = (
-    update(t.jobs)
-    .where(
-        t.jobs.c.id.in_(
-            select(_DUE.c.id)
-            .where(
-                or_(
-                    and_(_DUE.c.state == "pending", _DUE.c.run_after <= bindparam("b_now")),
-                    and_(_DUE.c.state == "running", _DUE.c.lease_until < bindparam("b_now")),
-                )
-            )
-            .order_by(_DUE.c.run_after, _DUE.c.id)
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
-        )
-    )
-    .values(
-        state="running",
-        lease_until=bindparam("b_lease", type_=t.jobs.c.lease_until.type),
-        attempts=t.jobs.c.attempts + 1,
-    )
-    .returning(t.jobs.c.id, t.jobs.c.customer_id, t.jobs.c.key)
-)
-_DONE = (
-    update(t.jobs)
-    .where(t.jobs.c.id == bindparam("b_id"), t.jobs.c.state == "running")
-    .values(
-        state="done",
-        finished_at=bindparam("b_now", type_=t.jobs.c.finished_at.type),
-        result=bindparam("b_result", type_=t.jobs.c.result.type),
-        lease_until=None,
-        error=None,
-    )
-)
+_CLAIM = ceiling_claim(BATCH, t.jobs.c.id, t.jobs.c.customer_id, t.jobs.c.key)
 
 
 class CoreWorker:
@@ -408,7 +374,9 @@ class CoreWorker:
                             "at": now,
                         },
                     )
-                    conn.execute(_DONE, {"b_id": job.id, "b_now": now, "b_result": {"customer_sees": "Bench message"}})
+                    conn.execute(
+                        CEILING_DONE, {"b_id": job.id, "b_now": now, "b_result": {"customer_sees": "Bench message"}}
+                    )
                 ran += 1
 
     def close(self) -> None:
