@@ -12,7 +12,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from itsmcore import DemandKind, DemandState, IllegalTransition, InvalidAnswers, Link, NotFound, UnknownService
+from itsmcore import (
+    Conflict,
+    DemandKind,
+    DemandState,
+    IllegalTransition,
+    InvalidAnswers,
+    Link,
+    NotFound,
+    UnknownService,
+)
 from itsmcore.desk import Desk
 from itsmcore.links import InvalidLink, sign
 
@@ -148,9 +157,10 @@ def test_bad_announcement_requests(desk: Desk) -> None:
         desk.open_announcement("crn", "down")
     aid = open_crm_outage(desk)
     desk.resolve_announcement(aid, "Fixed.")
-    with pytest.raises(InvalidAnswers, match="already resolved"):
+    with pytest.raises(Conflict, match="already resolved") as resolved_twice:
         desk.resolve_announcement(aid, "Fixed again.")
-    with pytest.raises(InvalidAnswers, match="already been fixed"):
+    assert resolved_twice.value.state == "resolved" and resolved_twice.value.http_status == 409
+    with pytest.raises(Conflict, match="already been fixed"):
         desk.affects_me(aid, "steve")
 
 
@@ -193,7 +203,7 @@ def test_survey_answers_outside_the_scale_are_refused(desk: Desk) -> None:
     with pytest.raises(InvalidAnswers, match="1 to 5"):
         desk.answer_survey(6, customer="steve", method="csat", demand_id=d.id)
     desk.answer_survey(10, customer="steve", demand_id=d.id)
-    with pytest.raises(InvalidAnswers, match="already answered"):
+    with pytest.raises(Conflict, match="already answered"):  # wrong state, not bad input
         desk.answer_survey(3, customer="steve", demand_id=d.id)
 
 

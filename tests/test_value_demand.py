@@ -17,6 +17,7 @@ from itsmcore import (
     ActionComponent,
     ActionResult,
     DemandState,
+    Forbidden,
     IneligibleCustomer,
     InvalidAnswers,
     NoSettings,
@@ -412,7 +413,7 @@ def test_approval_waits_for_the_manager_and_carries_on(desk: Desk) -> None:
     d = desk.get(d.id)
     assert d.state is DemandState.AWAITING_APPROVAL and d.waiting_for == "Scott (your manager)"
     assert any("waiting for approval from Scott" in e.customer_sees for e in desk.journey(d.id))
-    with pytest.raises(InvalidAnswers, match="waits for scott, not tony"):
+    with pytest.raises(Forbidden, match="waits for scott, not tony"):
         desk.approve(d.id, "tony")
     desk.approve(d.id, "scott", "Enjoy!")
     d = desk.get(d.id)

@@ -1,4 +1,10 @@
-"""Errors the public API raises. Each message is written for the person who must act."""
+"""Errors the public API raises. Each message is written for the person who must act.
+
+Each error is one of four kinds: :class:`InvalidInput`
+(422), :class:`Conflict` (409), :class:`NotFound` (404) and :class:`Forbidden` (403); the
+rest are about the deployment (config, plugins, store) or a component's outcome.
+Map an error to an answer by its ``http_status`` or ``exit_code``, never by its name.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,18 @@ from collections.abc import Sequence
 
 import attrs
 
-from .model._base import ItsmError
+from .model._base import Conflict, Forbidden, InvalidInput, ItsmError, NotFound
 from .model.demand import IllegalTransition
 
 __all__ = [
     "ConfigError",
     "ConfigProblem",
+    "Conflict",
+    "Forbidden",
     "IllegalTransition",
     "IneligibleCustomer",
     "InvalidAnswers",
+    "InvalidInput",
     "ItsmError",
     "NotFound",
     "PermanentFailure",
@@ -69,10 +78,7 @@ class StoreUnavailable(ItsmError):
     """The database cannot be reached or opened. Nothing was written."""
 
     exit_code = 1
-
-
-class NotFound(ItsmError, LookupError):
-    exit_code = 1
+    http_status = 503
 
 
 class UnknownCustomer(NotFound):
@@ -87,10 +93,8 @@ class UnknownService(NotFound):
         super().__init__(f"unknown service {service_key!r}" + (f"; {hint}" if hint else ""))
 
 
-class IneligibleCustomer(ItsmError):
+class IneligibleCustomer(Forbidden):
     """The customer may not have this service. ``reason`` and ``next_step`` are plain language."""
-
-    exit_code = 1
 
     def __init__(self, customer_id: str, service_key: str, reason: str, next_step: str = ""):
         self.customer_id = customer_id
@@ -100,10 +104,8 @@ class IneligibleCustomer(ItsmError):
         super().__init__(f"{reason} {next_step}".strip())
 
 
-class InvalidAnswers(ItsmError, ValueError):
-    """Answers to a service's asks are missing or invalid; ``errors`` maps ask name to message."""
-
-    exit_code = 1
+class InvalidAnswers(InvalidInput):
+    """Answers to a service's asks (or any form's fields) are missing or invalid; ``errors`` maps field to message."""
 
     def __init__(self, errors: dict[str, str]):
         self.errors = dict(errors)
@@ -130,6 +132,7 @@ class TooManyAttempts(ItsmError):
     """
 
     exit_code = 1
+    http_status = 429
 
     def __init__(self, retry_after: float):
         self.retry_after = max(0.0, float(retry_after))

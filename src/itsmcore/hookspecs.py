@@ -36,8 +36,9 @@ if TYPE_CHECKING:
         RunnerComponent,
         SurveyComponent,
     )
-    from .desk import Desk, Job
+    from .desk import Desk
     from .model import Announcement, Customer, Demand, DemandState, JourneyEvent, Service, SurveyResponse
+    from .model.job import Job
 
 #: The version of this contract. Minor versions add hooks or arguments; a major version
 #: removes or changes them. Plugins declare ``ITSM_CONTRACT = "<major>.<minor>"``.

@@ -10,52 +10,24 @@ the lease has expired, and the action sees the same idempotency key.
 
 from __future__ import annotations
 
-import enum
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .components import ComponentContext, NoSettings, RunnerComponent
+from .model.job import Job, JobState
 
 if TYPE_CHECKING:
     from .desk import Desk
 
+__all__ = ["LEASE", "DeferredRunner", "InlineRunner", "Job", "JobState", "backoff", "watch"]
+
 log = logging.getLogger("itsmcore.jobs")
-
-
-class JobState(enum.StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    DONE = "done"
-    DEAD = "dead"
-
-
-@attrs.frozen(kw_only=True)
-class Job:
-    """One unit of durable work, as stored."""
-
-    id: int
-    demand_id: int | None
-    customer_id: str | None
-    announcement_id: int | None
-    action: str
-    step: int
-    params: Mapping[str, Any]
-    key: str
-    state: JobState
-    attempts: int
-    max_attempts: int
-    run_after: datetime
-    lease_until: datetime | None
-    error: str | None
-    result: Mapping[str, Any] | None
-    created_at: datetime
-    finished_at: datetime | None
 
 
 #: How long a claim lasts before another runner may take the job over.

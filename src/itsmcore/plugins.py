@@ -40,8 +40,9 @@ if TYPE_CHECKING:
     import click
 
     from .config import Config
-    from .desk import Desk, Job
+    from .desk import Desk
     from .model import Announcement, Customer, Demand, DemandState, JourneyEvent, Service, SurveyResponse
+    from .model.job import Job
 
 NAME = "itsm"
 ENTRY_POINT_GROUP = "itsm"

@@ -55,7 +55,7 @@ class NotifyAction:
         pass
 
     def run(self, request: ActionRequest) -> ActionResult:
-        from ..desk import render
+        from ..text import render
 
         p: NotifyParams = request.params
         values = _values(request, {"url": p.url})

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from ._base import ItsmError
+from ._base import Conflict
 from .journey import Stage
 
 
@@ -85,20 +85,25 @@ LIFECYCLES: Mapping[DemandKind, Mapping[DemandState, frozenset[DemandState]]] = 
 FINAL_STATES = frozenset({S.CLOSED, S.CANCELLED, S.REJECTED})
 
 
-class IllegalTransition(ItsmError, ValueError):
-    """A demand was asked to move to a state its lifecycle does not allow from here."""
+class IllegalTransition(Conflict, ValueError):
+    """A demand was asked to move to a state its lifecycle does not allow from here.
+
+    A :class:`~itsmcore.errors.Conflict`: ``state`` is where the demand is, ``allowed``
+    the states it may move to from there.
+    """
 
     def __init__(self, demand_id: int | None, kind: DemandKind, state: DemandState, target: DemandState):
         self.demand_id = demand_id
         self.kind = kind
-        self.state = state
         self.target = target
         allowed = sorted(LIFECYCLES[kind].get(state, frozenset()))
-        self.allowed = allowed
         nxt = ", ".join(allowed) if allowed else "none (it is final)"
         super().__init__(
-            f"demand {demand_id} ({kind} demand) is {state}; it cannot become {target}. Allowed next: {nxt}"
+            f"demand {demand_id} ({kind} demand) is {state}; it cannot become {target}. Allowed next: {nxt}",
+            state=state,
+            allowed=allowed,
         )
+        self.state = state
 
 
 def check_transition(kind: DemandKind, state: DemandState, target: DemandState, demand_id: int | None = None) -> None:

@@ -1,0 +1,190 @@
+"""Delivery: choosing a channel for a customer and sending a message through it.
+
+What a message carries besides its text (a survey link, a confirm link) is added by
+link providers the desk registers, so delivery knows nothing of surveys or outages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select
+
+from ..components import ActionResult, Channel, Message
+from ..model import Customer, Demand, Link
+from ..model.job import Job
+from ..store import tables as t
+from .context import KEEP, Context, Keep
+from .customers import Customers
+
+#: Adds links to a notify job's message: (job, recipient, demand) -> links.
+LinkProvider = Callable[[Job, Customer, "Demand | None"], Sequence[Link]]
+
+INSERT_MESSAGE = insert(t.messages)
+_SELECT_EXTERNAL_REF = select(t.demands.c.external_ref).where(t.demands.c.id == bindparam("b_id"))
+
+
+class Delivery:
+    """Sends messages through the deployment's channels and keeps each one in the store."""
+
+    def __init__(self, ctx: Context, customers: Customers):
+        self.ctx = ctx
+        self.customers = customers
+        self._channels: dict[str, Channel] | None = None
+        self.link_providers: list[LinkProvider] = []
+
+    def run_notify(self, job: Job, demand: Demand | None) -> tuple[ActionResult, dict[str, Any]]:
+        """Send a notify job's message; the messages row is for the caller to write when the job is marked done."""
+        p = job.params
+        customer = self.customers.get(job.customer_id or (demand.customer_id if demand else ""))
+        links = tuple(Link(title=x["title"], url=x["url"]) for x in p.get("links", []))
+        for provide in self.link_providers:
+            links += tuple(provide(job, customer, demand))
+        name, address, note, row = self._send(
+            customer,
+            subject=p.get("subject", ""),
+            text=p.get("text", ""),
+            links=links,
+            channel=p.get("channel") or None,
+            demand_id=job.demand_id,
+            purpose=p.get("purpose", "notification"),
+            key=job.key,
+            job_id=job.id,
+            thread_ref=demand.external_ref if demand is not None else None,
+        )
+        behind = f"{p.get('purpose', 'notification')} sent by {name} to {address}" + (f" ({note})" if note else "")
+        return ActionResult(customer_sees=p.get("text", ""), behind_scenes=behind, links=links, channel=name), row
+
+    def deliver(
+        self,
+        customer: Customer,
+        *,
+        subject: str,
+        text: str,
+        links: Sequence[Link] = (),
+        channel: str | None = None,
+        demand_id: int | None = None,
+        purpose: str = "notification",
+        key: str = "",
+        job_id: int | None = None,
+        thread_ref: str | Keep | None = KEEP,
+    ) -> tuple[str, str, str]:
+        """Send one message now and keep it in the store; returns (channel, address, fallback note).
+
+        Jobs call this; other code should queue a message with :meth:`notify` so it is durable.
+        """
+        name, address, note, row = self._send(
+            customer,
+            subject=subject,
+            text=text,
+            links=links,
+            channel=channel,
+            demand_id=demand_id,
+            purpose=purpose,
+            key=key,
+            job_id=job_id,
+            thread_ref=thread_ref,
+        )
+        with self.ctx.engine.begin() as conn:
+            conn.execute(INSERT_MESSAGE, row)
+        return name, address, note
+
+    def _send(
+        self,
+        customer: Customer,
+        *,
+        subject: str,
+        text: str,
+        links: Sequence[Link],
+        channel: str | None,
+        demand_id: int | None,
+        purpose: str,
+        key: str,
+        job_id: int | None,
+        thread_ref: str | Keep | None,
+    ) -> tuple[str, str, str, dict[str, Any]]:
+        """Send one message; returns (channel, address, note) and the messages row for the caller to write.
+
+        Split from :meth:`deliver` so a notify job writes the row in the transaction that ends the job.
+        """
+        name, chan, address, note = self.channel_for(customer, channel)
+        ref: str | None = None
+        if not isinstance(thread_ref, Keep):
+            ref = thread_ref  # the caller knows the demand already
+        elif demand_id is not None:
+            with self.ctx.engine.connect() as conn:
+                ref = conn.execute(_SELECT_EXTERNAL_REF, {"b_id": demand_id}).scalar_one_or_none()
+        message = Message(
+            recipient=customer,
+            subject=subject,
+            body=text,
+            links=tuple(links),
+            demand_id=demand_id,
+            reply_token=f"#{demand_id}" if demand_id else None,
+            purpose=purpose,
+            idempotency_key=key,
+            thread_ref=ref,
+        )
+        delivery = chan.send(message)
+        row = {
+            "fallback": bool(note),
+            "demand_id": demand_id,
+            "job_id": job_id,
+            "channel": name,
+            "customer_id": customer.id,
+            "address": delivery.address or address or "",
+            "purpose": purpose,
+            "subject": subject,
+            "body": text + "".join(f"\n{link.title}: {link.url}" for link in links),
+            "reference": delivery.reference,
+            "at": self.ctx.clock(),
+        }
+        return name, delivery.address or address or "", note, row
+
+    def messages(
+        self, *, customer: str | None = None, demand_id: int | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Messages sent (newest first): the portal inbox and the audit trail of notifications."""
+        q = select(t.messages).order_by(t.messages.c.id.desc()).limit(limit)
+        if customer:
+            q = q.where(t.messages.c.customer_id == customer)
+        if demand_id is not None:
+            q = q.where(t.messages.c.demand_id == demand_id)
+        with self.ctx.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def channels(self) -> dict[str, Channel]:
+        if self._channels is None:
+            self._channels = self.ctx.deployment.channels()
+        return self._channels
+
+    def channel_for(self, customer: Customer, wanted: str | None = None) -> tuple[str, Channel, str | None, str]:
+        """The channel to reach a customer: ``wanted``, else their preferences, else the default.
+
+        Returns (name, channel, address, fallback note). The note is empty when the
+        wanted or a preferred channel reached them; otherwise it says why the default
+        channel (or, failing that, the ``log`` channel: the portal inbox) was used, and
+        the message is counted as a fallback.
+        """
+        chans = self.channels()
+        first = [wanted] if wanted else list(customer.preferred_channels)
+        for name in first:
+            if name in chans:
+                addr = chans[name].address_for(customer)
+                if addr:
+                    return name, chans[name], addr, ""
+        tried = ", ".join(first)
+        default = self.ctx.config.deployment.default_channel
+        for name in (default, "log"):
+            if name in chans:
+                addr = chans[name].address_for(customer)
+                if addr:
+                    note = (
+                        f"{customer.id} cannot be reached by {tried}; sent by {name}"
+                        + (" (the portal inbox)" if name == "log" else "")
+                        if first
+                        else ""
+                    )
+                    return name, chans[name], addr, note
+        return "log", chans["log"], customer.id, f"{customer.id} has no reachable channel; kept in the portal inbox"

@@ -1,0 +1,722 @@
+"""The desk: the one Python API that the CLI, channels and the portal call.
+
+A facade: :class:`Desk` builds the parts of the desk, each owning one concern and
+handed its collaborators, and delegates every call to one of them. Every change to a
+demand goes through the journey writer (:mod:`itsmcore.desk.journey`), which calls the
+journey hooks after commit; a hook implementation that raises is recorded against the
+demand with the plugin's name, and the demand is kept.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from ..components import Answer, Channel, JobRunner, SurveyMethod
+from ..deployment import Deployment
+from ..eligibility import Decision
+from ..errors import StoreUnavailable
+from ..logs import log_context
+from ..model import (
+    Actor,
+    Announcement,
+    ConfigurationItem,
+    Customer,
+    Demand,
+    DemandKind,
+    DemandState,
+    JourneyEvent,
+    Link,
+    Priority,
+    Service,
+    Stage,
+    SurveyResponse,
+)
+from ..model.job import Job
+from ..store.engine import open_engine, resolve_url
+from .announcements import Book, Ledger
+from .approvals import Approvals
+from .context import KEEP, Clock, Context, Keep, utcnow
+from .customers import Customers
+from .delivery import Delivery
+from .demands import Demands, DemandView, PluginFailure
+from .execution import Execution
+from .fulfilment import Fulfilment
+from .handling import Handling
+from .intake import Intake, Receipt
+from .journey import Journey
+from .outages import FANOUT, FOLLOW_UP, Outages
+from .outbox import Outbox
+from .queue import JobQueue
+from .services import Catalog, CatalogEntry
+from .signin import SignIn
+from .subscriptions import Subscriptions
+from .surveys import Surveys
+
+
+class Desk:
+    """A deployment's service desk. Open with :meth:`open`; close when done."""
+
+    def __init__(self, deployment: Deployment, engine: Engine, *, clock: Clock = utcnow):
+        ctx = self._ctx = Context(deployment, engine, clock, self)
+        self.deployment = deployment
+        self.config = ctx.config
+        self.host = ctx.host
+        self.engine = engine
+        self.clock = clock
+        self.directory = ctx.directory
+        # the parts, bottom layer first; each gets only what it uses
+        journey = Journey(ctx)
+        outbox = self._outbox = Outbox(ctx)
+        demands = self._demands = Demands(ctx)
+        customers = self._customers = Customers(ctx)
+        catalog = self._catalog = Catalog(ctx, customers)
+        book = self._book = Book(ctx, customers)
+        self._signin = SignIn(ctx)
+        subscriptions = self._subscriptions = Subscriptions(ctx, customers, catalog)
+        delivery = self._delivery = Delivery(ctx, customers)
+        surveys = self._surveys = Surveys(ctx, customers, demands, journey, outbox)
+        handling = self._handling = Handling(ctx, demands, journey, outbox)
+        intake = self._intake = Intake(ctx, customers, catalog, book, demands, journey, outbox)
+        fulfilment = Fulfilment(ctx, outbox, subscriptions)
+        self._approvals = Approvals(ctx, customers, demands, journey, outbox, fulfilment)
+        outages = self._outages = Outages(
+            ctx, customers, catalog, demands, book, subscriptions, intake, handling, surveys, journey, outbox
+        )
+        queue = self._queue = JobQueue(ctx, journey, outbox, fulfilment)
+        execution = self._execution = Execution(ctx, queue, demands, customers, catalog, journey, outbox, fulfilment)
+        # the desk's own jobs and links plug in like a plugin's would
+        delivery.link_providers += [outages.links_for, surveys.links_for]
+        execution.register("notify", lambda job, demand: delivery.run_notify(job, execution.demand_of(job, demand)))
+        execution.register(FANOUT, lambda job, _demand: (outages.run_fanout(job), None))
+        execution.register(FOLLOW_UP, lambda job, _demand: (outages.run_follow_up(job), None))
+        catalog.sync()
+        self.host.desk_opened(self, ctx.on_error(None))
+
+    @classmethod
+    def open(
+        cls,
+        config: str | os.PathLike[str] | None = None,
+        *,
+        plugins: Sequence[object] = (),
+        entry_points: bool = True,
+        clock: Clock = utcnow,
+        migrate: bool = True,
+    ) -> Desk:
+        """Load the deployment at ``config`` and open its store (upgrading an empty one)."""
+        deployment = Deployment.load(config, plugins=plugins, entry_points=entry_points)
+        url = resolve_url(deployment.config.deployment.database, deployment.config.base_dir)
+        engine = open_engine(url, migrate=migrate)
+        return cls(deployment, engine, clock=clock)
+
+    def close(self) -> None:
+        """Release the database connections and the components' resources."""
+        self.deployment.close()
+        self.engine.dispose()
+
+    def __enter__(self) -> Desk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def runner(self) -> JobRunner:
+        """The deployment's job runner (inline, deferred, or a plugin's such as celery)."""
+        return self._ctx.runner
+
+    @property
+    def name(self) -> str:
+        return self.deployment.name
+
+    def secret(self) -> bytes:
+        """The deployment's signing secret (``ITSM_SECRET``, else its secret file, created 0600)."""
+        return self._ctx.secret()
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the database answers (for health checks)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(1))
+        except Exception as e:
+            raise StoreUnavailable(f"the database does not answer: {type(e).__name__}: {e}") from e
+
+    # ------------------------------------------------------------------ customers and sign-in
+
+    def get_customer(self, customer_id: str) -> Customer:
+        """The customer with this id; UnknownCustomer otherwise."""
+        return self._customers.get(customer_id)
+
+    def find_customer(self, customer_id: str) -> Customer | None:
+        """The customer with this id, or ``None``."""
+        return self._customers.find(customer_id)
+
+    def customer_by_email(self, email: str) -> Customer | None:
+        """The customer with this email address, for channels that only know an address."""
+        return self._customers.by_email(email)
+
+    def list_customers(self) -> list[Customer]:
+        """Every customer of every directory, by id."""
+        return self._customers.all()
+
+    def configuration_items(self, customer_id: str) -> list[ConfigurationItem]:
+        """The customer's devices and other CIs, from the directories."""
+        return self._customers.configuration_items(customer_id)
+
+    def authenticate(
+        self,
+        login: str,
+        password: str,
+        *,
+        address: str | None = None,
+        attempts: int | None = None,
+        window: timedelta | None = None,
+    ) -> Customer | None:
+        """The customer whose password this is (plugins first, then the directory), else ``None``.
+
+        Guarded against password guessing by the ``[security]`` limits, counted in the
+        database so that every process sharing it sees the same count: while the login
+        (case-folded), or ``address`` (the client's network address, when known), has had
+        too many failures within the window, raises :class:`~itsmcore.errors.TooManyAttempts`
+        without asking the directory. A wrong password, an unknown login and an empty
+        password all count alike, and all return ``None``: nothing says which it was.
+        Success clears the login's failures. ``attempts`` and ``window`` override the
+        deployment's per-login limit for this call (a channel with a rule of its own).
+        """
+        return self._signin.authenticate(login, password, address=address, attempts=attempts, window=window)
+
+    def unlock_sign_in(self, login: str) -> int:
+        """Forget a login's failed sign-ins, so the customer may try again now; returns how many were forgotten.
+
+        What the service desk does for a customer locked out by the ``[security]`` limit
+        (``itsm customer unlock LOGIN``), on every process at once since the count is shared.
+        """
+        return self._signin.unlock(login)
+
+    # ------------------------------------------------------------------ catalog
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        """The configured services."""
+        return self._catalog.services
+
+    def get_service(self, key: str) -> Service:
+        """The service with this key; UnknownService (with a close match) otherwise."""
+        return self._catalog.get(key)
+
+    def search(self, query: str, *, customer: str | Customer | None = None, limit: int = 10) -> list[CatalogEntry]:
+        """Catalog search, best match first; with ``customer``, each result says if they can have it."""
+        return self._catalog.search(query, customer=customer, limit=limit)
+
+    def eligibility(self, customer: Customer, service: Service) -> Decision:
+        """The service's rule, then every plugin's check; any "no" wins."""
+        return self._catalog.eligibility(customer, service)
+
+    def prefill(self, service: str | Service, customer: str | Customer) -> dict[str, str]:
+        """What the directory and CMDB already know for each of the service's asks."""
+        return self._catalog.prefill(service, customer)
+
+    # ------------------------------------------------------------------ intake
+
+    def submit(
+        self,
+        kind: DemandKind | str | None,
+        customer: str | Customer,
+        summary: str,
+        *,
+        service: str | None = None,
+        details: str = "",
+        answers: Mapping[str, Any] | None = None,
+        channel: str = "cli",
+        actor: str = Actor.CUSTOMER,
+        external_ref: str | None = None,
+        priority: Priority | int | None = None,
+        caused_by: int | None = None,
+        cause: str | None = None,
+        effort: int | None = None,
+        announcement_id: int | None = None,
+        discovery: str | None = None,
+    ) -> Receipt:
+        """Take in a demand of any kind; write it, its first events and its jobs at once.
+
+        Raises UnknownCustomer, UnknownService, IneligibleCustomer or InvalidAnswers
+        before anything is written. An ``external_ref`` seen before (an email's
+        Message-ID) returns the existing demand with ``duplicate=True``. ``discovery``
+        says how the customer found the service (e.g. a search), recorded as the
+        journey's discover stage.
+        """
+        return self._intake.submit(
+            kind,
+            customer,
+            summary,
+            service=service,
+            details=details,
+            answers=answers,
+            channel=channel,
+            actor=actor,
+            external_ref=external_ref,
+            priority=priority,
+            caused_by=caused_by,
+            cause=cause,
+            effort=effort,
+            announcement_id=announcement_id,
+            discovery=discovery,
+        )
+
+    def find_by_external_ref(self, ref: str) -> Demand | None:
+        """The demand taken in with this external reference (e.g. an email Message-ID)."""
+        return self._demands.by_external_ref(ref)
+
+    def suggest_answer(self, customer: str | Customer, text: str) -> Answer | None:
+        """A self-service answer to a question before it is asked (nothing is stored).
+
+        Portals call this as the customer types, to offer knowledge before a demand is
+        written; a plugin that fails here is logged and skipped.
+        """
+        return self._intake.suggest_answer(customer, text)
+
+    # ------------------------------------------------------------------ reading demands
+
+    def get(self, demand_id: int) -> Demand:
+        """The demand; NotFound otherwise."""
+        return self._demands.get(demand_id)
+
+    def journey(self, demand_id: int) -> list[JourneyEvent]:
+        """The demand's journey events, oldest first."""
+        return self._demands.journey(demand_id)
+
+    def show(self, demand_id: int) -> DemandView:
+        """A demand with its journey, jobs, plugin failures and outputs."""
+        return self._demands.show(demand_id)
+
+    def list_demands(
+        self,
+        *,
+        customer: str | None = None,
+        kind: DemandKind | str | None = None,
+        state: DemandState | str | None = None,
+        service: str | None = None,
+        open_only: bool = False,
+        limit: int = 100,
+    ) -> list[Demand]:
+        """Newest first."""
+        return self._demands.listing(
+            customer=customer, kind=kind, state=state, service=service, open_only=open_only, limit=limit
+        )
+
+    def plugin_failures(self, demand_id: int | None = None) -> list[PluginFailure]:
+        """Hook implementations that raised, for one demand or all."""
+        return self._demands.plugin_failures(demand_id)
+
+    def find_event_by_external_ref(self, ref: str) -> JourneyEvent | None:
+        """The journey event recorded with this external reference, on any demand (one index lookup)."""
+        return self._demands.event_by_external_ref(ref)
+
+    # ------------------------------------------------------------------ working a demand
+
+    def record_event(
+        self,
+        demand_id: int,
+        *,
+        stage: Stage | str | None = None,
+        channel: str | None = None,
+        actor: str = Actor.SYSTEM,
+        customer_sees: str = "",
+        behind_scenes: str = "",
+        effort: int = 0,
+        kind: str = "note",
+        external_ref: str | None = None,
+    ) -> JourneyEvent:
+        """Add an event to a demand's journey; a new ``stage`` moves the demand there.
+
+        ``external_ref`` (e.g. an email reply's Message-ID) makes the call idempotent across
+        processes: when an event already carries it, nothing is recorded, no hook fires and
+        that event is returned, so two pollers taking in the same message record it once.
+        """
+        return self.record_event_once(
+            demand_id,
+            stage=stage,
+            channel=channel,
+            actor=actor,
+            customer_sees=customer_sees,
+            behind_scenes=behind_scenes,
+            effort=effort,
+            kind=kind,
+            external_ref=external_ref,
+        )[0]
+
+    def record_event_once(
+        self,
+        demand_id: int,
+        *,
+        stage: Stage | str | None = None,
+        channel: str | None = None,
+        actor: str = Actor.SYSTEM,
+        customer_sees: str = "",
+        behind_scenes: str = "",
+        effort: int = 0,
+        kind: str = "note",
+        external_ref: str | None = None,
+    ) -> tuple[JourneyEvent, bool]:
+        """:meth:`record_event`, also saying whether this call recorded the event.
+
+        ``False`` means an event with the same ``external_ref`` was there already (possibly
+        written a moment ago by another process) and is returned instead: a caller that
+        acts after recording (tells someone, keeps files) must then do nothing more.
+        """
+        return self._handling.record_event_once(
+            demand_id,
+            stage=stage,
+            channel=channel,
+            actor=actor,
+            customer_sees=customer_sees,
+            behind_scenes=behind_scenes,
+            effort=effort,
+            kind=kind,
+            external_ref=external_ref,
+        )
+
+    def advance(self, demand_id: int, stage: Stage | str, **kwargs: Any) -> JourneyEvent:
+        """Move a demand's journey to ``stage`` with an event saying what happened."""
+        return self.record_event(demand_id, stage=stage, **kwargs)
+
+    def comment(
+        self,
+        demand_id: int,
+        text: str,
+        *,
+        actor: str = Actor.CUSTOMER,
+        channel: str | None = None,
+        external_ref: str | None = None,
+    ) -> JourneyEvent:
+        """A comment from the customer or an agent, shown to the customer.
+
+        With ``external_ref`` the same comment taken in twice is recorded once (see :meth:`record_event`).
+        """
+        return self.record_event(
+            demand_id,
+            actor=actor,
+            channel=channel,
+            customer_sees=text,
+            kind="comment",
+            effort=1 if actor == "customer" else 0,
+            external_ref=external_ref,
+        )
+
+    def transition(
+        self,
+        demand_id: int,
+        state: DemandState | str,
+        *,
+        actor: str = Actor.AGENT,
+        channel: str | None = None,
+        stage: Stage | str | None = None,
+        customer_sees: str = "",
+        behind_scenes: str = "",
+    ) -> Demand:
+        """Move a demand along its lifecycle; raises IllegalTransition naming the allowed states.
+
+        A demand another process moved meanwhile raises :class:`~itsmcore.errors.Conflict`
+        (nothing is written); read it again and decide.
+        """
+        return self._handling.transition(
+            demand_id,
+            state,
+            actor=actor,
+            channel=channel,
+            stage=stage,
+            customer_sees=customer_sees,
+            behind_scenes=behind_scenes,
+        )
+
+    def resolve(self, demand_id: int, resolution: str, *, actor: str = Actor.AGENT) -> Demand:
+        """Mark an incident resolved (or a request fulfilled, a query answered) and tell the customer."""
+        return self._handling.resolve(demand_id, resolution, actor=actor)
+
+    def approve(self, demand_id: int, approver: str, note: str = "") -> Demand:
+        """An approver says yes: the plan carries on from the step after the approval.
+
+        Conflict unless the demand awaits approval; Forbidden for anyone but its approver.
+        """
+        return self._approvals.approve(demand_id, approver, note)
+
+    def reject(self, demand_id: int, approver: str, reason: str) -> Demand:
+        """An approver says no, with a reason the customer is told (Conflict/Forbidden as for :meth:`approve`)."""
+        return self._approvals.reject(demand_id, approver, reason)
+
+    def confirm_demand(self, demand_id: int, customer: str, fixed: bool, *, channel: str = "portal") -> int:
+        """A signed-in customer's answer to "is it sorted?" for their own finished demand.
+
+        For a demand linked to an announcement this is the same as its confirm link
+        (the ledger is updated); otherwise "yes" closes the demand and asks for
+        feedback, "no" reopens it. Returns the id of the demand that carries on.
+        """
+        return self._outages.confirm_demand(demand_id, customer, fixed, channel=channel)
+
+    # ------------------------------------------------------------------ announcements
+
+    def open_announcement(
+        self,
+        service: str,
+        title: str,
+        *,
+        description: str = "",
+        workaround: str = "",
+        links: Iterable[Link] = (),
+        estimate: str = "",
+        source: str = "agent",
+    ) -> Announcement:
+        """Tell a service's subscribers what is wrong, the workaround and an estimate (in batches, as jobs)."""
+        return self._outages.open(
+            service,
+            title,
+            description=description,
+            workaround=workaround,
+            links=links,
+            estimate=estimate,
+            source=source,
+        )
+
+    def update_announcement(self, announcement_id: int, **changes: Any) -> Announcement:
+        """Change an open announcement's description, workaround, links or estimate, and tell everyone concerned."""
+        return self._outages.update(announcement_id, **changes)
+
+    def resolve_announcement(self, announcement_id: int, resolution: str) -> Announcement:
+        """Announce the fix; affected customers get a signed link to confirm it (or say it is still broken).
+
+        The linked incidents still open are resolved, each through the journey writer.
+        """
+        return self._outages.resolve(announcement_id, resolution)
+
+    def affects_me(self, announcement_id: int, customer: str, channel: str = "portal") -> int:
+        """ "This affects me": join the affected list; returns the customer's linked incident."""
+        return self._outages.affects_me(announcement_id, customer, channel)
+
+    def confirm(self, token: str, fixed: bool, *, customer: str | None = None) -> int:
+        """The answer behind a confirm link; returns the customer's demand id."""
+        return self._outages.confirm(token, fixed, customer_id=customer)
+
+    def announcement(self, announcement_id: int) -> Announcement:
+        """The announcement; NotFound otherwise."""
+        return self._book.get(announcement_id)
+
+    def announcements(self, *, open_only: bool = False, service: str | None = None) -> list[Announcement]:
+        """Announcements, newest first."""
+        return self._book.listing(open_only=open_only, service=service)
+
+    def announcements_for(self, customer: str) -> list[Announcement]:
+        """Open announcements about the services this customer subscribes to or uses (their CIs)."""
+        return self._book.for_customer(customer)
+
+    def ledger(self, announcement_id: int) -> Ledger:
+        """Notified, affected, confirmed fixed, still broken, no answer: the service desk's view."""
+        return self._book.ledger(announcement_id)
+
+    def subscribe(self, customer: str, service: str) -> None:
+        """The customer asks to hear about the service's announcements."""
+        self._subscriptions.subscribe(customer, service)
+
+    def unsubscribe(self, customer: str, service: str) -> None:
+        """The customer asks not to; remembered, so the CMDB does not subscribe them again."""
+        self._subscriptions.unsubscribe(customer, service)
+
+    def subscribers(self, service: str) -> list[str]:
+        """The service's active subscribers (after adding those the config and the CMDB name)."""
+        self._subscriptions.sync_derived(service)
+        return self._subscriptions.subscribers(service)
+
+    # ------------------------------------------------------------------ surveys
+
+    def survey_method(self) -> tuple[str, SurveyMethod]:
+        """The deployment's transactional survey method: its name and the method itself."""
+        return self._surveys.method()
+
+    def survey_link(self, demand_id: int, customer_id: str) -> str:
+        """A signed link to the survey about one demand."""
+        return self._surveys.link(demand_id, customer_id)
+
+    def survey_allowed(self, customer_id: str, demand: Demand | None = None) -> tuple[bool, str]:
+        """Survey governance: one survey per period, none while still affected by an outage, none after self-help."""
+        return self._surveys.allowed(customer_id, demand)
+
+    def ask_for_feedback(self, demand_id: int) -> int | None:
+        """After a confirmed outcome, send a transactional survey if the rules allow; returns the job id."""
+        with log_context(demand_id=demand_id):
+            return self._surveys.ask_for_feedback(demand_id)
+
+    def answer_survey(
+        self,
+        score: int,
+        *,
+        customer: str | None = None,
+        method: str | None = None,
+        comment: str = "",
+        demand_id: int | None = None,
+        token: str | None = None,
+        channel: str = "portal",
+        mode: str = "transactional",
+    ) -> SurveyResponse:
+        """Store a survey answer, validated against the method's scale (out of scale is refused, never counted).
+
+        Answering a demand's survey a second time is a :class:`~itsmcore.errors.Conflict`.
+        """
+        return self._surveys.answer(
+            score,
+            customer=customer,
+            method=method,
+            comment=comment,
+            demand_id=demand_id,
+            token=token,
+            channel=channel,
+            mode=mode,
+        )
+
+    # ------------------------------------------------------------------ messages
+
+    def notify(
+        self,
+        customer: str,
+        subject: str,
+        text: str,
+        *,
+        demand_id: int | None = None,
+        purpose: str = "notification",
+        links: Iterable[Link] = (),
+        channel: str | None = None,
+    ) -> int:
+        """Queue a message to a customer through their preferred channel; returns the job id."""
+        with self.engine.begin() as conn:
+            jid = self._outbox.notify(
+                conn,
+                demand_id,
+                purpose=purpose,
+                subject=subject,
+                body=text,
+                now=self.clock(),
+                customer_id=customer,
+                links=links,
+                channel=channel,
+            )
+        self._outbox.wake([jid])
+        return jid
+
+    def deliver(
+        self,
+        customer: Customer,
+        *,
+        subject: str,
+        text: str,
+        links: Sequence[Link] = (),
+        channel: str | None = None,
+        demand_id: int | None = None,
+        purpose: str = "notification",
+        key: str = "",
+        job_id: int | None = None,
+        thread_ref: str | Keep | None = KEEP,
+    ) -> tuple[str, str, str]:
+        """Send one message now and keep it in the store; returns (channel, address, fallback note).
+
+        Jobs call this; other code should queue a message with :meth:`notify` so it is durable.
+        """
+        return self._delivery.deliver(
+            customer,
+            subject=subject,
+            text=text,
+            links=links,
+            channel=channel,
+            demand_id=demand_id,
+            purpose=purpose,
+            key=key,
+            job_id=job_id,
+            thread_ref=thread_ref,
+        )
+
+    def messages(
+        self, *, customer: str | None = None, demand_id: int | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Messages sent (newest first): the portal inbox and the audit trail of notifications."""
+        return self._delivery.messages(customer=customer, demand_id=demand_id, limit=limit)
+
+    def channels(self) -> dict[str, Channel]:
+        """The deployment's outbound channels by name."""
+        return self._delivery.channels()
+
+    def channel_for(self, customer: Customer, wanted: str | None = None) -> tuple[str, Channel, str | None, str]:
+        """The channel to reach a customer: ``wanted``, else their preferences, else the default.
+
+        Returns (name, channel, address, fallback note). The note is empty when the
+        wanted or a preferred channel reached them; otherwise it says why the default
+        channel (or, failing that, the ``log`` channel: the portal inbox) was used, and
+        the message is counted as a fallback.
+        """
+        return self._delivery.channel_for(customer, wanted)
+
+    # ------------------------------------------------------------------ jobs
+
+    def jobs(self, *, state: str | None = None, demand_id: int | None = None, limit: int = 100) -> list[Job]:
+        """Jobs, newest first."""
+        return self._queue.jobs(state=state, demand_id=demand_id, limit=limit)
+
+    def job(self, job_id: int) -> Job:
+        """The job; NotFound otherwise."""
+        return self._queue.job(job_id)
+
+    def job_stats(self) -> dict[str, int]:
+        """How many jobs are in each state."""
+        return self._queue.stats()
+
+    def retry_job(self, job_id: int) -> Job:
+        """Give a dead job another go (``itsm jobs retry``); a stuck demand resumes. Conflict unless it is dead."""
+        return self._queue.retry(job_id)
+
+    def claim(self, job_id: int, now: datetime | None = None) -> bool:
+        """Claim a due job for this runner; only one claimer can win."""
+        return self._queue.claim(job_id, now) is not None
+
+    def claim_job(self, job_id: int, now: datetime | None = None) -> Job | None:
+        """Claim a due job by id and return it as claimed (attempt counted, lease set), or ``None`` if not won.
+
+        What a worker handed ids by a broker calls: the claim's own ``RETURNING`` gives the
+        job, so executing it (:meth:`execute_job` with the ``Job``) reads nothing again.
+        """
+        return self._queue.claim(job_id, now)
+
+    def due_jobs(self, limit: int = 100) -> list[int]:
+        """Ids of jobs due now, oldest first, without claiming them (what a sweep hands to workers)."""
+        return self._queue.due(limit)
+
+    def claim_due(self, limit: int = 50, now: datetime | None = None) -> list[Job]:
+        """Claim up to ``limit`` due jobs for this runner in one statement, oldest first; returns them as claimed.
+
+        Claiming ids one at a time costs a round trip (on SQLite a write transaction) per
+        job, and several runners reading the same due list race for the same first ids.
+        Here one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`` gives each
+        runner a disjoint batch on PostgreSQL without waiting on the others; SQLite has no
+        row locks (the clause is not rendered) and is safe because its single writer runs
+        the statement alone. Due means what :meth:`claim` takes: pending with ``run_after``
+        passed, or running with an expired lease and attempts left. Jobs whose runner died
+        during their last attempt are marked dead in the same transaction. Execute each
+        job with :meth:`execute_job` before its ``lease_until``.
+        """
+        return [job for job, _ in self._queue.claim_due(limit, now, with_demands=False)]
+
+    def run_due_jobs(self, limit: int | None = None, *, batch: int = 50) -> int:
+        """Run every job that is due now (jobs a job creates included); returns how many ran.
+
+        Jobs are claimed ``batch`` at a time (:meth:`claim_due`), so several processes
+        running this at once share the work without running a job twice. Lower ``batch``
+        when jobs are slow: a batch is run in order by one process, and what it has not
+        started when the lease ends is handed back unrun.
+        """
+        return self._execution.run_due(limit, batch=batch)
+
+    def execute_job(self, job: int | Job) -> Job:
+        """Execute a job this runner has already claimed (see :meth:`claim_job`), and end it: done, retried, or dead.
+
+        Give the ``Job`` the claim returned, or its id (then it is read first).
+        """
+        return self._execution.execute(job if isinstance(job, Job) else self._queue.job(job))

@@ -1,0 +1,169 @@
+"""Working a demand: events, comments, moves along the lifecycle, resolution. Agents and channels call these."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from ..logs import log_context
+from ..model import Actor, Demand, DemandKind, DemandState, JourneyEvent, Stage
+from .context import Context
+from .demands import Demands
+from .journey import Change, Journey
+from .outbox import Outbox
+
+#: Where a demand's journey is once it reaches a state.
+STAGE_OF = {
+    DemandState.IN_FULFILMENT: Stage.FULFIL,
+    DemandState.IN_PROGRESS: Stage.FULFIL,
+    DemandState.AWAITING_APPROVAL: Stage.FULFIL,
+    DemandState.FULFILLED: Stage.OUTCOME,
+    DemandState.RESOLVED: Stage.OUTCOME,
+    DemandState.ANSWERED: Stage.OUTCOME,
+    DemandState.REJECTED: Stage.OUTCOME,
+    DemandState.CLOSED: Stage.CONFIRM,
+}
+
+#: What the customer is told when a demand reaches a state and nobody wrote anything better.
+STATE_WORDS = {
+    DemandState.IN_PROGRESS: "Someone is working on it.",
+    DemandState.IN_FULFILMENT: "We are setting it up.",
+    DemandState.AWAITING_APPROVAL: "It is waiting for approval.",
+    DemandState.FULFILLED: "It is done.",
+    DemandState.RESOLVED: "We think it is fixed. Please confirm.",
+    DemandState.ANSWERED: "We have answered your question.",
+    DemandState.CLOSED: "Closed. Thank you.",
+    DemandState.CANCELLED: "Cancelled.",
+    DemandState.REJECTED: "It was not approved.",
+    DemandState.STUCK: "Something went wrong on our side; the service desk is looking at it.",
+}
+
+#: The state that says "done" for each kind of demand.
+FINISHED = {
+    DemandKind.FAILURE: DemandState.RESOLVED,
+    DemandKind.VALUE: DemandState.FULFILLED,
+    DemandKind.INFORMATION: DemandState.ANSWERED,
+}
+
+
+class Handling:
+    def __init__(self, ctx: Context, demands: Demands, journey: Journey, outbox: Outbox):
+        self.ctx = ctx
+        self.demands = demands
+        self.journey = journey
+        self.outbox = outbox
+
+    def record_event_once(
+        self,
+        demand_id: int,
+        *,
+        stage: Stage | str | None = None,
+        channel: str | None = None,
+        actor: str = Actor.SYSTEM,
+        customer_sees: str = "",
+        behind_scenes: str = "",
+        effort: int = 0,
+        kind: str = "note",
+        external_ref: str | None = None,
+    ) -> tuple[JourneyEvent, bool]:
+        """Add an event to a demand's journey, saying whether this call recorded it (see ``Desk.record_event_once``)."""
+        with log_context(demand_id=demand_id):
+            if external_ref is not None:
+                existing = self.demands.event_by_external_ref(external_ref)
+                if existing is not None:
+                    return existing, False
+            demand = self.demands.get(demand_id)
+            try:
+                with self.journey.begin() as change:
+                    ev = change.record(
+                        demand,
+                        stage=stage,
+                        channel=channel,
+                        actor=actor,
+                        customer_sees=customer_sees,
+                        behind_scenes=behind_scenes,
+                        effort=effort,
+                        kind=kind,
+                        external_ref=external_ref,
+                    )
+            except IntegrityError:
+                # Lost a race on the unique external_ref: the other process's event stands.
+                if external_ref is None:
+                    raise
+                existing = self.demands.event_by_external_ref(external_ref)
+                if existing is None:
+                    raise
+                return existing, False
+            return ev, True
+
+    def transition(
+        self,
+        demand_id: int,
+        state: DemandState | str,
+        *,
+        actor: str = Actor.AGENT,
+        channel: str | None = None,
+        stage: Stage | str | None = None,
+        customer_sees: str = "",
+        behind_scenes: str = "",
+    ) -> Demand:
+        """Move a demand along its lifecycle; raises IllegalTransition naming the allowed states."""
+        with log_context(demand_id=demand_id):
+            demand = self.demands.get(demand_id)
+            with self.journey.begin() as change:
+                self.move(
+                    change,
+                    demand,
+                    DemandState(state),
+                    actor=actor,
+                    channel=channel,
+                    stage=stage,
+                    customer_sees=customer_sees,
+                    behind_scenes=behind_scenes,
+                )
+            return change.demands()[demand_id]
+
+    @staticmethod
+    def move(
+        change: Change,
+        demand: Demand,
+        target: DemandState,
+        *,
+        actor: str = Actor.AGENT,
+        channel: str | None = None,
+        stage: Stage | str | None = None,
+        customer_sees: str = "",
+        behind_scenes: str = "",
+        waiting_for: str | None = None,
+    ) -> JourneyEvent:
+        """A state change with its ``state`` event, worded for the customer unless the caller words it."""
+        st = Stage(stage) if stage else STAGE_OF.get(target, demand.stage)
+        return change.record(
+            demand,
+            state=target,
+            stage=st,
+            waiting_for=waiting_for,
+            channel=channel,
+            actor=actor,
+            customer_sees=customer_sees or STATE_WORDS.get(target, str(target)),
+            behind_scenes=behind_scenes or f"state {demand.state} -> {target} by {actor}",
+            kind="state",
+        )
+
+    def resolve(self, demand_id: int, resolution: str, *, actor: str = Actor.AGENT) -> Demand:
+        """Mark an incident resolved (or a request fulfilled, a query answered) and tell the customer."""
+        with log_context(demand_id=demand_id):
+            demand = self.demands.get(demand_id)
+            with self.journey.begin() as change:
+                self.move(
+                    change, demand, FINISHED[demand.kind], actor=actor, stage=Stage.OUTCOME, customer_sees=resolution
+                )
+                jid = self.outbox.notify(
+                    change.conn,
+                    demand_id,
+                    purpose="outcome",
+                    subject=f"#{demand_id}: {demand.summary}",
+                    body=resolution,
+                    now=self.ctx.clock(),
+                )
+            self.outbox.wake([jid])
+            return change.demands()[demand_id]

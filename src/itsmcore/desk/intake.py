@@ -1,0 +1,389 @@
+"""Intake: taking in a demand of any kind, acknowledging it, and answering questions by self-service."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
+
+from ..asks import validate_answers
+from ..components import Answer
+from ..components import Intake as IntakeRecord
+from ..errors import IneligibleCustomer, InvalidAnswers
+from ..jobs import DeferredRunner
+from ..logs import log_context
+from ..model import Actor, Customer, Demand, DemandKind, DemandState, Link, Priority, Service, Stage
+from ..store import rows
+from ..store import tables as t
+from .announcements import Book
+from .context import Context
+from .customers import Customers
+from .demands import Demands
+from .journey import Journey
+from .outbox import Outbox
+from .services import Catalog
+
+log = logging.getLogger("itsmcore.desk")
+
+_INSERT_DEMAND = insert(t.demands)
+_WHAT = {DemandKind.VALUE: "request", DemandKind.FAILURE: "problem", DemandKind.INFORMATION: "question"}
+
+
+@attrs.frozen(kw_only=True)
+class Receipt:
+    """What a submission gives back: the demand and what to show the customer now."""
+
+    demand: Demand
+    acknowledgement: str
+    links: tuple[Link, ...] = ()
+    duplicate: bool = False
+
+
+class Intake:
+    def __init__(
+        self,
+        ctx: Context,
+        customers: Customers,
+        catalog: Catalog,
+        book: Book,
+        demands: Demands,
+        journey: Journey,
+        outbox: Outbox,
+    ):
+        self.ctx = ctx
+        self.customers = customers
+        self.catalog = catalog
+        self.book = book
+        self.demands = demands
+        self.journey = journey
+        self.outbox = outbox
+
+    def submit(
+        self,
+        kind: DemandKind | str | None,
+        customer: str | Customer,
+        summary: str,
+        *,
+        service: str | None = None,
+        details: str = "",
+        answers: Mapping[str, Any] | None = None,
+        channel: str = "cli",
+        actor: str = Actor.CUSTOMER,
+        external_ref: str | None = None,
+        priority: Priority | int | None = None,
+        caused_by: int | None = None,
+        cause: str | None = None,
+        effort: int | None = None,
+        announcement_id: int | None = None,
+        discovery: str | None = None,
+    ) -> Receipt:
+        """Take in a demand of any kind; write it, its first events and its jobs at once.
+
+        Raises UnknownCustomer, UnknownService, IneligibleCustomer or InvalidAnswers
+        before anything is written. An ``external_ref`` seen before (an email's
+        Message-ID) returns the existing demand with ``duplicate=True``. ``discovery``
+        says how the customer found the service (e.g. a search), recorded as the
+        journey's discover stage.
+        """
+        ctx = self.ctx
+        if external_ref is not None:
+            existing = self.demands.by_external_ref(external_ref)
+            if existing is not None:
+                return Receipt(demand=existing, acknowledgement=self.ack_text(existing, None), duplicate=True)
+        cust = self.customers.resolve(customer)
+        summary = (summary or "").strip()
+        svc = self.catalog.get(service) if service else None
+        kind_v = DemandKind(kind) if kind else None
+        if kind_v is None and svc is not None:
+            kind_v = svc.kind
+        intake = IntakeRecord(
+            kind=kind_v, customer=cust, summary=summary, details=details, channel=channel, service_key=service
+        )
+        team = None
+        prio = Priority(priority) if priority is not None else None
+        classified = ctx.host.classify(ctx.desk, intake, ctx.on_error(None))
+        if classified is not None:
+            _plugin, cl = classified
+            if cl.kind is not None and kind_v is None:
+                kind_v = DemandKind(cl.kind)
+            if cl.service_key and svc is None and cl.service_key in ctx.services:
+                svc = ctx.services[cl.service_key]
+            if cl.priority is not None and prio is None:
+                prio = Priority(cl.priority)
+            team = cl.team
+        kind_v = kind_v or DemandKind.FAILURE
+        if not summary:
+            summary = svc.name if svc else ""
+        if not summary:
+            raise InvalidAnswers({"summary": "Please say in a few words what you need."})
+
+        clean: dict[str, str] = {}
+        if kind_v == DemandKind.VALUE and svc is not None:
+            decision = self.catalog.eligibility(cust, svc)
+            if not decision.eligible:
+                raise IneligibleCustomer(cust.id, svc.key, decision.reason, decision.next_step)
+            clean = validate_answers(svc, answers or {}, cust, self.customers.configuration_items(cust.id))
+        elif answers:
+            clean = {k: str(v) for k, v in answers.items()}
+
+        now = ctx.clock()
+        typed = len(clean) if effort is None else effort
+        outage = None
+        if kind_v == DemandKind.FAILURE and svc is not None:
+            outage = (
+                self.book.get(announcement_id) if announcement_id is not None else self.book.open_for_service(svc.key)
+            )
+            if outage is not None and outage.state == "open":
+                announcement_id = outage.id
+                cause = cause or "announced_outage"
+            else:
+                outage = None
+        # A request with a fulfilment plan goes straight into fulfilment, in the same row; its
+        # journey enters the fulfil stage when the first step reports.
+        fulfils = kind_v == DemandKind.VALUE and svc is not None and bool(svc.plan)
+        what = _WHAT[kind_v]
+        with self.journey.begin() as change:
+            conn = change.conn
+            try:
+                row = {
+                    "kind": str(kind_v),
+                    "state": str(DemandState.IN_FULFILMENT if fulfils else DemandState.NEW),
+                    "stage": str(Stage.ACKNOWLEDGE),
+                    "customer_id": cust.id,
+                    "customer_role": cust.role,
+                    "customer_department": cust.department,
+                    "service_key": svc.key if svc else None,
+                    "channel": channel,
+                    "summary": summary,
+                    "details": details,
+                    "answers": clean,
+                    "outputs": {},
+                    "priority": int(prio or Priority.MEDIUM),
+                    "team": team,
+                    "external_ref": external_ref,
+                    "caused_by": caused_by,
+                    "cause": cause,
+                    "announcement_id": announcement_id,
+                    "self_service": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                demand_id = conn.execute(_INSERT_DEMAND, row).inserted_primary_key[0]  # type: ignore[index]
+            except IntegrityError:
+                if external_ref is None:
+                    raise
+                conn.rollback()
+                existing = self.demands.by_external_ref(external_ref)
+                assert existing is not None
+                return Receipt(demand=existing, acknowledgement=self.ack_text(existing, None), duplicate=True)
+            events = []
+            if discovery:
+                events.append(
+                    _event_row(
+                        demand_id,
+                        Stage.DISCOVER,
+                        channel,
+                        actor,
+                        "discovered",
+                        f"You found {svc.name if svc else 'us'}.",
+                        discovery,
+                        1,
+                        now,
+                    )
+                )
+            events.append(
+                _event_row(
+                    demand_id,
+                    Stage.ENGAGE,
+                    channel,
+                    actor,
+                    "submitted",
+                    f"You told us: {summary}",
+                    f"{kind_v} demand received through {channel}"
+                    + (f" for service {svc.key}" if svc else "")
+                    + (f"; classified by {classified[0]}" if classified else ""),
+                    max(1, typed),
+                    now,
+                )
+            )
+            events.append(
+                _event_row(
+                    demand_id,
+                    Stage.ACKNOWLEDGE,
+                    channel,
+                    Actor.SYSTEM,
+                    "acknowledged",
+                    f"We have your {what} (#{demand_id}).",
+                    f"demand {demand_id} written with state {row['state']}, priority {int(prio or 3)}",
+                    0,
+                    now,
+                )
+            )
+            if outage is not None:
+                self.book.mark_affected(conn, outage.id, cust.id, now)
+                workaround = f" Meanwhile: {outage.workaround}" if outage.workaround else ""
+                events.append(
+                    _event_row(
+                        demand_id,
+                        Stage.ACKNOWLEDGE,
+                        channel,
+                        Actor.SYSTEM,
+                        "linked",
+                        f"We know about this: {outage.title}.{workaround} We will tell you when it is fixed.",
+                        f"linked to announcement {outage.id}; customer added to its affected list",
+                        0,
+                        now,
+                    )
+                )
+            # built from what was just written: no second read on the intake path
+            demand = rows.demand(rows.RowView(row, id=demand_id, waiting_for=None, resolved_at=None))
+            change.received(demand, events)
+            if outage is not None:
+                known = outage
+                on_error = ctx.on_error(demand_id)
+                change.after(lambda: ctx.host.customer_affected(ctx.desk, known, cust, on_error))
+            ack = self._ack_text_parts(demand_id, kind_v, svc)
+            if outage is not None:
+                ack += f" We know about this: {outage.title}." + (
+                    f" Meanwhile: {outage.workaround}" if outage.workaround else ""
+                )
+            jobs = [
+                self.outbox.notify_row(
+                    demand_id,
+                    purpose="acknowledgement",
+                    subject=f"We have your {what} #{demand_id}: {summary}",
+                    body=ack,
+                    now=now,
+                    key=f"{ctx.name}:demand:{demand_id}:acknowledgement",
+                )
+            ]
+            if fulfils:
+                assert svc is not None
+                jobs.append(self.outbox.step_row(demand_id, svc, 0, now))
+            # nobody is woken by a deferred runner, so the ids are not needed
+            job_ids = self.outbox.add_many(conn, jobs, ids=not isinstance(ctx.runner, DeferredRunner))
+        # from here on every line logged (inline jobs) names the new demand
+        with log_context(demand_id=demand_id):
+            if kind_v == DemandKind.INFORMATION:
+                self._try_answer(demand)
+            if job_ids:
+                self.outbox.wake(job_ids)
+                demand = self.demands.get(demand_id)
+            elif kind_v == DemandKind.INFORMATION:
+                demand = self.demands.get(demand_id)
+            ack = self.ack_text(demand, svc)
+            links = svc.quick_start if svc else ()
+            if outage is not None:
+                ack += f" We know about this: {outage.title}." + (
+                    f" Meanwhile: {outage.workaround}" if outage.workaround else ""
+                )
+                links = tuple(outage.workaround_links) + tuple(links)
+            return Receipt(demand=demand, acknowledgement=ack, links=links)
+
+    def _ack_text_parts(self, demand_id: int, kind: DemandKind, svc: Service | None) -> str:
+        if kind == DemandKind.VALUE and svc is not None:
+            when = f" It usually takes {svc.expected}." if svc.expected else ""
+            nxt = " We are setting it up now." if svc.plan else " Someone from IT will pick it up."
+            return f"Thanks, we have your request for {svc.name} (#{demand_id}).{nxt}{when}"
+        if kind == DemandKind.FAILURE:
+            return f"Thanks, we have your report (#{demand_id}). We will keep you posted until it is fixed."
+        if kind == DemandKind.INFORMATION:
+            return f"Thanks, we have your question (#{demand_id})."
+        return f"Thanks, we have your request (#{demand_id})."
+
+    def ack_text(self, demand: Demand, svc: Service | None) -> str:
+        """The acknowledgement shown to the customer for a demand."""
+        return self._ack_text_parts(demand.id, demand.kind, svc or self.catalog.find(demand.service_key))
+
+    def _try_answer(self, demand: Demand) -> None:
+        ctx = self.ctx
+        answered = ctx.host.answer_query(ctx.desk, demand, ctx.on_error(demand.id))
+        with self.journey.begin() as change:
+            if answered is None:
+                change.record(
+                    demand,
+                    stage=Stage.FULFIL,
+                    customer_sees="Someone from IT will answer you.",
+                    behind_scenes="no self-service answer found; routed to the service desk",
+                    kind="routed",
+                )
+                change.record(
+                    demand,
+                    state=DemandState.IN_PROGRESS,
+                    stage=Stage.FULFIL,
+                    customer_sees="Someone is working on it.",
+                    behind_scenes=f"state {demand.state} -> {DemandState.IN_PROGRESS} by {Actor.SYSTEM}",
+                    kind="state",
+                )
+                return
+            plugin, answer = answered
+            links = "".join(f"\n{link.title}: {link.url}" for link in answer.links)
+            # An answer about an earlier demand means the customer was chasing it (failure
+            # demand); any other answer means they could not find it themselves.
+            cause = "chase" if answer.about is not None else "cant_find"
+            change.conn.execute(
+                update(t.demands)
+                .where(t.demands.c.id == demand.id)
+                .values(self_service=True, cause=cause, caused_by=answer.about)
+            )
+            change.record(
+                demand,
+                state=DemandState.ANSWERED,
+                stage=Stage.OUTCOME,
+                actor=plugin,
+                customer_sees=answer.text + links,
+                behind_scenes=f"answered by self-service ({answer.source or plugin})",
+                kind="state",
+            )
+
+    def suggest_answer(self, customer: str | Customer, text: str) -> Answer | None:
+        """A self-service answer to a question before it is asked (nothing is stored).
+
+        Portals call this as the customer types, to offer knowledge before a demand is
+        written; a plugin that fails here is logged and skipped.
+        """
+        cust = self.customers.resolve(customer)
+        now = self.ctx.clock()
+        draft = Demand(
+            id=0,
+            kind=DemandKind.INFORMATION,
+            customer_id=cust.id,
+            summary=text.strip(),
+            channel="preview",
+            created_at=now,
+            updated_at=now,
+        )
+
+        def skip(plugin: str, hook: str, exc: BaseException) -> None:
+            log.warning("plugin %s failed in %s while suggesting an answer: %s", plugin, hook, exc)
+
+        found = self.ctx.host.answer_query(self.ctx.desk, draft, skip)
+        return found[1] if found is not None else None
+
+
+def _event_row(
+    demand_id: int,
+    stage: Stage,
+    channel: str,
+    actor: str,
+    kind: str,
+    customer_sees: str,
+    behind_scenes: str,
+    effort: int,
+    now: Any,
+) -> dict[str, Any]:
+    return {
+        "demand_id": demand_id,
+        "stage": str(stage),
+        "channel": channel,
+        "actor": str(actor),
+        "kind": kind,
+        "customer_sees": customer_sees,
+        "behind_scenes": behind_scenes,
+        "effort": effort,
+        "at": now,
+    }

@@ -1,0 +1,275 @@
+"""The journey writer: the only code that writes journey events and a demand's state and stage.
+
+Every change to a demand goes through a :class:`Change`, inside the caller's
+transaction. A state change is checked against the demand kind's lifecycle and written
+only if the demand is still in the state the change started from (another process that
+moved it meanwhile makes this one a :class:`~itsmcore.errors.Conflict`, not a lost
+update). After the transaction commits, the change calls, in the order things happened,
+``itsm_demand_received`` once per new demand, ``itsm_demand_state_changed`` once per
+state change, ``itsm_event_recorded`` once per journey row, and ``itsm_stage_entered``
+once per event that moved the demand into another stage. Nothing is called when the
+transaction rolls back.
+
+This is the contract vendors build on (webhooks, SLA clocks, mirrors): a path that
+wrote a demand without it would be a bug even when the customer never notices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import attrs
+from sqlalchemy import Connection, bindparam, select, update
+
+from ..errors import Conflict, NotFound
+from ..logs import log_context
+from ..model import Actor, Demand, DemandState, JourneyEvent, Stage, check_transition
+from ..model.demand import IllegalTransition
+from ..store import rows
+from ..store import tables as t
+from .context import KEEP, Context, Keep
+
+#: States that end the work on a demand (the customer is told the outcome).
+_OUTCOMES = frozenset({DemandState.FULFILLED, DemandState.RESOLVED, DemandState.ANSWERED, DemandState.REJECTED})
+
+_INSERT_EVENT = t.journey_events.insert()
+_INSERT_EVENTS_IDS = t.journey_events.insert().returning(t.journey_events.c.id, sort_by_parameter_order=True)
+_SELECT_DEMAND = select(t.demands).where(t.demands.c.id == bindparam("b_id"))
+_SELECT_DEMAND_LOCKED = _SELECT_DEMAND.with_for_update()
+
+_Item = tuple[str, Demand, Any]
+
+
+class Change:
+    """What one transaction does to demands; the hooks are called once it has committed.
+
+    Get one from :meth:`Journey.begin` (which opens the transaction) or
+    :meth:`Journey.join` (inside a transaction the caller holds, then call :meth:`fire`
+    after it commits). ``conn`` is the transaction's connection, for the caller's own
+    writes (jobs, outputs) in the same commit.
+    """
+
+    def __init__(self, journey: Journey, conn: Connection):
+        self.conn = conn
+        self._journey = journey
+        self._ctx = journey.ctx
+        self._now: dict[int, Demand] = {}  # each demand as this change has left it so far
+        self._items: list[_Item] = []
+        self._after: list[Callable[[], None]] = []
+
+    # ------------------------------------------------------------------ reading
+
+    def demand(self, demand_id: int) -> Demand:
+        """The demand as it is now, read in this transaction (locked against other writers on PostgreSQL)."""
+        if demand_id in self._now:
+            return self._now[demand_id]
+        row = self.conn.execute(_SELECT_DEMAND_LOCKED, {"b_id": demand_id}).first()
+        if row is None:
+            raise NotFound(f"unknown demand {demand_id}")
+        d = rows.demand(row)
+        self._now[demand_id] = d
+        return d
+
+    def _current(self, demand: Demand | int) -> Demand:
+        if isinstance(demand, int):
+            return self.demand(demand)
+        return self._now.setdefault(demand.id, demand)
+
+    # ------------------------------------------------------------------ writing
+
+    def received(self, demand: Demand, events: Sequence[Mapping[str, Any]]) -> list[JourneyEvent]:
+        """A demand just inserted by the caller, with its first journey rows (one statement for all).
+
+        The demand's first event enters its stage, as does each later one in another stage.
+        Ids come back only when a hook will see them: ``RETURNING`` costs a pass per row.
+        """
+        self._now[demand.id] = demand
+        self._items.append(("received", demand, None))
+        if not self._journey.observed():
+            self.conn.execute(_INSERT_EVENT, list(events))
+            return []
+        ids = self.conn.execute(_INSERT_EVENTS_IDS, list(events)).scalars().all()
+        out = []
+        previous: Stage | None = None
+        for ev_id, values in zip(ids, events, strict=True):
+            ev = rows.event(rows.RowView(values, id=ev_id))
+            self._items.append(("event", demand, (ev, ev.stage != previous)))
+            previous = ev.stage
+            out.append(ev)
+        return out
+
+    def record(
+        self,
+        demand: Demand | int,
+        *,
+        stage: Stage | str | None = None,
+        state: DemandState | str | None = None,
+        waiting_for: str | Keep | None = KEEP,
+        channel: str | None = None,
+        actor: str = Actor.SYSTEM,
+        customer_sees: str = "",
+        behind_scenes: str = "",
+        effort: int = 0,
+        kind: str = "note",
+        external_ref: str | None = None,
+        at: datetime | None = None,
+    ) -> JourneyEvent:
+        """Add one event to a demand's journey; with ``state`` the demand moves along its lifecycle too.
+
+        ``stage`` moves the demand to that stage (``None``: the event happens where the
+        demand is). ``state`` is checked against the lifecycle (:class:`IllegalTransition`)
+        and written only if nobody changed the state since this change read it
+        (:class:`~itsmcore.errors.Conflict` otherwise). ``waiting_for`` says what the demand
+        now waits for (``None``: nothing). A demand given as an id is read in the
+        transaction; a :class:`Demand` object is taken as what the caller last read.
+        """
+        before = self._current(demand)
+        now = at or self._ctx.clock()
+        st = Stage(stage) if stage else before.stage
+        target = DemandState(state) if state is not None else None
+        values: dict[str, Any] = {}
+        if target is not None and target != before.state:
+            check_transition(before.kind, before.state, target, before.id)
+            values["state"] = str(target)
+            if target in _OUTCOMES:
+                values["resolved_at"] = now
+        if st != before.stage:
+            values["stage"] = str(st)
+        if not isinstance(waiting_for, Keep) and waiting_for != before.waiting_for:
+            values["waiting_for"] = waiting_for
+        after = before
+        if values:
+            values["updated_at"] = now
+            where = [t.demands.c.id == before.id]
+            if "state" in values:  # optimistic: the state we checked is still the state
+                where.append(t.demands.c.state == str(before.state))
+            done = self.conn.execute(update(t.demands).where(*where).values(**values))
+            if done.rowcount != 1:
+                self._conflict(before, target)
+            after = attrs.evolve(
+                before,
+                state=target if target is not None and "state" in values else before.state,
+                stage=st,
+                waiting_for=values.get("waiting_for", before.waiting_for),
+                updated_at=now,
+                resolved_at=values.get("resolved_at", before.resolved_at),
+            )
+            self._now[before.id] = after
+            if "state" in values:
+                self._items.append(("state", after, before.state))
+        eid = self.conn.execute(
+            _INSERT_EVENT,
+            {
+                "demand_id": before.id,
+                "stage": str(st),
+                "channel": channel or before.channel,
+                "actor": str(actor),
+                "kind": kind,
+                "customer_sees": customer_sees,
+                "behind_scenes": behind_scenes,
+                "effort": effort,
+                "at": now,
+                "external_ref": external_ref,
+            },
+        ).inserted_primary_key[0]  # type: ignore[index]
+        ev = JourneyEvent(
+            id=eid,
+            demand_id=before.id,
+            stage=st,
+            channel=channel or before.channel,
+            actor=str(actor),
+            customer_sees=customer_sees,
+            behind_scenes=behind_scenes,
+            effort=effort,
+            at=now,
+            kind=kind,
+            external_ref=external_ref,
+        )
+        self._items.append(("event", after, (ev, st != before.stage)))
+        return ev
+
+    def _conflict(self, before: Demand, target: DemandState | None) -> None:
+        row = self.conn.execute(_SELECT_DEMAND, {"b_id": before.id}).first()
+        if row is None:
+            raise NotFound(f"unknown demand {before.id}")
+        now = rows.demand(row)
+        self._now[before.id] = now
+        if target is not None and target not in now.allowed_next():
+            raise IllegalTransition(before.id, now.kind, now.state, target)
+        raise Conflict(
+            f"demand {before.id} was changed meanwhile: it is now {now.state}, no longer {before.state};"
+            f" allowed next: {', '.join(sorted(now.allowed_next())) or 'none (it is final)'}",
+            state=str(now.state),
+            allowed=now.allowed_next(),
+        )
+
+    def after(self, call: Callable[[], None]) -> None:
+        """Run ``call`` after commit, in order with the hooks (e.g. another hook about this change)."""
+        self._items.append(("call", None, call))  # type: ignore[arg-type]
+
+    # ------------------------------------------------------------------ after commit
+
+    def fire(self) -> None:
+        """Call the hooks for everything this change did; only after its transaction committed."""
+        items, self._items = self._items, []
+        if not items:
+            return
+        host, desk = self._ctx.host, self._ctx.desk
+        received = host.implemented("itsm_demand_received")
+        states = host.implemented("itsm_demand_state_changed")
+        events = host.implemented("itsm_event_recorded")
+        stages = host.implemented("itsm_stage_entered")
+        handlers: dict[int, Any] = {}
+        for what, demand, extra in items:
+            if what == "call":
+                extra()
+                continue
+            if not (received or states or events or stages):
+                continue
+            on_error = handlers.get(demand.id)
+            if on_error is None:
+                on_error = handlers[demand.id] = self._ctx.on_error(demand.id)
+            with log_context(demand_id=demand.id):
+                if what == "received":
+                    if received:
+                        host.demand_received(desk, demand, on_error)
+                elif what == "state":
+                    if states:
+                        host.demand_state_changed(desk, demand, extra, on_error)
+                else:
+                    ev, entered = extra
+                    if events:
+                        host.event_recorded(desk, demand, ev, on_error)
+                    if entered and stages:
+                        host.stage_entered(desk, demand, ev, on_error)
+
+    def demands(self) -> Mapping[int, Demand]:
+        """Each demand this change touched, as it left it."""
+        return dict(self._now)
+
+
+class Journey:
+    """Hands out :class:`Change` objects; the one door to a demand's state, stage and journey."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def observed(self) -> bool:
+        """Whether any plugin wants journey events (else their ids need not come back)."""
+        host = self.ctx.host
+        return host.implemented("itsm_event_recorded") or host.implemented("itsm_stage_entered")
+
+    @contextmanager
+    def begin(self) -> Iterator[Change]:
+        """A transaction and its change; the hooks are called after it commits, never on rollback."""
+        with self.ctx.engine.begin() as conn:
+            change = Change(self, conn)
+            yield change
+        change.fire()
+
+    def join(self, conn: Connection) -> Change:
+        """A change inside the caller's transaction; the caller calls :meth:`Change.fire` after commit."""
+        return Change(self, conn)

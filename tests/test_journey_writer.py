@@ -1,0 +1,101 @@
+"""The journey writer's guarantees under bad input: illegal moves from any path, two writers at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from itsmcore import Conflict, DemandState, IllegalTransition, hookimpl
+from itsmcore.desk import Desk
+
+
+class States:
+    """Records each state change the hooks report."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, str, str]] = []
+
+    @hookimpl
+    def itsm_demand_state_changed(self, desk, demand, previous):  # type: ignore[no-untyped-def]
+        self.seen.append((demand.id, str(previous), str(demand.state)))
+
+
+@pytest.fixture
+def deployment(eagle5: Callable[..., Path], database_url: str) -> Path:
+    return eagle5(database_url)
+
+
+@pytest.fixture
+def desk(deployment: Path) -> Iterator[Desk]:
+    with Desk.open(deployment, entry_points=False) as d:
+        yield d
+
+
+def test_approving_a_fulfilled_request_is_a_conflict_naming_its_state(desk: Desk) -> None:
+    d = desk.submit("value", "steve", "", service="expensatron", answers={"mobile_os": "ios"}).demand
+    assert desk.get(d.id).state is DemandState.FULFILLED
+    before = desk.journey(d.id)
+    with pytest.raises(Conflict) as info:
+        desk.approve(d.id, "scott")
+    assert info.value.state == "fulfilled" and info.value.http_status == 409
+    assert info.value.allowed == ["closed", "in_fulfilment"]
+    assert "fulfilled" in str(info.value) and "not awaiting approval" in str(info.value)
+    with pytest.raises(Conflict):
+        desk.reject(d.id, "scott", "no")
+    assert desk.journey(d.id) == before, "a refused move writes nothing"
+
+
+def test_retrying_a_job_that_is_not_dead_is_a_conflict(desk: Desk) -> None:
+    d = desk.submit("failure", "steve", "VPN drops").demand
+    done = [j for j in desk.jobs(demand_id=d.id) if j.state == "done"]
+    assert done
+    with pytest.raises(Conflict, match="only dead jobs can be retried") as info:
+        desk.retry_job(done[0].id)
+    assert info.value.state == "done"
+    assert desk.job(done[0].id).state == "done"
+
+
+def test_an_illegal_transition_names_the_state_and_the_allowed_next_states(desk: Desk) -> None:
+    d = desk.submit("failure", "steve", "VPN drops").demand
+    desk.transition(d.id, "cancelled")
+    with pytest.raises(IllegalTransition) as info:
+        desk.transition(d.id, "in_progress")
+    assert isinstance(info.value, Conflict) and info.value.state == "cancelled" and info.value.allowed == []
+    assert "none (it is final)" in str(info.value)
+    with pytest.raises(IllegalTransition):
+        desk.resolve(d.id, "Fixed.")
+    with pytest.raises(IllegalTransition):
+        desk.confirm_demand(d.id, "steve", True)
+
+
+def test_two_writers_changing_one_demand_at_once_one_wins_the_other_gets_a_conflict(deployment: Path) -> None:
+    """Two desks on one database (as two processes would be): the second writer read the demand before
+    the first one moved it, and writes after. It must not overwrite the first one's move."""
+    states = States()
+    with Desk.open(deployment, entry_points=False, plugins=[states]) as first:
+        d = first.submit("failure", "steve", "VPN drops").demand
+        assert first.get(d.id).state is DemandState.NEW
+        armed = [True]
+
+        def clock() -> datetime:
+            # called by the second desk after it read the demand, before it writes: the first desk wins the race
+            if armed[0]:
+                armed[0] = False
+                first.transition(d.id, "in_progress", behind_scenes="taken by Patrick")
+            return datetime.now(UTC)
+
+        with Desk.open(deployment, entry_points=False, plugins=[states], clock=clock) as second:
+            with pytest.raises(Conflict) as info:
+                second.transition(d.id, "resolved", customer_sees="Fixed by Rita.")
+        assert not armed[0], "the race was staged"
+        assert info.value.state == "in_progress"
+        assert "changed meanwhile" in str(info.value) and "resolved" in info.value.allowed
+        now = first.get(d.id)
+        assert now.state is DemandState.IN_PROGRESS
+        events = first.journey(d.id)
+        assert [e.behind_scenes for e in events if e.kind == "state"] == ["taken by Patrick"]
+        assert not any("Rita" in e.customer_sees for e in events), "the loser's event was rolled back"
+        assert states.seen == [(d.id, "new", "in_progress")], "one state change, reported once"
