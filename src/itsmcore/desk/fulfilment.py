@@ -32,20 +32,18 @@ class Fulfilment:
     def job_done(self, change: Change, job: Job, result: ActionResult, actor: str, now: datetime) -> list[int]:
         """Record what a done job did for its demand; returns the ids of the jobs it queued."""
         assert job.demand_id is not None
-        demand = change.demand(job.demand_id)
         if result.outputs:
-            current = change.conn.execute(_SELECT_OUTPUTS, {"b_id": demand.id}).scalar_one()
+            current = change.conn.execute(_SELECT_OUTPUTS, {"b_id": job.demand_id}).scalar_one()
             change.conn.execute(
                 update(t.demands)
-                .where(t.demands.c.id == demand.id)
+                .where(t.demands.c.id == job.demand_id)
                 .values(outputs={**(current or {}), **result.outputs}, updated_at=now)
             )
-        step = job.step >= 0
-        if not step:  # a notification: it happened where the demand is
+        if job.step < 0:  # a notification: it happened where the demand is
             if result.customer_sees or result.behind_scenes:
-                change.record(
-                    demand,
-                    channel=result.channel or demand.channel,
+                change.note(
+                    job.demand_id,
+                    channel=result.channel,
                     actor=actor,
                     customer_sees=result.customer_sees,
                     behind_scenes=result.behind_scenes,
@@ -53,6 +51,7 @@ class Fulfilment:
                     at=now,
                 )
             return []
+        demand = change.demand(job.demand_id)
         ids: list[int] = []
         if result.customer_sees or result.behind_scenes or result.wait_for:
             change.record(

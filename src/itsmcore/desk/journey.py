@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Integer, String, bindparam, func, literal, select, update
 
 from ..errors import Conflict, NotFound
 from ..logs import log_context
@@ -39,6 +39,24 @@ _INSERT_EVENT = t.journey_events.insert()
 _INSERT_EVENTS_IDS = t.journey_events.insert().returning(t.journey_events.c.id, sort_by_parameter_order=True)
 _SELECT_DEMAND = select(t.demands).where(t.demands.c.id == bindparam("b_id"))
 _SELECT_DEMAND_LOCKED = _SELECT_DEMAND.with_for_update()
+
+_D = t.demands.c
+# A note at the stage the demand is in when it is written: read and written in one statement.
+_INSERT_NOTE = t.journey_events.insert().from_select(
+    ["demand_id", "stage", "channel", "actor", "kind", "customer_sees", "behind_scenes", "effort", "at"],
+    select(
+        _D.id,
+        _D.stage,
+        func.coalesce(bindparam("b_channel", type_=String), _D.channel),
+        bindparam("b_actor", type_=String),
+        bindparam("b_kind", type_=String),
+        bindparam("b_sees", type_=String),
+        bindparam("b_behind", type_=String),
+        literal(0, Integer),
+        bindparam("b_at", type_=t.TS),
+    ).where(_D.id == bindparam("b_id")),
+)
+_INSERT_NOTE_RETURNING = _INSERT_NOTE.returning(t.journey_events.c.id, t.journey_events.c.stage)
 
 _Item = tuple[str, Demand, Any]
 
@@ -190,6 +208,53 @@ class Change:
         )
         self._items.append(("event", after, (ev, st != before.stage)))
         return ev
+
+    def note(
+        self,
+        demand_id: int,
+        *,
+        channel: str | None = None,
+        actor: str = Actor.SYSTEM,
+        customer_sees: str = "",
+        behind_scenes: str = "",
+        kind: str = "note",
+        at: datetime | None = None,
+    ) -> None:
+        """An event where the demand is now (a message sent), moving nothing, without reading the demand first.
+
+        What a job that only tells the customer records: the stage comes from the demand
+        row as the event is written, so a notification sent by one process while another
+        moved the demand is not recorded at a stage the demand has left. The demand is read
+        only when a hook will be given it.
+        """
+        now = at or self._ctx.clock()
+        params = {
+            "b_id": demand_id,
+            "b_channel": channel,
+            "b_actor": str(actor),
+            "b_kind": kind,
+            "b_sees": customer_sees,
+            "b_behind": behind_scenes,
+            "b_at": now,
+        }
+        if not self._journey.observed():
+            self.conn.execute(_INSERT_NOTE, params)
+            return
+        eid, stage = self.conn.execute(_INSERT_NOTE_RETURNING, params).one()
+        demand = self.demand(demand_id)
+        ev = JourneyEvent(
+            id=eid,
+            demand_id=demand_id,
+            stage=Stage(stage),
+            channel=channel or demand.channel,
+            actor=str(actor),
+            customer_sees=customer_sees,
+            behind_scenes=behind_scenes,
+            effort=0,
+            at=now,
+            kind=kind,
+        )
+        self._items.append(("event", demand, (ev, False)))
 
     def _conflict(self, before: Demand, target: DemandState | None) -> None:
         row = self.conn.execute(_SELECT_DEMAND, {"b_id": before.id}).first()

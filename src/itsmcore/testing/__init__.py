@@ -15,6 +15,9 @@ throwaway cluster) and contract test classes, one per component family, to subcl
     class TestPigeon(ChannelContract):
         @pytest.fixture
         def channel(self, tmp_path): return Pigeon(PigeonSettings(loft="roof"), context_for(tmp_path))
+
+and ``ObserverContract``, which proves that every journey event, stage and state change
+of a deployment reached the hooks once (``itsmcore.testing.observer``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from .fixtures import (
     itsm_database_url,
     itsm_deployment_factory,
     itsm_desk,
+    itsm_hook_recorder,
     itsm_postgres,
     itsm_postgres_url,
     pytest_addoption,
@@ -42,6 +46,8 @@ from .fixtures import (
     pytest_report_header,
     write_customers,
 )
+from .hook_table import StoredHookLog
+from .observer import HookCall, HookLog, HookProblem, HookRecorder, ObserverContract, SeenEvent
 from .postgres import PostgresCluster, find_pg_bin
 
 __all__ = [
@@ -49,8 +55,15 @@ __all__ = [
     "ActionContract",
     "ChannelContract",
     "DirectoryContract",
+    "HookCall",
+    "HookLog",
+    "HookProblem",
+    "HookRecorder",
     "JobRunnerContract",
+    "ObserverContract",
     "PostgresCluster",
+    "SeenEvent",
+    "StoredHookLog",
     "SurveyMethodContract",
     "check_component_record",
     "context_for",
@@ -59,6 +72,7 @@ __all__ = [
     "itsm_database_url",
     "itsm_deployment_factory",
     "itsm_desk",
+    "itsm_hook_recorder",
     "itsm_postgres",
     "itsm_postgres_url",
     "pytest_addoption",

@@ -19,6 +19,7 @@ import pytest
 
 if TYPE_CHECKING:
     from ..desk import Desk
+    from .observer import HookRecorder
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 
@@ -151,11 +152,24 @@ def itsm_deployment_factory(tmp_path: Path, request: pytest.FixtureRequest) -> C
 
 
 @pytest.fixture
+def itsm_hook_recorder() -> HookRecorder:
+    """A fresh recorder of journey hook calls, for :meth:`ObserverContract.assert_complete <itsmcore.testing.ObserverContract.assert_complete>`.
+
+    Register it when you open a desk (``Desk.open(config, plugins=[itsm_hook_recorder])``);
+    :func:`itsm_desk` registers it itself when the test asks for both.
+    """
+    from .observer import HookRecorder
+
+    return HookRecorder()
+
+
+@pytest.fixture
 def itsm_desk(itsm_deployment_factory: Callable[..., Path], request: pytest.FixtureRequest) -> Iterator[Desk]:
     """An open desk on a fresh deployment, with installed plugins loaded.
 
     Pass extra TOML with ``@pytest.mark.itsm_config("...")`` and extra plugin objects
-    with ``@pytest.mark.itsm_plugins(obj, ...)``.
+    with ``@pytest.mark.itsm_plugins(obj, ...)``. A test that also asks for
+    :func:`itsm_hook_recorder` gets it registered on this desk.
     """
     from ..desk import Desk
 
@@ -163,6 +177,8 @@ def itsm_desk(itsm_deployment_factory: Callable[..., Path], request: pytest.Fixt
     plugins_marker = request.node.get_closest_marker("itsm_plugins")
     extra = extra_marker.args[0] if extra_marker else ""
     plugins: Sequence[object] = plugins_marker.args if plugins_marker else ()
+    if "itsm_hook_recorder" in request.fixturenames:
+        plugins = (*plugins, request.getfixturevalue("itsm_hook_recorder"))
     with Desk.open(itsm_deployment_factory(extra), plugins=plugins) as desk:
         yield desk
 
