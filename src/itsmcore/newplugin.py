@@ -250,9 +250,10 @@ def render(kind: str, name: str) -> dict[str, str]:
 
 
 def _core_version() -> str:
-    from . import __version__
+    # from the installed distribution, not the package root (which sits above every layer)
+    from importlib.metadata import version
 
-    return __version__
+    return version("itsmcore")
 
 
 def new_plugin(name: str, kind: str, dest: Path) -> Path:
