@@ -160,6 +160,57 @@ def test_illegal_transition_from_the_cli(write_deployment: Callable[..., Path]) 
     assert r.returncode == 1 and f"demand {did}" in r.stderr and "Allowed next" in r.stderr
 
 
+def test_a_conflict_is_one_line_naming_the_state(write_deployment: Callable[..., Path]) -> None:
+    """A command refused because of the demand's state says so in one line, exit 1, no traceback."""
+    cfg = str(write_deployment())
+    r = itsm(
+        "-c", cfg, "demand", "submit", "--kind", "failure", "--customer", "steve", "--summary", "x", "--format", "json"
+    )
+    made = json.loads(r.stdout)
+    did, state = str(made["id"]), made["state"]
+
+    # An IllegalTransition is a Conflict: its message names the state and the allowed next states.
+    r = itsm("-c", cfg, "demand", "transition", did, "closed")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    assert f"demand {did}" in lines[0] and f"is {state}" in lines[0] and "Allowed next" in lines[0]
+
+    # Approving what does not wait for approval: refused, naming the state the demand is in.
+    r = itsm("-c", cfg, "demand", "approve", did, "--as", "steve")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert len(lines) == 1 and f"demand {did} is {state}" in lines[0] and "not awaiting approval" in lines[0]
+
+
+def test_errors_exit_with_the_status_of_their_kind() -> None:
+    """The root group maps an error to its exit status by its class (``exit_code``), not by its name."""
+    from click.testing import CliRunner
+
+    from itsmcore.cli.base import ItsmGroup
+    from itsmcore.errors import ConfigError, ConfigProblem, Conflict, ItsmError, NotFound
+
+    group = ItsmGroup(name="itsm")
+    to_raise: list[ItsmError] = []
+
+    @group.command()
+    def boom() -> None:
+        """Raise the error under test."""
+        raise to_raise[0]
+
+    cases: list[tuple[ItsmError, int]] = [
+        (Conflict("announcement 3 is resolved; nothing to update", state="resolved"), 1),
+        (NotFound("no demand 9"), 1),
+        (ConfigError([ConfigProblem("itsm.toml", "channels.sms.use", "no channel 'smss'")]), 2),
+    ]
+    for error, status in cases:
+        to_raise[:] = [error]
+        result = CliRunner().invoke(group, ["boom"])
+        assert result.exit_code == status, (error, result.output)
+        assert result.stderr.strip().splitlines() == [f"error: {line}" for line in str(error).splitlines()]
+        assert "Traceback" not in result.output
+
+
 def test_unknown_customer_from_the_cli(write_deployment: Callable[..., Path]) -> None:
     r = itsm(
         "-c", str(write_deployment()), "demand", "submit", "--kind", "failure", "--customer", "ghost", "--summary", "x"

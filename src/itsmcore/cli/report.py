@@ -13,6 +13,8 @@ from typing import Any
 import attrs
 import click
 
+from .base import emit, open_desk
+
 FORMATS = click.Choice(["table", "html", "csv", "json"])
 _RELATIVE = re.compile(r"^(\d+)([dwmy])$")
 
@@ -69,7 +71,8 @@ def scope_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _scope(desk: Any, where: Where) -> Any:
-    from .reports import Scope
+    """Turn the typed scope options into a :class:`~itsmcore.reports.Scope`, refusing what cannot match anything."""
+    from ..reports import Scope
 
     if where.service:
         desk.get_service(where.service)  # unknown service: a clear error with a close match
@@ -80,6 +83,7 @@ def _scope(desk: Any, where: Where) -> Any:
 
 
 def _out(text: str, output: Path | None) -> None:
+    """Write a rendered report to stdout, or to the ``-o`` file (saying so on stderr, so stdout stays clean)."""
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
@@ -97,7 +101,7 @@ def _show(
     table: Callable[[Any], None],
 ) -> None:
     """One report in the chosen format: JSON of ``data``, CSV of ``rows``, the HTML page, or a rich table."""
-    from .reports import render
+    from ..reports import render
 
     if fmt == "json":
         _out(render.to_json(data()), output)
@@ -106,21 +110,16 @@ def _show(
     elif fmt == "html":
         _out(html(), output)
     else:
-        table(_console(output))
+        table(_report_console(output))
 
 
-def _console(output: Path | None) -> Any:
+def _report_console(output: Path | None) -> Any:
+    """Where a table report goes: the terminal, or the ``-o`` file at 160 columns whatever the terminal's width."""
     from rich.console import Console
 
     if output is None:
         return Console() if sys.stdout.isatty() else Console(width=160)
     return Console(file=output.open("w", encoding="utf-8"), width=160)
-
-
-def _desk(ctx: click.Context) -> Any:
-    from .cli import open_desk
-
-    return open_desk(ctx)
 
 
 @click.group()
@@ -140,10 +139,10 @@ def journeys(
     demand_id: int | None,
 ) -> None:
     """The as-is journey map: stages, reach, time in each, effort, channels, drop-offs; gaps against the to-be."""
-    from .reports import journey_report, render
-    from .reports.journeys import as_dict
+    from ..reports import journey_report, render
+    from ..reports.journeys import as_dict
 
-    desk = _desk(ctx)
+    desk = open_desk(ctx)
     if demand_id is not None:
         view = desk.show(demand_id)
         rows = [
@@ -163,8 +162,6 @@ def journeys(
         elif fmt == "csv":
             _out(render.to_csv(rows), output)
         else:
-            from .cli import emit
-
             emit("table", rows, ["stage", "channel", "customer_sees", "behind_scenes"], f"demand {demand_id}")
         return
     m, gaps = journey_report(desk, _scope(desk, where))
@@ -196,10 +193,10 @@ def surveys(
     dimensions: tuple[str, ...],
 ) -> None:
     """NPS, CSAT and CES with sample sizes and 95% intervals; detractors' comments beside their journeys."""
-    from .reports import DIMENSIONS, render, survey_report
-    from .reports.surveys import as_dicts
+    from ..reports import DIMENSIONS, render, survey_report
+    from ..reports.surveys import as_dicts
 
-    desk = _desk(ctx)
+    desk = open_desk(ctx)
     rows, low = survey_report(desk, _scope(desk, where), dimensions or DIMENSIONS)
     _show(
         fmt,
@@ -221,10 +218,10 @@ def failure_demand(
     where: Where,
 ) -> None:
     """The share of contacts that are failure demand, by cause (incidents, chases, can't find it, repeats, outages)."""
-    from .reports import failure_demand_report, render
-    from .reports.failure import as_dicts
+    from ..reports import failure_demand_report, render
+    from ..reports.failure import as_dicts
 
-    desk = _desk(ctx)
+    desk = open_desk(ctx)
     fd = failure_demand_report(desk, _scope(desk, where))
     _show(
         fmt,
@@ -246,10 +243,10 @@ def consistency(
     where: Where,
 ) -> None:
     """Better than last time: each experience against the customer's previous one; who got a worse one."""
-    from .reports import consistency_report, render
-    from .reports.consistency import as_dicts
+    from ..reports import consistency_report, render
+    from ..reports.consistency import as_dicts
 
-    desk = _desk(ctx)
+    desk = open_desk(ctx)
     c = consistency_report(desk, _scope(desk, where))
     summary = {"id": "consistency", "compared": c.compared, "worse": c.worse, "as_good_share": c.as_good_share}
     _show(
@@ -275,9 +272,9 @@ def experience(
     from rich.console import Console
     from rich.progress import Progress
 
-    from .reports import experience_report, render
+    from ..reports import experience_report, render
 
-    desk = _desk(ctx)
+    desk = open_desk(ctx)
     scope = _scope(desk, where)
     with Progress(transient=True, console=Console(stderr=True)) as progress:
         task = progress.add_task("building the experience report", total=6)

@@ -1,0 +1,51 @@
+"""The whole ``itsm`` command line: the root group from :mod:`.base` with every built-in command attached.
+
+The only module that imports the group modules, so none of them needs another (or the
+package): plugins' commands are added later, when the root group is first asked for a
+command (``itsm_register_commands``, see :class:`.base.ItsmGroup`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..history import history  # click and the model; the desk loads when it runs
+from .announcement import announcement
+from .base import cli
+from .catalog import catalog
+from .customer import customer
+from .db import db
+from .demand import demand
+from .demo import demo
+from .deployment import check, init, plugins
+from .jobs import jobs
+from .plugin import plugin
+from .report import report  # click only; the reports load when one runs
+from .subscription import subscription
+from .survey import survey
+
+__all__ = ["cli", "main"]
+
+for _command in (
+    init,
+    check,
+    plugins,
+    report,
+    history,
+    plugin,
+    db,
+    demand,
+    catalog,
+    customer,
+    jobs,
+    announcement,
+    subscription,
+    survey,
+    demo,
+):
+    cli.add_command(_command)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console script entry point (``itsm = "itsmcore.cli:main"``)."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="itsm")
