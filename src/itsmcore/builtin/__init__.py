@@ -24,7 +24,7 @@ if TYPE_CHECKING:
         SurveyComponent,
     )
     from ..desk import Desk
-    from ..model import Demand
+    from ..model import Demand, DemandState
 
 ITSM_CONTRACT = CONTRACT_VERSION
 
@@ -76,3 +76,10 @@ def itsm_answer_query(desk: Desk, demand: Demand) -> Answer | None:
     from .answers import answer_query
 
     return answer_query(desk, demand)
+
+
+@hookimpl
+def itsm_demand_state_changed(desk: Desk, demand: Demand, previous: DemandState) -> None:
+    from .feedback import after_confirmation
+
+    after_confirmation(desk, demand, previous)

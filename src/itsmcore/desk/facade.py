@@ -85,7 +85,7 @@ class Desk:
         fulfilment = Fulfilment(ctx, outbox, subscriptions)
         self._approvals = Approvals(ctx, customers, demands, journey, outbox, fulfilment)
         outages = self._outages = Outages(
-            ctx, customers, catalog, demands, book, subscriptions, intake, handling, surveys, journey, outbox
+            ctx, customers, catalog, demands, book, subscriptions, intake, handling, journey, outbox
         )
         queue = self._queue = JobQueue(ctx, journey, outbox, fulfilment)
         execution = self._execution = Execution(ctx, queue, demands, customers, catalog, journey, outbox, fulfilment)

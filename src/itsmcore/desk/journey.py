@@ -292,18 +292,22 @@ class Change:
             if what == "call":
                 extra()
                 continue
-            if not (received or states or events or stages):
+            if what == "received":
+                wanted = received
+            elif what == "state":
+                wanted = states
+            else:
+                wanted = events or (stages and extra[1])
+            if not wanted:  # nobody listens: nothing to build
                 continue
             on_error = handlers.get(demand.id)
             if on_error is None:
                 on_error = handlers[demand.id] = self._ctx.on_error(demand.id)
             with log_context(demand_id=demand.id):
                 if what == "received":
-                    if received:
-                        host.demand_received(desk, demand, on_error)
+                    host.demand_received(desk, demand, on_error)
                 elif what == "state":
-                    if states:
-                        host.demand_state_changed(desk, demand, extra, on_error)
+                    host.demand_state_changed(desk, demand, extra, on_error)
                 else:
                     ev, entered = extra
                     if events:

@@ -35,7 +35,6 @@ from .journey import Journey
 from .outbox import Outbox, job_row, notify_params, pending_columns
 from .services import Catalog
 from .subscriptions import Subscriptions
-from .surveys import Surveys
 
 ANN = t.announcements
 
@@ -55,7 +54,6 @@ class Outages:
         subscriptions: Subscriptions,
         intake: Intake,
         handling: Handling,
-        surveys: Surveys,
         journey: Journey,
         outbox: Outbox,
     ):
@@ -67,7 +65,6 @@ class Outages:
         self.subscriptions = subscriptions
         self.intake = intake
         self.handling = handling
-        self.surveys = surveys
         self.journey = journey
         self.outbox = outbox
 
@@ -263,8 +260,7 @@ class Outages:
                     stage=Stage.CONFIRM,
                     customer_sees="You confirmed it works again. Thank you!",
                     behind_scenes=f"customer confirmed the fix of announcement {ann.id}",
-                )
-                self.surveys.ask_for_feedback(demand.id)
+                )  # the builtin feedback plugin asks how it went
             return did or 0
         if demand is not None and demand.state == DemandState.RESOLVED:
             self.handling.transition(
@@ -309,8 +305,7 @@ class Outages:
                     stage=Stage.CONFIRM,
                     customer_sees="You confirmed it is sorted. Thank you!",
                     behind_scenes="customer confirmed the outcome",
-                )
-                self.surveys.ask_for_feedback(demand_id)
+                )  # the builtin feedback plugin asks how it went
                 return demand_id
             again = DemandState.IN_FULFILMENT if demand.kind == DemandKind.VALUE else DemandState.IN_PROGRESS
             self.handling.transition(
