@@ -215,6 +215,11 @@ def test_the_core_only_demo_needs_no_plugin(example: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "What the stand-ins received" not in r.output
     assert "Scott approves; demand #4 is fulfilled." in r.output
+    # the hook contract, as an observer plugin sees it: every journey event reported once
+    heard = next(line for line in r.output.splitlines() if line.startswith("An observer plugin heard "))
+    counts = heard.removeprefix("An observer plugin heard ").split()
+    assert counts[0] == counts[3] and int(counts[0]) > 20, heard
+    assert "None was missed or doubled." in heard
 
 
 def test_the_plugin_catalog_is_the_core_catalog_plus_the_account_step() -> None:

@@ -14,7 +14,7 @@ import contextlib
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import attrs
 from .deployment import Deployment, Sandbox
 from .desk import Desk
 from .errors import ConfigError, ConfigProblem
+from .plugins import hookimpl
 from .store.engine import open_engine, resolve_url
 
 DEMO_PASSWORD = "eagle5-demo"
@@ -71,11 +72,58 @@ def explain_missing_plugins(error: ConfigError) -> ConfigError:
     return ConfigError(problems)
 
 
+class HookTally:
+    """An observer plugin as a vendor would write one: it counts what the journey hooks tell it.
+
+    The demo ends by holding its counts against the store, to show the hook contract
+    kept: every journey event reported once, every state change reported.
+    """
+
+    def __init__(self) -> None:
+        self.events: dict[int, list[int | None]] = {}
+        self.states: dict[int, list[str]] = {}
+        self.stages = 0
+
+    @hookimpl
+    def itsm_event_recorded(self, demand: Any, event: Any) -> None:
+        self.events.setdefault(demand.id, []).append(event.id)
+
+    @hookimpl
+    def itsm_demand_state_changed(self, demand: Any, previous: Any) -> None:
+        self.states.setdefault(demand.id, []).append(f"{previous} -> {demand.state}")
+
+    @hookimpl
+    def itsm_stage_entered(self) -> None:
+        self.stages += 1
+
+    def report(self, desk: Desk) -> str:
+        """One line: what the observer heard beside what the store holds; names any event it missed."""
+        demands = desk.list_demands(limit=10_000)
+        journeys = {d.id: desk.journey(d.id) for d in demands}
+        missed = [
+            f"#{did} event {e.id} ({e.kind})"
+            for did, journey in journeys.items()
+            for e in journey
+            if self.events.get(did, []).count(e.id) != 1
+        ]
+        stored = sum(len(j) for j in journeys.values())
+        heard = sum(len(v) for v in self.events.values())
+        states = sum(len(v) for v in self.states.values())
+        line = (
+            f"An observer plugin heard {heard} of the {stored} journey events of {len(demands)} demands"
+            f" (itsm_event_recorded), {states} state changes (itsm_demand_state_changed)"
+            f" and {self.stages} stages entered (itsm_stage_entered)."
+        )
+        return line + (f" Missed or doubled: {', '.join(missed)}" if missed else " None was missed or doubled.")
+
+
 @contextlib.contextmanager
-def open_demo_desk(config: Path, *, sandbox: bool = True) -> Iterator[tuple[Desk, list[Sandbox]]]:
+def open_demo_desk(
+    config: Path, *, sandbox: bool = True, plugins: Sequence[object] = ()
+) -> Iterator[tuple[Desk, list[Sandbox]]]:
     """A desk on ``config`` whose components run against their local stand-ins (unless ``sandbox`` is off)."""
     try:
-        deployment = Deployment.load(config)
+        deployment = Deployment.load(config, plugins=plugins)
     except ConfigError as e:
         raise explain_missing_plugins(e) from None
     with contextlib.ExitStack() as stack:
@@ -245,7 +293,8 @@ def run_demo(
             config = config.with_name(CORE_CONFIG)
         where = "SQLite, local stand-ins on 127.0.0.1" if sandbox and not core_only else "SQLite"
         console.print(f"[bold]Eagle5 demo[/bold] on a copy in {config.parent} ({where}; no outside servers)\n")
-        with open_demo_desk(config, sandbox=sandbox) as (desk, sandboxes):
+        tally = HookTally()
+        with open_demo_desk(config, sandbox=sandbox, plugins=[tally]) as (desk, sandboxes):
             for box in sandboxes:
                 console.print(f"{box.path} ({box.use}, plugin {box.plugin}) runs against a local stand-in")
             ids = []
@@ -264,6 +313,8 @@ def run_demo(
                 console.rule("What the stand-ins received")
                 for box in sandboxes:
                     console.print(box.summary(), soft_wrap=True, markup=False, highlight=False)
+            console.rule("What a plugin heard")
+            console.print(tally.report(desk), soft_wrap=True, markup=False, highlight=False)
             return ids
     finally:
         if keep:
