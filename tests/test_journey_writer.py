@@ -99,3 +99,21 @@ def test_two_writers_changing_one_demand_at_once_one_wins_the_other_gets_a_confl
         assert [e.behind_scenes for e in events if e.kind == "state"] == ["taken by Patrick"]
         assert not any("Rita" in e.customer_sees for e in events), "the loser's event was rolled back"
         assert states.seen == [(d.id, "new", "in_progress")], "one state change, reported once"
+
+
+def test_a_step_that_finishes_after_the_request_was_cancelled_ends_its_job_and_stops_the_plan(
+    eagle5: Callable[..., Path], database_url: str
+) -> None:
+    states = States()
+    with Desk.open(eagle5(database_url, '\n[runner]\nuse = "deferred"\n'), entry_points=False, plugins=[states]) as desk:
+        d = desk.submit("value", "steve", "", service="expensatron", answers={"mobile_os": "ios"}).demand
+        assert desk.get(d.id).state is DemandState.IN_FULFILMENT
+        desk.transition(d.id, "cancelled", customer_sees="Cancelled at your request.")
+        desk.run_due_jobs()  # the acknowledgement and the first step run now, after the cancellation
+        assert desk.get(d.id).state is DemandState.CANCELLED
+        jobs = desk.jobs(demand_id=d.id)
+        assert jobs and all(j.state == "done" for j in jobs), [(j.action, j.state, j.error) for j in jobs]
+        assert len([j for j in jobs if j.step >= 0]) == 1, "no further step was queued"
+        stopped = [e for e in desk.journey(d.id) if "the plan does not go on" in e.behind_scenes]
+        assert len(stopped) == 1 and "became cancelled" in stopped[0].behind_scenes
+        assert states.seen == [(d.id, "in_fulfilment", "cancelled")]

@@ -52,6 +52,18 @@ class Fulfilment:
                 )
             return []
         demand = change.demand(job.demand_id)
+        if demand.state != DemandState.IN_FULFILMENT:
+            # moved meanwhile (cancelled by an agent, say): the step is on record, the plan stops here
+            change.record(
+                demand,
+                channel=result.channel or demand.channel,
+                actor=actor,
+                behind_scenes=f"step {job.step + 1} ({job.action}) finished after the demand became {demand.state};"
+                " the plan does not go on" + (f": {result.behind_scenes}" if result.behind_scenes else ""),
+                kind="step",
+                at=now,
+            )
+            return []
         ids: list[int] = []
         if result.customer_sees or result.behind_scenes or result.wait_for:
             change.record(
