@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from itsmcore import Conflict, DemandState, IllegalTransition, hookimpl
+from itsmcore import LIFECYCLES, Conflict, DemandState, IllegalTransition, hookimpl
 from itsmcore.desk import Desk
 
 
@@ -87,9 +87,11 @@ def test_two_writers_changing_one_demand_at_once_one_wins_the_other_gets_a_confl
                 first.transition(d.id, "in_progress", behind_scenes="taken by Patrick")
             return datetime.now(UTC)
 
-        with Desk.open(deployment, entry_points=False, plugins=[states], clock=clock) as second:
-            with pytest.raises(Conflict) as info:
-                second.transition(d.id, "resolved", customer_sees="Fixed by Rita.")
+        with (
+            Desk.open(deployment, entry_points=False, plugins=[states], clock=clock) as second,
+            pytest.raises(Conflict) as info,
+        ):
+            second.transition(d.id, "resolved", customer_sees="Fixed by Rita.")
         assert not armed[0], "the race was staged"
         assert info.value.state == "in_progress"
         assert "changed meanwhile" in str(info.value) and "resolved" in info.value.allowed
@@ -105,7 +107,9 @@ def test_a_step_that_finishes_after_the_request_was_cancelled_ends_its_job_and_s
     eagle5: Callable[..., Path], database_url: str
 ) -> None:
     states = States()
-    with Desk.open(eagle5(database_url, '\n[runner]\nuse = "deferred"\n'), entry_points=False, plugins=[states]) as desk:
+    with Desk.open(
+        eagle5(database_url, '\n[runner]\nuse = "deferred"\n'), entry_points=False, plugins=[states]
+    ) as desk:
         d = desk.submit("value", "steve", "", service="expensatron", answers={"mobile_os": "ios"}).demand
         assert desk.get(d.id).state is DemandState.IN_FULFILMENT
         desk.transition(d.id, "cancelled", customer_sees="Cancelled at your request.")
@@ -117,3 +121,54 @@ def test_a_step_that_finishes_after_the_request_was_cancelled_ends_its_job_and_s
         stopped = [e for e in desk.journey(d.id) if "the plan does not go on" in e.behind_scenes]
         assert len(stopped) == 1 and "became cancelled" in stopped[0].behind_scenes
         assert states.seen == [(d.id, "in_fulfilment", "cancelled")]
+
+
+class Strict:
+    """Checks, call by call, what the journey hooks' docstrings promise beyond completeness."""
+
+    def __init__(self) -> None:
+        self.order: list[tuple[str, int, object]] = []
+        self.broken: list[str] = []
+
+    @hookimpl
+    def itsm_demand_state_changed(self, desk, demand, previous):  # type: ignore[no-untyped-def]
+        if demand.state not in LIFECYCLES[demand.kind][previous]:
+            self.broken.append(f"#{demand.id}: {previous} -> {demand.state} is not an allowed move")
+        self.order.append(("state", demand.id, demand.state))
+
+    @hookimpl
+    def itsm_event_recorded(self, desk, demand, event):  # type: ignore[no-untyped-def]
+        if event.demand_id != demand.id or event.id is None:
+            self.broken.append(f"event {event.id} reported with demand #{demand.id}")
+        self.order.append(("event", demand.id, event))
+
+    @hookimpl
+    def itsm_stage_entered(self, desk, demand, event):  # type: ignore[no-untyped-def]
+        if demand.stage != event.stage:
+            self.broken.append(f"#{demand.id} entered {event.stage} but is reported at {demand.stage}")
+        last = self.order[-1] if self.order else None
+        if not (last and last[0] == "event" and last[2] == event):
+            self.broken.append(f"#{demand.id}: stage {event.stage} entered before its event was reported")
+        self.order.append(("stage", demand.id, event.stage))
+
+
+def test_the_journey_hooks_keep_their_docstrings(deployment: Path) -> None:
+    """Allowed moves only; stage_entered right after its event, with the demand at that stage; a state
+    change reported before the event recording it; events reported in the order they were written."""
+    strict = Strict()
+    with Desk.open(deployment, entry_points=False, plugins=[strict]) as desk:
+        value = desk.submit("value", "steve", "", service="smartphone", answers={"reason": "visiting"}).demand
+        desk.approve(value.id, "scott", "Enjoy!")
+        failure = desk.submit("failure", "steve", "VPN drops").demand
+        desk.transition(failure.id, "in_progress")
+        desk.resolve(failure.id, "Fixed the VPN profile.")
+        desk.confirm_demand(failure.id, "steve", True)
+        assert not strict.broken, strict.broken
+        for did in (value.id, failure.id):
+            reported = [x[2].id for x in strict.order if x[0] == "event" and x[1] == did]  # type: ignore[union-attr]
+            assert reported == [e.id for e in desk.journey(did)], "in the order written"
+            calls = [x for x in strict.order if x[1] == did]
+            for i, (what, _, _state) in enumerate(calls):
+                if what == "state":  # the next call about this demand records that change
+                    nxt = calls[i + 1]
+                    assert nxt[0] == "event" and nxt[2].kind in ("state", "approved", "outcome", "step"), nxt  # type: ignore[union-attr]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
+import pluggy
 import pytest
 
-from itsmcore import ChannelComponent, Delivery, PluginError, hookimpl
-from itsmcore.plugins import PluginHost
+from itsmcore import ChannelComponent, Classification, Delivery, PluginError, hookimpl
+from itsmcore.plugins import ErrorHandler, PluginHost
 
 pytestmark = pytest.mark.no_database  # the PostgreSQL pass leaves these out
 
@@ -232,3 +233,253 @@ def test_a_plugin_implementing_a_deprecated_hook_is_named_in_a_warning() -> None
     plugin.itsm_old_hook = itsm_old_hook  # type: ignore[attr-defined]
     with pytest.warns(DeprecationWarning, match="plugin 'itsm_legacy' .*itsm_old_hook is deprecated"):
         host.register(plugin, name="itsm_legacy")
+
+
+# --------------------------------------------------------------------------- hook calls
+# PluginHost calls each implementation in isolation; pluggy's tracing and hook-call
+# monitoring must still see every call, as they would see ``pm.hook.<name>(...)``.
+
+Failure = tuple[str, str, str]
+
+
+def _recording() -> tuple[list[Failure], ErrorHandler]:
+    """An ``on_error`` that keeps (plugin, hook, "Type: message") for the test to read."""
+    failures: list[Failure] = []
+
+    def on_error(plugin: str, hook: str, exc: BaseException) -> None:
+        failures.append((plugin, hook, f"{type(exc).__name__}: {exc}"))
+
+    return failures, on_error
+
+
+def _refuse(plugin: str, hook: str, exc: BaseException) -> None:
+    raise AssertionError(f"{plugin} failed in {hook}: {exc!r}")
+
+
+class Ledger:
+    """An observer that keeps what it saw."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[object, object]] = []
+
+    @hookimpl
+    def itsm_event_recorded(self, demand, event):  # type: ignore[no-untyped-def]
+        self.seen.append((demand, event))
+
+
+class Mirror:
+    """An observer whose remote end is down."""
+
+    @hookimpl
+    def itsm_event_recorded(self, demand):  # type: ignore[no-untyped-def]
+        raise RuntimeError(f"the mirror is down ({demand})")
+
+
+def _host(**plugins: object) -> PluginHost:
+    """Builtins plus ``plugins`` registered in order under their keyword names (the last runs first)."""
+    host = PluginHost.for_config(None, entry_points=False)
+    for name, plugin in plugins.items():
+        host.register(plugin, name=name)
+    return host
+
+
+def test_pluggy_tracing_sees_itsm_hook_calls() -> None:
+    host = _host(ledger=Ledger())
+    lines: list[str] = []
+    host.pm.trace.root.setwriter(lines.append)
+    undo = host.pm.enable_tracing()
+    host.notify("itsm_event_recorded", _refuse, desk=None, demand="D1", event="E1")
+    host.notify("itsm_stage_entered", _refuse, desk=None, demand="D1", event="E1")  # implemented by no plugin
+    undo()
+    host.notify("itsm_event_recorded", _refuse, desk=None, demand="D2", event="E2")
+    text = "".join(lines)
+    assert "itsm_event_recorded [hook]" in text and "demand: D1" in text and "event: E1" in text
+    assert "finish itsm_event_recorded -->" in text
+    assert "itsm_stage_entered [hook]" in text
+    assert "D2" not in text  # undone
+
+
+def test_hookcall_monitoring_sees_each_call_with_its_name_arguments_and_result() -> None:
+    host = _host(ledger=Ledger())
+    seen: list[tuple[object, ...]] = []
+
+    def before(hook: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, object]) -> None:
+        seen.append(("before", hook, dict(kwargs), [i.plugin_name for i in impls]))
+
+    def after(
+        outcome: pluggy.Result[object], hook: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, object]
+    ) -> None:
+        seen.append(("after", hook, outcome.get_result()))
+
+    host.pm.add_hookcall_monitoring(before, after)
+    host.notify("itsm_event_recorded", _refuse, desk=None, demand="D1", event="E1")
+    assert seen == [
+        ("before", "itsm_event_recorded", {"desk": None, "demand": "D1", "event": "E1"}, ["ledger"]),
+        ("after", "itsm_event_recorded", []),
+    ]
+
+
+@pytest.mark.parametrize("monitored", [False, True], ids=["plain", "monitored"])
+def test_an_implementation_that_raises_is_reported_and_the_next_still_runs(monitored: bool) -> None:
+    ledger = Ledger()
+    host = _host(ledger=ledger, mirror=Mirror())  # mirror registered last: it runs first
+    outcomes: list[pluggy.Result[object]] = []
+    if monitored:
+        host.pm.add_hookcall_monitoring(lambda *a: None, lambda outcome, *a: outcomes.append(outcome))
+    failures, on_error = _recording()
+    host.notify("itsm_event_recorded", on_error, desk=None, demand="D1", event="E1")
+    assert failures == [("mirror", "itsm_event_recorded", "RuntimeError: the mirror is down (D1)")]
+    assert ledger.seen == [("D1", "E1")]
+    if monitored:
+        assert len(outcomes) == 1 and outcomes[0].exception is None
+
+
+def test_collect_names_the_plugin_of_each_result_and_skips_one_that_raises() -> None:
+    class Yes:
+        @hookimpl
+        def itsm_check_eligibility(self, customer):  # type: ignore[no-untyped-def]
+            return f"yes for {customer}"
+
+    class Crash:
+        @hookimpl
+        def itsm_check_eligibility(self, service):  # type: ignore[no-untyped-def]
+            raise KeyError(service)
+
+    class Silent:
+        @hookimpl
+        def itsm_check_eligibility(self):  # type: ignore[no-untyped-def]
+            return None
+
+    host = _host(yes=Yes(), crash=Crash(), silent=Silent())
+    failures, on_error = _recording()
+    got = host.collect("itsm_check_eligibility", on_error, desk=None, customer="steve", service="crm")
+    assert got == [("yes", "yes for steve")]
+    assert failures == [("crash", "itsm_check_eligibility", "KeyError: 'crm'")]
+
+
+def test_firstresult_first_answer_wins_and_one_that_raises_is_skipped() -> None:
+    calls: list[str] = []
+
+    def classifier(name: str, answer: Classification | None = None, error: bool = False) -> object:
+        class Classifier:
+            @hookimpl
+            def itsm_classify(self, intake):  # type: ignore[no-untyped-def]
+                calls.append(name)
+                if error:
+                    raise RuntimeError("model not loaded")
+                return answer
+
+        return Classifier()
+
+    sure = Classification(team="desk", reason="sure")
+    # registered last runs first: broken, then quiet, then sure; never and the builtin are not reached
+    host = _host(
+        never=classifier("never", Classification(team="nobody")),
+        sure=classifier("sure", sure),
+        quiet=classifier("quiet"),
+        broken=classifier("broken", error=True),
+    )
+    results: list[object] = []
+    host.pm.add_hookcall_monitoring(lambda *a: None, lambda outcome, *a: results.append(outcome.get_result()))
+    failures, on_error = _recording()
+    assert host.first("itsm_classify", on_error, desk=None, intake="intake") == ("sure", sure)
+    assert calls == ["broken", "quiet", "sure"]
+    assert failures == [("broken", "itsm_classify", "RuntimeError: model not loaded")]
+    assert results == [sure]  # monitors see the hook's own result, as from pm.hook.itsm_classify(...)
+
+
+def test_nested_hook_calls_report_to_their_own_on_error() -> None:
+    inner_failures, inner_on_error = _recording()
+
+    class Cascade:
+        """An observer that, like a plugin changing a demand from a hook, causes another hook call."""
+
+        def __init__(self, host: PluginHost) -> None:
+            self.host = host
+
+        @hookimpl
+        def itsm_event_recorded(self, demand):  # type: ignore[no-untyped-def]
+            self.host.notify("itsm_stage_entered", inner_on_error, desk=None, demand=demand, event="E2")
+            return "cascaded"
+
+    class BadStage:
+        @hookimpl
+        def itsm_stage_entered(self, event):  # type: ignore[no-untyped-def]
+            raise ValueError(f"no stage for {event}")
+
+    host = _host(bad_stage=BadStage())
+    host.register(Cascade(host), name="cascade")
+    host.register(Mirror(), name="mirror")
+    outer_failures, outer_on_error = _recording()
+    got = host.collect("itsm_event_recorded", outer_on_error, desk=None, demand="D1", event="E1")
+    assert got == [("cascade", "cascaded")]
+    assert outer_failures == [("mirror", "itsm_event_recorded", "RuntimeError: the mirror is down (D1)")]
+    assert inner_failures == [("bad_stage", "itsm_stage_entered", "ValueError: no stage for E2")]
+
+
+def test_a_plugin_registered_or_removed_later_is_seen_at_the_next_call() -> None:
+    host = _host()
+    first = Ledger()
+    host.notify("itsm_event_recorded", _refuse, desk=None, demand="D1", event="E1")
+    host.register(first, name="first")
+    host.notify("itsm_event_recorded", _refuse, desk=None, demand="D2", event="E2")
+    host.pm.unregister(name="first")
+    host.notify("itsm_event_recorded", _refuse, desk=None, demand="D3", event="E3")
+    assert first.seen == [("D2", "E2")]
+
+
+def test_registration_hooks_are_seen_by_monitoring_and_a_raising_one_names_its_plugin() -> None:
+    class Fragile:
+        @hookimpl
+        def itsm_channels(self):  # type: ignore[no-untyped-def]
+            raise RuntimeError("settings module missing")
+
+    host = _host()
+    hooks: list[str] = []
+    host.pm.add_hookcall_monitoring(lambda hook, *a: hooks.append(hook), lambda *a: None)
+    assert "log" in host.registry()["channel"]
+    assert "itsm_channels" in hooks and "itsm_fulfilment_actions" in hooks
+
+    host = _host(fragile=Fragile())
+    with pytest.raises(PluginError) as info:
+        host.registry()
+    assert "plugin 'fragile': itsm_channels raised RuntimeError: settings module missing" in str(info.value)
+
+
+def test_a_desk_s_hook_calls_are_seen_by_monitoring(write_deployment: Callable[..., Path]) -> None:
+    from itsmcore import Desk
+
+    class Flaky:
+        @hookimpl
+        def itsm_demand_received(self, demand):  # type: ignore[no-untyped-def]
+            raise RuntimeError("the ticket mirror is down")
+
+    ledger = Ledger()
+    with Desk.open(write_deployment(), entry_points=False, plugins=[ledger, Flaky()]) as desk:
+        hooks: list[str] = []
+        desk.host.pm.add_hookcall_monitoring(lambda hook, *a: hooks.append(hook), lambda *a: None)
+        demand = desk.submit("failure", "steve", "printer on fire").demand
+        assert {"itsm_classify", "itsm_demand_received", "itsm_event_recorded"} <= set(hooks)
+        assert ledger.seen and all(d.id == demand.id for d, _ in ledger.seen)  # type: ignore[attr-defined]
+        failures = {(f.hook, f.error) for f in desk.plugin_failures(demand.id)}
+        assert ("itsm_demand_received", "RuntimeError: the ticket mirror is down") in failures
+
+
+@pytest.mark.parametrize("kind", ["wrapper", "hookwrapper"])
+def test_wrappers_are_refused_at_registration(kind: str) -> None:
+    mark = hookimpl(wrapper=True) if kind == "wrapper" else hookimpl(hookwrapper=True)
+
+    class Timing:
+        @mark
+        def itsm_event_recorded(self, demand):  # type: ignore[no-untyped-def]
+            return (yield)
+
+    host = _host()
+    timing = Timing()
+    with pytest.raises(PluginError) as info:
+        host.register(timing, name="timing", distribution="itsm-timing")
+    msg = str(info.value)
+    assert msg.startswith(f"plugin 'timing' (distribution itsm-timing): itsm_event_recorded is a {kind}")
+    assert "itsm hooks call each implementation in isolation so that one plugin cannot lose a demand" in msg
+    assert "wrappers are not supported: implement the hook itself" in msg
+    assert not host.pm.is_registered(timing)

@@ -7,8 +7,12 @@ name taking any subset of the arguments (never with default values).
 
 Observer hooks (the journey family) are called one implementation at a time: an
 implementation that raises is recorded against the demand with the plugin's name and
-the others still run, so no plugin can lose a demand. Wrappers are not supported on
-journey hooks for that reason.
+the others still run, so no plugin can lose a demand. For that reason wrappers
+(``hookwrapper=True`` or ``wrapper=True``) are refused when the plugin is registered,
+on every ``itsm_`` hook: a wrapper could replace or swallow the isolated
+implementations' results, or raise around them. Implement the hook itself; to watch
+hook calls (timing, tracing), use pluggy's ``pm.add_hookcall_monitoring`` or
+``pm.enable_tracing``, which see every hook call, each implementation and the result.
 
 A plugin module declares the contract it was written against with a module-level
 ``ITSM_CONTRACT = "1.0"``; the plugin manager refuses a plugin whose major version
@@ -212,10 +216,13 @@ def itsm_demand_received(desk: Desk, demand: Demand) -> None:
 def itsm_stage_entered(desk: Desk, demand: Demand, event: JourneyEvent) -> None:
     """A demand's journey entered a new stage.
 
-    Called after the event that moved it was committed.
+    Called once for each journey event that moved the demand into another stage (a
+    new demand's first event enters its stage), right after that event's
+    ``itsm_event_recorded``, after commit. An event recorded where the demand already
+    is (a notification, a comment) enters nothing.
 
     :param desk: the deployment's desk.
-    :param demand: the demand after the change.
+    :param demand: the demand as that event left it (``demand.stage == event.stage``).
     :param event: the journey event that entered the stage.
     :return: ignored.
     """
@@ -224,13 +231,19 @@ def itsm_stage_entered(desk: Desk, demand: Demand, event: JourneyEvent) -> None:
 
 @hookspec
 def itsm_event_recorded(desk: Desk, demand: Demand, event: JourneyEvent) -> None:
-    """Any journey event was recorded on a demand (comments, notifications, steps).
+    """Any journey event was recorded on a demand.
 
-    Called after commit, for every event, including those that enter a stage.
+    Called exactly once for every row of the demand's journey, whatever wrote it:
+    intake, comments, notifications sent, plan steps and outcomes, approvals,
+    rejections, retries, dead jobs, transitions, announcement resolution, confirmations,
+    follow-ups and survey answers. Called after the transaction that wrote the event
+    committed (never for one rolled back), in the order the events were written; an
+    event taken in twice with the same ``external_ref`` is reported once.
+    :class:`itsmcore.testing.ObserverContract` checks this for a deployment.
 
     :param desk: the deployment's desk.
-    :param demand: the demand the event belongs to.
-    :param event: the event as stored.
+    :param demand: the demand as the event left it.
+    :param event: the event as stored (with its ``id``).
     :return: ignored.
     """
     raise NotImplementedError
@@ -239,6 +252,13 @@ def itsm_event_recorded(desk: Desk, demand: Demand, event: JourneyEvent) -> None
 @hookspec
 def itsm_demand_state_changed(desk: Desk, demand: Demand, previous: DemandState) -> None:
     """A demand moved along its lifecycle (e.g. ``in_fulfilment`` to ``fulfilled``).
+
+    Called exactly once for every change of a demand's state, whatever made it (an
+    agent, a plan step, an approval, an announcement resolved over linked incidents, a
+    customer's confirmation), after commit and before the ``itsm_event_recorded`` of the
+    event that records the change. Every change was checked against the demand kind's
+    lifecycle, so ``previous`` to ``demand.state`` is always an allowed move, and the
+    calls for one demand form an unbroken chain from the state it was received in.
 
     :param desk: the deployment's desk.
     :param demand: the demand in its new state.

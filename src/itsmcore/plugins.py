@@ -6,6 +6,9 @@ config before any is imported; each load is wrapped so a broken plugin produces 
 :class:`~itsmcore.errors.PluginError` naming its distribution. :class:`PluginHost`
 also offers one typed method per hook (tox's shape), which isolates observer
 implementations from each other so that a plugin which raises cannot lose a demand.
+Those calls still go through pluggy's hook executor, so ``pm.enable_tracing()`` and
+``pm.add_hookcall_monitoring()`` see every one; wrappers, which would sit around the
+isolated implementations, are refused at registration.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from importlib import metadata
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -91,6 +95,66 @@ class _Manager(pluggy.PluginManager):
                 )
         return opts
 
+    def call_impls(
+        self, hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, object], firstresult: bool
+    ) -> object:
+        """Call ``impls`` of ``hook_name`` the way ``pm.hook.<name>(...)`` calls its own.
+
+        Through pluggy's hook executor, so that tracing (:meth:`enable_tracing`) and
+        :meth:`add_hookcall_monitoring` see the call; ``HookCaller`` has no public way to
+        call a chosen list of implementations.
+        """
+        return self._hookexec(hook_name, impls, kwargs, firstresult)
+
+
+class _HookCall:
+    """One call of a hook through :class:`PluginHost`: where errors go, what came back.
+
+    A plain slotted class: it is built on every hook call, and attrs' factory default
+    costs a little more.
+    """
+
+    __slots__ = ("on_error", "results")
+
+    def __init__(self, on_error: ErrorHandler) -> None:
+        self.on_error = on_error
+        self.results: list[tuple[str, Any]] = []
+
+
+#: The :class:`PluginHost` hook call in progress in this context (thread or task); nested
+#: calls (a plugin changing a demand from within a hook) stack through the reset token.
+_CURRENT_CALL: ContextVar[_HookCall] = ContextVar("itsm_current_hook_call")
+
+
+def _isolate(hook_name: str, impl: pluggy.HookImpl) -> pluggy.HookImpl:
+    """``impl`` wrapped so that its exception goes to the current call's ``on_error``.
+
+    The wrapper returns ``None`` for an implementation that raised, so pluggy's call goes
+    on to the next one (and a firstresult call does not stop there), and it records each
+    non-``None`` result with its plugin's name, which pluggy's own result drops. The
+    wrapped implementation keeps the plugin, its name and its options, so monitors see
+    who is called.
+    """
+    function = impl.function
+    plugin_name = impl.plugin_name
+
+    def isolated(*args: object) -> object:
+        call = _CURRENT_CALL.get()
+        try:
+            result = function(*args)
+        except Exception as e:
+            call.on_error(plugin_name, hook_name, e)
+            return None
+        if result is not None:
+            call.results.append((plugin_name, result))
+        return result
+
+    isolated.__wrapped__ = function  # type: ignore[attr-defined]  # pluggy reads parameter names through it
+    wrapped = pluggy.HookImpl(impl.plugin, plugin_name, isolated, impl.opts)
+    if wrapped.argnames != impl.argnames:  # a pluggy that stopped following __wrapped__
+        raise RuntimeError(f"cannot isolate {plugin_name}'s {hook_name}: parameters {wrapped.argnames}")
+    return wrapped
+
 
 def parse_contract(value: str) -> tuple[int, int]:
     major, _, minor = str(value).partition(".")
@@ -105,6 +169,8 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self._meta: dict[str, tuple[str | None, str | None]] = {}
         self._registry: dict[str, dict[str, Component]] | None = None
+        #: hook name -> (its implementations when last wrapped, their isolated wrappers)
+        self._isolated_impls: dict[str, tuple[list[pluggy.HookImpl], list[pluggy.HookImpl]]] = {}
 
     # ------------------------------------------------------------------ loading
 
@@ -189,6 +255,15 @@ class PluginHost:
                         distribution,
                     )
                 for impl in caller.get_hookimpls():
+                    if impl.plugin is plugin and (impl.wrapper or impl.hookwrapper):
+                        raise PluginError(
+                            name,
+                            f"{caller.name} is a {'hookwrapper' if impl.hookwrapper else 'wrapper'}: itsm hooks call"
+                            " each implementation in isolation so that one plugin cannot lose a demand; wrappers"
+                            " are not supported: implement the hook itself (to watch hook calls, use"
+                            " pm.add_hookcall_monitoring)",
+                            distribution,
+                        )
                     if impl.plugin is plugin and impl.kwargnames:
                         raise PluginError(
                             name,
@@ -226,29 +301,34 @@ class PluginHost:
             return self._registry
         reg: dict[str, dict[str, Component]] = {family: {} for family, _ in REGISTRATION_HOOKS.values()}
         for hook_name, (family, record_cls) in REGISTRATION_HOOKS.items():
-            for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
-                dist = self._meta.get(impl.plugin_name, (None, None))[0]
+            for plugin_name, result in self.collect(hook_name, self._raise_load_error):
+                dist = self._meta.get(plugin_name, (None, None))[0]
                 try:
-                    records = list(impl.function() or ())
+                    records = list(result)
                 except Exception as e:
-                    raise PluginError(impl.plugin_name, f"{hook_name} raised {type(e).__name__}: {e}", dist) from e
+                    raise PluginError(plugin_name, f"{hook_name} raised {type(e).__name__}: {e}", dist) from e
                 for record in records:
                     if not isinstance(record, record_cls):
                         raise PluginError(
-                            impl.plugin_name,
+                            plugin_name,
                             f"{hook_name} returned {record!r}; expected {record_cls.__name__} records",
                             dist,
                         )
                     other = reg[family].get(record.name)
                     if other is not None:
                         raise PluginError(
-                            impl.plugin_name,
+                            plugin_name,
                             f"{family} {record.name!r} is already registered by plugin {other.plugin!r}",
                             dist,
                         )
-                    reg[family][record.name] = attrs.evolve(record, plugin=impl.plugin_name)
+                    reg[family][record.name] = attrs.evolve(record, plugin=plugin_name)
         self._registry = reg
         return reg
+
+    def _raise_load_error(self, plugin: str, hook: str, exc: BaseException) -> None:
+        """``on_error`` for hooks called while loading: a plugin that raises stops the load, named."""
+        dist = self._meta.get(plugin, (None, None))[0]
+        raise PluginError(plugin, f"{hook} raised {type(exc).__name__}: {exc}", dist) from exc
 
     def info(self) -> list[PluginInfo]:
         """Each plugin with its version, hooks and components, for ``itsm plugins``."""
@@ -278,12 +358,6 @@ class PluginHost:
 
     # ------------------------------------------------------------------ calling
 
-    def _impls(self, hook_name: str) -> Iterator[Any]:
-        for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
-            if impl.hookwrapper or impl.wrapper:
-                continue
-            yield impl
-
     def implemented(self, hook_name: str) -> bool:
         """Whether any plugin implements ``hook_name``: callers skip building arguments when none does.
 
@@ -292,38 +366,53 @@ class PluginHost:
         """
         return any(not (i.hookwrapper or i.wrapper) for i in getattr(self.pm.hook, hook_name).get_hookimpls())
 
+    def _isolated(self, hook_name: str) -> list[pluggy.HookImpl]:
+        """The hook's implementations, each wrapped to catch and report its own exception.
+
+        Built once per registration state and reused: re-wrapping on every call would
+        cost pluggy's signature inspection each time. Wrappers are refused by
+        :meth:`register`; one registered behind its back (``pm.register``) is left out.
+        """
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        cached = self._isolated_impls.get(hook_name)
+        if cached is not None and cached[0] == impls:
+            return cached[1]
+        isolated = [_isolate(hook_name, impl) for impl in impls if not (impl.hookwrapper or impl.wrapper)]
+        self._isolated_impls[hook_name] = (impls, isolated)
+        return isolated
+
+    def _call(
+        self, hook_name: str, on_error: ErrorHandler, kwargs: dict[str, Any], firstresult: bool
+    ) -> list[tuple[str, Any]]:
+        """Call the hook through pluggy, so tracing and hook-call monitoring see it.
+
+        Each implementation runs in isolation (see :func:`_isolate`): one that raises is
+        reported to ``on_error`` and the next one still runs. Returns the non-``None``
+        results with the name of the plugin that returned each, in call order.
+        """
+        call = _HookCall(on_error)
+        token = _CURRENT_CALL.set(call)
+        try:
+            self.pm.call_impls(hook_name, self._isolated(hook_name), kwargs, firstresult)
+        finally:
+            _CURRENT_CALL.reset(token)
+        return call.results
+
     def notify(self, hook_name: str, on_error: ErrorHandler, **kwargs: Any) -> None:
         """Call every implementation; one that raises is reported to ``on_error`` and skipped."""
-        for impl in self._impls(hook_name):
-            try:
-                impl.function(*[kwargs[a] for a in impl.argnames])
-            except Exception as e:
-                on_error(impl.plugin_name, hook_name, e)
+        self._call(hook_name, on_error, kwargs, False)
 
     def collect(self, hook_name: str, on_error: ErrorHandler, **kwargs: Any) -> list[tuple[str, Any]]:
         """Every non-``None`` result with the name of the plugin that returned it."""
-        out = []
-        for impl in self._impls(hook_name):
-            try:
-                res = impl.function(*[kwargs[a] for a in impl.argnames])
-            except Exception as e:
-                on_error(impl.plugin_name, hook_name, e)
-                continue
-            if res is not None:
-                out.append((impl.plugin_name, res))
-        return out
+        return self._call(hook_name, on_error, kwargs, False)
 
     def first(self, hook_name: str, on_error: ErrorHandler, **kwargs: Any) -> tuple[str, Any] | None:
-        """The first non-``None`` result (firstresult hooks), with its plugin's name."""
-        for impl in self._impls(hook_name):
-            try:
-                res = impl.function(*[kwargs[a] for a in impl.argnames])
-            except Exception as e:
-                on_error(impl.plugin_name, hook_name, e)
-                continue
-            if res is not None:
-                return impl.plugin_name, res
-        return None
+        """The first non-``None`` result (firstresult hooks), with its plugin's name.
+
+        An implementation that raises is reported and skipped, so the next one may answer.
+        """
+        results = self._call(hook_name, on_error, kwargs, True)
+        return results[0] if results else None
 
     # Typed facade: one method per journey hook.
 
@@ -374,14 +463,7 @@ class PluginHost:
         self.notify("itsm_desk_opened", on_error, desk=desk)
 
     def register_commands(self, cli: click.Group) -> None:
-        for impl in self._impls("itsm_register_commands"):
-            dist = self._meta.get(impl.plugin_name, (None, None))[0]
-            try:
-                impl.function(*[{"cli": cli}[a] for a in impl.argnames])
-            except Exception as e:
-                raise PluginError(
-                    impl.plugin_name, f"itsm_register_commands raised {type(e).__name__}: {e}", dist
-                ) from e
+        self.notify("itsm_register_commands", self._raise_load_error, cli=cli)
 
 
 def _plugin_name(plugin: object) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +60,11 @@ _INSERT_NOTE = t.journey_events.insert().from_select(
 _INSERT_NOTE_RETURNING = _INSERT_NOTE.returning(t.journey_events.c.id, t.journey_events.c.stage)
 
 _Item = tuple[str, Demand, Any]
+
+#: The changes whose hooks are being called in this thread or task: a change made by a
+#: hook implementation (a survey asked for when a demand closes) is reported after the
+#: change that caused it, so every observer hears of events in the order they were written.
+_FIRING: ContextVar[list[tuple[Change, list[_Item]]] | None] = ContextVar("itsm_journey_firing", default=None)
 
 
 class Change:
@@ -114,7 +120,8 @@ class Change:
         previous: Stage | None = None
         for ev_id, values in zip(ids, events, strict=True):
             ev = rows.event(rows.RowView(values, id=ev_id))
-            self._items.append(("event", demand, (ev, ev.stage != previous)))
+            at = demand if ev.stage == demand.stage else attrs.evolve(demand, stage=ev.stage)
+            self._items.append(("event", at, (ev, ev.stage != previous)))
             previous = ev.stage
             out.append(ev)
         return out
@@ -282,6 +289,20 @@ class Change:
         items, self._items = self._items, []
         if not items:
             return
+        queue = _FIRING.get()
+        if queue is not None:  # made by a hook of another change: reported once that one's hooks are done
+            queue.append((self, items))
+            return
+        queue = [(self, items)]
+        token = _FIRING.set(queue)
+        try:
+            while queue:
+                change, pending = queue.pop(0)
+                change._call_hooks(pending)
+        finally:
+            _FIRING.reset(token)
+
+    def _call_hooks(self, items: list[_Item]) -> None:
         host, desk = self._ctx.host, self._ctx.desk
         received = host.implemented("itsm_demand_received")
         states = host.implemented("itsm_demand_state_changed")

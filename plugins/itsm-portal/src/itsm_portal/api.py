@@ -10,42 +10,26 @@ from itsmcore import (
     Announcement,
     Demand,
     DemandKind,
-    IllegalTransition,
-    IneligibleCustomer,
+    DemandState,
     InvalidAnswers,
+    InvalidInput,
     ItsmError,
     JourneyEvent,
     Link,
     NotFound,
     Stage,
-    StoreUnavailable,
 )
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .app import call, portal_of
+from .app import call, error_answer, portal_of
 
 
-def error_status(exc: BaseException) -> int:
-    if isinstance(exc, NotFound):
-        return 404
-    if isinstance(exc, InvalidAnswers):
-        return 422
-    if isinstance(exc, IneligibleCustomer):
-        return 403
-    if isinstance(exc, IllegalTransition) or type(exc).__name__ == "IllegalTransition":
-        return 409
-    if isinstance(exc, StoreUnavailable):
-        return 503
-    if isinstance(exc, ValueError) and not isinstance(exc, ItsmError):
-        return 422
-    return 400
+class MalformedBody(InvalidInput):
+    """The request body is not a JSON object, so there are no fields to check: 400, not 422."""
 
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, errors: Mapping[str, str] | None = None):
-        self.status, self.message, self.errors = status, message, dict(errors or {})
+    http_status = 400
 
 
 def _demand(d: Demand) -> dict[str, Any]:
@@ -100,7 +84,7 @@ def _announcement(a: Announcement) -> dict[str, Any]:
 
 
 def _endpoint(fn: Any) -> Any:
-    """Token check, JSON errors, desk errors mapped to statuses."""
+    """Token check, then the operation; every refusal answered by :func:`~itsm_portal.app.error_answer`."""
 
     async def wrapped(request: Request) -> Response:
         portal = portal_of(request)
@@ -116,19 +100,8 @@ def _endpoint(fn: Any) -> Any:
         request.state.api_client = client
         try:
             return await fn(request)
-        except ApiError as e:
-            body: dict[str, Any] = {"error": e.message}
-            if e.errors:
-                body["errors"] = e.errors
-            return JSONResponse(body, status_code=e.status)
-        except InvalidAnswers as e:
-            return JSONResponse({"error": "invalid input", "errors": e.errors}, status_code=422)
-        except IneligibleCustomer as e:
-            return JSONResponse({"error": e.reason, "next_step": e.next_step}, status_code=403)
-        except ItsmError as e:
-            return JSONResponse({"error": str(e)}, status_code=error_status(e))
-        except ValueError as e:  # the model's IllegalTransition, or an unknown state or stage name
-            return JSONResponse({"error": str(e)}, status_code=error_status(e))
+        except (ItsmError, ValueError) as e:  # ValueError: a name the desk does not know
+            return error_answer(e)
 
     wrapped.__name__ = fn.__name__
     wrapped.__doc__ = fn.__doc__
@@ -139,9 +112,9 @@ async def _body(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(await request.body() or b"{}")
     except ValueError:
-        raise ApiError(400, "the body must be JSON") from None
+        raise MalformedBody("the body must be JSON") from None
     if not isinstance(data, dict):
-        raise ApiError(400, "the body must be a JSON object")
+        raise MalformedBody("the body must be a JSON object")
     return data
 
 
@@ -150,9 +123,9 @@ def _str(data: Mapping[str, Any], name: str, *, required: bool = False, default:
     if value is None:
         value = default
     if not isinstance(value, str):
-        raise ApiError(422, "invalid input", {name: "expected a string"})
+        raise InvalidAnswers({name: "expected a string"})
     if required and not value.strip():
-        raise ApiError(422, "invalid input", {name: "required"})
+        raise InvalidAnswers({name: "required"})
     return value
 
 
@@ -160,7 +133,7 @@ def _id(request: Request, name: str = "did") -> int:
     try:
         return int(request.path_params[name])
     except ValueError:
-        raise ApiError(404, "not found") from None
+        raise NotFound("not found") from None
 
 
 # ---------------------------------------------------------------------------- operations
@@ -173,7 +146,7 @@ async def list_demands(request: Request) -> Response:
     try:
         limit = min(500, max(1, int(q.get("limit", "100"))))
     except ValueError:
-        raise ApiError(422, "invalid input", {"limit": "expected a whole number"}) from None
+        raise InvalidAnswers({"limit": "expected a whole number"}) from None
     try:
         demands = await call(
             desk.list_demands,
@@ -185,7 +158,7 @@ async def list_demands(request: Request) -> Response:
             limit=limit,
         )
     except ValueError as e:
-        raise ApiError(422, f"invalid filter: {e}") from None
+        raise InvalidInput(f"invalid filter: {e}") from None
     return JSONResponse({"demands": [_demand(d) for d in demands]})
 
 
@@ -208,10 +181,10 @@ async def submit(request: Request) -> Response:
     data = await _body(request)
     answers = data.get("answers") or {}
     if not isinstance(answers, dict):
-        raise ApiError(422, "invalid input", {"answers": "expected an object of name: value"})
+        raise InvalidAnswers({"answers": "expected an object of name: value"})
     kind = _str(data, "kind") or None
     if kind is not None and kind not in {str(k) for k in DemandKind}:
-        raise ApiError(422, "invalid input", {"kind": "value, failure or information"})
+        raise InvalidAnswers({"kind": "value, failure or information"})
     receipt = await call(
         desk.submit,
         kind,
@@ -257,10 +230,13 @@ async def advance(request: Request) -> Response:
     data = await _body(request)
     did = _id(request)
     if data.get("state"):
+        state = _str(data, "state")
+        if state not in {str(s) for s in DemandState}:
+            raise InvalidAnswers({"state": f"one of {', '.join(str(s) for s in DemandState)}"})
         demand = await call(
             desk.transition,
             did,
-            _str(data, "state"),
+            state,
             actor=_str(data, "actor", default="agent") or "agent",
             customer_sees=_str(data, "customer_sees"),
             behind_scenes=_str(data, "behind_scenes"),
@@ -268,7 +244,7 @@ async def advance(request: Request) -> Response:
         return JSONResponse(_demand(demand))
     stage = _str(data, "stage", required=True)
     if stage not in {str(s) for s in Stage}:
-        raise ApiError(422, "invalid input", {"stage": f"one of {', '.join(str(s) for s in Stage)}"})
+        raise InvalidAnswers({"stage": f"one of {', '.join(str(s) for s in Stage)}"})
     ev = await call(
         desk.advance,
         did,
@@ -295,7 +271,7 @@ async def announce(request: Request) -> Response:
     if not isinstance(links_raw, list) or not all(
         isinstance(x, dict) and isinstance(x.get("url"), str) for x in links_raw
     ):
-        raise ApiError(422, "invalid input", {"links": "expected a list of {title, url}"})
+        raise InvalidAnswers({"links": "expected a list of {title, url}"})
     ann = await call(
         desk.open_announcement,
         _str(data, "service", required=True),
@@ -323,7 +299,7 @@ async def confirm(request: Request) -> Response:
     data = await _body(request)
     fixed = data.get("fixed")
     if not isinstance(fixed, bool):
-        raise ApiError(422, "invalid input", {"fixed": "true or false"})
+        raise InvalidAnswers({"fixed": "true or false"})
     did = await call(desk.confirm, _str(data, "token", required=True), fixed)
     return JSONResponse({"demand_id": did})
 
@@ -334,7 +310,7 @@ async def survey(request: Request) -> Response:
     data = await _body(request)
     score = data.get("score")
     if isinstance(score, bool) or not isinstance(score, int):
-        raise ApiError(422, "invalid input", {"score": "a whole number"})
+        raise InvalidAnswers({"score": "a whole number"})
     response = await call(
         desk.answer_survey,
         score,
@@ -396,8 +372,14 @@ def routes() -> Sequence[Route]:
 
 
 def _op(
-    summary: str, *, body: str | None = None, params: Sequence[dict[str, Any]] = (), ok: str = "200"
+    summary: str,
+    *,
+    body: str | None = None,
+    params: Sequence[dict[str, Any]] = (),
+    ok: str = "200",
+    conflict: bool = False,
 ) -> dict[str, Any]:
+    """One operation; ``conflict`` when the thing it changes can be in the wrong state for it (409)."""
     op: dict[str, Any] = {
         "summary": summary,
         "security": [{"bearer": []}],
@@ -408,6 +390,10 @@ def _op(
             "422": {"$ref": "#/components/responses/Error"},
         },
     }
+    if body:
+        op["responses"]["400"] = {"$ref": "#/components/responses/Error"}
+    if conflict:
+        op["responses"]["409"] = {"$ref": "#/components/responses/Error"}
     if params:
         op["parameters"] = list(params)
     if body:
@@ -454,16 +440,21 @@ OPENAPI: dict[str, Any] = {
         "/demands/{did}/comments": {"post": _op("Comment on a demand", body="Comment", params=[_p("did")], ok="201")},
         "/demands/{did}/advance": {
             "post": _op(
-                "Move a demand's journey to a stage, or the demand to a state", body="Advance", params=[_p("did")]
+                "Move a demand's journey to a stage, or the demand to a state",
+                body="Advance",
+                params=[_p("did")],
+                conflict=True,
             )
         },
         "/announcements": {
             "get": _op("List announcements", params=[_q("open", "1 for open ones only")]),
             "post": _op("Open an announcement", body="Announcement", ok="201"),
         },
-        "/announcements/{aid}/resolve": {"post": _op("Resolve an announcement", body="Resolution", params=[_p("aid")])},
-        "/confirm": {"post": _op("Answer a signed confirm link", body="Confirmation")},
-        "/survey": {"post": _op("Answer a signed survey link", body="SurveyAnswer", ok="201")},
+        "/announcements/{aid}/resolve": {
+            "post": _op("Resolve an announcement", body="Resolution", params=[_p("aid")], conflict=True)
+        },
+        "/confirm": {"post": _op("Answer a signed confirm link", body="Confirmation", conflict=True)},
+        "/survey": {"post": _op("Answer a signed survey link", body="SurveyAnswer", ok="201", conflict=True)},
         "/catalog": {
             "get": _op(
                 "Search the catalog", params=[_q("q", "what to look for"), _q("customer", "say if they can have it")]
@@ -475,12 +466,22 @@ OPENAPI: dict[str, Any] = {
         "responses": {
             "Unauthorized": {"description": "No valid API token"},
             "Error": {
-                "description": "An error with a message, and per-field messages for invalid input",
+                "description": (
+                    "An error with a message; per-field messages for invalid input (422); for a conflict (409)"
+                    " the state the thing is in and what may be asked of it from there"
+                ),
                 "content": {
                     "application/json": {
                         "schema": {
                             "type": "object",
-                            "properties": {"error": _STR, "errors": {"type": "object", "additionalProperties": _STR}},
+                            "required": ["error"],
+                            "properties": {
+                                "error": _STR,
+                                "errors": {"type": "object", "additionalProperties": _STR},
+                                "state": {"type": ["string", "null"]},
+                                "allowed": {"type": "array", "items": _STR},
+                                "next_step": _STR,
+                            },
                         }
                     }
                 },

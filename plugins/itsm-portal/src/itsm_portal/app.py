@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import re
 import secrets
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
-from itsmcore import Customer, ItsmError, log_context
+from itsmcore import Conflict, Customer, IneligibleCustomer, InvalidInput, ItsmError, TooManyAttempts, log_context
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -288,6 +289,46 @@ class RequestLogContext:
 # ---------------------------------------------------------------------------- errors
 
 
+def error_status(exc: BaseException) -> int:
+    """The HTTP status of an error a desk call raised: the one place the portal decides it.
+
+    An :class:`~itsmcore.ItsmError` says its kind by its class, as ``http_status`` (422 invalid
+    input, 409 conflict, 404, 403, 429, 503). One that declares no kind (a tampered signed
+    link) is still the desk refusing on purpose, with a message for the caller: 400, not the
+    500 of a fault. A bare ``ValueError`` is the desk refusing a name it does not know (a
+    state, a stage): 422. Anything else is a fault: 500.
+    """
+    if isinstance(exc, ItsmError):
+        return 400 if exc.http_status == ItsmError.http_status else exc.http_status
+    if isinstance(exc, ValueError):
+        return 422
+    return 500
+
+
+def error_answer(exc: Exception) -> JSONResponse:
+    """The JSON answer to a refused call (the API, ``.json`` routes): the one place its body is shaped.
+
+    ``error`` is the message, written for the person who must act. Invalid input that names
+    its fields adds ``errors`` (field -> message); a Conflict adds ``state`` (where the thing
+    is now) and ``allowed`` (what may be asked of it from there), so a client can recover
+    without parsing the message; a refused service adds ``next_step``; being told to wait
+    adds ``Retry-After``.
+    """
+    body: dict[str, Any] = {"error": str(exc)}
+    headers: dict[str, str] = {}
+    errors = getattr(exc, "errors", None) if isinstance(exc, InvalidInput) else None
+    if errors:
+        body["errors"] = dict(errors)
+    if isinstance(exc, Conflict):
+        body["state"] = None if exc.state is None else str(exc.state)
+        body["allowed"] = [str(a) for a in exc.allowed]
+    if isinstance(exc, IneligibleCustomer):
+        body["error"], body["next_step"] = exc.reason, exc.next_step
+    if isinstance(exc, TooManyAttempts):
+        headers["Retry-After"] = str(math.ceil(exc.retry_after))
+    return JSONResponse(body, status_code=error_status(exc), headers=headers)
+
+
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path.endswith(".json")
 
@@ -326,15 +367,17 @@ async def not_signed_in(request: Request, exc: Exception) -> Response:
 
 
 async def itsm_error(request: Request, exc: Exception) -> Response:
-    """A desk error nobody handled on the way: a friendly page (or JSON), never a traceback."""
-    from .api import error_status
-
-    status = error_status(exc)
+    """A desk error no page answered itself: a friendly page (or JSON), never a traceback."""
     if _wants_json(request):
-        return JSONResponse({"error": str(exc)}, status_code=status)
+        return error_answer(exc)
     from .views import render
 
-    return await render(request, "error.html", {"title": "That did not work", "message": str(exc)}, status_code=status)
+    return await render(
+        request,
+        "error.html",
+        {"title": "That did not work", "message": str(exc)},
+        status_code=error_status(exc),
+    )
 
 
 # ---------------------------------------------------------------------------- the app
@@ -418,4 +461,13 @@ def from_environment() -> Starlette:
     return create_app(os.environ.get("ITSM_CONFIG") or None)
 
 
-__all__ = ["PlainTextResponse", "Portal", "call", "create_app", "from_environment", "portal_settings"]
+__all__ = [
+    "PlainTextResponse",
+    "Portal",
+    "call",
+    "create_app",
+    "error_answer",
+    "error_status",
+    "from_environment",
+    "portal_settings",
+]

@@ -8,16 +8,19 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+import attrs
 import jinja2
 from itsmcore import (
     Ask,
+    Conflict,
     Customer,
     Demand,
     DemandKind,
     DemandState,
-    IllegalTransition,
+    Forbidden,
     IneligibleCustomer,
     InvalidAnswers,
+    InvalidInput,
     ItsmError,
     Link,
     NotFound,
@@ -38,6 +41,7 @@ from .app import (
     call,
     checked_form,
     current_customer,
+    error_status,
     field,
     need_agent,
     need_customer,
@@ -149,6 +153,46 @@ async def render(
 def say(request: Request, text: str) -> None:
     """A one-time message on the next page."""
     request.session["flash"] = text
+
+
+# ---------------------------------------------------------------------------- refusals
+
+#: The refusals a page answers itself (see :func:`refusal`); any other desk error goes to
+#: the app's error page (:func:`~itsm_portal.app.itsm_error`).
+REFUSED = (InvalidInput, Conflict, Forbidden)
+
+
+@attrs.frozen
+class Refusal:
+    """How a page shows a desk call the desk refused: field errors on the form, or a notice."""
+
+    status: int
+    errors: Mapping[str, str] = attrs.field(factory=dict)
+    notice: str = ""
+
+    def text(self) -> str:
+        """The refusal as one line, for a page that has no form to put field errors on."""
+        return self.notice or " ".join(self.errors.values())
+
+
+def refusal(exc: InvalidInput | Conflict | Forbidden, field: str) -> Refusal:
+    """The one place a page decides how to show a refusal, by the error's kind.
+
+    Invalid input is the form's to correct: its field errors (or its message against
+    ``field`` when it names none). A Conflict or Forbidden is not (approved already,
+    resolved already, answered already): a notice above the page, which shows the thing as
+    it is now, never a field error.
+    """
+    status = error_status(exc)
+    if isinstance(exc, InvalidInput):
+        errors = getattr(exc, "errors", None) or {field: str(exc)}
+        return Refusal(status, dict(errors))
+    return Refusal(status, notice=str(exc))
+
+
+def _notice(refused: Refusal) -> dict[str, str]:
+    """Context that shows ``refused``'s notice in the page's notice slot (none: the session's stays)."""
+    return {"flash": refused.notice} if refused.notice else {}
 
 
 def _int(value: str) -> int:
@@ -281,8 +325,8 @@ async def affects_me(request: Request) -> Response:
         did = await call(portal_of(request).desk.affects_me, aid, me.id, "portal")
     except NotFound:
         raise HTTPException(404) from None
-    except InvalidAnswers as e:
-        say(request, " ".join(e.errors.values()))
+    except REFUSED as e:  # the announcement was resolved meanwhile, say
+        say(request, refusal(e, "announcement").text())
         return RedirectResponse("/", status_code=303)
     say(request, "Thanks for telling us. We have linked you to this problem and will tell you when it is fixed.")
     return RedirectResponse(f"/demands/{did}", status_code=303)
@@ -386,12 +430,13 @@ async def service_submit(request: Request) -> Response:
             channel="portal",
             discovery=f"searched '{discovery}' in the portal" if discovery else None,
         )
-    except InvalidAnswers as e:
-        ctx.update(values=answers, errors=e.errors, discovery=discovery)
-        return await render(request, "service.html", ctx, status_code=422)
     except IneligibleCustomer as e:
         ctx.update(values=answers, refused=f"{e.reason} {e.next_step}".strip())
         return await render(request, "service.html", ctx, status_code=403)
+    except REFUSED as e:
+        refused = refusal(e, "service")
+        ctx.update(values=answers, errors=refused.errors, discovery=discovery, **_notice(refused))
+        return await render(request, "service.html", ctx, status_code=refused.status)
     _remember_receipt(request, receipt)
     return RedirectResponse(f"/demands/{receipt.demand.id}/submitted", status_code=303)
 
@@ -489,9 +534,10 @@ async def report_submit(request: Request) -> Response:
             details=values["details"],
             channel="portal",
         )
-    except InvalidAnswers as e:
-        ctx["errors"] = e.errors
-        return await render(request, "report.html", ctx, status_code=422)
+    except REFUSED as e:
+        refused = refusal(e, "summary")
+        ctx.update(errors=refused.errors, **_notice(refused))
+        return await render(request, "report.html", ctx, status_code=refused.status)
     _remember_receipt(request, receipt)
     return RedirectResponse(f"/demands/{receipt.demand.id}/submitted", status_code=303)
 
@@ -619,7 +665,11 @@ async def demand_confirm(request: Request) -> Response:
         return RedirectResponse(f"/demands/{demand.id}", status_code=303)
     fixed = field(form, "fixed") == "yes"
     desk = portal_of(request).desk
-    did = await call(confirm_demand, desk, demand, me.id, fixed)
+    try:
+        did = await call(confirm_demand, desk, demand, me.id, fixed)
+    except REFUSED as e:  # it moved on meanwhile (closed already, reopened by the desk)
+        say(request, refusal(e, "fixed").text())
+        return RedirectResponse(f"/demands/{demand.id}", status_code=303)
     if fixed:
         survey = await call(_survey_path, desk, me.id, did)
         if survey:
@@ -650,12 +700,21 @@ async def confirm_submit(request: Request) -> Response:
     desk = portal_of(request).desk
     try:
         did = await call(desk.confirm, token, fixed, customer=me.id if me else None)
-    except ItsmError as e:
+    except Conflict as e:  # the report moved on meanwhile: say so, and ask again
+        refused = refusal(e, "fixed")
+        return await render(
+            request,
+            "confirm.html",
+            {"title": "Is it working again?", "token": token, "fixed": "yes" if fixed else "no", "done": None}
+            | _notice(refused),
+            status_code=refused.status,
+        )
+    except ItsmError as e:  # a tampered, expired or someone else's link
         return await render(
             request,
             "confirm.html",
             {"title": "That link did not work", "token": token, "fixed": "yes", "done": None, "error": str(e)},
-            status_code=400,
+            status_code=error_status(e),
         )
     survey = None
     if fixed and did:
@@ -702,12 +761,16 @@ async def survey_submit(request: Request) -> Response:
         return await render(request, "survey.html", ctx, status_code=422)
     try:
         await call(desk.answer_survey, score, token=token, comment=field(form, "comment")[:2000], channel="portal")
-    except InvalidAnswers as e:
-        ctx["error"] = " ".join(e.errors.values())
-        return await render(request, "survey.html", ctx, status_code=422)
-    except ItsmError as e:
+    except REFUSED as e:
+        refused = refusal(e, "score")
+        if refused.errors:
+            ctx["error"] = refused.text()
+        else:  # answered already: nothing to ask again
+            ctx.update(done=True, title="Thank you", **_notice(refused))
+        return await render(request, "survey.html", ctx, status_code=refused.status)
+    except ItsmError as e:  # a tampered or expired link
         ctx["error"] = str(e)
-        return await render(request, "survey.html", ctx, status_code=400)
+        return await render(request, "survey.html", ctx, status_code=error_status(e))
     ctx.update(done=True, title="Thank you")
     return await render(request, "survey.html", ctx)
 
@@ -757,7 +820,9 @@ def _expected_approver(view: Any) -> str | None:
     return None
 
 
-async def desk_demand(request: Request, errors: Mapping[str, str] | None = None, status: int = 200) -> Response:
+async def desk_demand(
+    request: Request, errors: Mapping[str, str] | None = None, status: int = 200, notice: str = ""
+) -> Response:
     await need_agent(request)
     view = await _any_demand(request)
     desk = portal_of(request).desk
@@ -773,6 +838,7 @@ async def desk_demand(request: Request, errors: Mapping[str, str] | None = None,
             "allowed": sorted(str(s) for s in view.demand.allowed_next()),
             "approver": _expected_approver(view),
             "errors": errors or {},
+            **({"flash": notice} if notice else {}),
         },
         status_code=status,
     )
@@ -796,6 +862,8 @@ async def desk_demand_action(request: Request) -> Response:
                 raise InvalidAnswers({"text": "Write the note."})
             await call(desk.record_event, did, actor="agent", behind_scenes=f"{agent.name}: {text}", kind="note")
         elif action == "transition":
+            if field(form, "state") not in {str(s) for s in DemandState}:
+                raise InvalidAnswers({"state": "Choose the state to move it to."})
             await call(
                 desk.transition,
                 did,
@@ -818,16 +886,15 @@ async def desk_demand_action(request: Request) -> Response:
             await call(desk.reject, did, approver, text)
         else:
             raise HTTPException(404)
-    except InvalidAnswers as e:
-        return await desk_demand(request, e.errors, 422)
-    except (IllegalTransition, ValueError) as e:
-        return await desk_demand(request, {"state": str(e)}, 409)
+    except REFUSED as e:  # approved twice, moved meanwhile: a notice on the demand as it is now
+        refused = refusal(e, "text")
+        return await desk_demand(request, refused.errors, refused.status, refused.notice)
     say(request, "Done.")
     return RedirectResponse(f"/desk/demands/{did}", status_code=303)
 
 
 async def desk_contact_page(
-    request: Request, values: Mapping[str, str] | None = None, errors: Any = None, status: int = 200
+    request: Request, values: Mapping[str, str] | None = None, errors: Any = None, status: int = 200, notice: str = ""
 ) -> Response:
     await need_agent(request)
     desk = portal_of(request).desk
@@ -841,6 +908,7 @@ async def desk_contact_page(
             "channels": CONTACT_CHANNELS,
             "values": values or {"channel": "phone", "kind": "failure"},
             "errors": errors or {},
+            **({"flash": notice} if notice else {}),
         },
         status_code=status,
     )
@@ -887,13 +955,16 @@ async def desk_contact(request: Request) -> Response:
         return await desk_contact_page(request, values, {"service": "Choose a service from the list."}, 422)
     except IneligibleCustomer as e:
         return await desk_contact_page(request, values, {"service": f"{e.reason} {e.next_step}".strip()}, 422)
-    except InvalidAnswers as e:
-        return await desk_contact_page(request, values, e.errors, 422)
+    except REFUSED as e:
+        refused = refusal(e, "answers")
+        return await desk_contact_page(request, values, refused.errors, refused.status, refused.notice)
     say(request, f"Recorded #{receipt.demand.id}. Tell the customer: {receipt.acknowledgement}")
     return RedirectResponse(f"/desk/demands/{receipt.demand.id}", status_code=303)
 
 
-async def desk_announcements(request: Request, values: Any = None, errors: Any = None, status: int = 200) -> Response:
+async def desk_announcements(
+    request: Request, values: Any = None, errors: Any = None, status: int = 200, notice: str = ""
+) -> Response:
     await need_agent(request)
     desk = portal_of(request).desk
     return await render(
@@ -905,6 +976,7 @@ async def desk_announcements(request: Request, values: Any = None, errors: Any =
             "services": desk.services,
             "values": values or {},
             "errors": errors or {},
+            **({"flash": notice} if notice else {}),
         },
         status_code=status,
     )
@@ -938,13 +1010,14 @@ async def desk_announce(request: Request) -> Response:
         )
     except UnknownService:
         return await desk_announcements(request, values, {"service": "Choose a service from the list."}, 422)
-    except InvalidAnswers as e:
-        return await desk_announcements(request, values, e.errors, 422)
+    except REFUSED as e:
+        refused = refusal(e, "title")
+        return await desk_announcements(request, values, refused.errors, refused.status, refused.notice)
     say(request, "Announced. Subscribers are being told.")
     return RedirectResponse(f"/desk/announcements/{ann.id}", status_code=303)
 
 
-async def desk_announcement(request: Request, errors: Any = None, status: int = 200) -> Response:
+async def desk_announcement(request: Request, errors: Any = None, status: int = 200, notice: str = "") -> Response:
     await need_agent(request)
     desk = portal_of(request).desk
     aid = _int(request.path_params["aid"])
@@ -967,6 +1040,7 @@ async def desk_announcement(request: Request, errors: Any = None, status: int = 
                 if d.announcement_id == ann.id
             ],
             "errors": errors or {},
+            **({"flash": notice} if notice else {}),
         },
         status_code=status,
     )
@@ -997,8 +1071,9 @@ async def desk_announcement_action(request: Request) -> Response:
             raise HTTPException(404)
     except NotFound:
         raise HTTPException(404) from None
-    except InvalidAnswers as e:
-        return await desk_announcement(request, e.errors, 422)
+    except REFUSED as e:  # resolved already (or meanwhile): a notice on the announcement as it is now
+        refused = refusal(e, "resolution")
+        return await desk_announcement(request, refused.errors, refused.status, refused.notice)
     return RedirectResponse(f"/desk/announcements/{aid}", status_code=303)
 
 
