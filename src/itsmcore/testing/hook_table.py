@@ -108,7 +108,7 @@ def itsm_demand_state_changed(desk: Desk, demand: Demand, previous: DemandState)
 
 
 class StoredHookLog:
-    """The hook calls every process wrote into ``itsm_hook_calls``, in the order written (a :class:`HookLog`)."""
+    """The hook calls every process wrote into ``itsm_hook_calls``, in the order written (a :class:`~itsmcore.testing.HookLog`)."""
 
     #: The plugin module that writes them: name it in ``[plugins] modules``.
     PLUGIN_MODULE = MODULE

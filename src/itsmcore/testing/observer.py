@@ -25,7 +25,7 @@ The ``itsm_desk`` fixture registers ``itsm_hook_recorder`` itself when a test as
 both. The recorder sees only the process it lives in: when other processes move the
 demands too (workers, ``itsm jobs run``), name :mod:`itsmcore.testing.hook_table` in the
 deployment's ``[plugins] modules`` and check a
-:class:`~itsmcore.testing.hook_table.StoredHookLog` instead; the checker reads either.
+:class:`~itsmcore.testing.StoredHookLog` instead; the checker reads either.
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ class HookProblem:
 
 
 class ObserverContract:
-    """The journey hooks' contract, checked against what a :class:`HookLog` saw.
+    """The journey hooks' contract, checked against what a :class:`~itsmcore.testing.HookLog` saw.
 
     For every demand of the desk (or those named): (a) each row of its journey reached
     ``itsm_event_recorded`` exactly once, with the stored stage, kind and customer text,
