@@ -6,12 +6,14 @@ Group modules import from here only, so the command line has one-way imports:
 Nothing heavy is imported at module level: ``itsm --help`` must not load SQLAlchemy
 (the desk) or rich. Errors the user can act on print one line per problem (no
 traceback unless ``--debug``) through :func:`fail`, the one place an error becomes
-output and an exit status.
+output and an exit status; :func:`explain` decides what that output and status are,
+for any exception, so that no command (a plugin's included) ends in a traceback.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,9 +21,11 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from ..errors import IneligibleCustomer, InvalidAnswers, ItsmError
+from ..errors import ConfigError, ConfigProblem, IneligibleCustomer, InvalidAnswers, ItsmError, StoreUnavailable
 
 if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
     from ..desk import Desk
 
 __all__ = [
@@ -33,10 +37,13 @@ __all__ = [
     "console",
     "emit",
     "error_lines",
+    "explain",
     "fail",
     "field_lines",
     "open_desk",
     "refusal_lines",
+    "summary",
+    "version_lines",
 ]
 
 LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -75,20 +82,126 @@ def refusal_lines(error: IneligibleCustomer) -> list[str]:
     return [error.reason, *([error.next_step] if error.next_step else [])]
 
 
-def fail(ctx: click.Context, error: ItsmError, lines: Sequence[str] | None = None) -> NoReturn:
-    """End the command for ``error``: print it and exit with its kind's status. THE one place that does.
+#: Exceptions click turns into its own output and exit status (usage errors, ``ctx.exit``,
+#: an aborted prompt, a broken pipe it silences): they pass through the root group
+#: untouched. ``Exit`` and ``Abort`` are ``RuntimeError``s, so they are let through first.
+_CLICK_OWN = (click.ClickException, click.exceptions.Exit, click.Abort, EOFError, BrokenPipeError)
 
-    The exit status is the error's ``exit_code`` (2 for config and plugin errors, 1 for the
-    rest: invalid input, conflicts, not found, forbidden). ``lines`` replaces the default
-    ``error: <message>`` lines when a command shows the problem its own way (see
-    :func:`field_lines`). With ``--debug`` the error is raised again, for its traceback.
+#: The exit status of a command interrupted with Ctrl-C, as a shell reports it (128 + SIGINT).
+INTERRUPTED = 130
+
+
+def debugging(ctx: click.Context) -> bool:
+    """Whether ``--debug`` (or ``ITSM_DEBUG``) was given: read from the root's parameters,
+    which are set before any command runs, so it holds even if the root callback failed."""
+    root = ctx.find_root()
+    return bool(root.params.get("debug") or (isinstance(root.obj, dict) and root.obj.get("debug")))
+
+
+def explain(ctx: click.Context, error: BaseException) -> tuple[list[str], int]:
+    """The lines to print and the exit status for ``error``, whatever it is.
+
+    An :class:`~itsmcore.errors.ItsmError` says what is wrong itself and carries its exit
+    status. Failures of the environment rather than of itsm get a specific line: a database
+    that cannot be opened or written (named by its URL, exit 1), a file that cannot be read
+    (named by its path; exit 2 when it is the config). Ctrl-C ends quietly with 130.
+    Anything else is a bug: one ``internal error`` line that says how to see the traceback.
     """
-    if ctx.obj and ctx.obj.get("debug"):
-        raise error
-    shown = lines if lines is not None else [f"error: {line}" for line in error_lines(error)]
-    for line in shown:
+    if isinstance(error, ItsmError):
+        return [f"error: {line}" for line in error_lines(error)], error.exit_code
+    if isinstance(error, KeyboardInterrupt):
+        return ["interrupted"], INTERRUPTED
+    if isinstance(error, Exception):
+        known = _environment_error(ctx, error)
+        if known is not None:
+            return explain(ctx, known)
+        if isinstance(error, OSError) and error.filename is not None:
+            return [f"error: {os.fsdecode(error.filename)}: {error.strerror or error}"], 1
+    return [f"internal error: {summary(error)}; run again with --debug for the traceback"], 1
+
+
+def summary(error: BaseException) -> str:
+    """``error`` in one line: its type and the first line of its message (if it has one)."""
+    message = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def _environment_error(ctx: click.Context, error: Exception) -> ItsmError | None:
+    """``error`` as the itsm error it stands for, when it comes from the environment, else ``None``.
+
+    Only the modules already loaded are looked at: an error of SQLAlchemy or sqlite3 can
+    only have been raised if the command imported them, and ``--help`` must not import them.
+    """
+    if _is_database_error(error):
+        orig = getattr(error, "orig", None) or error
+        reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+        url = _database_url(ctx)
+        return StoreUnavailable(f"cannot use database {url}: {reason}" if url else f"cannot use the database: {reason}")
+    if isinstance(error, OSError) and error.filename is not None:
+        config = _config_path(ctx)
+        where = Path(os.fsdecode(error.filename)).absolute()
+        if config is not None and where in (config, config.parent):
+            return ConfigError([ConfigProblem(str(where), "", f"cannot read: {error.strerror or error}")])
+    return None
+
+
+def _is_database_error(error: Exception) -> bool:
+    """A database that cannot be opened, read or written: an operational error (locked,
+    read-only, unreachable) or a bare ``DatabaseError`` (not a database, corrupt). Integrity
+    and programming errors are bugs, not the environment, and are left out."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is not None and (isinstance(error, sa_exc.OperationalError) or type(error) is sa_exc.DatabaseError):
+        return True
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3 is not None and (isinstance(error, sqlite3.OperationalError) or type(error) is sqlite3.DatabaseError)
+
+
+def _config_path(ctx: click.Context) -> Path | None:
+    """The config file this command uses (``-c``, ``$ITSM_CONFIG`` or ``./itsm.toml``), absolute."""
+    from ..config import find_config
+
+    obj = ctx.find_root().obj
+    try:
+        return find_config(obj.get("config") if isinstance(obj, dict) else None).absolute()
+    except OSError:  # the working directory itself is gone
+        return None
+
+
+def _database_url(ctx: click.Context) -> str | None:
+    """The deployment's database as a URL without its password, or ``None`` if the config cannot say."""
+    config = _config_path(ctx)
+    if config is None:
+        return None
+    try:
+        from ..config import read_config
+        from ..store.engine import resolve_url, safe_url
+
+        cfg = read_config(config)
+        return safe_url(resolve_url(cfg.deployment.database, cfg.base_dir))
+    except Exception:  # naming the database is a courtesy; the error being reported matters more
+        return None
+
+
+def fail(ctx: click.Context, error: BaseException, lines: Sequence[str] | None = None) -> NoReturn:
+    """End the command for ``error``: print it and exit with its status. THE one place that does.
+
+    The lines and the status come from :func:`explain`: for an
+    :class:`~itsmcore.errors.ItsmError` its ``exit_code`` (2 for config and plugin errors,
+    1 for the rest: invalid input, conflicts, not found, forbidden). ``lines`` replaces the
+    default lines when a command shows the problem its own way (see :func:`field_lines`).
+    With ``--debug`` the error is raised again, for its traceback; an interrupt prints its
+    traceback and still exits 130, as click would otherwise turn it into "Aborted!".
+    """
+    if debugging(ctx):
+        if not isinstance(error, KeyboardInterrupt):
+            raise error
+        import traceback
+
+        traceback.print_exception(error)
+    shown, status = explain(ctx, error)
+    for line in lines if lines is not None else shown:
         click.secho(line, fg="red", err=True)
-    ctx.exit(error.exit_code)
+    ctx.exit(status)
 
 
 # --------------------------------------------------------------------------- the root group
@@ -125,23 +238,91 @@ class ItsmGroup(click.Group):
         return cmd
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; every command, built in or a plugin's, ends here if it raises.
+
+        Click's own exceptions pass (see ``_CLICK_OWN``); anything else becomes one line
+        through :func:`fail`.
+        """
         try:
             return super().invoke(ctx)
-        except ItsmError as e:
+        except _CLICK_OWN:
+            raise
+        except (Exception, KeyboardInterrupt) as e:
             fail(ctx, e)
 
 
+def version_lines() -> list[str]:
+    """The core's version and hook contract, then each installed plugin distribution with its own.
+
+    A plugin is any distribution with entry points in the group ``itsm``; its contract is the
+    ``ITSM_CONTRACT`` of each entry point's target, read the way the plugin host reads it
+    (plugins keep their module's top level light, so loading it is cheap). One that cannot
+    be loaded is listed with the reason, not raised: ``--version`` is what people paste
+    into a bug report, so it must work when a plugin is broken.
+    """
+    from importlib import metadata
+
+    from ..hookspecs import CONTRACT_VERSION
+    from ..plugins import ENTRY_POINT_GROUP
+
+    # The installed distribution's version: the package itself is above the command line's layer.
+    lines = [f"itsm, version {metadata.version('itsmcore')} (hook contract {CONTRACT_VERSION})"]
+    by_distribution: dict[str, list[EntryPoint]] = {}
+    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        release = f"{ep.dist.name} {ep.dist.version}" if ep.dist else ep.value
+        by_distribution.setdefault(release, []).append(ep)
+    for release, eps in sorted(by_distribution.items(), key=lambda item: item[0].lower()):
+        if len(eps) == 1:
+            lines.append(f"{release} ({_declared_contract(eps[0])})")
+        else:  # one distribution, several plugins: name each
+            lines.append(f"{release} ({'; '.join(f'{ep.name}: {_declared_contract(ep)}' for ep in eps)})")
+    return lines
+
+
+def _declared_contract(ep: EntryPoint) -> str:
+    """What ``ep``'s plugin says about the hook contract, for :func:`version_lines`."""
+    try:
+        plugin = ep.load()
+    except Exception as e:  # listed, not raised: see version_lines
+        return f"cannot be loaded: {summary(e)}"
+    contract = getattr(plugin, "ITSM_CONTRACT", None)
+    return f"contract {contract}" if contract is not None else "no contract declared"
+
+
+def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: the versions (:func:`version_lines`), then exit before any command runs."""
+    if not value or ctx.resilient_parsing:
+        return
+    for line in version_lines():
+        click.echo(line)
+    ctx.exit()
+
+
 @click.group(cls=ItsmGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(None, "--version", package_name="itsmcore", prog_name="itsm")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_show_version,
+    help="Show the versions of itsm and of each installed plugin, with their hook contracts, and exit.",
+)
 @click.option(
     "-c",
     "--config",
     "config",
-    type=click.Path(dir_okay=False, path_type=Path),
+    # Not checked by click: the config reader says what is wrong with the file (unreadable,
+    # a directory) in one line, exit 2, as it does for every other config problem.
+    type=click.Path(readable=False, path_type=Path),
     envvar="ITSM_CONFIG",
     help="The deployment config (default: ./itsm.toml, or $ITSM_CONFIG).",
 )
-@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors (and log at DEBUG).")
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="ITSM_DEBUG",
+    help="Show tracebacks instead of one-line errors, and log at DEBUG (or set ITSM_DEBUG=1).",
+)
 @click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS, case_sensitive=False),
