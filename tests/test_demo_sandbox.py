@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from itsmcore import ChannelComponent, ComponentContext, Delivery, hookimpl
 from itsmcore.cli import cli
+from itsmcore.demo import PLUGINS_CONFIG, ExampleNotFound, copy_example, example_candidates, example_dir
 from itsmcore.deployment import Deployment
 from itsmcore.errors import PluginError
 
@@ -229,3 +230,57 @@ def test_the_plugin_catalog_is_the_core_catalog_plus_the_account_step() -> None:
     added = [line for line in strip if line not in core]
     assert added == ['  { action = "expensatron" },']
     assert [line for line in core if not line.startswith("#")] == [line for line in strip if line not in added]
+
+
+# --------------------------------------------------------------------------- where the example comes from
+
+
+def test_the_packaged_example_path_is_where_the_wheel_puts_it() -> None:
+    """pyproject maps examples/eagle5 to itsmcore/examples/eagle5; the demo looks there first."""
+    import tomllib
+
+    wheel = tomllib.loads((EXAMPLE.parents[1] / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]
+    assert wheel["wheel"]["sources"]["examples/eagle5"] == "itsmcore/examples/eagle5"
+    assert "examples/eagle5" in wheel["sdist"]["only-include"], "a wheel built from the sdist needs it too"
+    packaged, source_tree = example_candidates()
+    assert Path(str(packaged)).parts[-3:] == ("itsmcore", "examples", "eagle5")
+    assert source_tree == EXAMPLE
+    assert example_dir() in (packaged, source_tree)  # an editable install has only the source tree's
+
+
+def test_a_missing_bundled_example_is_one_line_saying_how_to_pass_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import itsmcore.demo
+
+    monkeypatch.setattr(itsmcore.demo, "example_candidates", lambda: (tmp_path / "pkg", tmp_path / "src"))
+    r = CliRunner().invoke(cli, ["demo", "--core-only"])
+    assert r.exit_code == 1, r.output
+    assert r.output.splitlines() == [
+        f"error: the bundled Eagle5 example is missing from this installation (looked in {tmp_path / 'pkg'}"
+        f" and {tmp_path / 'src'}); pass --example DIR, a copy of examples/eagle5 from the itsmcore source"
+    ]
+    with pytest.raises(ExampleNotFound):
+        example_dir()
+
+
+def test_an_example_dir_without_a_deployment_is_one_line(tmp_path: Path) -> None:
+    r = run("demo", "--example", str(tmp_path / "nowhere"), "--core-only")
+    assert r.exit_code == 1
+    assert r.output.strip() == (
+        f"error: {tmp_path / 'nowhere'} holds no example deployment (no itsm.toml); pass --example DIR,"
+        " a directory like examples/eagle5 from the itsmcore source"
+    )
+
+
+def test_the_copy_leaves_a_previous_run_behind(example: Path, tmp_path: Path) -> None:
+    def listing(root: Path) -> list[str]:
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+    clean = listing(example)
+    for leftover in ("eagle5.db", "eagle5.db-wal", ".itsm-secret", "catalog/__pycache__/x.pyc"):
+        (example / leftover).parent.mkdir(parents=True, exist_ok=True)
+        (example / leftover).write_text("from an earlier run")
+    config = copy_example(example, tmp_path / "copy", PLUGINS_CONFIG)
+    assert config == tmp_path / "copy" / "eagle5" / PLUGINS_CONFIG
+    assert listing(config.parent) == clean

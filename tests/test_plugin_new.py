@@ -8,13 +8,14 @@ import shutil
 import site
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from itsmcore.hookspecs import CONTRACT_VERSION
-from itsmcore.newplugin import KINDS, PluginNameError, new_plugin, plugin_new, render
+from itsmcore.newplugin import KINDS, PluginNameError, core_range, new_plugin, plugin_new, render
 
 pytestmark = pytest.mark.no_database  # the PostgreSQL pass leaves these out
 
@@ -45,11 +46,29 @@ def test_names_and_contract() -> None:
     assert 'name = "itsm-acme-crm"' in pyproject
     assert '[project.entry-points.itsm]\nacme-crm = "itsm_acme_crm.plugin"' in pyproject
     assert 'test = ["pytest>=8", "itsmcore[testing]"]' in pyproject
+    # the conventions of the bundled plugins: one version, a core range, a changelog, the licence in the sdist
+    assert (
+        'dynamic = ["version"]' in pyproject
+        and '[tool.hatch.version]\npath = "src/itsm_acme_crm/__init__.py"' in pyproject
+    )
+    assert '__version__ = "0.1.0"' in files["src/itsm_acme_crm/__init__.py"]
+    lowest, below = core_range(version("itsmcore"))
+    assert f'"itsmcore>={lowest},<{below}",' in pyproject
+    assert f"needs itsmcore `>={lowest},<{below}`" in files["CHANGELOG.md"]
+    assert '"README.md", "CHANGELOG.md", "LICENSE"]' in pyproject
     assert f'ITSM_CONTRACT = "{CONTRACT_VERSION}"' in files["src/itsm_acme_crm/plugin.py"]
     assert "params=AcmeCrmStep" in files["src/itsm_acme_crm/plugin.py"]
     assert "class TestAcmeCrmContract(ActionContract)" in files["tests/test_action.py"]
     assert "[[services]]" in files["README.md"] and 'action = "acme-crm"' in files["README.md"]
     assert "$" not in files["src/itsm_acme_crm/action.py"]
+
+
+@pytest.mark.parametrize(
+    ("core", "expected"), [("0.1.0", ("0.1", "0.2")), ("0.10.2rc1", ("0.10", "0.11")), ("1.4.2", ("1.4", "2"))]
+)
+def test_the_core_range_follows_the_contract(core: str, expected: tuple[str, str]) -> None:
+    """While itsmcore is 0.x a minor release may change the hook contract; from 1.0 on only a major one."""
+    assert core_range(core) == expected
 
 
 def test_cli_help_and_usage_errors(tmp_path: Path) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -11,7 +14,7 @@ import pluggy
 import pytest
 
 from itsmcore import ChannelComponent, Classification, Delivery, PluginError, hookimpl
-from itsmcore.plugins import ErrorHandler, PluginHost
+from itsmcore.plugins import ErrorHandler, PluginHost, core_requirement_mismatches, duplicate_distributions
 
 pytestmark = pytest.mark.no_database  # the PostgreSQL pass leaves these out
 
@@ -483,3 +486,119 @@ def test_wrappers_are_refused_at_registration(kind: str) -> None:
     assert "itsm hooks call each implementation in isolation so that one plugin cannot lose a demand" in msg
     assert "wrappers are not supported: implement the hook itself" in msg
     assert not host.pm.is_registered(timing)
+
+
+# --------------------------------------------------------------------------- installed distributions
+
+
+def _distribution(root: Path, dist: str, version: str, requires: Sequence[str] = ()) -> None:
+    """A plugin distribution as pip leaves it in ``root``: its module and ``NAME-VERSION.dist-info``."""
+    module = dist.replace("-", "_")
+    root.mkdir(parents=True, exist_ok=True)
+    (root / f"{module}.py").write_text(f'"""{dist} {version}: implements no hook."""\n\nITSM_CONTRACT = "1.0"\n')
+    info = root / f"{module}-{version}.dist-info"
+    info.mkdir()
+    requirements = "".join(f"Requires-Dist: {r}\n" for r in requires)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n{requirements}")
+    (info / "entry_points.txt").write_text(f"[itsm]\n{module.removeprefix('itsm_')} = {module}\n")
+
+
+def _itsm(*args: str, cwd: Path, path: Sequence[Path]) -> subprocess.CompletedProcess[str]:
+    """``itsm`` in a process that has ``path`` first on sys.path: nothing leaks into this one."""
+    pythonpath = [*map(str, path), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {k: v for k, v in os.environ.items() if k != "ITSM_CONFIG"} | {"PYTHONPATH": os.pathsep.join(pythonpath)}
+    return subprocess.run(
+        [sys.executable, "-m", "itsmcore", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+    )
+
+
+def test_a_plugin_installed_twice_is_reported_with_both_versions_and_paths(tmp_path: Path) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    _distribution(first, "itsm-pigeon", "2.0")
+    _distribution(second, "itsm-pigeon", "1.0")
+    r = _itsm("plugins", "--format", "json", cwd=tmp_path, path=[first, second])
+    assert r.returncode == 0, r.stderr
+    assert {p["id"]: p["version"] for p in json.loads(r.stdout)}["pigeon"] == "2.0", "stdout stays JSON"
+    warnings = [line for line in r.stderr.splitlines() if "itsm-pigeon" in line]
+    assert warnings == [
+        f"warning: distribution itsm-pigeon is installed 2 times: 2.0 in {first.resolve()}, 1.0 in"
+        f" {second.resolve()}; Python uses the first (2.0): uninstall the others or take their directories"
+        " off sys.path"
+    ]
+
+
+def test_duplicates_are_read_from_every_copy_on_sys_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    _distribution(first, "itsm-pigeon", "2.0")
+    _distribution(second, "itsm-pigeon", "1.0")
+    _distribution(first, "itsm-single", "1.0")
+    for root in (second, first, first):  # the same directory twice on sys.path is one copy
+        monkeypatch.syspath_prepend(str(root))
+    [duplicate] = duplicate_distributions()
+    assert duplicate.name == "itsm-pigeon"
+    assert duplicate.copies == (("2.0", str(first.resolve())), ("1.0", str(second.resolve())))
+
+
+@pytest.mark.parametrize(
+    ("requires", "refused"),
+    [
+        (["itsmcore<10,>=9"], "itsmcore>=9,<10"),
+        (["itsmcore<0.1"], "itsmcore<0.1"),
+        (["itsmcore>=0.1,<0.2", 'itsmcore[testing]>=9; extra == "test"'], None),  # only the test extra is off
+    ],
+)
+def test_check_refuses_a_plugin_whose_core_range_excludes_this_core(
+    tmp_path: Path, requires: list[str], refused: str | None
+) -> None:
+    from importlib.metadata import version
+
+    from itsmcore.scaffold import write_deployment
+
+    site_dir = tmp_path / "site"
+    _distribution(site_dir, "itsm-pigeon", "1.0", requires)
+    write_deployment(tmp_path / "desk")
+    config = str(tmp_path / "desk" / "itsm.toml")
+    r = _itsm("-c", config, "check", cwd=tmp_path, path=[site_dir])
+    core = version("itsmcore")
+    if refused is None:
+        assert r.returncode == 0, r.stderr
+        assert "pigeon" in r.stdout
+        return
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.splitlines() == [
+        f"error: plugin 'pigeon' (distribution itsm-pigeon): version 1.0 requires {refused}, this is itsmcore"
+        f" {core}; install a release of itsm-pigeon made for itsmcore {core}, or an itsmcore in that range"
+    ]
+    assert r.stdout == "", "nothing is checked past an incompatible plugin"
+    # `itsm plugins` lists it, and says the same as a warning
+    listed = _itsm("-c", config, "plugins", cwd=tmp_path, path=[site_dir])
+    assert listed.returncode == 0 and "pigeon" in listed.stdout
+    assert f"warning: plugin 'pigeon' (distribution itsm-pigeon): version 1.0 requires {refused}" in listed.stderr
+
+
+def test_a_disabled_plugin_s_core_range_does_not_matter(tmp_path: Path) -> None:
+    from itsmcore.scaffold import write_deployment
+
+    site_dir = tmp_path / "site"
+    _distribution(site_dir, "itsm-pigeon", "1.0", ["itsmcore>=9"])
+    write_deployment(tmp_path / "desk")
+    config = tmp_path / "desk" / "itsm.toml"
+    config.write_text(config.read_text() + '\n[plugins]\ndisable = ["pigeon"]\n')
+    r = _itsm("-c", str(config), "check", cwd=tmp_path, path=[site_dir])
+    assert r.returncode == 0, r.stderr
+
+
+def test_core_ranges_are_read_from_the_installed_metadata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import version
+
+    _distribution(tmp_path, "itsm-unranged", "1.0", ["itsmcore", "attrs>=24.1"])
+    _distribution(tmp_path, "itsm-silent", "1.0")
+    _distribution(tmp_path, "itsm-fits", "1.0", [f"itsmcore=={version('itsmcore')}"])
+    _distribution(tmp_path, "itsm-ahead", "3.1", ["itsmcore>=9,<10", 'itsmcore>=0.1; extra == "test"'])
+    _distribution(tmp_path, "itsm-behind", "0.3", ["ItsmCore<0.1; python_version >= '3'"])
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found = {m.distribution: m for m in core_requirement_mismatches()}
+    assert sorted(found) == ["itsm-ahead", "itsm-behind"]
+    assert (found["itsm-ahead"].plugins, found["itsm-ahead"].requirement) == (("ahead",), "itsmcore>=9,<10")
+    assert found["itsm-behind"].requirement == "ItsmCore<0.1" and found["itsm-behind"].version == "0.3"
+    assert [m.distribution for m in core_requirement_mismatches(disable=["ahead"])] == ["itsm-behind"]

@@ -11,11 +11,14 @@ each stand-in received. ``itsm demo --core-only`` runs ``itsm.toml``: the core a
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ import attrs
 
 from .deployment import Deployment, Sandbox
 from .desk import Desk
-from .errors import ConfigError, ConfigProblem
+from .errors import ConfigError, ConfigProblem, NotFound
 from .plugins import hookimpl
 from .store.engine import open_engine, resolve_url
 
@@ -33,21 +36,66 @@ PLUGINS_CONFIG = "plugins.toml"
 CORE_CONFIG = "itsm.toml"
 
 
-def example_dir() -> Path:
-    """The bundled Eagle5 example: inside the package when installed, else in the source tree."""
-    for candidate in (
-        Path(__file__).parent / "_examples" / "eagle5",
+#: What a run of the example leaves behind; never copied, never packaged (see pyproject.toml).
+LEFTOVERS = ("*.db", "*.db-*", ".itsm-secret", "__pycache__")
+
+
+class ExampleNotFound(NotFound):
+    """No example deployment where ``itsm demo`` looked: one line saying how to give one."""
+
+
+def example_candidates() -> tuple[Traversable, ...]:
+    """Where the bundled Eagle5 example may be, in the order :func:`example_dir` tries them.
+
+    A wheel carries it as package data (``itsmcore/examples/eagle5``, mapped from the
+    repository's ``examples/eagle5`` at build time), read through :mod:`importlib.resources`;
+    an editable install has no such directory and uses the repository's copy beside
+    ``src/``, the one source of both.
+    """
+    return (
+        resources.files("itsmcore") / "examples" / "eagle5",
         Path(__file__).resolve().parents[2] / "examples" / "eagle5",
-    ):
-        if (candidate / "itsm.toml").exists():
+    )
+
+
+def example_dir() -> Traversable:
+    """The example ``itsm demo`` runs when no ``--example`` is given; one line saying what to do if missing."""
+    candidates = example_candidates()
+    for candidate in candidates:
+        if (candidate / CORE_CONFIG).is_file():
             return candidate
-    raise FileNotFoundError("the Eagle5 example is not installed; pass --example DIR")
+    raise ExampleNotFound(
+        f"the bundled Eagle5 example is missing from this installation (looked in {' and '.join(map(str, candidates))});"
+        " pass --example DIR, a copy of examples/eagle5 from the itsmcore source"
+    )
 
 
-def copy_example(example: Path, into: Path, config_name: str = CORE_CONFIG) -> Path:
+def copy_example(example: Traversable, into: Path, config_name: str = CORE_CONFIG) -> Path:
+    """Copy ``example`` (a directory, or package data) into ``into``, without a run's leftovers.
+
+    Returns the path of ``config_name`` in the copy. Walks the :class:`Traversable` rather
+    than using :func:`shutil.copytree`, so package data that is not a plain directory (a
+    zipped install) copies too.
+    """
+    if not (example / CORE_CONFIG).is_file():
+        raise ExampleNotFound(
+            f"{example} holds no example deployment (no {CORE_CONFIG}); pass --example DIR,"
+            " a directory like examples/eagle5 from the itsmcore source"
+        )
     target = into / example.name
-    shutil.copytree(example, target, ignore=shutil.ignore_patterns("*.db", "*.db-*", ".itsm-secret", "__pycache__"))
+    _copy_tree(example, target)
     return target / config_name
+
+
+def _copy_tree(source: Traversable, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in source.iterdir():
+        if any(fnmatch.fnmatchcase(entry.name, pattern) for pattern in LEFTOVERS):
+            continue
+        if entry.is_dir():
+            _copy_tree(entry, target / entry.name)
+        else:
+            (target / entry.name).write_bytes(entry.read_bytes())
 
 
 _MISSING = re.compile(r"no installed plugin provides an? (\w+) named '([^']+)'")

@@ -161,6 +161,7 @@ method = "stars"
 COMMON_FILES = {
     "pyproject.toml.tmpl": "pyproject.toml",
     "README.md.tmpl": "README.md",
+    "CHANGELOG.md.tmpl": "CHANGELOG.md",
     "tox.ini.tmpl": "tox.ini",
     "gitignore.tmpl": ".gitignore",
     "__init__.py.tmpl": "src/$pkg/__init__.py",
@@ -209,7 +210,7 @@ def render(kind: str, name: str) -> dict[str, str]:
         raise PluginNameError(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}")
     k = KINDS[kind]
     n = _names(name)
-    core_version = ".".join(_core_version().split(".")[:2])
+    lowest, below = core_range(_core_version())
     values: dict[str, Any] = {
         **n,
         "kind": kind,
@@ -220,7 +221,8 @@ def render(kind: str, name: str) -> dict[str, str]:
         "module": k.module,
         "contract": CONTRACT_VERSION,
         "contract_class": k.contract_class,
-        "core_version": core_version,
+        "core_range": f">={lowest},<{below}",
+        "core_series": f"{lowest}.x" if below.startswith("0.") else f"{lowest} and later {lowest.split('.')[0]}.x",
         "description": k.description,
         "factory": k.factory,
         "settings_class": f"{n['cls']}{k.settings_suffix}",
@@ -247,6 +249,21 @@ def render(kind: str, name: str) -> dict[str, str]:
     out[f"src/{n['pkg']}/py.typed"] = ""
     out["tests/__init__.py"] = ""
     return out
+
+
+def core_range(version: str) -> tuple[str, str]:
+    """The lowest itsmcore release a new plugin accepts, and the first it does not.
+
+    The releases that provide the hook contract of the core at ``version``: those of its
+    minor series while itsmcore is 0.x (a minor release may change the contract), of
+    its major series from 1.0 on. ``0.1.3`` gives ``("0.1", "0.2")``; ``1.4.0`` gives
+    ``("1.4", "2")``.
+    """
+    from packaging.version import Version
+
+    v = Version(version)
+    upper = f"0.{v.minor + 1}" if v.major == 0 else str(v.major + 1)
+    return f"{v.major}.{v.minor}", upper
 
 
 def _core_version() -> str:
@@ -300,6 +317,7 @@ def plugin_new(name: str, kind: str, directory: Path) -> None:
                             with an attrs settings class documenting every key
       tests/                the itsmcore conformance kit, passing as generated
       README.md, tox.ini    a config example; tests on every supported Python
+      CHANGELOG.md          the first entry; the version is __version__ in src/itsm_NAME
 
     \b
     Then:

@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from importlib import metadata
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ from .errors import PluginError
 
 if TYPE_CHECKING:
     import click
+    from packaging.requirements import Requirement
 
     from .config import Config
     from .desk import Desk
@@ -470,3 +472,141 @@ def _plugin_name(plugin: object) -> str:
     if isinstance(plugin, ModuleType):
         return plugin.__name__
     return f"{type(plugin).__module__}.{type(plugin).__qualname__}"
+
+
+# ---------------------------------------------------------------------- installed distributions
+#
+# What pip cannot stop and the loader cannot see: a plugin distribution installed twice on
+# sys.path (Python imports the first copy, whatever the other says), and a plugin installed
+# with --no-deps or by hand beside a core outside the range it declares. ``itsm plugins``
+# warns of both; ``itsm check`` warns of the first and refuses the second.
+
+CORE_DISTRIBUTION = "itsmcore"
+
+
+@attrs.frozen(kw_only=True)
+class DuplicateDistribution:
+    """One distribution found more than once on ``sys.path``; ``copies`` are (version, location), first wins."""
+
+    name: str
+    copies: tuple[tuple[str, str], ...]
+
+    def __str__(self) -> str:
+        where = ", ".join(f"{version} in {location}" for version, location in self.copies)
+        return (
+            f"distribution {self.name} is installed {len(self.copies)} times: {where}; Python uses the first"
+            f" ({self.copies[0][0]}): uninstall the others or take their directories off sys.path"
+        )
+
+
+@attrs.frozen(kw_only=True)
+class CoreRequirementMismatch:
+    """A plugin distribution whose ``Requires-Dist: itsmcore ...`` range excludes the running core."""
+
+    plugins: tuple[str, ...]
+    distribution: str
+    version: str
+    requirement: str
+    core_version: str
+
+    @property
+    def problem(self) -> str:
+        return (
+            f"version {self.version} requires {self.requirement}, this is {CORE_DISTRIBUTION} {self.core_version};"
+            f" install a release of {self.distribution} made for {CORE_DISTRIBUTION} {self.core_version},"
+            f" or an {CORE_DISTRIBUTION} in that range"
+        )
+
+    def as_error(self) -> PluginError:
+        """The mismatch as the error ``itsm check`` exits with (status 2), naming the plugin."""
+        return PluginError(", ".join(self.plugins), self.problem, self.distribution)
+
+    def __str__(self) -> str:
+        return str(self.as_error())
+
+
+def _canonical(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(name)
+
+
+def _is_plugin_distribution(dist: metadata.Distribution) -> bool:
+    return bool(dist.entry_points.select(group=ENTRY_POINT_GROUP))
+
+
+def duplicate_distributions() -> list[DuplicateDistribution]:
+    """itsmcore and every plugin distribution installed more than once on ``sys.path``.
+
+    :func:`importlib.metadata.entry_points` keeps only the first copy of each distribution,
+    so the loader never sees the others; this reads every copy. The same copy reached
+    through two ``sys.path`` entries counts once.
+    """
+    found: dict[str, dict[tuple[str, str], None]] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if not name:
+            continue
+        key = _canonical(name)
+        if key != CORE_DISTRIBUTION and not _is_plugin_distribution(dist):
+            continue
+        location = str(Path(str(dist.locate_file(""))).resolve())
+        found.setdefault(key, {})[(dist.version, location)] = None
+    return [
+        DuplicateDistribution(name=name, copies=tuple(copies))
+        for name, copies in sorted(found.items())
+        if len(copies) > 1
+    ]
+
+
+def _version_range(requirement: Requirement) -> str:
+    """``itsmcore>=0.1,<0.2``: lower bounds first, as people write ranges (packaging sorts them as text)."""
+    specs = sorted(requirement.specifier, key=lambda s: (not s.operator.startswith((">", "~", "=")), str(s)))
+    return requirement.name + ",".join(str(s) for s in specs)
+
+
+def _core_requirement(dist: metadata.Distribution) -> Requirement | None:
+    """The distribution's unconditional requirement on itsmcore, if it states one."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    for line in dist.requires or ():
+        try:
+            req = Requirement(line)
+        except InvalidRequirement:
+            continue  # pip would not have installed it; nothing to compare
+        if _canonical(req.name) == CORE_DISTRIBUTION and (req.marker is None or req.marker.evaluate({"extra": ""})):
+            return req
+    return None
+
+
+def core_requirement_mismatches(disable: Iterable[str] = ()) -> list[CoreRequirementMismatch]:
+    """Each plugin distribution (entry point group ``itsm``) whose itsmcore range excludes this core.
+
+    Reads the installed metadata, imports nothing; plugins named in ``disable`` (the
+    config's ``[plugins] disable``) are not loaded, so their range does not matter. The
+    core's version is its installed distribution's: what pip resolved the range against.
+    """
+    try:
+        core_version = metadata.version(CORE_DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # run from a source tree without installing: nothing to compare
+        return []
+    skip = set(disable)
+    by_dist: dict[str, tuple[metadata.Distribution, list[str]]] = {}
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.dist is None or ep.name in skip:
+            continue
+        by_dist.setdefault(_canonical(ep.dist.name), (ep.dist, []))[1].append(ep.name)
+    out = []
+    for _key, (dist, names) in sorted(by_dist.items()):
+        req = _core_requirement(dist)
+        if req is not None and not req.specifier.contains(core_version, prereleases=True):
+            out.append(
+                CoreRequirementMismatch(
+                    plugins=tuple(sorted(names)),
+                    distribution=dist.name,
+                    version=dist.version,
+                    requirement=_version_range(req),
+                    core_version=core_version,
+                )
+            )
+    return out

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .base import FORMAT, emit
+from .base import FORMAT, emit, fail
 
 
 @click.command()
@@ -32,10 +32,23 @@ def init(directory: Path, name: str | None, force: bool) -> None:
 @click.command()
 @click.pass_context
 def check(ctx: click.Context) -> None:
-    """Validate the config and the plugins it names; print a summary. Exit 2 on errors."""
-    from ..deployment import Deployment
+    """Validate the config and the plugins it names; print a summary. Exit 2 on errors.
 
-    dep = Deployment.load(ctx.obj.get("config"))
+    Before loading any plugin it holds each plugin distribution's itsmcore range against
+    this core: a plugin installed with --no-deps, or before an upgrade of the core, is
+    named with both versions rather than failing later in some other way.
+    """
+    from ..config import read_config
+    from ..deployment import Deployment
+    from ..plugins import core_requirement_mismatches
+
+    config_path = ctx.obj.get("config")
+    mismatches = core_requirement_mismatches(disable=read_config(config_path).plugins.disable)
+    _warn_duplicates()
+    if mismatches:
+        errors = [m.as_error() for m in mismatches]
+        fail(ctx, errors[0], [f"error: {e}" for e in errors])
+    dep = Deployment.load(config_path)
     cfg = dep.config
     dep.start_all()
     customers = sum(1 for b in dep.directories() for _ in b.list_customers())
@@ -62,7 +75,7 @@ def check(ctx: click.Context) -> None:
 def plugins(ctx: click.Context, fmt: str) -> None:
     """List each plugin with its version, the hooks it implements and its components."""
     from ..config import find_config, read_config
-    from ..plugins import PluginHost
+    from ..plugins import PluginHost, core_requirement_mismatches
 
     path = find_config(ctx.obj.get("config"))
     config = read_config(path) if path.exists() else None
@@ -79,3 +92,15 @@ def plugins(ctx: click.Context, fmt: str) -> None:
         for p in host.info()
     ]
     emit(fmt, rows, ["id", "distribution", "version", "contract", "hooks", "components"], "plugins")
+    # On stderr, so that --format json stays one JSON document.
+    _warn_duplicates()
+    for mismatch in core_requirement_mismatches(disable=config.plugins.disable if config else ()):
+        click.secho(f"warning: {mismatch}", fg="yellow", err=True)
+
+
+def _warn_duplicates() -> None:
+    """One line per distribution installed twice: which copy Python uses is an accident of sys.path."""
+    from ..plugins import duplicate_distributions
+
+    for duplicate in duplicate_distributions():
+        click.secho(f"warning: {duplicate}", fg="yellow", err=True)

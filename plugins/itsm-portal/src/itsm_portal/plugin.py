@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from itsmcore import CONTRACT_VERSION, ChannelComponent, hookimpl
+from itsmcore import ChannelComponent, hookimpl
 
 if TYPE_CHECKING:
     import click
 
-ITSM_CONTRACT = CONTRACT_VERSION
+#: The hook contract this plugin was written against, stated rather than read from the core:
+#: itsmcore refuses the plugin if it cannot honour it (pyproject's itsmcore range follows it).
+ITSM_CONTRACT = "1.0"
 
 
 def _factory(settings: object, context: object) -> object:
