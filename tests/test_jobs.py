@@ -217,3 +217,17 @@ class TestDeferredRunnerContract(JobRunnerContract):
             desk.run_due_jobs()  # what `itsm jobs run` does
 
         return drain
+
+
+def test_outstanding_jobs_counts_running_and_due_at_one_instant(desk: Desk) -> None:
+    _submit(desk, 2)  # each: an acknowledgement and one recorded step, pending and due
+    assert desk.outstanding_jobs() == 4
+    claimed = desk.claim_due(limit=1)
+    assert claimed and desk.outstanding_jobs() == 4, "a claimed job is still outstanding: it is running"
+    desk.execute_job(claimed[0])
+    desk.run_due_jobs()
+    assert desk.outstanding_jobs() == 0
+    (retry,) = _submit(desk, 1, service="contract-retry")
+    desk.run_due_jobs()  # its step fails temporarily and asks to be retried in an hour
+    assert [j.state for j in desk.jobs(demand_id=retry) if j.step >= 0] == [JobState.PENDING]
+    assert desk.outstanding_jobs() == 0, "a retry due later is not outstanding now"

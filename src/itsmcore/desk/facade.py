@@ -685,6 +685,11 @@ class Desk:
         """
         return self._queue.claim(job_id, now)
 
+    def outstanding_jobs(self) -> int:
+        """How many jobs are running or due now, counted at one instant: 0 means the queue is idle
+        until a job falls due later (what a test or a shutdown waits for)."""
+        return self._queue.outstanding()
+
     def due_jobs(self, limit: int = 100) -> list[int]:
         """Ids of jobs due now, oldest first, without claiming them (what a sweep hands to workers)."""
         return self._queue.due(limit)

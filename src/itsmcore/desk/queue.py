@@ -22,6 +22,16 @@ from .fulfilment import Fulfilment
 from .journey import Journey
 from .outbox import Outbox
 
+_OUTSTANDING = (
+    select(func.count())
+    .select_from(t.jobs)
+    .where(
+        or_(
+            t.jobs.c.state == "running",
+            and_(t.jobs.c.state == "pending", t.jobs.c.run_after <= bindparam("b_now", type_=t.jobs.c.run_after.type)),
+        )
+    )
+)
 _SELECT_JOB = select(t.jobs).where(t.jobs.c.id == bindparam("b_id"))
 _SELECT_DEMANDS = select(t.demands).where(t.demands.c.id.in_(bindparam("b_ids", expanding=True)))
 _DUE_JOBS = (
@@ -188,6 +198,13 @@ class JobQueue:
             # a runner that died on its last attempt: the job is dead, visibly, not taken over forever
             conn.execute(_BURY, {"b_id": job_id, "b_now": now})
             return None
+
+    def outstanding(self, now: datetime | None = None) -> int:
+        """Jobs running or due now, counted in one statement: one snapshot, so a job moving from
+        due to running between two questions cannot make the queue look idle."""
+        t_now = now or self.ctx.clock()
+        with self.ctx.engine.connect() as conn:
+            return int(conn.execute(_OUTSTANDING, {"b_now": t_now}).scalar_one())
 
     def due(self, limit: int = 100) -> list[int]:
         """Ids of jobs due now, oldest first, without claiming them (what a sweep hands to workers)."""
