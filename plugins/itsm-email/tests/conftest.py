@@ -285,7 +285,7 @@ def dovecot(tmp_path: Path) -> Iterator[ImapServer]:
     conf = root / "dovecot.conf"
     conf.write_text(DOVECOT_CONF.format(root=root, port=port))
     proc = subprocess.Popen([str(binary), "-F", "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # generous: on a loaded machine its auth service starts late
     while True:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):

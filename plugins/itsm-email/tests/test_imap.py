@@ -19,9 +19,23 @@ from itsm_email.imap import ImapPoller
 from itsm_email.settings import EmailSettings
 
 
+def login(server: ImapServer) -> imaplib.IMAP4:
+    """Sign in as the test mailbox, waiting out "[UNAVAILABLE]" while Dovecot's auth service is busy."""
+    deadline = time.monotonic() + 30
+    while True:
+        conn = imaplib.IMAP4(server.host, server.port)
+        try:
+            conn.login(server.user, server.password)
+            return conn
+        except imaplib.IMAP4.error as e:
+            conn.shutdown()
+            if "[UNAVAILABLE]" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def append(server: ImapServer, *names: str, folder: str = "INBOX") -> None:
-    conn = imaplib.IMAP4(server.host, server.port)
-    conn.login(server.user, server.password)
+    conn = login(server)
     for name in names:
         typ, _ = conn.append(folder, "", imaplib.Time2Internaldate(time.time()), (CORPUS / name).read_bytes())
         assert typ == "OK"
@@ -29,8 +43,7 @@ def append(server: ImapServer, *names: str, folder: str = "INBOX") -> None:
 
 
 def flags(server: ImapServer, folder: str = "INBOX") -> list[str]:
-    conn = imaplib.IMAP4(server.host, server.port)
-    conn.login(server.user, server.password)
+    conn = login(server)
     _typ, count = conn.select(folder)
     if count[0] == b"0":
         conn.logout()

@@ -24,6 +24,11 @@ from .settings import EmailSettings
 log = logging.getLogger("itsm_email.imap")
 
 FAILED_FLAG = "ItsmFailed"
+#: RFC 5530's response code for "cannot do it now, a subsystem is down or busy" (Dovecot says
+#: "[UNAVAILABLE] Temporary authentication failure" while its auth service is slow): not a
+#: wrong password, so the login is tried again, then reported as temporary.
+_UNAVAILABLE = "[UNAVAILABLE]"
+LOGIN_ATTEMPTS = 3
 _FETCHED = re.compile(rb"UID (\d+)")
 
 
@@ -64,7 +69,18 @@ class ImapPoller:
         if not s.imap_username or password is None:
             raise PermanentFailure("set imap_username and imap_password_env or imap_password_file")
         try:
-            conn.login(s.imap_username, password)
+            for attempt in range(1, LOGIN_ATTEMPTS + 1):
+                try:
+                    conn.login(s.imap_username, password)
+                    break
+                except imaplib.IMAP4.error as e:
+                    if _UNAVAILABLE not in str(e):
+                        raise
+                    if attempt == LOGIN_ATTEMPTS:
+                        conn.shutdown()
+                        raise TemporaryFailure(f"IMAP server {where} cannot sign in now: {e}") from None
+                    log.warning("IMAP server %s cannot sign in now (%s); trying again", where, e)
+                    time.sleep(0.5 * 2 ** (attempt - 1))
             typ, _ = conn.select(_quote(s.imap_folder))
             if typ != "OK":
                 raise PermanentFailure(f"IMAP folder {s.imap_folder!r} cannot be selected on {where}")
