@@ -65,6 +65,7 @@ def test_config_reference_lists_every_core_field(html: Path) -> None:
         "deployment": config.DeploymentSettings,
         "plugins": config.PluginSettings,
         "announcements": config.AnnouncementSettings,
+        "approvals": config.ApprovalSettings,
         "survey_rules": config.SurveyRules,
         "security": config.SecuritySettings,
     }

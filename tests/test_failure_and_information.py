@@ -195,6 +195,39 @@ def test_knowledge_answers_queries(desk: Desk) -> None:
     assert "Expensatron" in answer.customer_sees and "knowledge article kb-expenses" in answer.behind_scenes
 
 
+def test_a_how_to_question_gets_the_article_even_when_the_customer_has_that_service(desk: Desk) -> None:
+    desk.submit("value", "steve", "", service="expensatron", answers={"mobile_number": "+447700900123"})
+    answer = desk.suggest_answer("steve", "how do I claim my expenses?")
+    assert answer is not None and answer.source == "knowledge article kb-expenses" and answer.about is None
+    assert [link.url.rsplit("/", 2)[-2:] for link in answer.links] == [["knowledge", "kb-expenses"]]
+
+
+def test_a_question_about_the_customers_own_demand_gets_its_status(desk: Desk) -> None:
+    phone = desk.submit("value", "steve", "", service="smartphone", answers={"reason": "customer visits"}).demand
+    for question in ("where is my smartphone?", f"status of #{phone.id}", "any news on my request?"):
+        answer = desk.suggest_answer("steve", question)
+        assert answer is not None and answer.about == phone.id, question
+        assert f"#{phone.id}" in answer.text and "waiting for approval" in answer.text
+        assert [link.url.rsplit("/", 2)[-2:] for link in answer.links] == [["demands", str(phone.id)]]
+
+
+def test_someone_elses_demand_id_tells_nothing_about_it(desk: Desk) -> None:
+    phone = desk.submit("value", "steve", "", service="smartphone", answers={"reason": "customer visits"}).demand
+    answer = desk.suggest_answer("tony", f"where is #{phone.id}?")
+    assert answer is None, "Tony learns nothing of Steve's request"
+    q = desk.submit("information", "tony", f"status of #{phone.id}").demand
+    assert desk.get(q.id).state is DemandState.IN_PROGRESS, "routed to a person"
+    assert not any("smartphone" in e.customer_sees or "approval" in e.customer_sees for e in desk.journey(q.id))
+
+
+def test_nonsense_and_loose_matches_are_routed_to_a_person(desk: Desk) -> None:
+    assert desk.suggest_answer("steve", "zxqv blorp") is None
+    assert desk.suggest_answer("steve", "my home printer smells of burning toast") is None, "one word is not enough"
+    q = desk.submit("information", "steve", "zxqv blorp").demand
+    assert desk.get(q.id).state is DemandState.IN_PROGRESS
+    assert any(e.kind == "routed" for e in desk.journey(q.id))
+
+
 def test_survey_answers_outside_the_scale_are_refused(desk: Desk) -> None:
     d = desk.submit("failure", "steve", "printer jam").demand
     for bad in (11, -1):
@@ -306,3 +339,14 @@ def test_a_fanout_batch_run_twice_sends_each_notification_once(
         d.run_due_jobs()
         sent = [m["customer_id"] for m in d.messages() if m["purpose"] == "announcement"]
         assert sorted(sent) == ["steve", "tony"]
+
+
+def test_an_answer_that_did_not_help_goes_to_a_person_and_stops_counting_as_self_service(desk: Desk) -> None:
+    d = desk.submit("information", "steve", "How do I claim my expenses?").demand
+    assert d.state is DemandState.ANSWERED
+    assert desk.survey_allowed("steve", d) == (False, "the customer solved it themselves")
+    desk.confirm_demand(d.id, "steve", False)
+    assert desk.get(d.id).state is DemandState.IN_PROGRESS
+    last = desk.journey(d.id)[-1]
+    assert last.actor == "customer" and "someone from IT will answer you" in last.customer_sees
+    assert desk.survey_allowed("steve", desk.get(d.id))[1] != "the customer solved it themselves"

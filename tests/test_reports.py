@@ -22,7 +22,8 @@ from itsmcore.reports import (
     journey_report,
     survey_report,
 )
-from itsmcore.reports.render import experience_html
+from itsmcore.reports.journeys import human_duration
+from itsmcore.reports.render import experience_html, stage_rows
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -236,3 +237,37 @@ def test_reports_fold_in_new_events_and_whole_days_agree_with_exact_times(desk: 
         (s.stage, s.reached, s.effort) for s in by_time.stages
     ]
     assert failure_demand_report(desk, day).by_category["chase"] == 1, "Steve's comment was a chase"
+
+
+def test_better_than_last_time_compares_only_demands_of_the_same_service_and_kind(desk: Desk, clock: Clock) -> None:
+    quick = desk.submit("failure", "steve", "the CRM does not load", service="crm").demand.id
+    clock.now += timedelta(minutes=5)
+    desk.resolve(quick, "restarted it")
+    clock.now += timedelta(hours=1)
+    phone_request(desk, clock, "steve", timedelta(days=4))  # slower, but another service and kind
+    slow = desk.submit("failure", "steve", "no sound in calls", service="smartphone").demand.id
+    clock.now += timedelta(days=2)
+    desk.resolve(slow, "replaced the headset")
+    c = consistency_report(desk, Scope())
+    assert c.compared == 0 and c.pairs == (), "a phone is no step backwards from a CRM fix"
+    again = desk.submit("failure", "steve", "the CRM is slow", service="crm").demand.id
+    clock.now += timedelta(days=1)
+    desk.resolve(again, "more memory")
+    c = consistency_report(desk, Scope())
+    (pair,) = c.pairs
+    assert c.compared == 1 and (pair.previous_id, pair.current_id, pair.service_key) == (quick, again, "crm")
+
+
+def test_the_journey_header_and_its_outcome_row_give_one_time_to_outcome(desk: Desk, clock: Clock) -> None:
+    for approval in (timedelta(hours=2), timedelta(days=3)):
+        did = phone_request(desk, clock, "steve", approval)
+        clock.now += timedelta(days=5)  # the customer confirms days after the outcome
+        desk.confirm_demand(did, "steve", True)
+    m, _ = journey_report(desk, Scope(service="smartphone"))
+    outcome = {s.stage: s for s in m.stages}[Stage.OUTCOME]
+    assert (outcome.median_seconds, outcome.p90_seconds) == (m.outcome_median_seconds, m.outcome_p90_seconds)
+    assert m.outcome_median_seconds == pytest.approx(2 * 3600, abs=60), "not the wait for the confirmation"
+    head, rows = stage_rows(m)
+    (row,) = [r for r in rows if r[0] == "outcome"]
+    assert row[head.index("median")] == human_duration(m.outcome_median_seconds)
+    assert row[head.index("p90")] == human_duration(m.outcome_p90_seconds)

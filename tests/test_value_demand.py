@@ -126,6 +126,30 @@ def test_search_results_say_whether_this_customer_can_have_it(desk: Desk) -> Non
     assert patrick.next_step.startswith("Ask the service desk")
 
 
+def test_the_catalog_says_you_already_have_it_with_the_earlier_request(desk: Desk) -> None:
+    assert desk.already_has("steve", "expensatron") is None
+    (before,) = [r for r in desk.search("expenses", customer="steve") if r.service.key == "expensatron"]
+    assert before.held is None
+    phone = desk.submit("value", "steve", "", service="smartphone", answers={"reason": "visits"}).demand
+    assert desk.already_has("steve", "smartphone") is None, "waiting for approval is not having it"
+    did = desk.submit("value", "steve", "", service="expensatron").demand.id
+    assert desk.get(did).state is DemandState.FULFILLED
+    held = desk.already_has("steve", "expensatron")
+    assert held is not None and held.demand_id == did
+    (after,) = [r for r in desk.search("expenses", customer="steve") if r.service.key == "expensatron"]
+    assert after.held == held
+    assert desk.already_has("tony", "expensatron") is None, "Steve's request is not Tony's"
+    assert phone.id != did
+
+
+def test_a_configuration_item_naming_the_service_means_the_customer_has_it(desk: Desk) -> None:
+    held = desk.already_has("steve", "crm")  # the CMDB lists Steve's CRM (web) with service = "crm"
+    assert held is not None and held.demand_id is None and held.item == "CRM (web)"
+    (hit,) = [r for r in desk.search("crm", customer="steve") if r.service.key == "crm"]
+    assert hit.held == held
+    assert desk.already_has("patrick", "crm") is None, "no CRM item of his"
+
+
 def test_search_for_nonsense_finds_nothing(desk: Desk) -> None:
     assert desk.search("zzqx") == []
     assert desk.search("") == []
@@ -237,14 +261,16 @@ def test_the_expensatron_journey(desk: Desk) -> None:
     assert "expensatron" in desk.subscribers("expensatron") or "steve" in desk.subscribers("expensatron")
 
 
-def test_a_device_not_registered_to_the_customer_leaves_the_demand_visibly_stuck(desk: Desk) -> None:
+def test_a_device_not_registered_to_the_customer_asks_the_customer_to_correct_it(desk: Desk) -> None:
     receipt = desk.submit("value", "steve", "", service="expensatron", answers={"mobile_number": "+447700900999"})
     view = desk.show(receipt.demand.id)
-    assert view.demand.state is DemandState.STUCK
-    assert "the service desk" in (view.demand.waiting_for or "")
-    dead = [j for j in view.jobs if j.state == "dead"]
-    assert dead and "not registered to steve" in (dead[0].error or "")
-    assert any("service desk has been told" in e.customer_sees for e in view.journey)
+    assert view.demand.state is DemandState.IN_FULFILMENT, "the customer's to fix, not the service desk's"
+    assert view.demand.waiting_for == "your corrected mobile number"
+    assert not [j for j in view.jobs if j.state == "dead"]
+    asked = [e for e in view.journey if e.kind == "needs_customer"]
+    assert asked and "+447700900999 is not registered to you" in asked[0].customer_sees
+    assert "Please send us the right mobile number" in asked[0].customer_sees
+    assert any(m["purpose"] == "correction" for m in desk.messages(demand_id=receipt.demand.id))
 
 
 class Flaky:

@@ -13,6 +13,7 @@ from .components import (
     ActionComponent,
     ActionRequest,
     ActionResult,
+    AlreadyDone,
     Answer,
     Channel,
     ChannelComponent,
@@ -27,8 +28,10 @@ from .components import (
     Intake,
     JobRunner,
     Message,
+    NeedsCustomer,
     NoSettings,
     RunnerComponent,
+    StepOutcome,
     SurveyComponent,
     SurveyMethod,
     SurveyScore,
@@ -56,6 +59,7 @@ from .hookspecs import CONTRACT_VERSION
 from .model import *  # noqa: F403
 from .model import __all__ as _model_all
 from .plugins import hookimpl
+from .status import CustomerStatus, acknowledgement, customer_status, stage_label
 
 if TYPE_CHECKING:
     from .cli import open_desk
@@ -92,6 +96,7 @@ __all__ = [
     "ActionComponent",
     "ActionRequest",
     "ActionResult",
+    "AlreadyDone",
     "Answer",
     "Channel",
     "ChannelComponent",
@@ -101,6 +106,7 @@ __all__ = [
     "ConfigError",
     "ConfigProblem",
     "Conflict",
+    "CustomerStatus",
     "Delivery",
     "DemandView",
     "Desk",
@@ -118,12 +124,14 @@ __all__ = [
     "Job",
     "JobRunner",
     "Message",
+    "NeedsCustomer",
     "NoSettings",
     "NotFound",
     "PermanentFailure",
     "PluginError",
     "Receipt",
     "RunnerComponent",
+    "StepOutcome",
     "StoreUnavailable",
     "SurveyComponent",
     "SurveyMethod",
@@ -133,9 +141,12 @@ __all__ = [
     "UnknownCustomer",
     "UnknownService",
     "__version__",
+    "acknowledgement",
     "configure_logging",
+    "customer_status",
     "hookimpl",
     "log_context",
     "open_desk",
+    "stage_label",
     *_model_all,
 ]

@@ -258,12 +258,55 @@ class ActionResult:
     channel: str | None = None
 
 
+class StepOutcome(Exception):
+    """A step's foreseen ending other than plain success: raise it or return it from ``run``.
+
+    An exception so that code deep inside an action (an API client) can end the step
+    where it learns the answer; returning one means the same. Only what no outcome
+    foresees (a :class:`~itsmcore.errors.PermanentFailure`, a bug) goes to the service desk.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class AlreadyDone(StepOutcome):
+    """What the step would make exists already (the customer has the account): the step counts as done.
+
+    ``message`` is for the customer and names the existing thing ("You already have an
+    Expensatron account (steve); nothing to set up."); ``outputs`` are merged into the
+    demand's outputs like a result's.
+    """
+
+    def __init__(self, message: str, outputs: Mapping[str, Any] | None = None):
+        super().__init__(message)
+        self.outputs: Mapping[str, Any] = dict(outputs or {})
+
+
+class NeedsCustomer(StepOutcome):
+    """Something the customer gave cannot be used (a phone that is not theirs): they are asked to correct it.
+
+    ``message`` tells the customer what is wrong, in their words; ``field`` names the
+    ask (``mobile_number``) to correct. The plan waits until the customer corrects it
+    (:meth:`~itsmcore.desk.Desk.customer_corrected`), then runs this step again.
+    """
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
 @runtime_checkable
 class FulfilmentAction(Protocol):
     """One automated step. Must be idempotent through ``request.idempotency_key``."""
 
-    def run(self, request: ActionRequest) -> ActionResult:
-        """Do the step. Raise TemporaryFailure to be retried with backoff, PermanentFailure to stop."""
+    def run(self, request: ActionRequest) -> ActionResult | StepOutcome:
+        """Do the step and return its result, or an :class:`AlreadyDone` / :class:`NeedsCustomer` outcome.
+
+        Raise an outcome where that is easier, TemporaryFailure to be retried with backoff,
+        PermanentFailure to hand the demand to the service desk.
+        """
 
 
 # --------------------------------------------------------------------------- surveys

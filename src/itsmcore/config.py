@@ -81,6 +81,29 @@ class AnnouncementSettings:
 
 
 @attrs.frozen(kw_only=True)
+class ApprovalSettings:
+    """The ``[approvals]`` table: how approvers are asked, and reminded."""
+
+    link_days: float = attrs.field(
+        default=7.0,
+        validator=lambda _i, _a, v: _positive("link_days", v),
+        metadata={"doc": "How long the approve and decline links in an approver's message stay valid."},
+    )
+    remind_after_hours: float = attrs.field(
+        default=24.0,
+        validator=lambda _i, _a, v: _positive("remind_after_hours", v, zero=True),
+        metadata={
+            "doc": "Remind the approver once if the request still waits for them after this long; 0 for no reminder."
+        },
+    )
+
+
+def _positive(name: str, value: float, *, zero: bool = False) -> None:
+    if value < 0 or (value == 0 and not zero):
+        raise ValueError(f"{name}: expected {'0 or more' if zero else 'more than 0'}, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
 class SurveyRules:
     """The ``[survey_rules]`` table: when customers are asked how it went."""
 
@@ -212,6 +235,7 @@ class Config:
     knowledge: tuple[KnowledgeArticle, ...]
     raw_services: tuple[tuple[str, str, Mapping[str, Any]], ...]
     announcements: AnnouncementSettings = attrs.field(factory=AnnouncementSettings)
+    approvals: ApprovalSettings = attrs.field(factory=ApprovalSettings)
     survey_rules: SurveyRules = attrs.field(factory=SurveyRules)
     security: SecuritySettings = attrs.field(factory=SecuritySettings)
     extra: Mapping[str, Any] = attrs.field(factory=dict)
@@ -386,6 +410,7 @@ TOP_LEVEL = (
     "asks",
     "knowledge",
     "announcements",
+    "approvals",
     "survey_rules",
     "security",
     "journeys",
@@ -449,6 +474,7 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
     deployment = structure(data.get("deployment", {}), DeploymentSettings, file, "deployment", problems)
     plugins = structure(data.get("plugins", {}), PluginSettings, file, "plugins", problems)
     announcements = structure(data.get("announcements", {}), AnnouncementSettings, file, "announcements", problems)
+    approvals = structure(data.get("approvals", {}), ApprovalSettings, file, "approvals", problems)
     survey_rules = structure(data.get("survey_rules", {}), SurveyRules, file, "survey_rules", problems)
     security = structure(data.get("security", {}), SecuritySettings, file, "security", problems)
 
@@ -532,6 +558,7 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
         knowledge=knowledge,
         raw_services=tuple(raw_services),
         announcements=announcements,
+        approvals=approvals,
         survey_rules=survey_rules,
         security=security,
         extra={k: data[k] for k in ("journeys", "reports", "portal") if k in data},

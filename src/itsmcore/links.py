@@ -20,6 +20,10 @@ class InvalidLink(ItsmError):
     exit_code = 1
 
 
+class ExpiredLink(InvalidLink):
+    """A genuine link past its expiry: a feature may say what to do instead, in its own words."""
+
+
 @attrs.frozen(kw_only=True)
 class LinkClaim:
     """What a signed link stands for."""
@@ -70,7 +74,7 @@ def verify(secret: bytes, token: str, now: datetime, *, purpose: str | None = No
     if purpose is not None and claim.purpose != purpose:
         raise broken
     if now > claim.expires:
-        raise InvalidLink(
+        raise ExpiredLink(
             "This link has expired. If the problem is still there, please report it again and we will pick it up."
         )
     return claim

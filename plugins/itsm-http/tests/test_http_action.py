@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from itsmcore import ActionComponent, ActionRequest, FulfilmentAction, PermanentFailure, TemporaryFailure
+from itsmcore import (
+    ActionComponent,
+    ActionRequest,
+    AlreadyDone,
+    FulfilmentAction,
+    NeedsCustomer,
+    PermanentFailure,
+    TemporaryFailure,
+)
 from itsmcore.testing import ActionContract, context_for, sample_customer
 
 from itsm_http.action import HttpAction, http_action_component
@@ -275,3 +283,51 @@ def test_missing_secret_is_permanent_and_says_where(
 def test_settings_are_checked_when_built(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         HttpSettings(**settings)
+
+
+# --------------------------------------------------------------------------- foreseen outcomes
+
+
+def test_409_means_already_done_and_names_what_exists(tmp_path: Path, api: Any, request_for: Factory) -> None:
+    api.then(409, {"error": {"message": "an account for steve@eagle5.example already exists"}, "login": "steve"})
+    act = action(
+        tmp_path,
+        url=api.url + "/api/accounts",
+        outputs={"login": "/login", "account_id": "/account/id"},
+        already_done_sees="You already have an Expensatron account ({outputs.login}); nothing to set up.",
+    )
+    with pytest.raises(AlreadyDone) as info:
+        act.run(request_for())
+    assert info.value.message == "You already have an Expensatron account (steve); nothing to set up."
+    assert dict(info.value.outputs) == {"login": "steve"}, "outputs the refusal does not carry are left out"
+
+
+def test_409_fails_like_other_4xx_when_not_foreseen(tmp_path: Path, api: Any, request_for: Factory) -> None:
+    api.then(409, {"error": {"message": "exists"}})
+    with pytest.raises(PermanentFailure, match="409"):
+        action(tmp_path, url=api.url + "/a", already_done_status=[]).run(request_for())
+
+
+def test_422_on_an_answer_asks_the_customer_to_correct_it(tmp_path: Path, api: Any, request_for: Factory) -> None:
+    api.then(422, {"error": {"message": "phone is not a mobile number"}}).then(422, {"error": {"message": "no"}})
+    act = action(tmp_path, url=api.url + "/api/accounts", needs_customer_field="mobile_number")
+    with pytest.raises(NeedsCustomer) as info:
+        act.run(request_for())
+    assert info.value.field == "mobile_number"
+    assert (
+        info.value.message == "Expensatron expenses app did not accept what you gave us: phone is not a mobile number."
+    )
+    worded = action(
+        tmp_path,
+        url=api.url + "/api/accounts",
+        needs_customer_field="mobile_number",
+        needs_customer_sees="Expensatron does not accept {answers.mobile_number} as a mobile number.",
+    )
+    with pytest.raises(NeedsCustomer, match=r"does not accept \+447700900123 as a mobile number"):
+        worded.run(request_for())
+
+
+@pytest.mark.parametrize("status", [200, 429, 500])
+def test_foreseen_statuses_must_be_client_errors_no_retry_cures(status: int) -> None:
+    with pytest.raises(ValueError, match="already_done_status"):
+        HttpSettings(url="http://127.0.0.1/", already_done_status=[status])

@@ -137,7 +137,27 @@ def test_4xx_ends_the_job_dead_and_the_demand_visibly_stuck(
     assert job.state == "dead" and "422" in (job.error or "") and "mobile number is not allowed" in (job.error or "")
     assert view.demand.state == DemandState.STUCK
     assert len(api.requests) == 1
-    assert any("went wrong" in e.customer_sees for e in view.journey)
+    assert any("A person from the service desk is on it" in e.customer_sees for e in view.journey)
+
+
+def test_422_on_a_foreseen_answer_waits_for_the_customer_and_their_correction_goes_on(
+    open_desk: Callable[..., Any], token: str, api: Any
+) -> None:
+    api.then(422, {"error": {"message": "mobile number is not allowed"}}).then(201, {"account": {"login": "steve"}})
+    actions = ACTIONS.replace("@URL@", api.url).replace(
+        "read_timeout = 2.0", 'read_timeout = 2.0\nneeds_customer_field = "mobile_number"'
+    )
+    desk = open_desk(actions)
+    receipt = desk.submit("value", "steve", "", service="expensatron", answers={"mobile_number": "+447700900123"})
+    demand = desk.get(receipt.demand.id)
+    assert demand.state == DemandState.IN_FULFILMENT and demand.waiting_for == "your corrected mobile number"
+    told = [e.customer_sees for e in desk.journey(demand.id) if e.kind == "needs_customer"]
+    assert told and "did not accept what you gave us: mobile number is not allowed" in told[0]
+    desk.customer_corrected(demand.id, {"mobile_number": "+447700900124"})
+    assert desk.get(demand.id).state == DemandState.FULFILLED
+    first, second = (r.header("Idempotency-Key") for r in api.requests)
+    assert first != second, "the corrected request is a new one"
+    assert api.requests[1].json()["phone"] == "+447700900124"
 
 
 def test_a_plan_step_can_use_the_http_component_directly(open_desk: Callable[..., Any], standin: Standin) -> None:
@@ -193,3 +213,25 @@ def test_settings_errors_name_the_actions_table(itsm_deployment_factory: Callabl
     out = CliRunner().invoke(cli, ["-c", str(path), "check"])
     assert out.exit_code == 2
     assert "actions.expensatron" in out.output and "auth_env" in out.output
+
+
+def test_an_existing_account_counts_as_done_and_the_customer_is_told(open_desk: Callable[..., Any], token: str) -> None:
+    standin = Standin(token=token).start()
+    try:
+        actions = ACTIONS.replace("@URL@", standin.url).replace(
+            "read_timeout = 2.0",
+            'read_timeout = 2.0\nalready_done_sees = "You already have an Expensatron account ({customer.id}); '
+            'nothing to set up."',
+        )
+        desk = open_desk(actions)
+        first = desk.submit("value", "steve", "", service="expensatron", answers={"mobile_number": "+447700900123"})
+        again = desk.submit("value", "steve", "", service="expensatron", answers={"mobile_number": "+447700900123"})
+        assert desk.get(first.demand.id).state == DemandState.FULFILLED
+        view = desk.show(again.demand.id)
+        assert view.demand.state == DemandState.FULFILLED, [j.error for j in view.jobs]
+        assert "You already have an Expensatron account (steve); nothing to set up." in [
+            e.customer_sees for e in view.journey
+        ]
+        assert len(standin.accounts) == 1
+    finally:
+        standin.stop()

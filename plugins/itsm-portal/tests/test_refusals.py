@@ -185,7 +185,7 @@ def test_a_desk_that_still_says_invalid_input_gets_field_errors(
     """Before the desk said Conflict it said InvalidAnswers: that is still shown on the form, as 422."""
     did = desk.submit("value", "steve", "", service="smartphone", answers={"reason": "x"}).demand.id
 
-    def approve(demand_id: int, approver: str, note: str = "") -> None:
+    def approve(demand_id: int, approver: str, note: str = "", **_: object) -> None:
         raise InvalidAnswers({"approval": f"demand {demand_id} is fulfilled, not awaiting approval"})
 
     monkeypatch.setattr(desk, "approve", approve)

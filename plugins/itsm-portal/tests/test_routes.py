@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import PASSWORD, csrf_of, make_eagle5
-from itsmcore import Desk
+from itsmcore import DemandState, Desk
 from starlette.testclient import TestClient
 
 
@@ -129,6 +129,7 @@ POSTS = [
     "/demands/1/confirm",
     "/confirm/abc.def",
     "/survey/abc.def",
+    "/approvals/abc.def",
     "/desk/contact",
     "/desk/demands/1/comment",
     "/desk/announcements",
@@ -397,6 +398,48 @@ def test_information_demand_answered_from_own_request(sign_in: Callable[..., Tes
     assert "Our answer" in page.text and "waiting for approval" in page.text
 
 
+def test_the_answer_card_closes_a_self_served_question_or_hands_it_to_a_person(
+    sign_in: Callable[..., TestClient], desk: Desk
+) -> None:
+    c = sign_in()
+    token = csrf_of(c, "/")
+    asked = {"csrf": token, "kind": "information", "summary": "How do I claim my expenses?", "action": "send"}
+    r = c.post("/report", data=asked)
+    did = int(r.headers["location"].split("/")[2])
+    page = c.get(r.headers["location"])
+    assert "Expensatron app" in page.text and "That answered it" in page.text and "I still need help" in page.text
+    assert 'href="/knowledge/kb-expenses"' in page.text, "the answer links to the article"
+    article = c.get("/knowledge/kb-expenses")
+    assert article.status_code == 200 and "snap the receipt" in article.text
+    assert c.get("/knowledge/no-such-article").status_code == 404
+    r = c.post(f"/demands/{did}/answered", data={"csrf": token, "helped": "yes"})
+    assert r.status_code == 303 and desk.get(did).state is DemandState.CLOSED
+    assert any(e.actor == "customer" and e.stage == "confirm" for e in desk.journey(did)), "the customer said so"
+
+    r = c.post("/report", data=asked)
+    again = int(r.headers["location"].split("/")[2])
+    r = c.post(f"/demands/{again}/answered", data={"csrf": token, "helped": "no"})
+    assert r.status_code == 303 and desk.get(again).state is DemandState.IN_PROGRESS
+    assert any("someone from IT will answer you" in e.customer_sees for e in desk.journey(again))
+    r = c.post(f"/demands/{again}/answered", data={"csrf": token, "helped": "yes"})
+    assert desk.get(again).state is DemandState.IN_PROGRESS, "nothing to confirm once a person has it"
+
+
+def test_search_and_the_service_page_say_you_already_have_it(sign_in: Callable[..., TestClient], desk: Desk) -> None:
+    did = desk.submit("value", "steve", "", service="expensatron").demand.id
+    c = sign_in()
+    (hit,) = [r for r in c.get("/search.json?q=expenses").json()["results"] if r["key"] == "expensatron"]
+    assert hit["held"] == {"text": f"From your request #{did}.", "url": f"/demands/{did}"}
+    page = c.get("/search?q=expenses")
+    assert "You already have this." in page.text and f'href="/demands/{did}"' in page.text
+    page = c.get("/services/expensatron")
+    assert "You already have this." in text_of(page.text) and f'href="/demands/{did}"' in page.text
+    crm = c.get("/services/crm")
+    assert "You already have this. Our records show CRM (web) is yours." in text_of(crm.text)
+    phone = c.get("/services/smartphone")
+    assert "You already have this" not in phone.text
+
+
 def test_report_a_problem_needs_a_summary(sign_in: Callable[..., TestClient]) -> None:
     c = sign_in()
     token = csrf_of(c, "/")
@@ -446,6 +489,9 @@ def test_agent_approves_on_behalf_of_the_approver(sign_in: Callable[..., TestCli
     r = c.post(f"/desk/demands/{did}/approve", data={"csrf": token, "text": "ok"})
     assert r.status_code == 303
     assert desk.get(did).state in ("in_fulfilment", "fulfilled")
+    (approved,) = [e for e in desk.journey(did) if e.kind == "approved"]
+    assert approved.behind_scenes == "approved by patrick on behalf of scott"
+    assert approved.customer_sees.startswith("Patrick Hale, on behalf of Scott Miller, approved your request.")
 
 
 def test_agent_rejects_with_a_reason(sign_in: Callable[..., TestClient], desk: Desk) -> None:

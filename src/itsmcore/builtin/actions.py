@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from ..components import ActionComponent, ActionRequest, ActionResult, ComponentContext, NoSettings
+from ..components import ActionComponent, ActionRequest, ActionResult, ComponentContext, NeedsCustomer, NoSettings
 from ..errors import PermanentFailure
 from ..model import Link
 
@@ -118,7 +118,8 @@ class VerifyDeviceAction:
                     f"{request.customer.id} matches {given}",
                     outputs={"device": ci.id},
                 )
-        raise PermanentFailure(f"{given} is not registered to {request.customer.id} in the CMDB")
+        # the customer's to correct (a typo, an old number), not the service desk's
+        raise NeedsCustomer(f"{given} is not registered to you as one of your devices.", field=p.answer)
 
 
 @attrs.frozen(kw_only=True)

@@ -157,10 +157,13 @@ def demand_show(ctx: click.Context, demand_id: int, fmt: str) -> None:
         for j in view.jobs
     ]
     failures = [{"plugin": f.plugin, "hook": f.hook, "error": f.error} for f in view.failures]
+    # beside the internal state, what the customer is told: the one status model every channel uses
+    status = desk.customer_status(view.demand)
     if fmt == "json":
         emit(
             fmt,
             _demand_row(view.demand)
+            | {"status": {"sentence": status.sentence, "label": status.label, "expected": status.expected}}
             | {"outputs": dict(view.outputs), "journey": journey, "jobs": jobs, "plugin_failures": failures},
             [],
         )
@@ -175,6 +178,7 @@ def demand_show(ctx: click.Context, demand_id: int, fmt: str) -> None:
     )
     if d.waiting_for:
         out.print(f"waiting for: {d.waiting_for}")
+    out.print(f"the customer reads: {status.text}", markup=False)
     emit("table", journey, ["elapsed", "stage", "channel", "customer_sees", "behind_scenes"], "journey")
     if jobs:
         emit("table", jobs, ["id", "action", "state", "attempts", "error"], "jobs")

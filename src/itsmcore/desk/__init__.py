@@ -11,7 +11,8 @@ layered bottom to top; each imports only from the layers below it:
 3. features: ``subscriptions``, ``delivery``, ``surveys``, ``handling``, ``intake``,
    ``fulfilment``, ``approvals``;
 4. flows across features: ``outages`` (announcements, "this affects me",
-   confirmations), ``queue`` and ``execution`` (jobs);
+   confirmations), ``corrections`` (a customer's corrected answer resumes the plan),
+   ``queue`` and ``execution`` (jobs);
 5. ``facade``: builds the parts and delegates.
 """
 

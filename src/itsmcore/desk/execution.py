@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 from sqlalchemy import bindparam, select, update
 
-from ..components import ActionComponent, ActionRequest, ActionResult
+from ..components import ActionComponent, ActionRequest, ActionResult, AlreadyDone, NeedsCustomer, StepOutcome
 from ..config import CONVERTER
 from ..errors import PermanentFailure, TemporaryFailure
 from ..jobs import backoff
@@ -119,12 +119,15 @@ class Execution:
         """
         with log_context(job_id=job.id, demand_id=job.demand_id, action=job.action):
             message: dict[str, Any] | None = None
+            result: ActionResult | StepOutcome
             try:
                 handler = self._handlers.get(job.action) if job.step < 0 else None
                 if handler is not None:
                     result, message = handler(job, demand)
                 else:
                     result = self._run_action(job)
+            except StepOutcome as e:  # a foreseen ending, raised where the action learnt it
+                result = e
             except PermanentFailure as e:
                 return self._failed(job, str(e), permanent=True)
             except TemporaryFailure as e:
@@ -132,6 +135,18 @@ class Execution:
             except Exception as e:  # an unexpected error may be transient: retry, then dead
                 log.exception("job %s (%s) raised", job.id, job.action)
                 return self._failed(job, f"{type(e).__name__}: {e}", permanent=False)
+            if isinstance(result, AlreadyDone):
+                result = ActionResult(
+                    customer_sees=result.message,
+                    behind_scenes=f"already done, nothing to do: {result.message}",
+                    outputs=result.outputs,
+                )
+            elif isinstance(result, NeedsCustomer):
+                if job.demand_id is None or job.step < 0:
+                    return self._failed(job, f"needs the customer, outside a plan: {result.message}", permanent=True)
+                return self._done(job, ActionResult(behind_scenes=result.message), message, needs=result)
+            elif not isinstance(result, ActionResult):
+                return self._failed(job, f"the action returned {type(result).__name__}, not a result", permanent=True)
             return self._done(job, result, message)
 
     def _action_component(self, name: str) -> ActionComponent:
@@ -140,7 +155,7 @@ class Execution:
             raise PermanentFailure(f"no installed plugin provides the action {name!r}")
         return rec
 
-    def _run_action(self, job: Job) -> ActionResult:
+    def _run_action(self, job: Job) -> ActionResult | StepOutcome:
         rec = self._action_component(job.action)
         params: Any = CONVERTER.structure(dict(job.params), rec.params) if rec.params is not None else None
         action = self.ctx.deployment.action(job.action)
@@ -161,8 +176,19 @@ class Execution:
         )
         return action.run(request)
 
-    def _done(self, job: Job, result: ActionResult, message: dict[str, Any] | None = None) -> Job:
-        """End a job as done with its events and follow-ups, in one transaction with the message it sent."""
+    def _done(
+        self,
+        job: Job,
+        result: ActionResult,
+        message: dict[str, Any] | None = None,
+        *,
+        needs: NeedsCustomer | None = None,
+    ) -> Job:
+        """End a job as done with its events and follow-ups, in one transaction with the message it sent.
+
+        With ``needs`` the step ran but found something the customer must correct: the
+        demand waits for them instead of going on.
+        """
         now = self.ctx.clock()
         ids: list[int] = []
         rec = self.ctx.deployment.action_record(job.action)
@@ -172,6 +198,7 @@ class Execution:
             "customer_sees": result.customer_sees,
             "wait_for": result.wait_for,
             **({"approver": result.outputs.get("approver")} if result.outputs.get("approver") else {}),
+            **({"needs_customer": needs.field, "message": needs.message} if needs is not None else {}),
         }
         with self.journey.begin() as change:
             conn = change.conn
@@ -180,7 +207,10 @@ class Execution:
             res = conn.execute(_JOB_DONE, {"b_id": job.id, "b_now": now, "b_result": stored})
             lost = res.rowcount != 1  # our lease expired and someone else took it over
             if not lost and job.demand_id is not None:
-                ids = self.fulfilment.job_done(change, job, result, actor, now)
+                if needs is not None:
+                    ids = self.fulfilment.needs_customer(change, job, needs, actor, now)
+                else:
+                    ids = self.fulfilment.job_done(change, job, result, actor, now)
         if lost:
             return self.queue.job(job.id)
         done = attrs.evolve(job, state=JobState.DONE, finished_at=now, result=stored, lease_until=None, error=None)

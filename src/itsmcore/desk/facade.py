@@ -37,10 +37,12 @@ from ..model import (
     SurveyResponse,
 )
 from ..model.job import Job
+from ..status import CustomerStatus
 from ..store.engine import open_engine, resolve_url
 from .announcements import Book, Ledger
-from .approvals import Approvals
+from .approvals import APPROVAL_MESSAGE, ApprovalAsk, Approvals
 from .context import KEEP, Clock, Context, Keep, utcnow
+from .corrections import Corrections
 from .customers import Customers
 from .delivery import Delivery
 from .demands import Demands, DemandView, PluginFailure
@@ -52,7 +54,7 @@ from .journey import Journey
 from .outages import FANOUT, FOLLOW_UP, Outages
 from .outbox import Outbox
 from .queue import JobQueue
-from .services import Catalog, CatalogEntry
+from .services import Catalog, CatalogEntry, Held
 from .signin import SignIn
 from .subscriptions import Subscriptions
 from .surveys import Surveys
@@ -83,17 +85,22 @@ class Desk:
         handling = self._handling = Handling(ctx, demands, journey, outbox)
         intake = self._intake = Intake(ctx, customers, catalog, book, demands, journey, outbox)
         fulfilment = Fulfilment(ctx, outbox, subscriptions)
-        self._approvals = Approvals(ctx, customers, demands, journey, outbox, fulfilment)
+        approvals = self._approvals = Approvals(ctx, customers, demands, journey, outbox, fulfilment, delivery)
+        self._corrections = Corrections(ctx, customers, demands, journey, outbox, fulfilment)
         outages = self._outages = Outages(
             ctx, customers, catalog, demands, book, subscriptions, intake, handling, journey, outbox
         )
         queue = self._queue = JobQueue(ctx, journey, outbox, fulfilment)
         execution = self._execution = Execution(ctx, queue, demands, customers, catalog, journey, outbox, fulfilment)
         # the desk's own jobs and links plug in like a plugin's would
-        delivery.link_providers += [outages.links_for, surveys.links_for]
+        delivery.link_providers += [outages.links_for, surveys.links_for, approvals.links_for]
+        fulfilment.wait_listeners.append(approvals.ask)
         execution.register("notify", lambda job, demand: delivery.run_notify(job, execution.demand_of(job, demand)))
         execution.register(FANOUT, lambda job, _demand: (outages.run_fanout(job), None))
         execution.register(FOLLOW_UP, lambda job, _demand: (outages.run_follow_up(job), None))
+        execution.register(
+            APPROVAL_MESSAGE, lambda job, demand: approvals.run_message(job, execution.demand_of(job, demand))
+        )
         catalog.sync()
         self.host.desk_opened(self, ctx.on_error(None))
 
@@ -212,6 +219,10 @@ class Desk:
         """Catalog search, best match first; with ``customer``, each result says if they can have it."""
         return self._catalog.search(query, customer=customer, limit=limit)
 
+    def already_has(self, customer: str | Customer, service: str | Service) -> Held | None:
+        """The customer's earlier fulfilled request for the service, or their CI naming it; ``None`` otherwise."""
+        return self._catalog.already_has(customer, service)
+
     def eligibility(self, customer: Customer, service: Service) -> Decision:
         """The service's rule, then every plugin's check; any "no" wins."""
         return self._catalog.eligibility(customer, service)
@@ -284,6 +295,20 @@ class Desk:
     def get(self, demand_id: int) -> Demand:
         """The demand; NotFound otherwise."""
         return self._demands.get(demand_id)
+
+    def customer_status(self, demand: Demand | int) -> CustomerStatus:
+        """Where a demand stands in its customer's words (:func:`itsmcore.status.customer_status`).
+
+        Looks up what the status model needs (the service, the linked announcement, the
+        clock, when the wait began), so every channel tells the customer the same thing.
+        """
+        d = demand if isinstance(demand, Demand) else self._demands.get(demand)
+        return self._intake.status(d)
+
+    def acknowledgement(self, demand: Demand | int) -> str:
+        """The thank-you for a demand followed by where it stands now (:func:`itsmcore.status.acknowledgement`)."""
+        d = demand if isinstance(demand, Demand) else self._demands.get(demand)
+        return self._intake.ack_text(d, None)
 
     def journey(self, demand_id: int) -> list[JourneyEvent]:
         """The demand's journey events, oldest first."""
@@ -397,7 +422,7 @@ class Desk:
 
         With ``external_ref`` the same comment taken in twice is recorded once (see :meth:`record_event`).
         """
-        return self.record_event(
+        event, recorded = self.record_event_once(
             demand_id,
             actor=actor,
             channel=channel,
@@ -406,6 +431,25 @@ class Desk:
             effort=1 if actor == "customer" else 0,
             external_ref=external_ref,
         )
+        if recorded and actor == Actor.CUSTOMER:
+            # a reply to "please send the right mobile number" that is one: the plan goes on
+            self._corrections.from_reply(demand_id, text, channel=channel)
+        return event
+
+    def customer_corrected(
+        self,
+        demand_id: int,
+        answers: Mapping[str, Any],
+        *,
+        actor: str = Actor.CUSTOMER,
+        channel: str | None = None,
+    ) -> Demand:
+        """The customer (or an agent for them) corrects the answers a step could not use; that step runs again.
+
+        Conflict unless the demand waits for a correction; InvalidAnswers, as at intake,
+        when a corrected answer cannot be used either (nothing is written then).
+        """
+        return self._corrections.corrected(demand_id, answers, actor=actor, channel=channel)
 
     def transition(
         self,
@@ -437,16 +481,34 @@ class Desk:
         """Mark an incident resolved (or a request fulfilled, a query answered) and tell the customer."""
         return self._handling.resolve(demand_id, resolution, actor=actor)
 
-    def approve(self, demand_id: int, approver: str, note: str = "") -> Demand:
+    def approve(self, demand_id: int, approver: str, note: str = "", *, on_behalf_of: str | None = None) -> Demand:
         """An approver says yes: the plan carries on from the step after the approval.
 
-        Conflict unless the demand awaits approval; Forbidden for anyone but its approver.
+        ``on_behalf_of`` names the approver the demand waits for when someone else (an agent,
+        a deputy) records the decision for them; the journey names both. Conflict unless the
+        demand awaits approval; Forbidden unless ``on_behalf_of`` (else ``approver``) is its approver.
         """
-        return self._approvals.approve(demand_id, approver, note)
+        return self._approvals.approve(demand_id, approver, note, on_behalf_of=on_behalf_of)
 
-    def reject(self, demand_id: int, approver: str, reason: str) -> Demand:
-        """An approver says no, with a reason the customer is told (Conflict/Forbidden as for :meth:`approve`)."""
-        return self._approvals.reject(demand_id, approver, reason)
+    def reject(self, demand_id: int, approver: str, reason: str, *, on_behalf_of: str | None = None) -> Demand:
+        """An approver says no, with a reason the customer is told (``on_behalf_of``, errors as for :meth:`approve`)."""
+        return self._approvals.reject(demand_id, approver, reason, on_behalf_of=on_behalf_of)
+
+    def approval_asked(self, token: str) -> ApprovalAsk:
+        """What a signed approval link asks (who, for what, for whom), checked at once without changing anything.
+
+        ``InvalidLink`` (an ItsmError) when tampered with or expired; Conflict when the
+        request was decided already or moved on (the link works once).
+        """
+        return self._approvals.asked(token)
+
+    def approve_by_link(self, token: str, approve: bool, reason: str = "", *, approver: str | None = None) -> Demand:
+        """The decision behind a signed approval link; a decline needs a ``reason`` (InvalidAnswers otherwise).
+
+        Errors as for :meth:`approval_asked`; ``approver`` (a signed-in session) must be the
+        person the link was sent to.
+        """
+        return self._approvals.decide(token, approve, reason, approver=approver)
 
     def confirm_demand(self, demand_id: int, customer: str, fixed: bool, *, channel: str = "portal") -> int:
         """A signed-in customer's answer to "is it sorted?" for their own finished demand.

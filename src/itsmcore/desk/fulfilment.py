@@ -6,12 +6,13 @@ the demand's journey and the next step are one commit.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
-from ..components import ActionResult
+from ..components import ActionResult, NeedsCustomer
 from ..model import Actor, Demand, DemandKind, DemandState, Stage
 from ..model.job import Job
 from ..store import tables as t
@@ -22,12 +23,17 @@ from .subscriptions import Subscriptions
 
 _SELECT_OUTPUTS = select(t.demands.c.outputs).where(t.demands.c.id == bindparam("b_id"))
 
+#: Called in the step's transaction when a step starts waiting for someone: (change, job, result, now) -> job ids.
+WaitListener = Callable[[Change, Job, ActionResult, datetime], list[int]]
+
 
 class Fulfilment:
     def __init__(self, ctx: Context, outbox: Outbox, subscriptions: Subscriptions):
         self.ctx = ctx
         self.outbox = outbox
         self.subscriptions = subscriptions
+        #: Features that act when a step starts waiting (approvals asks the approver); registered by the desk.
+        self.wait_listeners: list[WaitListener] = []
 
     def job_done(self, change: Change, job: Job, result: ActionResult, actor: str, now: datetime) -> list[int]:
         """Record what a done job did for its demand; returns the ids of the jobs it queued."""
@@ -91,9 +97,59 @@ class Fulfilment:
                     key=f"{job.key}:progress",
                 )
             )
-        if not result.wait_for:
+        if result.wait_for:
+            for listener in self.wait_listeners:
+                ids.extend(listener(change, job, result, now))
+        else:
             ids.extend(self.after_step(change, change.demand(demand.id), job.step, now))
         return ids
+
+    def needs_customer(self, change: Change, job: Job, outcome: NeedsCustomer, actor: str, now: datetime) -> list[int]:
+        """A step found something the customer must correct: the demand waits for them, and they are told what."""
+        assert job.demand_id is not None
+        demand = change.demand(job.demand_id)
+        if demand.state != DemandState.IN_FULFILMENT:
+            change.record(
+                demand,
+                actor=actor,
+                behind_scenes=f"step {job.step + 1} ({job.action}) needs the customer ({outcome.message}) but the "
+                f"demand became {demand.state} meanwhile; the plan does not go on",
+                kind="step",
+                at=now,
+            )
+            return []
+        what = self.field_words(demand, outcome.field)
+        told = f"{outcome.message} Please send us the right {what}: reply to this message, or add it to your request."
+        change.record(
+            demand,
+            stage=Stage.FULFIL,
+            waiting_for=f"your corrected {what}",
+            actor=actor,
+            customer_sees=told,
+            behind_scenes=f"step {job.step + 1} ({job.action}) needs the customer to correct "
+            f"{outcome.field or 'their request'}: {outcome.message}",
+            kind="needs_customer",
+            at=now,
+        )
+        return [
+            self.outbox.notify(
+                change.conn,
+                demand.id,
+                purpose="correction",
+                subject=f"#{demand.id}: please check your {what}",
+                body=told,
+                now=now,
+                key=f"{job.key}:needs_customer",
+            )
+        ]
+
+    def field_words(self, demand: Demand, field: str) -> str:
+        """An ask's label as the customer knows it ("mobile number"), for "please send the right ..."."""
+        svc = self.ctx.services.get(demand.service_key or "")
+        ask = next((a for a in svc.asks if a.name == field), None) if svc else None
+        label = (ask.label if ask and ask.label else field.replace("_", " ")) or "details"
+        label = label[0].lower() + label[1:]
+        return label.removeprefix("your ")
 
     def after_step(self, change: Change, demand: Demand, step: int, now: datetime) -> list[int]:
         """Queue the next plan step, or finish the request when the plan is done."""
@@ -140,7 +196,7 @@ class Fulfilment:
         change.record(
             demand,
             actor=Actor.SYSTEM,
-            customer_sees="Something went wrong on our side. The service desk has been told and is looking at it."
+            customer_sees="Sorry, we hit a problem on our side. A person from the service desk is on it."
             if job.step >= 0
             else "",
             behind_scenes=f"job {job.id} ({job.action}) dead after {job.attempts} attempt(s): {error}",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import attrs
 from sqlalchemy.exc import IntegrityError
 
 from ..logs import log_context
 from ..model import Actor, Demand, DemandKind, DemandState, JourneyEvent, Stage
+from ..status import customer_status
 from .context import Context
 from .demands import Demands
 from .journey import Change, Journey
@@ -21,20 +23,6 @@ STAGE_OF = {
     DemandState.ANSWERED: Stage.OUTCOME,
     DemandState.REJECTED: Stage.OUTCOME,
     DemandState.CLOSED: Stage.CONFIRM,
-}
-
-#: What the customer is told when a demand reaches a state and nobody wrote anything better.
-STATE_WORDS = {
-    DemandState.IN_PROGRESS: "Someone is working on it.",
-    DemandState.IN_FULFILMENT: "We are setting it up.",
-    DemandState.AWAITING_APPROVAL: "It is waiting for approval.",
-    DemandState.FULFILLED: "It is done.",
-    DemandState.RESOLVED: "We think it is fixed. Please confirm.",
-    DemandState.ANSWERED: "We have answered your question.",
-    DemandState.CLOSED: "Closed. Thank you.",
-    DemandState.CANCELLED: "Cancelled.",
-    DemandState.REJECTED: "It was not approved.",
-    DemandState.STUCK: "Something went wrong on our side; the service desk is looking at it.",
 }
 
 #: The state that says "done" for each kind of demand.
@@ -137,6 +125,10 @@ class Handling:
     ) -> JourneyEvent:
         """A state change with its ``state`` event, worded for the customer unless the caller words it."""
         st = Stage(stage) if stage else STAGE_OF.get(target, demand.stage)
+        if not customer_sees:
+            # the status model's sentence for where the demand is going: the same words as every page
+            moved = attrs.evolve(demand, state=target, stage=st, waiting_for=waiting_for)
+            customer_sees = customer_status(moved).sentence
         return change.record(
             demand,
             state=target,
@@ -144,7 +136,7 @@ class Handling:
             waiting_for=waiting_for,
             channel=channel,
             actor=actor,
-            customer_sees=customer_sees or STATE_WORDS.get(target, str(target)),
+            customer_sees=customer_sees,
             behind_scenes=behind_scenes or f"state {demand.state} -> {target} by {actor}",
             kind="state",
         )

@@ -13,10 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from ..asks import validate_answers
 from ..components import Answer
 from ..components import Intake as IntakeRecord
-from ..errors import IneligibleCustomer, InvalidAnswers
+from ..errors import IneligibleCustomer, InvalidAnswers, NotFound
 from ..jobs import DeferredRunner
 from ..logs import log_context
 from ..model import Actor, Customer, Demand, DemandKind, DemandState, Link, Priority, Service, Stage
+from ..status import CustomerStatus, acknowledgement, customer_status
 from ..store import rows
 from ..store import tables as t
 from .announcements import Book
@@ -246,11 +247,10 @@ class Intake:
                 known = outage
                 on_error = ctx.on_error(demand_id)
                 change.after(lambda: ctx.host.customer_affected(ctx.desk, known, cust, on_error))
-            ack = self._ack_text_parts(demand_id, kind_v, svc)
-            if outage is not None:
-                ack += f" We know about this: {outage.title}." + (
-                    f" Meanwhile: {outage.workaround}" if outage.workaround else ""
-                )
+            # worded from the demand as written now: the message cannot promise what the state is not
+            ack = acknowledgement(
+                demand, customer_status(demand, service=svc, now=now, known_outage=outage), service=svc
+            )
             jobs = [
                 self.outbox.notify_row(
                     demand_id,
@@ -278,26 +278,34 @@ class Intake:
             ack = self.ack_text(demand, svc)
             links = svc.quick_start if svc else ()
             if outage is not None:
-                ack += f" We know about this: {outage.title}." + (
-                    f" Meanwhile: {outage.workaround}" if outage.workaround else ""
-                )
                 links = tuple(outage.workaround_links) + tuple(links)
             return Receipt(demand=demand, acknowledgement=ack, links=links)
 
-    def _ack_text_parts(self, demand_id: int, kind: DemandKind, svc: Service | None) -> str:
-        if kind == DemandKind.VALUE and svc is not None:
-            when = f" It usually takes {svc.expected}." if svc.expected else ""
-            nxt = " We are setting it up now." if svc.plan else " Someone from IT will pick it up."
-            return f"Thanks, we have your request for {svc.name} (#{demand_id}).{nxt}{when}"
-        if kind == DemandKind.FAILURE:
-            return f"Thanks, we have your report (#{demand_id}). We will keep you posted until it is fixed."
-        if kind == DemandKind.INFORMATION:
-            return f"Thanks, we have your question (#{demand_id})."
-        return f"Thanks, we have your request (#{demand_id})."
-
     def ack_text(self, demand: Demand, svc: Service | None) -> str:
-        """The acknowledgement shown to the customer for a demand."""
-        return self._ack_text_parts(demand.id, demand.kind, svc or self.catalog.find(demand.service_key))
+        """The acknowledgement shown to the customer for a demand: the thanks, then where it stands now."""
+        svc = svc or self.catalog.find(demand.service_key)
+        return acknowledgement(demand, self.status(demand, svc), service=svc)
+
+    def status(self, demand: Demand, svc: Service | None = None) -> CustomerStatus:
+        """Where ``demand`` stands for its customer, with the facts the status model needs looked up here.
+
+        The wait is taken to have begun at the demand's last change (``updated_at``): every
+        change of what it waits for is one, and a note or a message is not.
+        """
+        svc = svc or self.catalog.find(demand.service_key)
+        outage = None
+        if demand.announcement_id is not None:
+            try:
+                outage = self.book.get(demand.announcement_id)
+            except NotFound:
+                outage = None
+        return customer_status(
+            demand,
+            service=svc,
+            now=self.ctx.clock(),
+            known_outage=outage,
+            waiting_since=demand.updated_at if demand.waiting_for else None,
+        )
 
     def _try_answer(self, demand: Demand) -> None:
         ctx = self.ctx
@@ -311,11 +319,12 @@ class Intake:
                     behind_scenes="no self-service answer found; routed to the service desk",
                     kind="routed",
                 )
+                moved = attrs.evolve(demand, state=DemandState.IN_PROGRESS, stage=Stage.FULFIL)
                 change.record(
                     demand,
                     state=DemandState.IN_PROGRESS,
                     stage=Stage.FULFIL,
-                    customer_sees="Someone is working on it.",
+                    customer_sees=customer_status(moved).sentence,
                     behind_scenes=f"state {demand.state} -> {DemandState.IN_PROGRESS} by {Actor.SYSTEM}",
                     kind="state",
                 )

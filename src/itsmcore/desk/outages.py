@@ -309,16 +309,29 @@ class Outages:
                 )  # the builtin feedback plugin asks how it went
                 return demand_id
             again = DemandState.IN_FULFILMENT if demand.kind == DemandKind.VALUE else DemandState.IN_PROGRESS
-            self.handling.transition(
-                demand_id,
-                again,
-                actor=Actor.CUSTOMER,
-                channel=channel,
-                stage=Stage.FULFIL,
-                customer_sees="You told us it is not sorted yet. We have reopened it and are on it.",
-                behind_scenes="customer says the outcome is not right; reopened",
-            )
+            self_served = demand.kind == DemandKind.INFORMATION and self._self_served(demand_id)
+            with self.journey.begin() as change:
+                if self_served:  # the answer did not help: it no longer counts as solved by self-service
+                    change.conn.execute(update(t.demands).where(t.demands.c.id == demand_id).values(self_service=False))
+                self.handling.move(
+                    change,
+                    demand,
+                    again,
+                    actor=Actor.CUSTOMER,
+                    channel=channel,
+                    stage=Stage.FULFIL,
+                    customer_sees="You told us you still need help, so someone from IT will answer you."
+                    if self_served
+                    else "You told us it is not sorted yet. We have reopened it and are on it.",
+                    behind_scenes="the self-service answer did not help; routed to the service desk"
+                    if self_served
+                    else "customer says the outcome is not right; reopened",
+                )
             return demand_id
+
+    def _self_served(self, demand_id: int) -> bool:
+        with self.ctx.engine.connect() as conn:
+            return bool(conn.execute(select(t.demands.c.self_service).where(t.demands.c.id == demand_id)).scalar())
 
     def links_for(self, job: Job, customer: Customer, demand: Demand | None) -> Sequence[Link]:
         """The link provider for a resolution message: "yes, it works" / "no, still broken" for the affected."""

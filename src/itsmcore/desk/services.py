@@ -6,18 +6,28 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from .. import catalog as index
 from ..asks import prefill
 from ..config import did_you_mean
 from ..eligibility import Decision, rule_decision
 from ..errors import UnknownService
-from ..model import Customer, Service
+from ..model import Customer, DemandKind, DemandState, Service
 from ..plugins import ErrorHandler
 from ..store import tables as t
 from .context import Context
 from .customers import Customers
+
+
+@attrs.frozen(kw_only=True)
+class Held:
+    """Why the catalog tells a customer "You already have this", so they need not ask twice."""
+
+    #: Their earlier request for the service that was fulfilled, if that is how they got it.
+    demand_id: int | None = None
+    #: Their configuration item naming the service, when the CMDB says they have it.
+    item: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -30,6 +40,12 @@ class CatalogEntry:
     next_step: str = ""
     score: float = 0.0
     matched: str = ""
+    #: Set when the customer already has the service (see :meth:`Catalog.already_has`).
+    held: Held | None = None
+
+
+#: The states of a value demand whose customer has the outcome.
+_HAD = (str(DemandState.FULFILLED), str(DemandState.CLOSED))
 
 
 class Catalog:
@@ -96,6 +112,7 @@ class Catalog:
 
         hooks = self.ctx.host.implemented("itsm_check_eligibility")
         on_error = self.ctx.on_error(None)
+        held = self._held(cust, [h.service for h in hits])
         out = []
         for hit in hits:
             d = self._eligibility(cust, hit.service, manager_name, hooks, on_error)
@@ -107,8 +124,51 @@ class Catalog:
                     next_step=d.next_step,
                     score=hit.score,
                     matched=hit.matched,
+                    held=held.get(hit.service.key),
                 )
             )
+        return out
+
+    def already_has(self, customer: str | Customer, service: str | Service) -> Held | None:
+        """Whether the customer has the service already: a fulfilled request of theirs, or a CI naming it.
+
+        Asking again for what one has is wasted effort on both sides; the catalog says so
+        and links to the earlier request instead.
+        """
+        svc = service if isinstance(service, Service) else self.get(service)
+        return self._held(self.customers.resolve(customer), [svc]).get(svc.key)
+
+    def _held(self, customer: Customer, services: list[Service]) -> dict[str, Held]:
+        """:meth:`already_has` for many services: one query for the demands, one directory call for the CIs."""
+        if not services:
+            return {}
+        keys = [s.key for s in services]
+        d = t.demands
+        with self.ctx.engine.connect() as conn:
+            latest = {
+                r.service_key: int(r.id)
+                for r in conn.execute(
+                    select(d.c.service_key, func.max(d.c.id).label("id"))
+                    .where(
+                        d.c.customer_id == customer.id,
+                        d.c.kind == str(DemandKind.VALUE),
+                        d.c.state.in_(_HAD),
+                        d.c.service_key.in_(keys),
+                    )
+                    .group_by(d.c.service_key)
+                )
+            }
+        out = {key: Held(demand_id=did) for key, did in latest.items()}
+        missing = [s for s in services if s.key not in out]
+        if missing:
+            items = self.customers.configuration_items(customer.id)
+            for s in missing:
+                names = {s.key.casefold(), s.name.casefold()}
+                item = next(
+                    (ci for ci in items if any(str(v).casefold() in names for v in ci.attributes.values())), None
+                )
+                if item is not None:
+                    out[s.key] = Held(item=item.name)
         return out
 
     def eligibility(self, customer: Customer, service: Service) -> Decision:

@@ -1,8 +1,10 @@
-"""Better than last time: each experience compared with the same customer's previous one of its kind.
+"""Better than last time: each experience compared with the customer's previous one of its service and kind.
 
 Per demand the database works out time to outcome, customer effort and the survey
-score (scaled 0..1 so methods compare); ``LAG`` over each customer's demands of a kind
-pairs it with the one before. Worse means slower by more than a quarter (and a
+score (scaled 0..1 so methods compare); ``LAG`` over each customer's demands of one
+service and kind pairs it with the one before. A phone in three days is no step
+backwards from a password reset in a minute, so only like is compared with like; a
+demand without a service has nothing like it to be compared with. Worse means slower by more than a quarter (and a
 minute), more effort, or a lower score.
 """
 
@@ -23,6 +25,7 @@ GRACE_SECONDS = 60.0
 @attrs.frozen(kw_only=True)
 class Pair:
     customer_id: str
+    service_key: str
     kind: str
     previous_id: int
     current_id: int
@@ -38,7 +41,7 @@ class Pair:
 @attrs.frozen(kw_only=True)
 class Consistency:
     scope: Scope
-    compared: int  # experiences that had an earlier one of the same kind
+    compared: int  # experiences that had an earlier one of the same service and kind
     worse: int
     pairs: tuple[Pair, ...]  # the worst, for a person to read
 
@@ -52,11 +55,11 @@ class Consistency:
 
 
 def consistency(conn: Connection, scope: Scope, limit: int = 20) -> Consistency:
-    """Pairs each resolved journey with the customer's previous one of its kind, from the per-demand rollup."""
+    """Pairs each resolved journey with the customer's previous one of its service and kind (per-demand rollup)."""
     # each resolved journey from the per-demand rollup; previous experiences may lie before
     # the period, so only the current one is filtered by it (below)
     T = t.journey_totals
-    base_filter: list[ColumnElement[bool]] = [T.c.outcome_secs.is_not(None)]
+    base_filter: list[ColumnElement[bool]] = [T.c.outcome_secs.is_not(None), T.c.service_key.is_not(None)]
     if scope.service:
         base_filter.append(T.c.service_key == scope.service)
     if scope.kind:
@@ -65,6 +68,7 @@ def consistency(conn: Connection, scope: Scope, limit: int = 20) -> Consistency:
         select(
             T.c.demand_id.label("id"),
             T.c.customer_id,
+            T.c.service_key,
             T.c.kind,
             T.c.created_at,
             T.c.outcome_secs.label("secs"),
@@ -75,7 +79,7 @@ def consistency(conn: Connection, scope: Scope, limit: int = 20) -> Consistency:
         .where(*base_filter)
         .subquery()
     )
-    by = (per.c.customer_id, per.c.kind)
+    by = (per.c.customer_id, per.c.service_key, per.c.kind)
     order = (per.c.created_at, per.c.id)
     paired = select(
         per,
@@ -118,6 +122,7 @@ def consistency(conn: Connection, scope: Scope, limit: int = 20) -> Consistency:
         pairs.append(
             Pair(
                 customer_id=r.customer_id,
+                service_key=r.service_key,
                 kind=r.kind,
                 previous_id=int(r.prev_id),
                 current_id=int(r.id),

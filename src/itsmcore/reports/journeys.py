@@ -25,7 +25,10 @@ class StageFigures:
     stage: Stage
     reached: int  # journeys with at least one event in this stage
     share: float  # reached / journeys
-    median_seconds: float | None  # time from entering this stage to entering the next one
+    #: Time from entering this stage to entering the next one; for the outcome stage, time
+    #: from the demand to its outcome (the map's own figure): what follows an outcome is the
+    #: customer's wait to confirm it, which a reader of "outcome" would take for delivery.
+    median_seconds: float | None
     p90_seconds: float | None
     effort: float  # mean customer effort spent in this stage, per journey that reached it
     touchpoints: float  # mean events in this stage per journey that reached it
@@ -126,13 +129,18 @@ def journey_map(conn: Connection, scope: Scope) -> JourneyMap:
         effort += row["effort"]
         actions += row["actions"]
         contacts += row["contacts"]
+        if stage is Stage.OUTCOME:
+            median, p90 = outcome.get(50), outcome.get(90)
+        else:
+            median = _at_rank(conn, js_where, stage, row["timed"], 50)
+            p90 = _at_rank(conn, js_where, stage, row["timed"], 90)
         stages.append(
             StageFigures(
                 stage=stage,
                 reached=row["reached"],
                 share=row["reached"] / journeys,
-                median_seconds=_at_rank(conn, js_where, stage, row["timed"], 50),
-                p90_seconds=_at_rank(conn, js_where, stage, row["timed"], 90),
+                median_seconds=median,
+                p90_seconds=p90,
                 effort=row["effort"] / row["reached"],
                 touchpoints=row["touches"] / row["reached"],
                 channels=dict(sorted(channels.get(str(stage), {}).items(), key=lambda kv: -kv[1])),

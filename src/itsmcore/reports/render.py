@@ -96,9 +96,10 @@ def category_rows(fd: FailureDemand) -> Rows:
 
 
 def pair_rows(c: Consistency) -> Rows:
-    return ["customer", "kind", "last time", "this time", "effort", "score", "why"], [
+    return ["customer", "service", "kind", "last time", "this time", "effort", "score", "why"], [
         (
             p.customer_id,
+            p.service_key,
             p.kind,
             f"#{p.previous_id}: {human_duration(p.previous_seconds)}",
             f"#{p.current_id}: {human_duration(p.current_seconds)}",

@@ -237,7 +237,7 @@ class ActionContract:
     def test_idempotent_by_key(self, action: FulfilmentAction, action_request: Callable[[str], ActionRequest]) -> None:
         first = action.run(action_request("contract:2"))
         second = action.run(action_request("contract:2"))
-        assert isinstance(second, ActionResult), (
+        assert isinstance(first, ActionResult) and isinstance(second, ActionResult), (
             "running twice with the same idempotency key must not fail: a retry after a crash does exactly that"
         )
         assert dict(first.outputs) == dict(second.outputs), (

@@ -17,7 +17,9 @@ from itsmcore import (
     ActionComponent,
     ActionRequest,
     ActionResult,
+    AlreadyDone,
     ComponentContext,
+    NeedsCustomer,
     PermanentFailure,
     TemporaryFailure,
 )
@@ -51,8 +53,10 @@ class HttpAction:
     """Calls an API with a body built from a safe template and keeps fields of the answer.
 
     Network errors, timeouts and 5xx raise :class:`~itsmcore.TemporaryFailure` (the job is
-    retried with backoff, with the same ``Idempotency-Key``); other 4xx raise
-    :class:`~itsmcore.PermanentFailure` with the server's message, summarised.
+    retried with backoff, with the same ``Idempotency-Key``); the statuses the settings
+    foresee end the step as :class:`~itsmcore.AlreadyDone` (409: it exists already) or
+    :class:`~itsmcore.NeedsCustomer` (422 on an answer the customer can correct); other 4xx
+    raise :class:`~itsmcore.PermanentFailure` with the server's message, summarised.
     The secret is read when a call is made and lives only in that call's headers.
     """
 
@@ -66,7 +70,7 @@ class HttpAction:
 
     # ------------------------------------------------------------------ running
 
-    def run(self, request: ActionRequest) -> ActionResult:
+    def run(self, request: ActionRequest) -> ActionResult:  # or raises AlreadyDone / NeedsCustomer
         params = request.params if isinstance(request.params, HttpParams) else None
         call = Call.merge(self.settings, params)
         if not call.url:
@@ -93,6 +97,8 @@ class HttpAction:
 
         response, tries = self._send_with_retries(call.method, url, headers, content)
         where = f"{call.method} {_redact(url)}"
+        if not 200 <= response.status < 300:
+            self._foreseen(call, response, context, where)
         outputs = self._outputs(call, response, where)
         sees = ""
         if call.customer_sees:
@@ -114,12 +120,35 @@ class HttpAction:
             notify=bool(call.notify and sees),
         )
 
-    def _outputs(self, call: Call, response: _Response, where: str) -> dict[str, Any]:
+    def _foreseen(self, call: Call, response: _Response, context: RequestContext, where: str) -> None:
+        """Raise the outcome a refusal the settings foresee stands for: it exists already, or the customer can fix it."""
+        s = self.settings
+        summary = summarise_error(response.body, response.content_type)
+        log.info("%s: %s -> %s (foreseen)", self.name, where, response.status)
+        if response.status in s.already_done_status:
+            outputs = self._outputs(call, response, where, partial=True)
+            try:
+                sees = Template.parse(s.already_done_sees).render(context.with_outputs(outputs), as_text)
+            except MissingValue as e:
+                raise PermanentFailure(f"action {self.name!r}: already_done_sees: {e}") from None
+            raise AlreadyDone(sees, outputs)
+        try:
+            sees = Template.parse(s.needs_customer_sees).render(context, as_text) if s.needs_customer_sees else ""
+        except MissingValue as e:
+            raise PermanentFailure(f"action {self.name!r}: needs_customer_sees: {e}") from None
+        service = context("service.name")
+        raise NeedsCustomer(
+            sees or f"{as_text(service)} did not accept what you gave us: {summary}.", s.needs_customer_field
+        )
+
+    def _outputs(self, call: Call, response: _Response, where: str, *, partial: bool = False) -> dict[str, Any]:
         if not call.outputs:
             return {}
         try:
             document = json.loads(response.body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
+            if partial:  # a refusal need not carry the thing it refers to
+                return {}
             raise PermanentFailure(
                 f"{where} answered {response.status} but not with JSON ({response.content_type or 'no content type'}):"
                 f" {summarise_error(response.body, response.content_type, 120)}; cannot read outputs"
@@ -129,6 +158,8 @@ class HttpAction:
             try:
                 outputs[name] = plain(extract(document, path))
             except KeyError as e:
+                if partial:
+                    continue
                 raise PermanentFailure(f"{where}: output {name!r} ({path}): {e.args[0]}") from None
         return outputs
 
@@ -228,6 +259,9 @@ class HttpAction:
             )
         if 300 <= status < 400:
             raise PermanentFailure(f"{where} -> {status} (a redirect); configure the final URL instead")
+        s = self.settings
+        if status in s.already_done_status or (s.needs_customer_field and status in s.needs_customer_status):
+            return response  # a foreseen outcome: the step decides what it means
         log.warning("%s: %s -> %s (permanent)", self.name, where, status)
         raise PermanentFailure(f"{where} was refused: {status} {response.reason}: {summary}")
 

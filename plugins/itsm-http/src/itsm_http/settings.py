@@ -69,6 +69,14 @@ def _body(_inst: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     _templates(_inst, attribute, value)
 
 
+def _statuses(_inst: Any, attribute: attrs.Attribute[Any], value: list[int]) -> None:
+    for status in value:
+        if not 400 <= status <= 499 or status in (408, 425, 429):
+            raise ValueError(
+                f"{attribute.name}: {status} is not a client error a retry cannot cure (400-499 but 408, 425, 429)"
+            )
+
+
 def _check_auth(self: HttpSettings) -> None:
     if self.auth not in AUTH_KINDS:
         raise ValueError(f"auth: {self.auth!r} is not one of {', '.join(AUTH_KINDS)}")
@@ -171,6 +179,45 @@ class HttpSettings:
     )
     max_response_bytes: int = attrs.field(
         default=1_000_000, metadata={"doc": "Largest response body read; a larger one fails the step."}
+    )
+    already_done_status: list[int] = attrs.field(
+        factory=lambda: [409],
+        validator=_statuses,
+        metadata={
+            "doc": "Statuses meaning what the step would create exists already (409: the customer has an account): "
+            "the step counts as done and the customer is told already_done_sees. Empty: they fail like other 4xx."
+        },
+    )
+    already_done_sees: str = attrs.field(
+        default="You already have this set up; there is nothing more to do.",
+        validator=_templates,
+        metadata={
+            "doc": "What the customer is told when the answer is an already_done_status, e.g. 'You already have an "
+            "Expensatron account ({customer.id}); nothing to set up.' Outputs found in the answer may be used."
+        },
+    )
+    needs_customer_status: list[int] = attrs.field(
+        factory=lambda: [422],
+        validator=_statuses,
+        metadata={
+            "doc": "Statuses meaning the API refused something the customer gave (422): with needs_customer_field "
+            "set, the customer is asked to correct that answer and the step runs again once they have."
+        },
+    )
+    needs_customer_field: str = attrs.field(
+        default="",
+        metadata={
+            "doc": "The ask the customer corrects on a needs_customer_status (e.g. mobile_number). Empty: such "
+            "refusals go to the service desk, since nothing says what the customer could change."
+        },
+    )
+    needs_customer_sees: str = attrs.field(
+        default="",
+        validator=_templates,
+        metadata={
+            "doc": "What the customer is told is wrong on a needs_customer_status, e.g. 'Expensatron does not "
+            "accept {answers.mobile_number} as a mobile number.' Empty: the service's name and the API's message."
+        },
     )
 
     def __attrs_post_init__(self) -> None:

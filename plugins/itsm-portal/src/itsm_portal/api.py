@@ -8,6 +8,7 @@ from typing import Any
 
 from itsmcore import (
     Announcement,
+    CustomerStatus,
     Demand,
     DemandKind,
     DemandState,
@@ -32,7 +33,18 @@ class MalformedBody(InvalidInput):
     http_status = 400
 
 
-def _demand(d: Demand) -> dict[str, Any]:
+def _status(st: CustomerStatus) -> dict[str, Any]:
+    return {
+        "sentence": st.sentence,
+        "label": st.label,
+        "expected": st.expected,
+        "finished": st.finished,
+        "needs_customer": st.needs_customer,
+    }
+
+
+def _demand(d: Demand, status: CustomerStatus) -> dict[str, Any]:
+    """A demand for integrations: the internal state and stage, and ``status``, what its customer is told."""
     return {
         "id": d.id,
         "kind": str(d.kind),
@@ -45,6 +57,7 @@ def _demand(d: Demand) -> dict[str, Any]:
         "stage": str(d.stage),
         "priority": int(d.priority),
         "waiting_for": d.waiting_for,
+        "status": _status(status),
         "announcement_id": d.announcement_id,
         "external_ref": d.external_ref,
         "answers": dict(d.answers),
@@ -159,7 +172,8 @@ async def list_demands(request: Request) -> Response:
         )
     except ValueError as e:
         raise InvalidInput(f"invalid filter: {e}") from None
-    return JSONResponse({"demands": [_demand(d) for d in demands]})
+    statuses = await call(lambda: [desk.customer_status(d) for d in demands])
+    return JSONResponse({"demands": [_demand(d, st) for d, st in zip(demands, statuses, strict=True)]})
 
 
 @_endpoint
@@ -168,7 +182,7 @@ async def read_demand(request: Request) -> Response:
     view = await call(desk.show, _id(request))
     return JSONResponse(
         {
-            **_demand(view.demand),
+            **_demand(view.demand, await call(desk.customer_status, view.demand)),
             "journey": [_event(e) for e in view.journey],
             "outputs": json.loads(json.dumps(dict(view.outputs), default=str)),
         }
@@ -199,7 +213,7 @@ async def submit(request: Request) -> Response:
     )
     return JSONResponse(
         {
-            "demand": _demand(receipt.demand),
+            "demand": _demand(receipt.demand, await call(desk.customer_status, receipt.demand)),
             "acknowledgement": receipt.acknowledgement,
             "links": [{"title": x.title, "url": x.url} for x in receipt.links],
             "duplicate": receipt.duplicate,
@@ -241,7 +255,7 @@ async def advance(request: Request) -> Response:
             customer_sees=_str(data, "customer_sees"),
             behind_scenes=_str(data, "behind_scenes"),
         )
-        return JSONResponse(_demand(demand))
+        return JSONResponse(_demand(demand, await call(desk.customer_status, demand)))
     stage = _str(data, "stage", required=True)
     if stage not in {str(s) for s in Stage}:
         raise InvalidAnswers({"stage": f"one of {', '.join(str(s) for s in Stage)}"})
@@ -378,13 +392,17 @@ def _op(
     params: Sequence[dict[str, Any]] = (),
     ok: str = "200",
     conflict: bool = False,
+    schema: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One operation; ``conflict`` when the thing it changes can be in the wrong state for it (409)."""
+    """One operation; ``conflict`` when the thing it changes can be in the wrong state for it (409).
+
+    ``schema`` describes the answer when it has a named shape (a demand); any object otherwise.
+    """
     op: dict[str, Any] = {
         "summary": summary,
         "security": [{"bearer": []}],
         "responses": {
-            ok: {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+            ok: {"description": "OK", "content": {"application/json": {"schema": schema or {"type": "object"}}}},
             "401": {"$ref": "#/components/responses/Unauthorized"},
             "404": {"$ref": "#/components/responses/Error"},
             "422": {"$ref": "#/components/responses/Error"},
@@ -413,6 +431,7 @@ def _p(name: str) -> dict[str, Any]:
 
 
 _STR = {"type": "string"}
+_DEMAND = {"$ref": "#/components/schemas/Demand"}
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -433,10 +452,11 @@ OPENAPI: dict[str, Any] = {
                     _q("open", "1 for open demands only"),
                     _q("limit", "at most this many (1-500)", "integer"),
                 ],
+                schema={"type": "object", "properties": {"demands": {"type": "array", "items": _DEMAND}}},
             ),
             "post": _op("Submit a demand", body="Submission", ok="201"),
         },
-        "/demands/{did}": {"get": _op("A demand with its journey", params=[_p("did")])},
+        "/demands/{did}": {"get": _op("A demand with its journey", params=[_p("did")], schema=_DEMAND)},
         "/demands/{did}/comments": {"post": _op("Comment on a demand", body="Comment", params=[_p("did")], ok="201")},
         "/demands/{did}/advance": {
             "post": _op(
@@ -488,6 +508,43 @@ OPENAPI: dict[str, Any] = {
             },
         },
         "schemas": {
+            "CustomerStatus": {
+                "type": "object",
+                "description": "Where the demand stands in its customer's words: the same on every channel",
+                "required": ["sentence", "label", "expected", "finished", "needs_customer"],
+                "properties": {
+                    "sentence": {**_STR, "description": "what the customer reads"},
+                    "label": {**_STR, "description": "a short plain tag, e.g. 'Waiting for approval'"},
+                    "expected": {"type": ["string", "null"], "description": "when it should be done, if known"},
+                    "finished": {"type": "boolean", "description": "the outcome is reached or the demand stopped"},
+                    "needs_customer": {"type": "boolean", "description": "the next move is the customer's"},
+                },
+            },
+            "Demand": {
+                "type": "object",
+                "description": "A demand; state and stage are internal names, status is what the customer is told",
+                "required": ["id", "kind", "state", "stage", "status"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "kind": {"enum": [str(k) for k in DemandKind]},
+                    "customer": _STR,
+                    "summary": _STR,
+                    "details": _STR,
+                    "service": {"type": ["string", "null"]},
+                    "channel": _STR,
+                    "state": {"enum": [str(s) for s in DemandState]},
+                    "stage": {"enum": [str(s) for s in Stage]},
+                    "priority": {"type": "integer"},
+                    "waiting_for": {"type": ["string", "null"]},
+                    "status": {"$ref": "#/components/schemas/CustomerStatus"},
+                    "announcement_id": {"type": ["integer", "null"]},
+                    "external_ref": {"type": ["string", "null"]},
+                    "answers": {"type": "object"},
+                    "created_at": _STR,
+                    "updated_at": _STR,
+                    "resolved_at": {"type": ["string", "null"]},
+                },
+            },
             "Submission": {
                 "type": "object",
                 "required": ["customer"],

@@ -14,6 +14,7 @@ from itsmcore import (
     Ask,
     Conflict,
     Customer,
+    CustomerStatus,
     Demand,
     DemandKind,
     DemandState,
@@ -28,6 +29,7 @@ from itsmcore import (
     TooManyAttempts,
     UnknownCustomer,
     UnknownService,
+    stage_label,
 )
 from markupsafe import Markup, escape
 from starlette.datastructures import FormData
@@ -57,22 +59,16 @@ if TYPE_CHECKING:
 
 # ---------------------------------------------------------------------------- words for customers
 
-STATE_WORDS = {
-    DemandState.NEW: "We have it and will pick it up shortly.",
-    DemandState.AWAITING_APPROVAL: "Waiting for approval.",
-    DemandState.IN_FULFILMENT: "We are setting it up.",
-    DemandState.STUCK: "Something went wrong on our side; the service desk is on it.",
-    DemandState.FULFILLED: "Done. Please tell us if it works for you.",
-    DemandState.REJECTED: "It was not approved.",
-    DemandState.IN_PROGRESS: "Someone is working on it.",
-    DemandState.RESOLVED: "We think it is fixed. Please confirm.",
-    DemandState.ANSWERED: "We have answered your question.",
-    DemandState.CLOSED: "Closed. Thank you.",
-    DemandState.CANCELLED: "Cancelled.",
-}
 KIND_WORDS = {DemandKind.VALUE: "Request", DemandKind.FAILURE: "Problem", DemandKind.INFORMATION: "Question"}
 #: States in which the customer is asked "is it sorted?"
 CONFIRMABLE = {DemandState.FULFILLED, DemandState.RESOLVED, DemandState.ANSWERED}
+#: Where a message went, for customers: never a channel component's name ("log").
+CHANNEL_WORDS = {
+    "log": "in your portal inbox",
+    "portal": "in your portal inbox",
+    "email": "by email",
+    "sms": "by text message",
+}
 #: Where "no, it is not sorted" sends a demand back to.
 CONTACT_CHANNELS = {"phone": "Phone call", "walk-up": "Walk-up (in person)", "chat": "Chat", "email": "Email"}
 
@@ -94,9 +90,9 @@ def linkify(text: str | None) -> Markup:
 
 
 def _local(url: str) -> str:
-    """Links to this portal's confirm and survey pages stay on the host the customer is using."""
+    """Links to this portal's own pages (confirm, survey, a demand, an article) stay on the host in use."""
     parts = urlsplit(url)
-    if parts.path.startswith(("/confirm/", "/survey/")):
+    if parts.path.startswith(("/confirm/", "/survey/", "/demands/", "/knowledge/", "/approvals/")):
         return parts.path + (f"?{parts.query}" if parts.query else "")
     return url
 
@@ -105,6 +101,11 @@ def when(value: datetime | None) -> str:
     if value is None:
         return ""
     return value.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+
+
+def statuses(desk: Desk, demands: Sequence[Demand]) -> dict[int, CustomerStatus]:
+    """Each demand's status in its customer's words, by id: the one status model, never the portal's own."""
+    return {d.id: desk.customer_status(d) for d in demands}
 
 
 def make_templates(portal: Portal) -> Jinja2Templates:
@@ -118,7 +119,8 @@ def make_templates(portal: Portal) -> Jinja2Templates:
     )
     env.filters["linkify"] = linkify
     env.filters["when"] = when
-    env.filters["state_words"] = lambda s: STATE_WORDS.get(DemandState(s), str(s))
+    env.filters["stage_label"] = stage_label
+    env.filters["channel_words"] = lambda c: CHANNEL_WORDS.get(str(c), "")
     env.filters["kind_words"] = lambda k: KIND_WORDS.get(DemandKind(k), str(k))
     env.filters["words"] = lambda s: str(s).replace("_", " ")
     env.globals["settings"] = portal.settings
@@ -311,6 +313,7 @@ async def home(request: Request) -> Response:
             "title": "Home",
             "announcements": await _my_announcements(portal_of(request), me),
             "demands": demands,
+            "status": await call(statuses, desk, demands),
             "messages": messages,
             "services": {s.key: s for s in desk.services},
         },
@@ -348,7 +351,17 @@ def _entry(e: Any) -> dict[str, Any]:
         "reason": e.reason,
         "next_step": e.next_step,
         "url": f"/services/{quote(s.key)}",
+        "held": _held(e.held),
     }
+
+
+def _held(held: Any) -> dict[str, Any] | None:
+    """ "You already have this", with the earlier request to look at (or the device the CMDB knows)."""
+    if held is None:
+        return None
+    if held.demand_id is not None:
+        return {"text": f"From your request #{held.demand_id}.", "url": f"/demands/{held.demand_id}"}
+    return {"text": f"Our records show {held.item} is yours." if held.item else "", "url": None}
 
 
 async def _search(request: Request, me: Customer, q: str) -> list[dict[str, Any]]:
@@ -396,6 +409,7 @@ async def _service_context(request: Request, me: Customer, key: str) -> dict[str
         "title": service.name,
         "service": service,
         "decision": decision,
+        "held": _held(await call(desk.already_has, me, service)),
         "devices": devices,
         "values": await call(_prefill, desk, service, me),
         "errors": {},
@@ -565,12 +579,14 @@ async def _my_demand(request: Request, me: Customer) -> Demand:
 
 async def demands_page(request: Request) -> Response:
     me = await need_customer(request)
-    demands = await call(portal_of(request).desk.list_demands, customer=me.id, limit=200)
+    desk = portal_of(request).desk
+    demands = await call(desk.list_demands, customer=me.id, limit=200)
     return await render(
         request,
         "demands.html",
         {
             "title": "My requests and reports",
+            "status": await call(statuses, desk, demands),
             "open": [d for d in demands if d.is_open],
             "done": [d for d in demands if not d.is_open],
         },
@@ -590,6 +606,7 @@ async def demand_page(request: Request) -> Response:
         {
             "title": f"#{demand.id}: {demand.summary}",
             "d": demand,
+            "status": await call(desk.customer_status, demand),
             "journey": journey,
             "service": service,
             "messages": messages,
@@ -619,7 +636,8 @@ async def submitted_page(request: Request) -> Response:
         {
             "title": "Thank you",
             "d": demand,
-            "ack": receipt["text"] if receipt else f"We have it (#{demand.id}).",
+            # worded now, from the demand as it is now: never the stale promise of the moment it was sent
+            "ack": await call(desk.acknowledgement, demand),
             "links": links,
             "service": service,
             "answer": answer,
@@ -678,6 +696,39 @@ async def demand_confirm(request: Request) -> Response:
     else:
         say(request, "We are on it again and will keep you posted.")
     return RedirectResponse(f"/demands/{did}", status_code=303)
+
+
+async def demand_answered(request: Request) -> Response:
+    """The answer card's two buttons: "That answered it" closes the question as self-served;
+    "I still need help" hands it to a person, with what the customer already read on it."""
+    me = await need_customer(request)
+    form = await checked_form(request)
+    demand = await _my_demand(request, me)
+    if demand.state != DemandState.ANSWERED:
+        say(request, "There is nothing to confirm on this one right now.")
+        return RedirectResponse(f"/demands/{demand.id}", status_code=303)
+    desk = portal_of(request).desk
+    helped = field(form, "helped") == "yes"
+    try:
+        if helped:
+            await call(desk.confirm_demand, demand.id, me.id, True, channel="portal")
+        else:  # reopened for a person; it no longer counts as solved by self-service
+            await call(desk.confirm_demand, demand.id, me.id, False, channel="portal")
+    except REFUSED as e:  # it moved on meanwhile (an agent picked it up, say)
+        say(request, refusal(e, "helped").text())
+        return RedirectResponse(f"/demands/{demand.id}", status_code=303)
+    say(request, "Glad that answered it." if helped else "Someone from IT will answer you and keep you posted.")
+    return RedirectResponse(f"/demands/{demand.id}", status_code=303)
+
+
+async def knowledge_page(request: Request) -> Response:
+    """A knowledge article on its own page, where a self-service answer links to."""
+    await need_customer(request)
+    key = request.path_params["key"]
+    article = next((a for a in portal_of(request).desk.config.knowledge if a.key == key), None)
+    if article is None:
+        raise HTTPException(404)
+    return await render(request, "knowledge.html", {"title": article.title, "article": article})
 
 
 # ---------------------------------------------------------------------------- signed links: confirm, survey
@@ -876,14 +927,12 @@ async def desk_demand_action(request: Request) -> Response:
             if not text:
                 raise InvalidAnswers({"resolution": "Say what was done, in words the customer understands."})
             await call(desk.resolve, did, text, actor="agent")
-        elif action == "approve":
-            approver = _expected_approver(view) or agent.id
-            await call(desk.approve, did, approver, text)
+        elif action == "approve":  # the agent records the approver's decision: the journey names both
+            await call(desk.approve, did, agent.id, text, on_behalf_of=_expected_approver(view))
         elif action == "reject":
             if not text:
                 raise InvalidAnswers({"reason": "Give the reason the customer will be told."})
-            approver = _expected_approver(view) or agent.id
-            await call(desk.reject, did, approver, text)
+            await call(desk.reject, did, agent.id, text, on_behalf_of=_expected_approver(view))
         else:
             raise HTTPException(404)
     except REFUSED as e:  # approved twice, moved meanwhile: a notice on the demand as it is now
@@ -1099,6 +1148,8 @@ def routes() -> Sequence[Route]:
         Route("/demands/{did}/submitted", submitted_page),
         Route("/demands/{did}/comment", demand_comment, methods=["POST"]),
         Route("/demands/{did}/confirm", demand_confirm, methods=["POST"]),
+        Route("/demands/{did}/answered", demand_answered, methods=["POST"]),
+        Route("/knowledge/{key}", knowledge_page, methods=["GET"]),
         Route("/confirm/{token}", confirm_page, methods=["GET"]),
         Route("/confirm/{token}", confirm_submit, methods=["POST"]),
         Route("/survey/{token}", survey_page, methods=["GET"]),
