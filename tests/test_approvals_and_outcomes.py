@@ -125,7 +125,7 @@ def test_approving_through_the_link_carries_the_plan_on(desk: Desk, itsm_hook_re
     assert (asked.customer, asked.approver, asked.what) == ("Steve Jones", "Scott Miller", "A company smartphone")
     assert asked.reason == "visiting customers" and asked.demand.id == did
     desk.approve_by_link(token, True)
-    assert desk.get(did).state is DemandState.FULFILLED
+    assert desk.get(did).state is DemandState.IN_FULFILMENT, "approved: the plan goes on to its task"
     assert any(e.customer_sees == "Scott Miller approved your request." for e in desk.journey(did))
     ObserverContract.assert_complete(desk, itsm_hook_recorder)
 
@@ -177,7 +177,7 @@ def test_the_reminder_is_sent_once_after_the_configured_time(
     assert any(e.customer_sees == "We reminded Scott (your manager) about your request." for e in desk.journey(did))
     # the reminder's link is fresh: it works after the first message's link expired
     desk.approve_by_link(links(desk, "scott", "approval_reminder")["Approve"].split("?")[0], True)
-    assert desk.get(did).state is DemandState.FULFILLED
+    assert desk.get(did).state is DemandState.IN_FULFILMENT
     ObserverContract.assert_complete(desk, itsm_hook_recorder)
 
 
@@ -202,7 +202,7 @@ def test_approval_on_someones_behalf_names_both(desk: Desk) -> None:
         approved.customer_sees == "Patrick Hale, on behalf of Scott Miller, approved your request. Scott asked me to."
     )
     assert approved.behind_scenes == "approved by patrick on behalf of scott"
-    assert desk.get(did).state is DemandState.FULFILLED
+    assert desk.get(did).state is DemandState.IN_FULFILMENT
 
 
 # ---------------------------------------------------------------- foreseen outcomes

@@ -184,7 +184,10 @@ def test_the_demo_runs_the_reference_plugins_against_local_stand_ins(example: Pa
     assert count >= 10, sink
     assert "acknowledgement sent by email to" in out
     assert "Ledger: notified 2, affected 2, confirmed fixed 1" in out
-    assert "Scott approves; demand #4 is fulfilled." in out
+    # approval is not delivery: the phone is followed like a parcel, fulfilled only once delivered
+    assert "Scott approves; Steve's request says: Waiting for the logistics team to order and ship the phone." in out
+    assert "(made " in out and ": On its way: dispatched today, expected by " in out
+    assert "The phone is delivered; demand #4 is fulfilled." in out
 
 
 def test_the_demo_without_sandboxes_uses_the_config_addresses(example: Path, reference_plugins: None) -> None:
@@ -215,7 +218,8 @@ def test_the_core_only_demo_needs_no_plugin(example: Path) -> None:
     r = run("demo", "--example", str(example), "--core-only")
     assert r.exit_code == 0, r.output
     assert "What the stand-ins received" not in r.output
-    assert "Scott approves; demand #4 is fulfilled." in r.output
+    assert "Steve is told: Your phone was dispatched." in r.output
+    assert "The phone is delivered; demand #4 is fulfilled." in r.output
     # the hook contract, as an observer plugin sees it: every journey event reported once
     heard = next(line for line in r.output.splitlines() if line.startswith("An observer plugin heard "))
     counts = heard.removeprefix("An observer plugin heard ").split()

@@ -138,6 +138,10 @@ def test_value_demands_plan_steps_approvals_and_rejections(desk: Desk, itsm_hook
     phone = desk.submit("value", "steve", "", service="smartphone", answers={"reason": "customer visits"}).demand
     assert desk.get(phone.id).state is DemandState.AWAITING_APPROVAL
     desk.approve(phone.id, "scott", "Enjoy!")
+    (ship,) = desk.tasks(demand_id=phone.id)
+    desk.start_task(ship.id, "lee")
+    for milestone in ("ordered", "dispatched", "delivered"):  # the last one finishes the task and the plan
+        desk.task_milestone(ship.id, milestone)
     pc = desk.submit("value", "tony", "", service="desktop-pc", answers={"reason": "gaming"}).demand
     desk.reject(pc.id, "scott", "we use laptops in Sales")
 

@@ -61,13 +61,15 @@ def desk(config: Path, clock: Clock) -> Iterator[Desk]:
 
 
 def phone_request(desk: Desk, clock: Clock, customer: str, approval: timedelta) -> int:
-    """A smartphone request approved after ``approval`` (its plan then finishes at once)."""
+    """A smartphone request approved after ``approval``, then shipped at once (the plan's task done)."""
     d = desk.submit(
         "value", customer, "", service="smartphone", answers={"reason": "customer visits"}, channel="portal"
     )
     did = d.demand.id
     clock.now += approval
     desk.approve(did, "scott", "ok")
+    for task in desk.tasks(demand_id=did):
+        desk.finish_task(task.id)
     clock.now += timedelta(minutes=30)
     return did
 

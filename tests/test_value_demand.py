@@ -443,8 +443,12 @@ def test_approval_waits_for_the_manager_and_carries_on(desk: Desk) -> None:
         desk.approve(d.id, "tony")
     desk.approve(d.id, "scott", "Enjoy!")
     d = desk.get(d.id)
-    assert d.state is DemandState.FULFILLED
+    assert d.state is DemandState.IN_FULFILMENT, "approved is not delivered: the phone is still to be shipped"
+    assert d.waiting_for == "the logistics team to order and ship the phone"
     assert any(e.customer_sees == "Scott Miller approved your request. Enjoy!" for e in desk.journey(d.id))
+    (task,) = desk.tasks(demand_id=d.id)
+    desk.finish_task(task.id)
+    assert desk.get(d.id).state is DemandState.FULFILLED
 
 
 def test_rejection_tells_the_customer_why(desk: Desk) -> None:

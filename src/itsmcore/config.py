@@ -26,7 +26,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 
 from .components import ActionComponent, Component, NoSettings
 from .errors import ConfigError, ConfigProblem
-from .model import Ask, AskType, DemandKind, KnowledgeArticle, PlanStep, Service, Stage
+from .model import Ask, AskType, DemandKind, HumanTask, KnowledgeArticle, PlanStep, Service, Stage
 from .model._convert import to_tuple
 
 CONFIG_ENV = "ITSM_CONFIG"
@@ -111,6 +111,9 @@ class SurveyRules:
     period_days: float = attrs.field(default=30.0, metadata={"doc": "At most one survey per customer in this period."})
     sample: float = attrs.field(default=1.0, metadata={"doc": "Share of eligible outcomes that get a survey (0..1)."})
     link_days: float = attrs.field(default=14.0, metadata={"doc": "How long a survey link stays valid."})
+    review_max_chars: int = attrs.field(
+        default=1000, metadata={"doc": "Longest review a customer may write of a service, in characters."}
+    )
 
 
 def _at_least(low: float) -> Any:
@@ -646,10 +649,18 @@ def _services(
             problems.append(ConfigProblem(file, f"{path}.plan", "expected a list of steps"))
             plan_raw = []
         for i, step in enumerate(plan_raw):
-            if not isinstance(step, Mapping) or not isinstance(step.get("action"), str):
-                problems.append(ConfigProblem(file, f"{path}.plan[{i}]", 'expected a table with action = "..."'))
-                continue
-            steps.append(PlanStep(action=step["action"], params={k: v for k, v in step.items() if k != "action"}))
+            plan_step = _plan_step(step, file, f"{path}.plan[{i}]", problems)
+            if plan_step is not None:
+                steps.append(plan_step)
+        if steps and steps[0].task is not None and len(steps) == len(plan_raw):
+            problems.append(
+                ConfigProblem(
+                    file,
+                    f"{path}.plan[0]",
+                    "a plan cannot begin with a task yet",
+                    "put an action first (an approval, or a notify that tells the customer what happens)",
+                )
+            )
         kind = body.get("kind", "value")
         if kind not in DemandKind.__members__.values():
             problems.append(
@@ -676,6 +687,26 @@ def _services(
         seen[service.key] = f"{file}: {path}"
         services.append(service)
     return services
+
+
+def _plan_step(raw: Any, file: str, path: str, problems: list[ConfigProblem]) -> PlanStep | None:
+    """A plan step: ``action = "..."`` and its parameters, or ``task = "..."`` for people to do."""
+    if not isinstance(raw, Mapping) or not (isinstance(raw.get("action"), str) or "task" in raw):
+        problems.append(ConfigProblem(file, path, 'expected a table with action = "..." or task = "..."'))
+        return None
+    if "action" in raw and "task" in raw:
+        problems.append(
+            ConfigProblem(file, path, "a step is either an action or a task, not both", "split it into two steps")
+        )
+        return None
+    if "action" in raw:
+        return PlanStep(action=raw["action"], params={k: v for k, v in raw.items() if k != "action"})
+    body = dict(raw)
+    milestones = body.get("milestones")
+    if isinstance(milestones, list):  # a milestone is a name or a table (name, notify, says)
+        body["milestones"] = [{"name": m} if isinstance(m, str) else m for m in milestones]
+    task = structure(body, HumanTask, file, path, problems)
+    return None if task is None else PlanStep(task=task)
 
 
 # --------------------------------------------------------------------------- resolving
@@ -706,6 +737,9 @@ def resolve(config: Config, registry: Mapping[str, Mapping[str, Component]]) -> 
     for (file, path, _raw), service in zip(config.raw_services, config.services, strict=False):
         steps = []
         for i, step in enumerate(service.plan):
+            if step.task is not None:  # done by people: no action to look up
+                steps.append(step)
+                continue
             record = actions.get(step.action)
             if record is None:
                 problems.append(

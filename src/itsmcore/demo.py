@@ -306,15 +306,28 @@ def _confirm_token(desk: Desk, customer: str) -> str:
 
 
 def information_journey(desk: Desk, say: Callable[[str], None]) -> int:
-    """Steve asked for a smartphone; later he asks where it is, and is answered without a person."""
+    """Steve asks for a smartphone and follows it like a parcel; "where is it?" is answered without a person."""
     phone = desk.submit("value", "steve", "", service="smartphone", answers={"reason": "visiting customers"}).demand
     say(f"Steve requested a smartphone (demand #{phone.id}); it needs Scott's approval.")
-    q = desk.submit("information", "steve", "Where is the smartphone I requested?", channel="portal").demand
-    answer = [e.customer_sees for e in desk.journey(q.id) if e.kind == "state"]
-    say(f"Steve asks 'Where is the smartphone I requested?' -> {answer[0] if answer else 'routed to a person'}")
+    say(f"Steve asks 'Where is the smartphone I requested?' -> {_asks(desk, 'Where is the smartphone I requested?')}")
     desk.approve(phone.id, "scott", "Enjoy!")
-    say(f"Scott approves; demand #{phone.id} is {desk.get(phone.id).state}.")
-    return q.id
+    say(f"Scott approves; Steve's request says: {desk.customer_status(phone.id).text}")
+    (task,) = desk.tasks(demand_id=phone.id)
+    for milestone in ("ordered", "dispatched"):
+        desk.task_milestone(task.id, milestone)
+        told = [e.customer_sees for e in desk.journey(phone.id) if e.kind == "milestone"][-1]
+        say(f"Logistics marks task {task.id} {milestone}; Steve is told: {told}")
+    say(f"Steve asks 'Where is my smartphone?' -> {_asks(desk, 'Where is my smartphone?')}")
+    desk.task_milestone(task.id, "delivered")
+    say(f"The phone is delivered; demand #{phone.id} is {desk.get(phone.id).state}.")
+    return phone.id
+
+
+def _asks(desk: Desk, question: str) -> str:
+    """Steve's question in the portal, and the answer he gets on the page."""
+    q = desk.submit("information", "steve", question, channel="portal").demand
+    answer = [e.customer_sees for e in desk.journey(q.id) if e.kind == "state"]
+    return answer[0] if answer else "routed to a person"
 
 
 def run_demo(

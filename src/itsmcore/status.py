@@ -12,7 +12,7 @@ from datetime import datetime
 
 import attrs
 
-from .model import Announcement, AnnouncementState, Demand, DemandKind, DemandState, Service, Stage
+from .model import Announcement, AnnouncementState, Demand, DemandKind, DemandState, Service, Stage, Task, TaskState
 
 S = DemandState
 
@@ -66,6 +66,7 @@ def customer_status(
     now: datetime | None = None,
     known_outage: Announcement | None = None,
     waiting_since: datetime | None = None,
+    task: Task | None = None,
 ) -> CustomerStatus:
     """Where ``demand`` stands, in words that never contradict its state.
 
@@ -76,6 +77,9 @@ def customer_status(
         mentioned ("We know about this").
     :param waiting_since: when the demand began waiting for ``waiting_for``
         ("asked 2 hours ago"); without it (or ``now``) the sentence names no time.
+    :param task: the task of the plan the demand waits on, if any: its latest milestone and
+        its expected day say where the thing is ("On its way: dispatched today, expected by
+        Thursday 4 December"), the way a parcel is tracked.
     """
     state = demand.state
     waiting = demand.waiting_for
@@ -92,6 +96,8 @@ def customer_status(
         return CustomerStatus(
             sentence=who + _ago(waiting_since, now) + ".", label="Waiting for approval", expected=expected
         )
+    if state == S.IN_FULFILMENT and task is not None and task.state != TaskState.DONE:
+        return _tracking(demand, task, now, expected)
     if state in (S.NEW, S.IN_PROGRESS, S.IN_FULFILMENT):
         if outage is not None and state != S.IN_FULFILMENT:  # an outage is linked to reports, not requests
             meanwhile = f" Meanwhile: {_full_stop(outage.workaround)}" if outage.workaround else ""
@@ -183,6 +189,46 @@ def _outcome(demand: Demand, service: Service | None) -> CustomerStatus:
         finished=True,
         needs_customer=True,
     )
+
+
+def _tracking(demand: Demand, task: Task, now: datetime | None, expected: str | None) -> CustomerStatus:
+    """A request waiting on people: the latest milestone and the expected day, else who it waits for."""
+    when = _task_expected(task)
+    latest = task.latest
+    if latest is not None:
+        by = f", expected {when}" if when else ""
+        return CustomerStatus(sentence=f"On its way: {latest.name} {_day(latest.at, now)}{by}.", label="On its way")
+    waiting = demand.waiting_for or task.title[:1].lower() + task.title[1:]
+    return CustomerStatus(
+        sentence=f"Waiting for {waiting}.",
+        label="In progress",
+        expected=f"Expected {when}." if when else expected,
+    )
+
+
+def _task_expected(task: Task) -> str | None:
+    """ "by Thursday 4 December" when the task's expectation is a day, else its own words."""
+    if task.expected_at is not None:
+        return f"by {_date(task.expected_at)}"
+    text = task.expected.strip()
+    if not text:
+        return None
+    return f"within {text}" if text[0].isdigit() else text
+
+
+def _day(at: datetime, now: datetime | None) -> str:
+    """ "today", "yesterday" or "on Tuesday 2 December": when a milestone was reached."""
+    if now is not None:
+        days = (now.date() - at.date()).days
+        if days == 0:
+            return "today"
+        if days == 1:
+            return "yesterday"
+    return f"on {_date(at)}"
+
+
+def _date(at: datetime) -> str:
+    return f"{at:%A} {at.day} {at:%B}"
 
 
 def _expected(demand: Demand, service: Service | None) -> str | None:

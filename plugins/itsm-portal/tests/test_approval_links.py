@@ -31,7 +31,7 @@ def test_the_approver_sees_what_is_asked_and_approves_once(client: TestClient, d
     token = csrf_of(client, link)
     done = client.post(link.split("?")[0], data={"csrf": token, "decision": "approve"})
     assert done.status_code == 200 and "You approved Steve Jones" in done.text
-    assert desk.get(did).state == "fulfilled"
+    assert desk.get(did).state == "in_fulfilment", "approved: the plan goes on to the logistics task"
     again = client.post(link.split("?")[0], data={"csrf": token, "decision": "approve"})
     assert again.status_code == 409 and "approved already" in again.text
     shown = client.get(link)

@@ -66,7 +66,8 @@ def _status(desk: Desk, d: Demand) -> str:
     if d.state in (DemandState.FULFILLED, DemandState.RESOLVED, DemandState.CLOSED):
         return f"Your {noun} #{d.id} for {name} is done."
     if d.state == DemandState.IN_FULFILMENT:
-        return f"Your {noun} #{d.id} for {name} (made {when}) is being set up: {d.waiting_for or 'in progress'}."
+        # the status model says where it is (a task's latest milestone, what it waits for), as every channel does
+        return f"Your {noun} #{d.id} for {name} (made {when}): {desk.customer_status(d).text}"
     return f"Your {noun} #{d.id} for {name} (made {when}) is {str(d.state).replace('_', ' ')}."
 
 

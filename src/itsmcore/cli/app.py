@@ -23,6 +23,7 @@ from .plugin import plugin
 from .report import report  # click only; the reports load when one runs
 from .subscription import subscription
 from .survey import survey
+from .task import task
 
 __all__ = ["cli", "main"]
 
@@ -41,6 +42,7 @@ for _command in (
     announcement,
     subscription,
     survey,
+    task,
     demo,
 ):
     cli.add_command(_command)

@@ -9,7 +9,7 @@ layered bottom to top; each imports only from the layers below it:
 2. the read side and lookups: ``demands``, ``customers``, ``services`` (the catalog),
    ``announcements`` (the records), ``signin``;
 3. features: ``subscriptions``, ``delivery``, ``surveys``, ``handling``, ``intake``,
-   ``fulfilment``, ``approvals``;
+   ``fulfilment``, ``approvals``, ``reviews``;
 4. flows across features: ``outages`` (announcements, "this affects me",
    confirmations), ``corrections`` (a customer's corrected answer resumes the plan),
    ``queue`` and ``execution`` (jobs);

@@ -25,6 +25,30 @@ INSERT_MESSAGE = insert(t.messages)
 _SELECT_EXTERNAL_REF = select(t.demands.c.external_ref).where(t.demands.c.id == bindparam("b_id"))
 
 
+#: How a customer says a message reached them, by the channel's name in the config ("We emailed you").
+_SENT_BY = {"email": "emailed", "mail": "emailed", "sms": "texted", "text": "texted"}
+#: What a message was, for the purposes a customer has a word for; other messages are quoted.
+_SENT_WHAT = {"answer": "the answer", "reply": "our reply"}
+
+
+def sent_words(channel: str, address: str, purpose: str, text: str) -> str:
+    """What the journey tells the customer was sent where ("We emailed the answer to steve@example.com.").
+
+    Only a channel the customer knows by name is named, with the address it went to;
+    the ``log`` channel is the portal inbox, and no component's name is ever shown.
+    """
+    what = _SENT_WHAT.get(purpose)
+    said = f": {text}" if text else "."
+    if channel == "log":
+        return (
+            f"We left {what} in your messages on the portal." if what else f"We left you a message on the portal{said}"
+        )
+    verb = _SENT_BY.get(channel)
+    if verb is None:
+        return f"We sent you {what}." if what else f"We sent you a message{said}"
+    return f"We {verb} {what} to {address}." if what else f"We {verb} you at {address}{said}"
+
+
 class Delivery:
     """Sends messages through the deployment's channels and keeps each one in the store."""
 
@@ -38,6 +62,7 @@ class Delivery:
         """Send a notify job's message; the messages row is for the caller to write when the job is marked done."""
         p = job.params
         customer = self.customers.get(job.customer_id or (demand.customer_id if demand else ""))
+        channel = p.get("channel") or self.reply_channel(customer, p.get("via", "")) or None
         links = tuple(Link(title=x["title"], url=x["url"]) for x in p.get("links", []))
         for provide in self.link_providers:
             links += tuple(provide(job, customer, demand))
@@ -46,15 +71,26 @@ class Delivery:
             subject=p.get("subject", ""),
             text=p.get("text", ""),
             links=links,
-            channel=p.get("channel") or None,
+            channel=channel,
             demand_id=job.demand_id,
             purpose=p.get("purpose", "notification"),
             key=job.key,
             job_id=job.id,
             thread_ref=demand.external_ref if demand is not None else None,
         )
-        behind = f"{p.get('purpose', 'notification')} sent by {name} to {address}" + (f" ({note})" if note else "")
-        return ActionResult(customer_sees=p.get("text", ""), behind_scenes=behind, links=links, channel=name), row
+        purpose = p.get("purpose", "notification")
+        behind = f"{purpose} sent by {name} to {address}" + (f" ({note})" if note else "")
+        told = sent_words(name, address, purpose, p.get("text", ""))
+        return ActionResult(customer_sees=told, behind_scenes=behind, links=links, channel=name), row
+
+    def reply_channel(self, customer: Customer, came_by: str) -> str | None:
+        """``came_by`` when it is a channel that can send to ``customer``, else ``None`` (their preferences decide).
+
+        An answer goes back the way the question came: a customer who emailed is answered
+        by email, in the same thread, whatever channel they prefer for news.
+        """
+        chan = self.channels().get(came_by) if came_by and came_by != "log" else None
+        return came_by if chan is not None and chan.address_for(customer) else None
 
     def deliver(
         self,

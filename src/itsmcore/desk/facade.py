@@ -32,9 +32,13 @@ from ..model import (
     JourneyEvent,
     Link,
     Priority,
+    Review,
+    ReviewSummary,
     Service,
     Stage,
     SurveyResponse,
+    Task,
+    TaskState,
 )
 from ..model.job import Job
 from ..status import CustomerStatus
@@ -54,10 +58,12 @@ from .journey import Journey
 from .outages import FANOUT, FOLLOW_UP, Outages
 from .outbox import Outbox
 from .queue import JobQueue
+from .reviews import Reviews
 from .services import Catalog, CatalogEntry, Held
 from .signin import SignIn
 from .subscriptions import Subscriptions
 from .surveys import Surveys
+from .tasks import Tasks
 
 
 class Desk:
@@ -82,10 +88,12 @@ class Desk:
         subscriptions = self._subscriptions = Subscriptions(ctx, customers, catalog)
         delivery = self._delivery = Delivery(ctx, customers)
         surveys = self._surveys = Surveys(ctx, customers, demands, journey, outbox)
-        handling = self._handling = Handling(ctx, demands, journey, outbox)
+        self._reviews = Reviews(ctx, customers, demands, journey)
+        handling = self._handling = Handling(ctx, demands, journey, outbox, customers)
         intake = self._intake = Intake(ctx, customers, catalog, book, demands, journey, outbox)
         fulfilment = Fulfilment(ctx, outbox, subscriptions)
         approvals = self._approvals = Approvals(ctx, customers, demands, journey, outbox, fulfilment, delivery)
+        tasks = self._tasks = Tasks(ctx, journey, outbox, fulfilment)
         self._corrections = Corrections(ctx, customers, demands, journey, outbox, fulfilment)
         outages = self._outages = Outages(
             ctx, customers, catalog, demands, book, subscriptions, intake, handling, journey, outbox
@@ -95,6 +103,7 @@ class Desk:
         # the desk's own jobs and links plug in like a plugin's would
         delivery.link_providers += [outages.links_for, surveys.links_for, approvals.links_for]
         fulfilment.wait_listeners.append(approvals.ask)
+        fulfilment.task_opener = tasks.open
         execution.register("notify", lambda job, demand: delivery.run_notify(job, execution.demand_of(job, demand)))
         execution.register(FANOUT, lambda job, _demand: (outages.run_fanout(job), None))
         execution.register(FOLLOW_UP, lambda job, _demand: (outages.run_follow_up(job), None))
@@ -303,7 +312,7 @@ class Desk:
         clock, when the wait began), so every channel tells the customer the same thing.
         """
         d = demand if isinstance(demand, Demand) else self._demands.get(demand)
-        return self._intake.status(d)
+        return self._intake.status(d, task=self._tasks.current(d))
 
     def acknowledgement(self, demand: Demand | int) -> str:
         """The thank-you for a demand followed by where it stands now (:func:`itsmcore.status.acknowledgement`)."""
@@ -420,16 +429,14 @@ class Desk:
     ) -> JourneyEvent:
         """A comment from the customer or an agent, shown to the customer.
 
-        With ``external_ref`` the same comment taken in twice is recorded once (see :meth:`record_event`).
+        An agent's comment is their reply and is sent to the customer too: back by the
+        channel the demand came by when it can send (an email, in its thread), else as
+        they prefer; not for a portal demand, which they read on its page, unless their
+        preferences name a channel. With ``external_ref`` the same comment taken in twice
+        is recorded once (see :meth:`record_event`).
         """
-        event, recorded = self.record_event_once(
-            demand_id,
-            actor=actor,
-            channel=channel,
-            customer_sees=text,
-            kind="comment",
-            effort=1 if actor == "customer" else 0,
-            external_ref=external_ref,
+        event, recorded = self._handling.comment(
+            demand_id, text, actor=actor, channel=channel, external_ref=external_ref
         )
         if recorded and actor == Actor.CUSTOMER:
             # a reply to "please send the right mobile number" that is one: the plan goes on
@@ -480,6 +487,44 @@ class Desk:
     def resolve(self, demand_id: int, resolution: str, *, actor: str = Actor.AGENT) -> Demand:
         """Mark an incident resolved (or a request fulfilled, a query answered) and tell the customer."""
         return self._handling.resolve(demand_id, resolution, actor=actor)
+
+    def tasks(
+        self,
+        *,
+        state: TaskState | str | None = None,
+        team: str | None = None,
+        demand_id: int | None = None,
+        open_only: bool = False,
+        limit: int = 100,
+    ) -> list[Task]:
+        """Plan steps people do, oldest first: a team's work list (``InvalidInput`` for an unknown state)."""
+        return self._tasks.listing(state=state, team=team, demand_id=demand_id, open_only=open_only, limit=limit)
+
+    def task(self, task_id: int) -> Task:
+        """One task (``NotFound`` if there is none)."""
+        return self._tasks.get(task_id)
+
+    def task_milestones(self, task_id: int) -> tuple[str, ...]:
+        """The milestones a task's plan step names, in order: what :meth:`task_milestone` accepts."""
+        return self._tasks.milestone_names(task_id)
+
+    def start_task(self, task_id: int, assignee: str | None = None, *, actor: str = Actor.AGENT) -> Task:
+        """Someone takes a task (``Conflict`` if it is done, or started already by the same person)."""
+        return self._tasks.start(task_id, assignee, actor=actor)
+
+    def task_milestone(self, task_id: int, milestone: str, *, actor: str = Actor.AGENT) -> Task:
+        """A task reached a milestone the customer hears of; the last finishes it (errors: ``Conflict``, ``InvalidInput``)."""
+        return self._tasks.milestone(task_id, milestone, actor=actor)
+
+    def finish_task(self, task_id: int, *, actor: str = Actor.AGENT) -> Task:
+        """A task is done: the plan carries on, and the demand is fulfilled after its last step."""
+        return self._tasks.done(task_id, actor=actor)
+
+    def reassign_task(
+        self, task_id: int, *, assignee: str | None = None, team: str | None = None, actor: str = Actor.AGENT
+    ) -> Task:
+        """Give a task to another person or team (``Conflict`` if it is done)."""
+        return self._tasks.reassign(task_id, assignee=assignee, team=team, actor=actor)
 
     def approve(self, demand_id: int, approver: str, note: str = "", *, on_behalf_of: str | None = None) -> Demand:
         """An approver says yes: the plan carries on from the step after the approval.
@@ -636,6 +681,50 @@ class Desk:
             channel=channel,
             mode=mode,
         )
+
+    # ------------------------------------------------------------------ reviews
+
+    def review(
+        self,
+        demand_id: int,
+        customer: str,
+        rating: int,
+        text: str = "",
+        *,
+        anonymous: bool = False,
+        channel: str = "portal",
+    ) -> Review:
+        """The customer's 1-5 rating and words about the service of their fulfilled (or closed) value demand.
+
+        Recorded as a journey event at the ``share`` stage. NotFound when the demand is not
+        theirs; InvalidAnswers for a rating outside 1-5 or a text over ``[survey_rules]
+        review_max_chars``; Conflict when it is not a fulfilled value demand or is reviewed already.
+        """
+        return self._reviews.review(demand_id, customer, rating, text, anonymous=anonymous, channel=channel)
+
+    def hide_review(self, review_id: int, by: str, reason: str) -> Review:
+        """Hide a review from colleagues; it is kept with who hid it and why (Conflict if hidden already)."""
+        return self._reviews.hide(review_id, by, reason)
+
+    def get_review(self, review_id: int) -> Review:
+        """The review, hidden or not; NotFound otherwise."""
+        return self._reviews.get(review_id)
+
+    def review_of(self, demand_id: int) -> Review | None:
+        """The review of one demand, hidden or not, or ``None``."""
+        return self._reviews.of_demand(demand_id)
+
+    def reviews(self, service_key: str, *, include_hidden: bool = False, limit: int = 50) -> list[Review]:
+        """A service's reviews, newest first: visible ones for colleagues, ``include_hidden`` for the desk."""
+        return self._reviews.listing(service_key, include_hidden=include_hidden, limit=limit)
+
+    def review_summary(self, service_key: str, *, recent: int = 5) -> ReviewSummary:
+        """What colleagues read on a service's page: the average, the count and the latest visible reviews."""
+        return self._reviews.summary(service_key, recent=recent)
+
+    def review_summaries(self, service_keys: Iterable[str]) -> dict[str, ReviewSummary]:
+        """Average and count of visible reviews per service, in one query (search results)."""
+        return self._reviews.summaries(service_keys)
 
     # ------------------------------------------------------------------ messages
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from ..components import ActionResult, NeedsCustomer
-from ..model import Actor, Demand, DemandKind, DemandState, Stage
+from ..model import Actor, Demand, DemandKind, DemandState, Service, Stage
 from ..model.job import Job
 from ..store import tables as t
 from .context import KEEP, Context
@@ -25,6 +25,8 @@ _SELECT_OUTPUTS = select(t.demands.c.outputs).where(t.demands.c.id == bindparam(
 
 #: Called in the step's transaction when a step starts waiting for someone: (change, job, result, now) -> job ids.
 WaitListener = Callable[[Change, Job, ActionResult, datetime], list[int]]
+#: Called in the transaction that reaches a plan's task step: (change, demand, service, step, now) -> job ids.
+TaskOpener = Callable[[Change, Demand, Service, int, datetime], list[int]]
 
 
 class Fulfilment:
@@ -34,6 +36,8 @@ class Fulfilment:
         self.subscriptions = subscriptions
         #: Features that act when a step starts waiting (approvals asks the approver); registered by the desk.
         self.wait_listeners: list[WaitListener] = []
+        #: Opens a task for a step people do (the tasks feature); registered by the desk.
+        self.task_opener: TaskOpener | None = None
 
     def job_done(self, change: Change, job: Job, result: ActionResult, actor: str, now: datetime) -> list[int]:
         """Record what a done job did for its demand; returns the ids of the jobs it queued."""
@@ -155,6 +159,9 @@ class Fulfilment:
         """Queue the next plan step, or finish the request when the plan is done."""
         svc = self.ctx.services.get(demand.service_key or "")
         if svc is not None and step + 1 < len(svc.plan):
+            if svc.plan[step + 1].task is not None:
+                assert self.task_opener is not None, "a plan with a task step needs the tasks feature"
+                return self.task_opener(change, demand, svc, step + 1, now)
             return [self.outbox.add(change.conn, self.outbox.step_row(demand.id, svc, step + 1, now))]
         name = svc.name if svc else demand.summary
         links = svc.quick_start if svc else ()

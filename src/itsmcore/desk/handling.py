@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import attrs
 from sqlalchemy.exc import IntegrityError
 
 from ..logs import log_context
-from ..model import Actor, Demand, DemandKind, DemandState, JourneyEvent, Stage
+from ..model import Actor, Customer, Demand, DemandKind, DemandState, JourneyEvent, Stage
 from ..status import customer_status
 from .context import Context
+from .customers import Customers
 from .demands import Demands
 from .journey import Change, Journey
 from .outbox import Outbox
@@ -33,12 +36,31 @@ FINISHED = {
 }
 
 
+#: Channels that are a page the customer reads their demand on, not a channel a message goes to.
+ON_THE_PAGE = frozenset({"portal"})
+
+#: Work done in the change that records an event: (change, demand) -> ids of the jobs it queued.
+AlsoDo = Callable[[Change, Demand], list[int]]
+
+
+def tells_by_message(demand: Demand, customer: Customer) -> bool:
+    """Whether an answer or an agent's reply on ``demand`` is also sent to its customer as a message.
+
+    A demand taken in on the portal is answered on its page, where the customer already
+    is; a message would only repeat it, so one goes only when their preferences name a
+    channel to be told by. Any other channel (email, phone, chat) is one they have left,
+    so the answer follows them: back by that channel when it can send, else as they prefer.
+    """
+    return demand.channel not in ON_THE_PAGE or bool(customer.preferred_channels)
+
+
 class Handling:
-    def __init__(self, ctx: Context, demands: Demands, journey: Journey, outbox: Outbox):
+    def __init__(self, ctx: Context, demands: Demands, journey: Journey, outbox: Outbox, customers: Customers):
         self.ctx = ctx
         self.demands = demands
         self.journey = journey
         self.outbox = outbox
+        self.customers = customers
 
     def record_event_once(
         self,
@@ -52,8 +74,14 @@ class Handling:
         effort: int = 0,
         kind: str = "note",
         external_ref: str | None = None,
+        also: AlsoDo | None = None,
     ) -> tuple[JourneyEvent, bool]:
-        """Add an event to a demand's journey, saying whether this call recorded it (see ``Desk.record_event_once``)."""
+        """Add an event to a demand's journey, saying whether this call recorded it (see ``Desk.record_event_once``).
+
+        ``also`` runs in the same change once the event is written (a reply queues its
+        message there), so the event and its jobs commit together or not at all.
+        """
+        jobs: list[int] = []
         with log_context(demand_id=demand_id):
             if external_ref is not None:
                 existing = self.demands.event_by_external_ref(external_ref)
@@ -73,6 +101,8 @@ class Handling:
                         kind=kind,
                         external_ref=external_ref,
                     )
+                    if also is not None:
+                        jobs = also(change, demand)
             except IntegrityError:
                 # Lost a race on the unique external_ref: the other process's event stands.
                 if external_ref is None:
@@ -81,7 +111,42 @@ class Handling:
                 if existing is None:
                     raise
                 return existing, False
+            self.outbox.wake(jobs)
             return ev, True
+
+    def comment(
+        self, demand_id: int, text: str, *, actor: str, channel: str | None, external_ref: str | None
+    ) -> tuple[JourneyEvent, bool]:
+        """A comment shown to the customer; an agent's is their reply, also sent to the customer.
+
+        The customer's own comment is not echoed back to them, and nothing else said on
+        the desk (an internal note) goes through here.
+        """
+
+        def send_reply(change: Change, demand: Demand) -> list[int]:
+            if not tells_by_message(demand, self.customers.get(demand.customer_id)):
+                return []
+            jid = self.outbox.notify(
+                change.conn,
+                demand.id,
+                purpose="reply",
+                subject=f"#{demand.id}: {demand.summary}",
+                body=text,
+                via=demand.channel,
+                now=self.ctx.clock(),
+            )
+            return [jid]
+
+        return self.record_event_once(
+            demand_id,
+            actor=actor,
+            channel=channel,
+            customer_sees=text,
+            kind="comment",
+            effort=1 if actor == Actor.CUSTOMER else 0,
+            external_ref=external_ref,
+            also=send_reply if actor == Actor.AGENT else None,
+        )
 
     def transition(
         self,

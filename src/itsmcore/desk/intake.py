@@ -16,7 +16,7 @@ from ..components import Intake as IntakeRecord
 from ..errors import IneligibleCustomer, InvalidAnswers, NotFound
 from ..jobs import DeferredRunner
 from ..logs import log_context
-from ..model import Actor, Customer, Demand, DemandKind, DemandState, Link, Priority, Service, Stage
+from ..model import Actor, Customer, Demand, DemandKind, DemandState, Link, Priority, Service, Stage, Task
 from ..status import CustomerStatus, acknowledgement, customer_status
 from ..store import rows
 from ..store import tables as t
@@ -24,6 +24,7 @@ from .announcements import Book
 from .context import Context
 from .customers import Customers
 from .demands import Demands
+from .handling import tells_by_message
 from .journey import Journey
 from .outbox import Outbox
 from .services import Catalog
@@ -268,12 +269,12 @@ class Intake:
             job_ids = self.outbox.add_many(conn, jobs, ids=not isinstance(ctx.runner, DeferredRunner))
         # from here on every line logged (inline jobs) names the new demand
         with log_context(demand_id=demand_id):
-            if kind_v == DemandKind.INFORMATION:
-                self._try_answer(demand)
+            answer_jobs = self._try_answer(demand, cust) if kind_v == DemandKind.INFORMATION else []
             if job_ids:
-                self.outbox.wake(job_ids)
+                self.outbox.wake(job_ids + answer_jobs)
                 demand = self.demands.get(demand_id)
             elif kind_v == DemandKind.INFORMATION:
+                self.outbox.wake(answer_jobs)
                 demand = self.demands.get(demand_id)
             ack = self.ack_text(demand, svc)
             links = svc.quick_start if svc else ()
@@ -286,11 +287,12 @@ class Intake:
         svc = svc or self.catalog.find(demand.service_key)
         return acknowledgement(demand, self.status(demand, svc), service=svc)
 
-    def status(self, demand: Demand, svc: Service | None = None) -> CustomerStatus:
+    def status(self, demand: Demand, svc: Service | None = None, *, task: Task | None = None) -> CustomerStatus:
         """Where ``demand`` stands for its customer, with the facts the status model needs looked up here.
 
         The wait is taken to have begun at the demand's last change (``updated_at``): every
-        change of what it waits for is one, and a note or a message is not.
+        change of what it waits for is one, and a note or a message is not. ``task`` is the
+        plan's task the demand waits on, found by the caller (the tasks feature sits above this one).
         """
         svc = svc or self.catalog.find(demand.service_key)
         outage = None
@@ -305,9 +307,15 @@ class Intake:
             now=self.ctx.clock(),
             known_outage=outage,
             waiting_since=demand.updated_at if demand.waiting_for else None,
+            task=task,
         )
 
-    def _try_answer(self, demand: Demand) -> None:
+    def _try_answer(self, demand: Demand, customer: Customer) -> list[int]:
+        """Answer a question by self-service, or route it to a person; the ids of the jobs queued.
+
+        The answer is recorded and its message queued in one change: the journey never
+        says "answered" without the answer being on its way (see ``tells_by_message``).
+        """
         ctx = self.ctx
         answered = ctx.host.answer_query(ctx.desk, demand, ctx.on_error(demand.id))
         with self.journey.begin() as change:
@@ -328,7 +336,7 @@ class Intake:
                     behind_scenes=f"state {demand.state} -> {DemandState.IN_PROGRESS} by {Actor.SYSTEM}",
                     kind="state",
                 )
-                return
+                return []
             plugin, answer = answered
             links = "".join(f"\n{link.title}: {link.url}" for link in answer.links)
             # An answer about an earlier demand means the customer was chasing it (failure
@@ -348,6 +356,21 @@ class Intake:
                 behind_scenes=f"answered by self-service ({answer.source or plugin})",
                 kind="state",
             )
+            if not tells_by_message(demand, customer):
+                return []  # a portal question: the answer is on its page
+            return [
+                self.outbox.notify(
+                    change.conn,
+                    demand.id,
+                    purpose="answer",
+                    subject=f"#{demand.id}: {demand.summary}",
+                    body=answer.text,
+                    links=answer.links,
+                    via=demand.channel,
+                    now=ctx.clock(),
+                    key=f"{ctx.name}:demand:{demand.id}:answer",
+                )
+            ]
 
     def suggest_answer(self, customer: str | Customer, text: str) -> Answer | None:
         """A self-service answer to a question before it is asked (nothing is stored).

@@ -95,11 +95,16 @@ class Outbox:
         customer_id: str | None = None,
         links: Iterable[Link] = (),
         channel: str | None = None,
+        via: str | None = None,
         key: str | None = None,
         confirm_announcement: int | None = None,
         survey: bool = False,
     ) -> dict[str, Any]:
-        """A message to the demand's customer (or ``customer_id``), sent by a ``notify`` job."""
+        """A message to the demand's customer (or ``customer_id``), sent by a ``notify`` job.
+
+        ``via`` is the channel the demand came by: the message goes back that way when that
+        channel can send to the customer, else by ``channel`` or their preferences.
+        """
         return job_row(
             action="notify",
             key=key or f"{self.ctx.name}:notify:{demand_id}:{purpose}:{secrets.token_hex(8)}",
@@ -110,6 +115,7 @@ class Outbox:
                 text=body,
                 links=links,
                 channel=channel,
+                via=via,
                 confirm=confirm_announcement is not None,
                 survey=survey,
             ),
@@ -145,6 +151,7 @@ def notify_params(
     text: str,
     links: Iterable[Link] | Sequence[Mapping[str, str]] = (),
     channel: str | None = None,
+    via: str | None = None,
     confirm: bool = False,
     survey: bool = False,
 ) -> dict[str, Any]:
@@ -155,6 +162,7 @@ def notify_params(
         "text": text,
         "links": [x if isinstance(x, Mapping) else {"title": x.title, "url": x.url} for x in links],
         "channel": channel or "",
+        **({"via": via} if via else {}),
         "confirm": confirm,
         "survey": survey,
     }

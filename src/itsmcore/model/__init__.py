@@ -16,12 +16,17 @@ from .demand import (
     check_transition,
 )
 from .journey import Actor, JourneyEvent, MomentOfTruth, Stage
-from .service import Ask, AskType, Eligibility, ExperiencePackage, Link, PlanStep, Service
+from .review import A_COLLEAGUE, RATING_HIGH, RATING_LOW, Review, ReviewSummary
+from .service import Ask, AskType, Eligibility, ExperiencePackage, HumanTask, Link, Milestone, PlanStep, Service
 from .survey import KnowledgeArticle, SurveyResponse
+from .task import ReachedMilestone, Task, TaskState
 
 __all__ = [
+    "A_COLLEAGUE",
     "FINAL_STATES",
     "LIFECYCLES",
+    "RATING_HIGH",
+    "RATING_LOW",
     "Actor",
     "Announcement",
     "AnnouncementState",
@@ -35,15 +40,22 @@ __all__ = [
     "DemandState",
     "Eligibility",
     "ExperiencePackage",
+    "HumanTask",
     "IllegalTransition",
     "JourneyEvent",
     "KnowledgeArticle",
     "Link",
+    "Milestone",
     "MomentOfTruth",
     "PlanStep",
     "Priority",
+    "ReachedMilestone",
+    "Review",
+    "ReviewSummary",
     "Service",
     "Stage",
     "SurveyResponse",
+    "Task",
+    "TaskState",
     "check_transition",
 ]

@@ -16,6 +16,7 @@ from .consistency import Consistency, Pair, consistency
 from .failure import CATEGORIES, FailureDemand, failure_demand
 from .journeys import Gap, JourneyMap, StageFigures, gaps, human_duration, journey_map
 from .query import Scope
+from .reviews import ReviewRow, review_rows
 from .rollup import refresh
 from .surveys import DIMENSIONS, Detractor, SurveyRow, detractors, survey_rows
 
@@ -32,6 +33,7 @@ __all__ = [
     "Gap",
     "JourneyMap",
     "Pair",
+    "ReviewRow",
     "Scope",
     "StageFigures",
     "SurveyRow",
@@ -41,6 +43,7 @@ __all__ = [
     "human_duration",
     "journey_report",
     "refresh_rollup",
+    "review_report",
     "survey_report",
 ]
 
@@ -70,6 +73,12 @@ def survey_report(
         return survey_rows(conn, scope, methods, dimensions), detractors(conn, scope, methods)
 
 
+def review_report(desk: Desk, scope: Scope) -> list[ReviewRow]:
+    """Per service, the average rating and count of the reviews customers wrote for colleagues."""
+    with desk.engine.connect() as conn:
+        return review_rows(conn, scope)
+
+
 def failure_demand_report(desk: Desk, scope: Scope, *, fresh: bool = True) -> FailureDemand:
     if fresh:
         refresh_rollup(desk)
@@ -96,6 +105,7 @@ class ExperienceReport:
     detractors: tuple[Detractor, ...]
     failure: FailureDemand
     consistency: Consistency
+    reviews: tuple[ReviewRow, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -138,6 +148,8 @@ def experience_report(
     step("services")
     rows, low = survey_report(desk, scope, ("overall", "service", "channel", "period", "mode"))
     step("surveys")
+    reviews = review_report(desk, scope)
+    step("reviews")
     fd = failure_demand_report(desk, scope, fresh=False)
     step("failure demand")
     cons = consistency_report(desk, scope, fresh=False)
@@ -151,4 +163,5 @@ def experience_report(
         detractors=tuple(low),
         failure=fd,
         consistency=cons,
+        reviews=tuple(reviews),
     )

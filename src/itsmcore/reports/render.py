@@ -24,6 +24,8 @@ from .failure import CATEGORIES, FailureDemand
 from .failure import as_dicts as failure_dicts
 from .journeys import Gap, JourneyMap, human_duration
 from .journeys import as_dict as journey_dict
+from .reviews import ReviewRow
+from .reviews import as_dicts as review_dicts
 from .surveys import Detractor, SurveyRow
 from .surveys import as_dicts as survey_dicts
 
@@ -85,6 +87,24 @@ def score_rows(rows: Sequence[SurveyRow]) -> Rows:
             f"{r.score.n:,}",
         )
         for r in rows
+    ]
+
+
+def review_rows(reviews: Sequence[ReviewRow], surveys: Sequence[SurveyRow] = ()) -> Rows:
+    """Per service, the reviews customers wrote for colleagues beside the survey score they gave IT."""
+    scores: dict[str, list[str]] = {}
+    for s in surveys:
+        if s.dimension == "service":
+            scores.setdefault(s.group, []).append(f"{s.method.upper()} {_fmt(s.score.value)} (n={s.score.n:,})")
+    return ["service", "average rating", "reviews", "hidden by the desk", "survey score"], [
+        (
+            r.service_key,
+            f"{_fmt(r.average)} of 5" if r.average is not None else "-",
+            f"{r.count:,}",
+            f"{r.hidden:,}",
+            ", ".join(scores.get(r.service_key, [])) or "-",
+        )
+        for r in reviews
     ]
 
 
@@ -177,6 +197,9 @@ def experience_terminal(console: Console, r: ExperienceReport) -> None:
     for _key, m, g in r.services:
         journey_table(console, m, g)
     survey_table(console, [s for s in r.surveys if s.dimension in ("overall", "service")], r.detractors)
+    if r.reviews:
+        console.print("[bold]Reviews by service[/bold] (what customers told colleagues)")
+        _print_table(console, review_rows(r.reviews, r.surveys))
     failure_table(console, r.failure)
     consistency_table(console, r.consistency)
 
@@ -351,6 +374,8 @@ def experience_html(r: ExperienceReport) -> str:
     body += [
         "<h2>What customers say</h2>",
         _surveys_html([s for s in r.surveys if s.dimension in ("overall", "service", "channel", "mode")], r.detractors),
+        "<h2>Reviews by service</h2>",
+        _table(*review_rows(r.reviews, r.surveys)) if r.reviews else "<p>No reviews in this period.</p>",
         "<h2>Failure demand</h2>",
         _failure_html(r.failure),
         "<h2>Better than last time?</h2>",
@@ -366,6 +391,7 @@ def experience_dict(r: ExperienceReport) -> dict[str, Any]:
         "overall": journey_dict(r.overall),
         "services": [journey_dict(m, g) | {"service": key} for key, m, g in r.services],
         "surveys": survey_dicts(list(r.surveys)),
+        "reviews": review_dicts(list(r.reviews)),
         "failure_demand": failure_dicts(r.failure),
         "failure_share": r.failure.share,
         "consistency": {
@@ -388,6 +414,7 @@ __all__ = [
     "failure_table",
     "journey_html",
     "journey_table",
+    "review_rows",
     "survey_table",
     "surveys_html",
     "to_csv",

@@ -15,7 +15,10 @@ from ..model import (
     JourneyEvent,
     Link,
     Priority,
+    ReachedMilestone,
     Stage,
+    Task,
+    TaskState,
 )
 from ..model.job import Job, JobState
 
@@ -112,4 +115,24 @@ def announcement(row: Any) -> Announcement:
         updated_at=aware(row.updated_at),  # type: ignore[arg-type]
         resolved_at=aware(row.resolved_at),
         resolution=row.resolution,
+    )
+
+
+def task(row: Any) -> Task:
+    return Task(
+        id=row.id,
+        demand_id=row.demand_id,
+        step=row.step,
+        title=row.title,
+        team=row.team,
+        state=TaskState(row.state),
+        milestones=tuple(
+            ReachedMilestone(name=m["name"], at=aware(datetime.fromisoformat(m["at"])))  # type: ignore[arg-type]
+            for m in row.milestones or []
+        ),
+        assignee=row.assignee,
+        expected=row.expected or "",
+        expected_at=aware(row.expected_at),
+        created_at=aware(row.created_at),  # type: ignore[arg-type]
+        updated_at=aware(row.updated_at),  # type: ignore[arg-type]
     )

@@ -326,3 +326,47 @@ sign_in_failures = Table(
     Index(None, "address", "at"),
     Index(None, "at"),
 )
+
+# A plan's human steps (order the phone, ship it): one row per demand and task step, created
+# in the transaction that reaches the step. ``milestones`` lists those reached so far, each
+# ``{"name": ..., "at": iso}``; ``expected`` is the configured wording ("3 working days") and
+# ``expected_at`` the day it works out to, when it is a number of days.
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("demand_id", Integer, ForeignKey("demands.id"), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("team", String(128)),
+    Column("state", String(16), nullable=False),
+    Column("milestones", JSON, nullable=False, default=list),
+    Column("assignee", String(128)),
+    Column("expected", Text, nullable=False, default=""),
+    Column("expected_at", TS),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Index(None, "demand_id", "step", unique=True),
+    Index(None, "state", "team"),
+)
+
+# What customers tell colleagues about a service after a fulfilled value demand: one review
+# per demand (unique, so two submissions at once store one). A hidden review is kept, with
+# who hid it and why; colleagues no longer see it, the desk still does.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("demand_id", Integer, ForeignKey("demands.id"), nullable=False),
+    Column("service_key", String(128), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("rating", Integer, nullable=False),
+    Column("text", Text, nullable=False, default=""),
+    Column("anonymous", Boolean, nullable=False, default=False),
+    Column("hidden", Boolean, nullable=False, default=False),
+    Column("hidden_by", String(128)),
+    Column("hidden_reason", Text, nullable=False, default=""),
+    Column("at", TS, nullable=False),
+    Index(None, "demand_id", unique=True),
+    Index(None, "service_key", "hidden", "at"),
+)

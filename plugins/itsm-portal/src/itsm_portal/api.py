@@ -18,6 +18,7 @@ from itsmcore import (
     JourneyEvent,
     Link,
     NotFound,
+    Review,
     Stage,
 )
 from starlette.requests import Request
@@ -94,6 +95,29 @@ def _announcement(a: Announcement) -> dict[str, Any]:
         "opened_at": a.opened_at.isoformat(),
         "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
     }
+
+
+def _review(r: Review, *, desk_view: bool = False) -> dict[str, Any]:
+    """A review as colleagues see it (an anonymous one names nobody), or with ``desk_view`` all the desk knows."""
+    out: dict[str, Any] = {
+        "id": r.id,
+        "service": r.service_key,
+        "rating": r.rating,
+        "text": r.text,
+        "by": r.shown_as,
+        "customer": None if r.anonymous else r.customer_id,
+        "anonymous": r.anonymous,
+        "at": r.at.isoformat(),
+    }
+    if desk_view:
+        out.update(
+            customer=r.customer_id,
+            demand_id=r.demand_id,
+            hidden=r.hidden,
+            hidden_by=r.hidden_by,
+            hidden_reason=r.hidden_reason,
+        )
+    return out
 
 
 def _endpoint(fn: Any) -> Any:
@@ -361,6 +385,48 @@ async def catalog(request: Request) -> Response:
     )
 
 
+@_endpoint
+async def service_reviews(request: Request) -> Response:
+    """A service's average rating, count and visible reviews; ``hidden=1`` adds hidden ones, as the desk sees them."""
+    desk = portal_of(request).desk
+    key = request.path_params["key"]
+    await call(desk.get_service, key)  # UnknownService: 404
+    desk_view = request.query_params.get("hidden") in ("1", "true", "yes")
+    summary = await call(desk.review_summary, key, recent=0)
+    found = await call(desk.reviews, key, include_hidden=desk_view, limit=200)
+    return JSONResponse(
+        {
+            "service": key,
+            "average": summary.average,
+            "count": summary.count,
+            "reviews": [_review(r, desk_view=desk_view) for r in found],
+        }
+    )
+
+
+@_endpoint
+async def review(request: Request) -> Response:
+    """The customer's review of the service of their fulfilled (or closed) value demand."""
+    desk = portal_of(request).desk
+    data = await _body(request)
+    rating = data.get("rating")
+    if isinstance(rating, bool) or not isinstance(rating, int):
+        raise InvalidAnswers({"rating": "a whole number from 1 to 5"})
+    anonymous = data.get("anonymous", False)
+    if not isinstance(anonymous, bool):
+        raise InvalidAnswers({"anonymous": "true or false"})
+    written = await call(
+        desk.review,
+        _id(request),
+        _str(data, "customer", required=True),
+        rating,
+        _str(data, "text"),
+        anonymous=anonymous,
+        channel=_str(data, "channel", default="api") or "api",
+    )
+    return JSONResponse(_review(written, desk_view=True), status_code=201)
+
+
 async def openapi(request: Request) -> Response:
     return JSONResponse(OPENAPI)
 
@@ -373,6 +439,8 @@ def routes() -> Sequence[Route]:
         Route("/demands/{did}", read_demand, methods=["GET"]),
         Route("/demands/{did}/comments", comment, methods=["POST"]),
         Route("/demands/{did}/advance", advance, methods=["POST"]),
+        Route("/demands/{did}/review", review, methods=["POST"]),
+        Route("/services/{key}/reviews", service_reviews, methods=["GET"]),
         Route("/announcements", list_announcements, methods=["GET"]),
         Route("/announcements", announce, methods=["POST"]),
         Route("/announcements/{aid}/resolve", resolve_announcement, methods=["POST"]),
@@ -432,6 +500,7 @@ def _p(name: str) -> dict[str, Any]:
 
 _STR = {"type": "string"}
 _DEMAND = {"$ref": "#/components/schemas/Demand"}
+_REVIEW = {"$ref": "#/components/schemas/Review"}
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
@@ -464,6 +533,34 @@ OPENAPI: dict[str, Any] = {
                 body="Advance",
                 params=[_p("did")],
                 conflict=True,
+            )
+        },
+        "/demands/{did}/review": {
+            "post": _op(
+                "Review the service of a fulfilled (or closed) value demand, once, as its customer",
+                body="ReviewSubmission",
+                params=[_p("did")],
+                ok="201",
+                conflict=True,
+                schema=_REVIEW,
+            )
+        },
+        "/services/{key}/reviews": {
+            "get": _op(
+                "A service's average rating, count and reviews, newest first",
+                params=[
+                    {"name": "key", "in": "path", "required": True, "schema": _STR},
+                    _q("hidden", "1 to add the reviews the desk hid, with who hid them and why"),
+                ],
+                schema={
+                    "type": "object",
+                    "properties": {
+                        "service": _STR,
+                        "average": {"type": ["number", "null"]},
+                        "count": {"type": "integer"},
+                        "reviews": {"type": "array", "items": _REVIEW},
+                    },
+                },
             )
         },
         "/announcements": {
@@ -596,6 +693,36 @@ OPENAPI: dict[str, Any] = {
                 "type": "object",
                 "required": ["token", "fixed"],
                 "properties": {"token": _STR, "fixed": {"type": "boolean"}},
+            },
+            "ReviewSubmission": {
+                "type": "object",
+                "required": ["customer", "rating"],
+                "properties": {
+                    "customer": {**_STR, "description": "the demand's customer; anyone else gets 404"},
+                    "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                    "text": {**_STR, "description": "at most the deployment's review_max_chars (default 1,000)"},
+                    "anonymous": {"type": "boolean", "description": "colleagues see 'a colleague'; the desk sees who"},
+                    "channel": _STR,
+                },
+            },
+            "Review": {
+                "type": "object",
+                "description": "A review; an anonymous one has no customer unless the desk's view was asked for",
+                "required": ["id", "service", "rating", "text", "by", "anonymous", "at"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "service": _STR,
+                    "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                    "text": _STR,
+                    "by": {**_STR, "description": "the reviewer's name, or 'a colleague'"},
+                    "customer": {"type": ["string", "null"]},
+                    "anonymous": {"type": "boolean"},
+                    "at": _STR,
+                    "demand_id": {"type": "integer"},
+                    "hidden": {"type": "boolean"},
+                    "hidden_by": {"type": ["string", "null"]},
+                    "hidden_reason": _STR,
+                },
             },
             "SurveyAnswer": {
                 "type": "object",

@@ -62,6 +62,8 @@ if TYPE_CHECKING:
 KIND_WORDS = {DemandKind.VALUE: "Request", DemandKind.FAILURE: "Problem", DemandKind.INFORMATION: "Question"}
 #: States in which the customer is asked "is it sorted?"
 CONFIRMABLE = {DemandState.FULFILLED, DemandState.RESOLVED, DemandState.ANSWERED}
+#: States in which a value demand's customer has the outcome, so may review the service.
+REVIEWABLE = {DemandState.FULFILLED, DemandState.CLOSED}
 #: Where a message went, for customers: never a channel component's name ("log").
 CHANNEL_WORDS = {
     "log": "in your portal inbox",
@@ -375,6 +377,9 @@ async def _search(request: Request, me: Customer, q: str) -> list[dict[str, Any]
         return cached
     hits = await call(portal.desk.search, q, customer=me, limit=portal.settings.search_limit)
     results = [_entry(h) for h in hits]
+    rated = await call(portal.desk.review_summaries, [r["key"] for r in results])
+    for r in results:  # what colleagues say, beside each result
+        r["rating"], r["reviews"] = rated[r["key"]].average, rated[r["key"]].count
     portal.search_cache.put(key, results)
     return results
 
@@ -414,6 +419,7 @@ async def _service_context(request: Request, me: Customer, key: str) -> dict[str
         "values": await call(_prefill, desk, service, me),
         "errors": {},
         "discovery": request.query_params.get("from", "")[:200],
+        "reviews": await call(desk.review_summary, service.key),
     }
 
 
@@ -593,7 +599,12 @@ async def demands_page(request: Request) -> Response:
     )
 
 
-async def demand_page(request: Request) -> Response:
+async def demand_page(
+    request: Request,
+    errors: Mapping[str, str] | None = None,
+    values: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     me = await need_customer(request)
     demand = await _my_demand(request, me)
     desk = portal_of(request).desk
@@ -611,8 +622,41 @@ async def demand_page(request: Request) -> Response:
             "service": service,
             "messages": messages,
             "confirmable": demand.state in CONFIRMABLE,
+            "review": await call(desk.review_of, demand.id),
+            "reviewable": demand.kind == DemandKind.VALUE and demand.state in REVIEWABLE and service is not None,
+            "review_max": desk.config.survey_rules.review_max_chars,
+            "errors": errors or {},
+            "values": values or {},
         },
+        status_code=status,
     )
+
+
+async def demand_review(request: Request) -> Response:
+    """The customer's rating and words for colleagues, from their fulfilled request's page."""
+    me = await need_customer(request)
+    form = await checked_form(request)
+    demand = await _my_demand(request, me)
+    values = {"rating": field(form, "rating"), "text": field(form, "text"), "anonymous": field(form, "anonymous")}
+    try:
+        rating = int(values["rating"]) if values["rating"].isdigit() else 0
+        await call(
+            portal_of(request).desk.review,
+            demand.id,
+            me.id,
+            rating,
+            values["text"],
+            anonymous=bool(values["anonymous"]),
+            channel="portal",
+        )
+    except REFUSED as e:
+        refused = refusal(e, "text")
+        if refused.errors:  # the form's to correct, as typed
+            return await demand_page(request, refused.errors, values, refused.status)
+        say(request, refused.notice)  # reviewed already, or not yours to review yet
+        return RedirectResponse(f"/demands/{demand.id}", status_code=303)
+    say(request, "Thank you for your review: colleagues can now read it.")
+    return RedirectResponse(f"/demands/{demand.id}#review", status_code=303)
 
 
 async def submitted_page(request: Request) -> Response:
@@ -888,6 +932,7 @@ async def desk_demand(
             "customer": customer,
             "allowed": sorted(str(s) for s in view.demand.allowed_next()),
             "approver": _expected_approver(view),
+            "review": await call(desk.review_of, view.demand.id),
             "errors": errors or {},
             **({"flash": notice} if notice else {}),
         },
@@ -933,6 +978,11 @@ async def desk_demand_action(request: Request) -> Response:
             if not text:
                 raise InvalidAnswers({"reason": "Give the reason the customer will be told."})
             await call(desk.reject, did, agent.id, text, on_behalf_of=_expected_approver(view))
+        elif action == "hide-review":  # kept for the desk, with who hid it and why
+            review = await call(desk.review_of, did)
+            if review is None:
+                raise HTTPException(404)
+            await call(desk.hide_review, review.id, agent.id, text)
         else:
             raise HTTPException(404)
     except REFUSED as e:  # approved twice, moved meanwhile: a notice on the demand as it is now
@@ -1149,6 +1199,7 @@ def routes() -> Sequence[Route]:
         Route("/demands/{did}/comment", demand_comment, methods=["POST"]),
         Route("/demands/{did}/confirm", demand_confirm, methods=["POST"]),
         Route("/demands/{did}/answered", demand_answered, methods=["POST"]),
+        Route("/demands/{did}/review", demand_review, methods=["POST"]),
         Route("/knowledge/{key}", knowledge_page, methods=["GET"]),
         Route("/confirm/{token}", confirm_page, methods=["GET"]),
         Route("/confirm/{token}", confirm_submit, methods=["POST"]),
