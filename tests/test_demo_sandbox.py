@@ -220,6 +220,8 @@ def test_the_core_only_demo_needs_no_plugin(example: Path) -> None:
     assert "What the stand-ins received" not in r.output
     assert "Steve is told: Your phone was dispatched." in r.output
     assert "The phone is delivered; demand #4 is fulfilled." in r.output
+    # the demo moves the desk's clock two days on: the follow-up of those who did not confirm runs
+    assert "Two days later Tony has not answered: followed up (1)." in r.output
     # the hook contract, as an observer plugin sees it: every journey event reported once
     heard = next(line for line in r.output.splitlines() if line.startswith("An observer plugin heard "))
     counts = heard.removeprefix("An observer plugin heard ").split()

@@ -172,3 +172,13 @@ def test_the_journey_hooks_keep_their_docstrings(deployment: Path) -> None:
                 if what == "state":  # the next call about this demand records that change
                     nxt = calls[i + 1]
                     assert nxt[0] == "event" and nxt[2].kind in ("state", "approved", "outcome", "step"), nxt  # type: ignore[union-attr]
+
+
+def test_moving_the_desks_clock_moves_every_part(desk: Desk) -> None:
+    """Tests and the demo move ``desk.clock``: events, jobs and links must all read the new time."""
+    later = datetime(2031, 5, 6, 7, 8, tzinfo=UTC)
+    desk.clock = lambda: later
+    d = desk.submit("failure", "steve", "VPN drops").demand
+    assert d.created_at == later
+    assert {e.at for e in desk.journey(d.id)} == {later}
+    assert all(j.created_at == later for j in desk.jobs(demand_id=d.id))

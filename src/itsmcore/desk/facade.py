@@ -75,7 +75,6 @@ class Desk:
         self.config = ctx.config
         self.host = ctx.host
         self.engine = engine
-        self.clock = clock
         self.directory = ctx.directory
         # the parts, bottom layer first; each gets only what it uses
         journey = Journey(ctx)
@@ -139,6 +138,15 @@ class Desk:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def clock(self) -> Clock:
+        """The desk's clock: every part reads the time through it, so moving it (tests, the demo) moves them all."""
+        return self._ctx.clock
+
+    @clock.setter
+    def clock(self, value: Clock) -> None:
+        self._ctx.clock = value
 
     @property
     def runner(self) -> JobRunner:
