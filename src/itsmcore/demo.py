@@ -260,8 +260,9 @@ def failure_journey(desk: Desk, say: Callable[[str], None]) -> int:
     sms = desk.messages(customer="steve", demand_id=steve_incident, limit=1)
     via = sms[0]["channel"] if sms else "sms"
     say(f"He taps 'Text me the link': the workaround link goes out by {via}.")
-    tony = desk.submit("failure", "tony", "CRM won't load", service="crm", channel="phone", actor="agent").demand
-    say(f"Tony phones the service desk; his call is linked to the announcement (demand #{tony.id}).")
+    # Steve is the only one in the room with the problem; elsewhere, Tony sees the notice too
+    tony = desk.affects_me(ann.id, "tony")
+    say(f"In another office, Tony also clicks 'This affects me' (demand #{tony}).")
     desk.resolve_announcement(ann.id, "The load balancer was replaced.")
     say("The CRM is fixed; every subscriber and affected customer is told.")
     try:
