@@ -129,3 +129,23 @@ def test_a_bare_string_is_not_silently_turned_into_a_number(write_deployment: Ca
     path.write_text(path.read_text().replace('name = "test"', "name = 5"))
     (msg,) = problems(path)
     assert "deployment.name" in msg and "expected a string" in msg
+
+
+def test_declared_teams_catch_a_task_for_an_unknown_team(write_deployment: Callable[..., Path]) -> None:
+    services = """
+[[services]]
+key = "phone"
+name = "A phone"
+plan = [
+  { action = "notify.send_link", url = "https://example.invalid/x" },
+  { task = "Ship it", team = "logistcs", milestones = ["shipped"] },
+]
+"""
+    teams = '[teams.logistics]\nname = "Logistics"\n'
+    with pytest.raises(ConfigError) as info:
+        load(write_deployment(teams, services=services))
+    (problem,) = [p for p in info.value.problems if p.path.endswith(".team")]
+    assert problem.path == "services[0].plan[1].team"
+    assert "unknown team 'logistcs'" in problem.message and "did you mean 'logistics'" in problem.hint
+    # without any [teams], a task's team is free text
+    assert load(write_deployment(services=services)).config.service("phone") is not None

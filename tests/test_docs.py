@@ -66,6 +66,7 @@ def test_config_reference_lists_every_core_field(html: Path) -> None:
         "plugins": config.PluginSettings,
         "announcements": config.AnnouncementSettings,
         "approvals": config.ApprovalSettings,
+        "teams.key": config.TeamSettings,
         "survey_rules": config.SurveyRules,
         "security": config.SecuritySettings,
     }

@@ -179,11 +179,13 @@ def test_a_milestone_can_be_told_quietly(eagle5: Callable[..., Path], clock: Clo
 def test_reassigning_names_the_new_person_and_team(desk: Desk) -> None:
     did = approved_phone(desk)
     (task,) = desk.tasks(demand_id=did)
-    moved = desk.reassign_task(task.id, assignee="maria", team="facilities")
-    assert (moved.assignee, moved.team) == ("maria", "facilities")
-    assert desk.tasks(team="facilities") == [moved]
+    moved = desk.reassign_task(task.id, assignee="maria", team="service-desk")
+    assert (moved.assignee, moved.team) == ("maria", "service-desk")
+    assert desk.tasks(team="service-desk") == [moved]
     with pytest.raises(InvalidInput):
         desk.reassign_task(task.id)
+    with pytest.raises(InvalidInput, match="unknown team 'logistcs'; did you mean 'logistics'"):
+        desk.reassign_task(task.id, team="logistcs")  # Eagle5 declares its teams
     with pytest.raises(InvalidInput, match="unknown task state"):
         desk.tasks(state="finished")
 
@@ -251,7 +253,10 @@ def test_task_keys_are_checked_with_a_hint(eagle5: Callable[..., Path]) -> None:
         Desk.open(config, entry_points=False)
 
 
-def test_a_team_is_free_text(eagle5: Callable[..., Path]) -> None:
-    config = bad_step(eagle5, '{ task = "Move the desk", team = "a team nobody configured" }')
-    with Desk.open(config, entry_points=False) as desk:
-        assert desk.get_service("desk-move").plan[1].task is not None
+def test_a_task_for_a_team_that_is_not_declared_is_a_config_error(eagle5: Callable[..., Path]) -> None:
+    """Eagle5 declares its [teams]: a task naming another one fails at load, with a close match, exit 2."""
+    config = bad_step(eagle5, '{ task = "Move the desk", team = "logistcs" }')
+    with pytest.raises(ConfigError, match=r"plan\[1\]\.team: unknown team 'logistcs'; did you mean 'logistics'"):
+        Desk.open(config, entry_points=False)
+    r = CliRunner().invoke(cli, ["-c", str(config), "check"])
+    assert r.exit_code == 2 and "did you mean 'logistics'" in r.output, r.output

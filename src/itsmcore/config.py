@@ -81,6 +81,14 @@ class AnnouncementSettings:
 
 
 @attrs.frozen(kw_only=True)
+class TeamSettings:
+    """A ``[teams.key]`` table, one per team: who people's plan steps (tasks) are assigned to."""
+
+    name: str = attrs.field(default="", metadata={"doc": "The team's name as agents see it; the key if empty."})
+    description: str = attrs.field(default="", metadata={"doc": "What the team does, for the desk."})
+
+
+@attrs.frozen(kw_only=True)
 class ApprovalSettings:
     """The ``[approvals]`` table: how approvers are asked, and reminded."""
 
@@ -239,6 +247,8 @@ class Config:
     raw_services: tuple[tuple[str, str, Mapping[str, Any]], ...]
     announcements: AnnouncementSettings = attrs.field(factory=AnnouncementSettings)
     approvals: ApprovalSettings = attrs.field(factory=ApprovalSettings)
+    #: ``[teams.KEY]``: when any are declared, every task's team must be one of them.
+    teams: Mapping[str, TeamSettings] = attrs.field(factory=dict)
     survey_rules: SurveyRules = attrs.field(factory=SurveyRules)
     security: SecuritySettings = attrs.field(factory=SecuritySettings)
     extra: Mapping[str, Any] = attrs.field(factory=dict)
@@ -414,6 +424,7 @@ TOP_LEVEL = (
     "knowledge",
     "announcements",
     "approvals",
+    "teams",
     "survey_rules",
     "security",
     "journeys",
@@ -478,6 +489,15 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
     plugins = structure(data.get("plugins", {}), PluginSettings, file, "plugins", problems)
     announcements = structure(data.get("announcements", {}), AnnouncementSettings, file, "announcements", problems)
     approvals = structure(data.get("approvals", {}), ApprovalSettings, file, "approvals", problems)
+    teams: dict[str, TeamSettings] = {}
+    teams_raw = data.get("teams", {})
+    if not isinstance(teams_raw, Mapping):
+        problems.append(ConfigProblem(file, "teams", f"expected a table of named teams, got {teams_raw!r}"))
+        teams_raw = {}
+    for key, raw_team in teams_raw.items():
+        team = structure(raw_team, TeamSettings, file, f"teams.{key}", problems)
+        if team is not None:
+            teams[str(key)] = team
     survey_rules = structure(data.get("survey_rules", {}), SurveyRules, file, "survey_rules", problems)
     security = structure(data.get("security", {}), SecuritySettings, file, "security", problems)
 
@@ -549,6 +569,20 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
     knowledge = tuple(
         k for f, p, raw in knowledge_raw if (k := structure(raw, KnowledgeArticle, f, p, problems)) is not None
     )
+    if teams:  # declared: every task names one of them
+        where = {raw.get("key"): (f, p) for f, p, raw in raw_services if isinstance(raw, Mapping)}
+        for service in services:
+            f, p = where.get(service.key, (file, "services"))
+            for i, step in enumerate(service.plan):
+                if step.task is not None and step.task.team and step.task.team not in teams:
+                    problems.append(
+                        ConfigProblem(
+                            f,
+                            f"{p}.plan[{i}].team",
+                            f"unknown team {step.task.team!r}",
+                            did_you_mean(step.task.team, teams),
+                        )
+                    )
     if problems:
         raise ConfigError(problems)
     return Config(
@@ -562,6 +596,7 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
         raw_services=tuple(raw_services),
         announcements=announcements,
         approvals=approvals,
+        teams=teams,
         survey_rules=survey_rules,
         security=security,
         extra={k: data[k] for k in ("journeys", "reports", "portal") if k in data},

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 from sqlalchemy import bindparam, select, update
 
+from ..config import did_you_mean
 from ..errors import Conflict, InvalidInput, NotFound
 from ..logs import log_context
 from ..model import Actor, Demand, DemandState, HumanTask, Service, Stage, Task, TaskState
@@ -203,6 +204,9 @@ class Tasks:
         """Give the task to another person or team; a done task cannot be."""
         if assignee is None and team is None:
             raise InvalidInput("say who takes the task: an assignee, a team, or both")
+        teams = self.ctx.config.teams
+        if team is not None and teams and team not in teams:
+            raise InvalidInput(f"unknown team {team!r}; {did_you_mean(team, teams)}")
         return self._move(task_id, "reassign", assignee=assignee, team=team, actor=actor)
 
     def milestone(self, task_id: int, name: str, *, actor: str = Actor.AGENT) -> Task:
