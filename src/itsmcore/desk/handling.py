@@ -220,6 +220,8 @@ class Handling:
                     purpose="outcome",
                     subject=f"#{demand_id}: {demand.summary}",
                     body=resolution,
+                    # the outcome goes back the way the demand came (an emailed report: in its thread)
+                    via=None if demand.channel in ON_THE_PAGE else demand.channel,
                     now=self.ctx.clock(),
                 )
             self.outbox.wake([jid])

@@ -24,7 +24,7 @@ from .announcements import Book
 from .context import Context
 from .customers import Customers
 from .demands import Demands
-from .handling import tells_by_message
+from .handling import ON_THE_PAGE, tells_by_message
 from .journey import Journey
 from .outbox import Outbox
 from .services import Catalog
@@ -260,6 +260,9 @@ class Intake:
                     body=ack,
                     now=now,
                     key=f"{ctx.name}:demand:{demand_id}:acknowledgement",
+                    # an emailed demand is acknowledged by email, in its thread; the portal shows it on screen
+                    # and the customer's preferences decide any message besides
+                    via=None if channel in ON_THE_PAGE else channel,
                 )
             ]
             if fulfils:
