@@ -11,6 +11,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -263,22 +264,17 @@ def _wait_for_mailbox(port: int, deadline: float, root: Path) -> None:
 
 
 @pytest.fixture
-def dovecot(tmp_path: Path) -> Iterator[ImapServer]:
+def dovecot() -> Iterator[ImapServer]:
     """A throwaway Dovecot with one mailbox (user ``support``), listening on 127.0.0.1."""
     binary = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
     if binary is None:
         missing("dovecot is not installed (apt-get install dovecot-imapd)")
-    root = tmp_path / "dovecot"
+    # Not under pytest's temp root: the dovecot user must traverse every parent, and pytest sets
+    # its root back to 0700 whenever another pytest session of the same user starts.
+    root = Path(tempfile.mkdtemp(prefix="itsm-dovecot-"))
+    root.chmod(0o711)
     for sub in ("run", "state", "mail"):
         (root / sub).mkdir(parents=True)
-    # every parent must be traversable by the dovecot user; pytest's temp root is 0700
-    p = root
-    while p != p.parent:
-        if p.stat().st_uid == os.getuid() and not (p.stat().st_mode & 0o001):
-            p.chmod(p.stat().st_mode | 0o011)
-        if p == Path(os.path.expanduser("~")) or str(p) in ("/tmp", "/"):
-            break
-        p = p.parent
     shutil.chown(root / "mail", "dovecot", "dovecot")
     (root / "passwd").write_text(f"{IMAP_USER}:{{PLAIN}}{IMAP_PASSWORD}\n")
     port = free_port()
@@ -307,6 +303,7 @@ def dovecot(tmp_path: Path) -> Iterator[ImapServer]:
         proc.wait()
     if proc.stdout:
         proc.stdout.close()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- deployments

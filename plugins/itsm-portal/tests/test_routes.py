@@ -365,7 +365,9 @@ def test_announcement_affects_me_and_confirm_link(sign_in: Callable[..., TestCli
 
 
 def test_tampered_confirm_link_is_refused_politely(client: TestClient) -> None:
-    token = csrf_of(client, "/confirm/abc.def?fixed=yes")
+    landing = client.get("/confirm/abc.def?fixed=yes")  # said at once, before any button is pressed
+    assert landing.status_code == 400 and "not valid" in landing.text and 'name="fixed"' not in landing.text
+    token = csrf_of(client)
     r = client.post("/confirm/abc.def", data={"csrf": token, "fixed": "yes"})
     assert r.status_code == 400 and "not valid" in r.text
 

@@ -615,6 +615,14 @@ class Desk:
         """The answer behind a confirm link; returns the customer's demand id."""
         return self._outages.confirm(token, fixed, customer_id=customer)
 
+    def confirm_asked(self, token: str) -> Announcement:
+        """The announcement a confirm link asks about, checked at once without changing anything.
+
+        ``InvalidLink`` (an ItsmError; ``ExpiredLink`` past its expiry) when tampered with or
+        expired; Conflict when its customer answered already (the link works once).
+        """
+        return self._outages.confirm_asked(token)
+
     def announcement(self, announcement_id: int) -> Announcement:
         """The announcement; NotFound otherwise."""
         return self._book.get(announcement_id)
@@ -657,6 +665,13 @@ class Desk:
     def survey_allowed(self, customer_id: str, demand: Demand | None = None) -> tuple[bool, str]:
         """Survey governance: one survey per period, none while still affected by an outage, none after self-help."""
         return self._surveys.allowed(customer_id, demand)
+
+    def survey_asked(self, token: str) -> Demand:
+        """The demand a survey link asks about, checked at once without changing anything.
+
+        ``InvalidLink`` when tampered with or expired; Conflict when it was answered already.
+        """
+        return self._surveys.asked(token)
 
     def ask_for_feedback(self, demand_id: int) -> int | None:
         """After a confirmed outcome, send a transactional survey if the rules allow; returns the job id."""

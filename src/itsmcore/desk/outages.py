@@ -228,6 +228,29 @@ class Outages:
         )
         return receipt.demand.id
 
+    def confirm_asked(self, token: str) -> Announcement:
+        """The announcement a confirm link asks about, checked at once without changing anything.
+
+        ``InvalidLink`` when tampered with or expired; Conflict when its customer answered already.
+        """
+        claim = verify(self.ctx.secret(), token.rsplit("/", 1)[-1], self.ctx.clock(), purpose="announcement")
+        ann = self.book.get(claim.target)
+        with self.ctx.engine.connect() as conn:
+            response = conn.execute(
+                select(AUD.c.response).where(AUD.c.announcement_id == ann.id, AUD.c.customer_id == claim.customer_id)
+            ).scalar()
+        if response == "fixed":
+            raise Conflict(
+                "You already told us this works again. Thank you! If it stops working, please report it again.",
+                state=response,
+            )
+        if response:
+            raise Conflict(
+                "You already told us this is still broken, and we are on it. You can follow it under My requests.",
+                state=response,
+            )
+        return ann
+
     def confirm(self, token: str, fixed: bool, *, customer_id: str | None = None) -> int:
         """Answer of the confirm link: fixed closes the customer's part, not fixed reopens it.
 

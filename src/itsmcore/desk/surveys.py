@@ -21,6 +21,9 @@ from .demands import Demands
 from .journey import Journey
 from .outbox import Outbox
 
+#: What a customer is told when they answer a survey a second time.
+_ANSWERED = "You have already answered this survey. Thank you!"
+
 
 class Surveys:
     def __init__(self, ctx: Context, customers: Customers, demands: Demands, journey: Journey, outbox: Outbox):
@@ -107,6 +110,26 @@ class Surveys:
         self.outbox.wake([jid])
         return jid
 
+    def asked(self, token: str) -> Demand:
+        """The demand a survey link asks about, checked at once without changing anything.
+
+        ``InvalidLink`` when tampered with or expired; Conflict when it was answered already.
+        """
+        claim = verify(self.ctx.secret(), token.rsplit("/", 1)[-1], self.ctx.clock(), purpose="survey")
+        demand = self.demands.get(claim.target)
+        if demand.customer_id != claim.customer_id:
+            raise NotFound(f"unknown demand {claim.target}")
+        with self.ctx.engine.connect() as conn:
+            answered = conn.execute(
+                select(t.survey_responses.c.id).where(
+                    t.survey_responses.c.demand_id == demand.id,
+                    t.survey_responses.c.method == self.ctx.config.survey_rules.method,
+                )
+            ).scalar()
+        if answered:
+            raise Conflict(_ANSWERED, state="answered")
+        return demand
+
     def answer(
         self,
         score: int,
@@ -148,7 +171,7 @@ class Surveys:
                     )
                 ).scalar()
                 if dup:
-                    raise Conflict("You have already answered this survey. Thank you!", state="answered")
+                    raise Conflict(_ANSWERED, state="answered")
             rid = conn.execute(
                 insert(t.survey_responses).values(
                     method=name,
@@ -168,7 +191,7 @@ class Surveys:
                     stage=Stage.FEEDBACK,
                     channel=channel,
                     actor=Actor.CUSTOMER,
-                    customer_sees="Thank you for telling us how it went.",
+                    customer_sees=f"You gave us {score} out of {m.high}. Thank you for telling us how it went.",
                     behind_scenes=f"{name} answer {score} ({m.category(score)})"
                     + (f": {comment[:200]}" if comment else ""),
                     effort=1,

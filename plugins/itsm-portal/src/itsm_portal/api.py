@@ -20,6 +20,8 @@ from itsmcore import (
     NotFound,
     Review,
     Stage,
+    Task,
+    TaskState,
 )
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -94,6 +96,24 @@ def _announcement(a: Announcement) -> dict[str, Any]:
         "resolution": a.resolution,
         "opened_at": a.opened_at.isoformat(),
         "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
+    }
+
+
+def _task(task: Task) -> dict[str, Any]:
+    """A task: a plan step people do, with the milestones it reached so far (oldest first)."""
+    return {
+        "id": task.id,
+        "demand_id": task.demand_id,
+        "step": task.step,
+        "title": task.title,
+        "team": task.team,
+        "state": str(task.state),
+        "assignee": task.assignee,
+        "milestones": [{"name": m.name, "at": m.at.isoformat()} for m in task.milestones],
+        "expected": task.expected,
+        "expected_at": task.expected_at.isoformat() if task.expected_at else None,
+        "created_at": task.created_at.isoformat(),
+        "updated_at": task.updated_at.isoformat(),
     }
 
 
@@ -173,6 +193,13 @@ def _id(request: Request, name: str = "did") -> int:
         raise NotFound("not found") from None
 
 
+def _limit(request: Request) -> int:
+    try:
+        return min(500, max(1, int(request.query_params.get("limit", "100"))))
+    except ValueError:
+        raise InvalidAnswers({"limit": "expected a whole number"}) from None
+
+
 # ---------------------------------------------------------------------------- operations
 
 
@@ -180,10 +207,7 @@ def _id(request: Request, name: str = "did") -> int:
 async def list_demands(request: Request) -> Response:
     desk = portal_of(request).desk
     q = request.query_params
-    try:
-        limit = min(500, max(1, int(q.get("limit", "100"))))
-    except ValueError:
-        raise InvalidAnswers({"limit": "expected a whole number"}) from None
+    limit = _limit(request)
     try:
         demands = await call(
             desk.list_demands,
@@ -292,6 +316,46 @@ async def advance(request: Request) -> Response:
         behind_scenes=_str(data, "behind_scenes"),
     )
     return JSONResponse(_event(ev), status_code=201)
+
+
+@_endpoint
+async def list_tasks(request: Request) -> Response:
+    """Tasks, oldest first (the order a team works them in), filtered by team, state, demand."""
+    desk = portal_of(request).desk
+    q = request.query_params
+    state = q.get("state") or None
+    if state is not None and state not in {str(s) for s in TaskState}:
+        raise InvalidAnswers({"state": f"one of {', '.join(str(s) for s in TaskState)}"})
+    demand = q.get("demand") or None
+    if demand is not None and not demand.isdigit():
+        raise InvalidAnswers({"demand": "expected a demand id"})
+    tasks = await call(
+        desk.tasks,
+        state=state,
+        team=q.get("team") or None,
+        demand_id=int(demand) if demand else None,
+        open_only=q.get("open") in ("1", "true", "yes"),
+        limit=_limit(request),
+    )
+    return JSONResponse({"tasks": [_task(x) for x in tasks]})
+
+
+@_endpoint
+async def task_milestone(request: Request) -> Response:
+    """Record that a task reached one of its step's milestones; the customer's journey says so."""
+    desk = portal_of(request).desk
+    data = await _body(request)
+    tid = _id(request, "tid")
+    allowed = await call(desk.task_milestones, tid)  # NotFound: 404
+    listing = ", ".join(allowed) if allowed else "none (this task has no milestones)"
+    name = _str(data, "milestone").strip()
+    if not name:
+        raise InvalidAnswers({"milestone": f"required; one of {listing}"})
+    try:
+        task = await call(desk.task_milestone, tid, name, actor=_str(data, "actor", default="agent") or "agent")
+    except InvalidInput:  # not one of the step's milestones
+        raise InvalidAnswers({"milestone": f"one of {listing}"}) from None
+    return JSONResponse(_task(task))
 
 
 @_endpoint
@@ -441,6 +505,8 @@ def routes() -> Sequence[Route]:
         Route("/demands/{did}/advance", advance, methods=["POST"]),
         Route("/demands/{did}/review", review, methods=["POST"]),
         Route("/services/{key}/reviews", service_reviews, methods=["GET"]),
+        Route("/tasks", list_tasks, methods=["GET"]),
+        Route("/tasks/{tid}/milestones", task_milestone, methods=["POST"]),
         Route("/announcements", list_announcements, methods=["GET"]),
         Route("/announcements", announce, methods=["POST"]),
         Route("/announcements/{aid}/resolve", resolve_announcement, methods=["POST"]),
@@ -501,12 +567,13 @@ def _p(name: str) -> dict[str, Any]:
 _STR = {"type": "string"}
 _DEMAND = {"$ref": "#/components/schemas/Demand"}
 _REVIEW = {"$ref": "#/components/schemas/Review"}
+_TASK = {"$ref": "#/components/schemas/Task"}
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
         "title": "itsm portal API",
         "version": "1",
-        "description": "Demands, announcements, confirmations, surveys and catalog search of an itsmcore deployment.",
+        "description": "Demands, tasks, announcements, confirmations, surveys and catalog search of an itsmcore deployment.",
     },
     "servers": [{"url": "/api/v1"}],
     "paths": {
@@ -561,6 +628,29 @@ OPENAPI: dict[str, Any] = {
                         "reviews": {"type": "array", "items": _REVIEW},
                     },
                 },
+            )
+        },
+        "/tasks": {
+            "get": _op(
+                "List tasks (plan steps people do), oldest first",
+                params=[
+                    _q("team", "the team the task is with"),
+                    _q("state", ", ".join(str(s) for s in TaskState)),
+                    _q("demand", "the demand's id", "integer"),
+                    _q("open", "1 for tasks not done only"),
+                    _q("limit", "at most this many (1-500)", "integer"),
+                ],
+                schema={"type": "object", "properties": {"tasks": {"type": "array", "items": _TASK}}},
+            )
+        },
+        "/tasks/{tid}/milestones": {
+            "post": _op(
+                "Record a milestone the task reached (the last one finishes it); 409 for a done task"
+                " or a milestone reached already, 422 naming the step's milestones",
+                body="Milestone",
+                params=[_p("tid")],
+                conflict=True,
+                schema=_TASK,
             )
         },
         "/announcements": {
@@ -686,6 +776,36 @@ OPENAPI: dict[str, Any] = {
                         "type": "array",
                         "items": {"type": "object", "required": ["url"], "properties": {"title": _STR, "url": _STR}},
                     },
+                },
+            },
+            "Task": {
+                "type": "object",
+                "description": "A plan step people do; the customer follows its milestones like a parcel",
+                "required": ["id", "demand_id", "title", "state", "milestones"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "demand_id": {"type": "integer"},
+                    "step": {"type": "integer"},
+                    "title": _STR,
+                    "team": {"type": ["string", "null"]},
+                    "state": {"enum": [str(s) for s in TaskState]},
+                    "assignee": {"type": ["string", "null"]},
+                    "milestones": {
+                        "type": "array",
+                        "items": {"type": "object", "properties": {"name": _STR, "at": _STR}},
+                    },
+                    "expected": _STR,
+                    "expected_at": {"type": ["string", "null"]},
+                    "created_at": _STR,
+                    "updated_at": _STR,
+                },
+            },
+            "Milestone": {
+                "type": "object",
+                "required": ["milestone"],
+                "properties": {
+                    "milestone": {**_STR, "description": "one of the milestones the task's plan step names"},
+                    "actor": _STR,
                 },
             },
             "Resolution": {"type": "object", "required": ["resolution"], "properties": {"resolution": _STR}},

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 from itsmcore import Conflict, Customer, IneligibleCustomer, InvalidInput, ItsmError, TooManyAttempts, log_context
@@ -251,6 +252,57 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+#: The largest request body the portal reads (bytes): far more than any of its forms needs.
+MAX_BODY = 1_000_000
+
+
+class BodyTooLarge(HTTPException):
+    """A request body over :data:`MAX_BODY`: answered by :func:`http_error` like any refusal, as a page or JSON."""
+
+    def __init__(self, limit: int):
+        super().__init__(
+            413,
+            f"What you sent is more than we can take in one go (at most {limit // 1_000_000 or 1} MB). "
+            "Please shorten it and send it again; for a long log or a large file, describe it in a few words "
+            "and we will ask for it.",
+        )
+
+
+class BodyLimit:
+    """Refuse a request body over ``limit`` bytes when a page reads it, without reading the rest.
+
+    Inside the session middleware, so the refusal is the portal's own page (or JSON under
+    /api/) from :func:`http_error`, never a bare plain-text answer. A declared
+    Content-Length over the limit is refused at the first read; a body that grows past
+    it, as soon as it does.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope.get("headers", ()) if k == b"content-length"), b"")
+        too_big = declared.isdigit() and int(declared) > self.limit
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            if too_big:
+                raise BodyTooLarge(self.limit)
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise BodyTooLarge(self.limit)
+            return message
+
+        await self.app(scope, limited, send)
+
+
 _DEMAND_PATH = re.compile(r"^(?:/api/v1|/desk)?/demands/(\d+)(?:/|$)")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -339,17 +391,31 @@ async def http_error(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
     from .views import render
 
-    titles = {403: "Not allowed", 404: "Not found", 405: "Not allowed", 429: "Too many attempts"}
+    titles = {
+        403: "Not allowed",
+        404: "Not found",
+        405: "Not allowed",
+        413: "That was too much to send",
+        429: "Too many attempts",
+    }
     detail = (
         exc.detail if exc.status_code != 404 else "We could not find that page. It may have moved, or it is not yours."
     )
-    return await render(
-        request,
-        "error.html",
-        {"title": titles.get(exc.status_code, "Something went wrong"), "message": detail},
-        status_code=exc.status_code,
-        headers=exc.headers,
-    )
+    context: dict[str, Any] = {"title": titles.get(exc.status_code, "Something went wrong"), "message": detail}
+    if exc.status_code == 413:  # nothing was kept: send them back to the form they came from
+        context["back"] = _page_before(request)
+    return await render(request, "error.html", context, status_code=exc.status_code, headers=exc.headers)
+
+
+def _page_before(request: Request) -> str | None:
+    """The path of this site's page the request came from (its Referer), if it names one; else ``None``."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc and referer.netloc != request.url.netloc:
+        return None
+    path = referer.path
+    if not path.startswith("/") or path.startswith("//"):
+        return None
+    return path + (f"?{referer.query}" if referer.query else "")
 
 
 async def redirect_error(request: Request, exc: Exception) -> Response:
@@ -426,6 +492,7 @@ def create_app(
             same_site="lax",
             https_only=portal.secure_cookies,
         ),
+        Middleware(BodyLimit, limit=MAX_BODY),  # inside the session: the refusal is a page like any other
     ]
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
         HTTPException: http_error,
@@ -442,9 +509,7 @@ def create_app(
             if portal.owns_desk:
                 portal.desk.close()
 
-    app = Starlette(
-        routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan, max_body_size=1_000_000
-    )
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan)
     app.state.portal = portal
     return app
 

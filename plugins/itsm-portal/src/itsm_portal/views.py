@@ -77,18 +77,42 @@ CONTACT_CHANNELS = {"phone": "Phone call", "walk-up": "Walk-up (in person)", "ch
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
+#: A message's link line as the desk writes it: ``Title: https://...``.
+_TITLED_LINK = re.compile(r"^(?P<title>[^\n:]{1,120}): (?P<url>https?://\S+)$")
+
+
 def linkify(text: str | None) -> Markup:
-    """Escape ``text``, then turn http(s) addresses into links; everything else stays text."""
-    out: list[str] = []
-    pos = 0
-    raw = text or ""
-    for m in _URL.finditer(raw):
-        url = m.group(0).rstrip(".,;:)")
-        out.append(str(escape(raw[pos : m.start()])))
-        out.append(f'<a href="{escape(_local(url))}">{escape(url)}</a>')
-        pos = m.start() + len(url)
-    out.append(str(escape(raw[pos:])))
-    return Markup("".join(out))
+    """Escape ``text`` and turn http(s) addresses into short links; everything else stays text.
+
+    Customers never read an address (a signed link's token least of all): a ``Title: URL``
+    line becomes a link named by its title, and an address inside a sentence a link named
+    by what it opens (its host, or "this page" for the portal's own pages).
+    """
+    lines = []
+    for line in (text or "").split("\n"):
+        titled = _TITLED_LINK.match(line.strip())
+        if titled:
+            url = titled.group("url").rstrip(".,;)")
+            lines.append(f'<a class="link-button" href="{escape(_local(url))}">{escape(titled.group("title"))}</a>')
+            continue
+        out: list[str] = []
+        pos = 0
+        for m in _URL.finditer(line):
+            url = m.group(0).rstrip(".,;:)")
+            out.append(str(escape(line[pos : m.start()])))
+            out.append(f'<a href="{escape(_local(url))}">{escape(_link_words(url))}</a>')
+            pos = m.start() + len(url)
+        out.append(str(escape(line[pos:])))
+        lines.append("".join(out))
+    return Markup("\n".join(lines))
+
+
+def _link_words(url: str) -> str:
+    """What a bare address is called on a page: the portal's own pages by what they are, others by host."""
+    parts = urlsplit(url)
+    if _local(url) != url:
+        return "this page" if not parts.path.startswith("/demands/") else f"request #{parts.path.split('/')[2]}"
+    return parts.netloc or url
 
 
 def _local(url: str) -> str:
@@ -103,6 +127,11 @@ def when(value: datetime | None) -> str:
     if value is None:
         return ""
     return value.astimezone(UTC).strftime("%d %b %Y, %H:%M UTC")
+
+
+def customer_names(desk: Desk) -> dict[str, str]:
+    """Each customer's name by id, for the desk's pages: people are shown by name, never by login id."""
+    return {c.id: c.name or c.id for c in desk.list_customers()}
 
 
 def statuses(desk: Desk, demands: Sequence[Demand]) -> dict[int, CustomerStatus]:
@@ -778,12 +807,36 @@ async def knowledge_page(request: Request) -> Response:
 # ---------------------------------------------------------------------------- signed links: confirm, survey
 
 
+async def _confirm_failed(request: Request, token: str, exc: ItsmError) -> Response:
+    """A confirm link that cannot be used (tampered, expired, answered already): say so, change nothing."""
+    if isinstance(exc, Conflict):  # answered already: a thank-you, not an error
+        return await render(
+            request,
+            "confirm.html",
+            {"title": "Already answered", "token": token, "fixed": "yes", "done": None, "answered": True}
+            | {"flash": str(exc)},
+            status_code=error_status(exc),
+        )
+    return await render(
+        request,
+        "confirm.html",
+        {"title": "That link did not work", "token": token, "fixed": "yes", "done": None, "error": str(exc)},
+        status_code=error_status(exc),
+    )
+
+
 async def confirm_page(request: Request) -> Response:
     token = request.path_params["token"]
     fixed = request.query_params.get("fixed", "yes")
+    try:  # checked at once, so a broken, expired or used link says so before anything is pressed
+        ann = await call(portal_of(request).desk.confirm_asked, token)
+    except ItsmError as e:
+        return await _confirm_failed(request, token, e)
     # a GET never changes anything (mail scanners follow links): the customer presses a button
     return await render(
-        request, "confirm.html", {"title": "Is it working again?", "token": token, "fixed": fixed, "done": None}
+        request,
+        "confirm.html",
+        {"title": "Is it working again?", "token": token, "fixed": fixed, "done": None, "announcement": ann},
     )
 
 
@@ -794,23 +847,28 @@ async def confirm_submit(request: Request) -> Response:
     me = await current_customer(request)
     desk = portal_of(request).desk
     try:
+        ann = await call(desk.confirm_asked, token)
+    except ItsmError as e:  # tampered, expired, or answered already (the link works once)
+        return await _confirm_failed(request, token, e)
+    try:
         did = await call(desk.confirm, token, fixed, customer=me.id if me else None)
     except Conflict as e:  # the report moved on meanwhile: say so, and ask again
         refused = refusal(e, "fixed")
         return await render(
             request,
             "confirm.html",
-            {"title": "Is it working again?", "token": token, "fixed": "yes" if fixed else "no", "done": None}
+            {
+                "title": "Is it working again?",
+                "token": token,
+                "fixed": "yes" if fixed else "no",
+                "done": None,
+                "announcement": ann,
+            }
             | _notice(refused),
             status_code=refused.status,
         )
-    except ItsmError as e:  # a tampered, expired or someone else's link
-        return await render(
-            request,
-            "confirm.html",
-            {"title": "That link did not work", "token": token, "fixed": "yes", "done": None, "error": str(e)},
-            status_code=error_status(e),
-        )
+    except ItsmError as e:  # someone else's link
+        return await _confirm_failed(request, token, e)
     survey = None
     if fixed and did:
         demand = await call(desk.get, did)
@@ -829,17 +887,17 @@ def _survey_method(desk: Desk) -> Any:
 async def survey_page(request: Request) -> Response:
     desk = portal_of(request).desk
     name, method = _survey_method(desk)
-    return await render(
-        request,
-        "survey.html",
-        {
-            "title": "How did we do?",
-            "token": request.path_params["token"],
-            "name": name,
-            "method": method,
-            "done": False,
-        },
-    )
+    token = request.path_params["token"]
+    ctx: dict[str, Any] = {"title": "How did we do?", "token": token, "name": name, "method": method, "done": False}
+    try:  # checked at once: a used link thanks them, a broken one says so
+        await call(desk.survey_asked, token)
+    except Conflict as e:  # answered already: nothing to ask again
+        ctx.update(done=True, title="Already answered", answered=True, flash=str(e))
+        return await render(request, "survey.html", ctx, status_code=error_status(e))
+    except ItsmError as e:  # a tampered or expired link
+        ctx.update(title="That link did not work", error=str(e), broken=True)
+        return await render(request, "survey.html", ctx, status_code=error_status(e))
+    return await render(request, "survey.html", ctx)
 
 
 async def survey_submit(request: Request) -> Response:
@@ -861,10 +919,10 @@ async def survey_submit(request: Request) -> Response:
         if refused.errors:
             ctx["error"] = refused.text()
         else:  # answered already: nothing to ask again
-            ctx.update(done=True, title="Thank you", **_notice(refused))
+            ctx.update(done=True, title="Already answered", answered=True, **_notice(refused))
         return await render(request, "survey.html", ctx, status_code=refused.status)
     except ItsmError as e:  # a tampered or expired link
-        ctx["error"] = str(e)
+        ctx.update(title="That link did not work", error=str(e), broken=True)
         return await render(request, "survey.html", ctx, status_code=error_status(e))
     ctx.update(done=True, title="Thank you")
     return await render(request, "survey.html", ctx)
@@ -896,6 +954,7 @@ async def desk_queue(request: Request) -> Response:
             "kinds": list(DemandKind),
             "states": list(DemandState),
             "announcements": await call(desk.announcements, open_only=True),
+            "names": await call(customer_names, desk),
         },
     )
 
@@ -957,7 +1016,7 @@ async def desk_demand_action(request: Request) -> Response:
             if not text:
                 raise InvalidAnswers({"text": "Write the note."})
             await call(desk.record_event, did, actor="agent", behind_scenes=f"{agent.name}: {text}", kind="note")
-        elif action == "transition":
+        elif action == "transition":  # no default: a blank choice is refused, never a move
             if field(form, "state") not in {str(s) for s in DemandState}:
                 raise InvalidAnswers({"state": "Choose the state to move it to."})
             await call(
@@ -1138,6 +1197,7 @@ async def desk_announcement(request: Request, errors: Any = None, status: int = 
                 for d in await call(desk.list_demands, service=ann.service_key, limit=200)
                 if d.announcement_id == ann.id
             ],
+            "names": await call(customer_names, desk),
             "errors": errors or {},
             **({"flash": notice} if notice else {}),
         },
