@@ -78,3 +78,16 @@ def test_the_api_gives_the_customer_status_beside_the_state(client: TestClient, 
     schema = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
     assert schema["Demand"]["properties"]["status"] == {"$ref": "#/components/schemas/CustomerStatus"}
     assert set(schema["CustomerStatus"]["required"]) >= {"sentence", "label", "expected"}
+
+
+def test_the_timeline_shows_each_thing_once(sign_in, desk) -> None:  # type: ignore[no-untyped-def]
+    """A message left in the portal inbox is listed under the demand's messages, not again in its timeline."""
+    did = desk.submit("failure", "steve", "VPN drops every hour", channel="portal").demand.id
+    desk.comment(did, "Can you send the VPN log?", actor="agent", channel="portal")
+    desk.run_due_jobs()
+    left = [e for e in desk.journey(did) if e.kind == "notification" and e.channel in ("log", "portal")]
+    assert left, "a message was left in the portal inbox: the event the timeline must not repeat"
+    page = sign_in().get(f"/demands/{did}").text
+    timeline = page.split("Messages about this")[0]
+    assert timeline.count("Can you send the VPN log?") == 1, timeline
+    assert "We left" not in timeline and left[0].customer_sees not in timeline

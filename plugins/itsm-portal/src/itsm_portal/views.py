@@ -81,6 +81,10 @@ _URL = re.compile(r"https?://[^\s<>\"']+")
 _TITLED_LINK = re.compile(r"^(?P<title>[^\n:]{1,120}): (?P<url>https?://\S+)$")
 
 
+#: Channels whose messages land in the portal inbox (the ``log`` channel; the portal's own).
+INBOX_CHANNELS = frozenset({"log", "portal"})
+
+
 def linkify(text: str | None) -> Markup:
     """Escape ``text`` and turn http(s) addresses into short links; everything else stays text.
 
@@ -637,7 +641,13 @@ async def demand_page(
     me = await need_customer(request)
     demand = await _my_demand(request, me)
     desk = portal_of(request).desk
-    journey = [e for e in await call(desk.journey, demand.id) if e.customer_sees]
+    # a message left in the portal inbox repeats the event it tells of, and is listed under
+    # the demand's messages already: the timeline shows each thing once
+    journey = [
+        e
+        for e in await call(desk.journey, demand.id)
+        if e.customer_sees and not (e.kind == "notification" and e.channel in INBOX_CHANNELS)
+    ]
     service = desk.get_service(demand.service_key) if demand.service_key in {s.key for s in desk.services} else None
     messages = await call(desk.messages, customer=me.id, demand_id=demand.id, limit=20)
     return await render(
