@@ -134,6 +134,7 @@ POSTS = [
     "/desk/demands/1/comment",
     "/desk/announcements",
     "/desk/announcements/1/resolve",
+    "/desk/tasks/1/milestone",
 ]
 
 
@@ -557,3 +558,30 @@ def test_healthz(client: TestClient, desk: Desk) -> None:
     finally:
         desk.engine.dispose()
         desk.engine = real
+
+
+def test_the_desk_task_list_marks_milestones_until_the_request_is_fulfilled(
+    sign_in: Callable[..., TestClient], desk: Desk
+) -> None:
+    did = desk.submit("value", "steve", "", service="smartphone", answers={"reason": "visiting customers"}).demand.id
+    desk.approve(did, "scott")
+    (task,) = desk.tasks(demand_id=did)
+    c = sign_in("patrick")
+    page = c.get("/desk/tasks")
+    assert page.status_code == 200 and task.title in page.text and "Mark ordered" in page.text
+    token = csrf_of(c, "/desk/tasks")
+    assert c.post(f"/desk/tasks/{task.id}/start", data={"csrf": token}).status_code == 303
+    assert desk.task(task.id).assignee == "patrick"
+    for milestone in desk.task_milestones(task.id):
+        assert f"Mark {milestone}" in c.get("/desk/tasks").text
+        r = c.post(f"/desk/tasks/{task.id}/milestone", data={"csrf": token, "milestone": milestone})
+        assert r.status_code == 303
+    assert desk.get(did).state is DemandState.FULFILLED, "the last milestone finishes the task and the plan"
+    seen = [e.customer_sees for e in desk.journey(did)]
+    assert any("dispatched" in text for text in seen), seen
+    assert task.title not in c.get("/desk/tasks").text, "a done task leaves the list"
+    # marking a milestone on a done task is refused with a notice, nothing changes
+    r = c.post(
+        f"/desk/tasks/{task.id}/milestone", data={"csrf": token, "milestone": "delivered"}, follow_redirects=True
+    )
+    assert r.status_code == 200 and desk.get(did).state is DemandState.FULFILLED

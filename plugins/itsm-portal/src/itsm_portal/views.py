@@ -969,6 +969,58 @@ async def desk_queue(request: Request) -> Response:
     )
 
 
+async def desk_tasks(request: Request) -> Response:
+    """The people's work: open tasks (plan steps done by a team), oldest first, with their next milestone."""
+    await need_agent(request)
+    desk = portal_of(request).desk
+    team = request.query_params.get("team", "") or None
+    tasks = await call(desk.tasks, team=team, open_only=True, limit=200)
+    rows = []
+    for task in tasks:
+        demand = await call(desk.get, task.demand_id)
+        reached = {m.name for m in task.milestones}
+        upcoming = [m for m in await call(desk.task_milestones, task.id) if m not in reached]
+        rows.append({"task": task, "demand": demand, "next": upcoming[0] if upcoming else None})
+    return await render(
+        request,
+        "desk/tasks.html",
+        {
+            "title": "Tasks",
+            "rows": rows,
+            "team": team or "",
+            "teams": sorted(desk.config.teams),
+            "names": await call(customer_names, desk),
+        },
+    )
+
+
+async def desk_task_action(request: Request) -> Response:
+    """Start a task, mark its next milestone, or finish it; a refusal (done already) is a notice."""
+    me = await need_agent(request)
+    form = await checked_form(request)
+    desk = portal_of(request).desk
+    tid = _int(request.path_params["tid"])
+    action = request.path_params["action"]
+    try:
+        if action == "start":
+            await call(desk.start_task, tid, me.id)
+            say(request, f"Task {tid} is yours.")
+        elif action == "milestone":
+            milestone = field(form, "milestone")
+            await call(desk.task_milestone, tid, milestone)
+            say(request, f"Task {tid}: {milestone}. The customer is told.")
+        elif action == "done":
+            await call(desk.finish_task, tid)
+            say(request, f"Task {tid} is done; the request carries on.")
+        else:
+            raise HTTPException(404)
+    except NotFound:
+        raise HTTPException(404) from None
+    except REFUSED as e:
+        say(request, refusal(e, "milestone").text())
+    return RedirectResponse("/desk/tasks", status_code=303)
+
+
 async def _any_demand(request: Request) -> Any:
     did = _int(request.path_params["did"])
     try:
@@ -1276,6 +1328,8 @@ def routes() -> Sequence[Route]:
         Route("/survey/{token}", survey_page, methods=["GET"]),
         Route("/survey/{token}", survey_submit, methods=["POST"]),
         Route("/desk", desk_queue),
+        Route("/desk/tasks", desk_tasks, methods=["GET"]),
+        Route("/desk/tasks/{tid}/{action}", desk_task_action, methods=["POST"]),
         Route("/desk/contact", desk_contact_page, methods=["GET"]),
         Route("/desk/contact", desk_contact, methods=["POST"]),
         Route("/desk/demands/{did}", desk_demand, methods=["GET"]),
