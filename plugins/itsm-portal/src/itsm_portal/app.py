@@ -402,8 +402,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
         exc.detail if exc.status_code != 404 else "We could not find that page. It may have moved, or it is not yours."
     )
     context: dict[str, Any] = {"title": titles.get(exc.status_code, "Something went wrong"), "message": detail}
-    if exc.status_code == 413:  # nothing was kept: send them back to the form they came from
+    if exc.status_code == 413:  # the server kept nothing: back to the form, which refills what this tab kept
         context["back"] = _page_before(request)
+        context["too_much"] = True
     return await render(request, "error.html", context, status_code=exc.status_code, headers=exc.headers)
 
 
