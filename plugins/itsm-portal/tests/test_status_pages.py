@@ -91,3 +91,14 @@ def test_the_timeline_shows_each_thing_once(sign_in, desk) -> None:  # type: ign
     timeline = page.split("Messages about this")[0]
     assert timeline.count("Can you send the VPN log?") == 1, timeline
     assert "We left" not in timeline and left[0].customer_sees not in timeline
+
+
+def test_the_timeline_and_the_messages_read_in_one_order(sign_in, desk) -> None:  # type: ignore[no-untyped-def]
+    """Oldest first in both lists, so a customer reads one story from top to bottom."""
+    did = desk.submit("failure", "steve", "VPN drops every hour", channel="portal").demand.id
+    for n in (1, 2, 3):
+        desk.notify("steve", f"Update {n}", f"Update number {n} on your VPN.", demand_id=did)
+    desk.run_due_jobs()
+    page = sign_in().get(f"/demands/{did}").text
+    messages = page.split("Messages about this")[1]
+    assert messages.index("Update number 1") < messages.index("Update number 2") < messages.index("Update number 3")

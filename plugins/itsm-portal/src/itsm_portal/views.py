@@ -649,7 +649,8 @@ async def demand_page(
         if e.customer_sees and not (e.kind == "notification" and e.channel in INBOX_CHANNELS)
     ]
     service = desk.get_service(demand.service_key) if demand.service_key in {s.key for s in desk.services} else None
-    messages = await call(desk.messages, customer=me.id, demand_id=demand.id, limit=20)
+    # the latest 20, oldest first: the same order as the timeline above them
+    messages = list(reversed(await call(desk.messages, customer=me.id, demand_id=demand.id, limit=20)))
     return await render(
         request,
         "demand.html",
