@@ -102,3 +102,12 @@ def test_the_timeline_and_the_messages_read_in_one_order(sign_in, desk) -> None:
     page = sign_in().get(f"/demands/{did}").text
     messages = page.split("Messages about this")[1]
     assert messages.index("Update number 1") < messages.index("Update number 2") < messages.index("Update number 3")
+
+
+def test_a_done_request_is_not_listed_as_open(sign_in, desk) -> None:  # type: ignore[no-untyped-def]
+    """Fulfilled, not yet confirmed: the customer is told it is done, so it is listed under Finished."""
+    did = desk.submit("value", "steve", "", service="expensatron", answers={"mobile_os": "ios"}).demand.id
+    assert desk.customer_status(desk.get(did)).finished
+    page = sign_in().get("/demands").text
+    open_part, finished_part = page.split("<h2>Finished</h2>")
+    assert f'href="/demands/{did}"' in finished_part and f'href="/demands/{did}"' not in open_part

@@ -620,14 +620,16 @@ async def demands_page(request: Request) -> Response:
     me = await need_customer(request)
     desk = portal_of(request).desk
     demands = await call(desk.list_demands, customer=me.id, limit=200)
+    status = await call(statuses, desk, demands)
     return await render(
         request,
         "demands.html",
         {
             "title": "My requests and reports",
-            "status": await call(statuses, desk, demands),
-            "open": [d for d in demands if d.is_open],
-            "done": [d for d in demands if not d.is_open],
+            "status": status,
+            # by what the customer is told: a request that is done (even before they confirm it) is not "open"
+            "open": [d for d in demands if not status[d.id].finished],
+            "done": [d for d in demands if status[d.id].finished],
         },
     )
 
