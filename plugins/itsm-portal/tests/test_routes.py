@@ -135,6 +135,7 @@ POSTS = [
     "/desk/announcements",
     "/desk/announcements/1/resolve",
     "/desk/tasks/1/milestone",
+    "/announcements/1/text-me",
 ]
 
 
@@ -585,3 +586,24 @@ def test_the_desk_task_list_marks_milestones_until_the_request_is_fulfilled(
         f"/desk/tasks/{task.id}/milestone", data={"csrf": token, "milestone": "delivered"}, follow_redirects=True
     )
     assert r.status_code == 200 and desk.get(did).state is DemandState.FULFILLED
+
+
+def test_text_me_the_link_sends_the_workaround_and_counts_the_customer_as_affected(
+    sign_in: Callable[..., TestClient], desk: Desk
+) -> None:
+    from itsmcore import Link
+
+    ann = desk.open_announcement(
+        "crm",
+        "The CRM web app does not load",
+        workaround="Use the CRM mobile app.",
+        links=[Link(title="CRM mobile app", url="https://apps.eagle5.example/crm/mobile")],
+    )
+    c = sign_in()
+    assert "Text me the link" in c.get("/").text
+    r = c.post(f"/announcements/{ann.id}/text-me", data={"csrf": csrf_of(c, "/")}, follow_redirects=True)
+    assert r.status_code == 200 and ("We are texting the link" in r.text or "sent you the link" in r.text)
+    desk.run_due_jobs()
+    sent = [m for m in desk.messages(customer="steve") if m["purpose"] == "workaround"]
+    assert sent and "https://apps.eagle5.example/crm/mobile" in sent[0]["body"]
+    assert desk.ledger(ann.id).affected == 1, "asking for the workaround says it affects them"

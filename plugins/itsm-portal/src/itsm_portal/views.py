@@ -370,6 +370,41 @@ async def affects_me(request: Request) -> Response:
     return RedirectResponse(f"/demands/{did}", status_code=303)
 
 
+async def text_me_the_link(request: Request) -> Response:
+    """ "Text me the link": an announcement's workaround links, sent to the customer's phone now.
+
+    Queued through the desk like any message (durable, retried); by SMS when the deployment
+    has an ``sms`` channel and the customer a number it can reach, else by their preferences,
+    and the notice says which.
+    """
+    me = await need_customer(request)
+    await checked_form(request)
+    desk = portal_of(request).desk
+    aid = _int(request.path_params["aid"])
+    try:
+        ann = await call(desk.announcement, aid)
+    except NotFound:
+        raise HTTPException(404) from None
+    if not ann.workaround_links:
+        raise HTTPException(404)
+    sms = desk.channels().get("sms")
+    number = sms.address_for(me) if sms is not None else None
+    text = f"Meanwhile: {ann.workaround}" if ann.workaround else "The workaround, as you asked."
+    did = await call(desk.affects_me, aid, me.id, "portal") if ann.state == "open" else None
+    await call(
+        desk.notify,
+        me.id,
+        ann.workaround_links[0].title,
+        text,
+        demand_id=did,
+        links=ann.workaround_links,
+        channel="sms" if number else None,
+        purpose="workaround",
+    )
+    say(request, f"We are texting the link to {number}." if number else "We have sent you the link as a message.")
+    return RedirectResponse("/", status_code=303)
+
+
 # ---------------------------------------------------------------------------- catalog
 
 
@@ -1318,6 +1353,7 @@ def routes() -> Sequence[Route]:
         Route("/report", report_page, methods=["GET"]),
         Route("/report", report_submit, methods=["POST"]),
         Route("/announcements/{aid}/affects-me", affects_me, methods=["POST"]),
+        Route("/announcements/{aid}/text-me", text_me_the_link, methods=["POST"]),
         Route("/demands", demands_page),
         Route("/demands/{did}", demand_page),
         Route("/demands/{did}/submitted", submitted_page),
