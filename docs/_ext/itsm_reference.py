@@ -9,7 +9,7 @@ The reference cannot drift from the contract because it *is* the contract:
     and which installed plugins implement it.
 
 ``{itsm-config-reference} core``
-    Every key of the core's own tables: the attrs classes of :mod:`itsmcore.config`
+    Every key of the core's own tables: the attrs classes of :mod:`itsmcore.settings`
     whose docstring names a table (``The ``[deployment]`` table``).
 
 ``{itsm-config-reference} components``
@@ -247,12 +247,12 @@ _TABLE_DOC = re.compile(r"``\[(?P<table>[a-z_.]+)\]``")
 
 
 def core_settings_classes() -> list[tuple[str, type]]:
-    """``(table, class)`` of every attrs class in itsmcore.config whose docstring names a table."""
-    from itsmcore import config
+    """``(table, class)`` of every attrs class in itsmcore.settings whose docstring names a table."""
+    from itsmcore import settings
 
     found = []
-    for _name, obj in vars(config).items():
-        if isinstance(obj, type) and attrs.has(obj) and obj.__module__ == config.__name__:
+    for _name, obj in vars(settings).items():
+        if isinstance(obj, type) and attrs.has(obj) and obj.__module__ == settings.__name__:
             m = _TABLE_DOC.search((obj.__doc__ or "").split("\n", 1)[0])
             if m:
                 found.append((m.group("table"), obj))
@@ -289,15 +289,15 @@ class ConfigReference(SphinxDirective):
         raise self.error(f"itsm-config-reference: expected 'core' or 'components', got {what!r}")
 
     def core(self) -> list[nodes.Node]:
-        from itsmcore import config
+        from itsmcore import settings
 
-        self.env.note_dependency(config.__file__)
+        self.env.note_dependency(settings.__file__)
         out: list[nodes.Node] = []
         for table, cls in core_settings_classes():
             doc = inspect.getdoc(cls) or ""
             rest = doc.split("\n\n", 1)[1] if "\n\n" in doc else ""
             intro = nodes.paragraph()
-            intro.extend(_inline(f"Class `itsmcore.config.{cls.__name__}`. {rest}".strip()))
+            intro.extend(_inline(f"Class `itsmcore.settings.{cls.__name__}`. {rest}".strip()))
             out.append(_section(self, f"`[{table}]`", f"config-{table}", intro, settings_table(cls, f"config-{table}")))
         return out
 

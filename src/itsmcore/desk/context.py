@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import Engine, insert
 
 from ..components import JobRunner, deployment_secret
-from ..config import Config
 from ..deployment import Deployment, Directory
 from ..jobs import LEASE
 from ..model import Service
 from ..plugins import ErrorHandler, PluginHost
+from ..settings import Config
 from ..store import tables as t
 
 log = logging.getLogger("itsmcore.desk")

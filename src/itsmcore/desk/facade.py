@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
 
-from ..components import Answer, Channel, JobRunner, SurveyMethod
+from ..components import Answer, JobRunner, SurveyMethod
 from ..deployment import Deployment
 from ..eligibility import Decision
 from ..errors import StoreUnavailable
@@ -40,12 +40,11 @@ from ..model import (
     Task,
     TaskState,
 )
-from ..model.job import Job
 from ..status import CustomerStatus
 from ..store.engine import open_engine, resolve_url
 from .announcements import Book, Ledger
 from .approvals import APPROVAL_MESSAGE, ApprovalAsk, Approvals
-from .context import KEEP, Clock, Context, Keep, utcnow
+from .context import Clock, Context, utcnow
 from .corrections import Corrections
 from .customers import Customers
 from .delivery import Delivery
@@ -55,6 +54,7 @@ from .fulfilment import Fulfilment
 from .handling import Handling
 from .intake import Intake, Receipt
 from .journey import Journey
+from .operations import Operations
 from .outages import FANOUT, FOLLOW_UP, Outages
 from .outbox import Outbox
 from .queue import JobQueue
@@ -66,7 +66,7 @@ from .surveys import Surveys
 from .tasks import Tasks
 
 
-class Desk:
+class Desk(Operations):
     """A deployment's service desk. Open with :meth:`open`; close when done."""
 
     def __init__(self, deployment: Deployment, engine: Engine, *, clock: Clock = utcnow):
@@ -748,154 +748,3 @@ class Desk:
     def review_summaries(self, service_keys: Iterable[str]) -> dict[str, ReviewSummary]:
         """Average and count of visible reviews per service, in one query (search results)."""
         return self._reviews.summaries(service_keys)
-
-    # ------------------------------------------------------------------ messages
-
-    def notify(
-        self,
-        customer: str,
-        subject: str,
-        text: str,
-        *,
-        demand_id: int | None = None,
-        purpose: str = "notification",
-        links: Iterable[Link] = (),
-        channel: str | None = None,
-    ) -> int:
-        """Queue a message to a customer through their preferred channel; returns the job id."""
-        with self.engine.begin() as conn:
-            jid = self._outbox.notify(
-                conn,
-                demand_id,
-                purpose=purpose,
-                subject=subject,
-                body=text,
-                now=self.clock(),
-                customer_id=customer,
-                links=links,
-                channel=channel,
-            )
-        self._outbox.wake([jid])
-        return jid
-
-    def deliver(
-        self,
-        customer: Customer,
-        *,
-        subject: str,
-        text: str,
-        links: Sequence[Link] = (),
-        channel: str | None = None,
-        demand_id: int | None = None,
-        purpose: str = "notification",
-        key: str = "",
-        job_id: int | None = None,
-        thread_ref: str | Keep | None = KEEP,
-    ) -> tuple[str, str, str]:
-        """Send one message now and keep it in the store; returns (channel, address, fallback note).
-
-        Jobs call this; other code should queue a message with :meth:`notify` so it is durable.
-        """
-        return self._delivery.deliver(
-            customer,
-            subject=subject,
-            text=text,
-            links=links,
-            channel=channel,
-            demand_id=demand_id,
-            purpose=purpose,
-            key=key,
-            job_id=job_id,
-            thread_ref=thread_ref,
-        )
-
-    def messages(
-        self, *, customer: str | None = None, demand_id: int | None = None, limit: int = 100
-    ) -> list[dict[str, Any]]:
-        """Messages sent (newest first): the portal inbox and the audit trail of notifications."""
-        return self._delivery.messages(customer=customer, demand_id=demand_id, limit=limit)
-
-    def channels(self) -> dict[str, Channel]:
-        """The deployment's outbound channels by name."""
-        return self._delivery.channels()
-
-    def channel_for(self, customer: Customer, wanted: str | None = None) -> tuple[str, Channel, str | None, str]:
-        """The channel to reach a customer: ``wanted``, else their preferences, else the default.
-
-        Returns (name, channel, address, fallback note). The note is empty when the
-        wanted or a preferred channel reached them; otherwise it says why the default
-        channel (or, failing that, the ``log`` channel: the portal inbox) was used, and
-        the message is counted as a fallback.
-        """
-        return self._delivery.channel_for(customer, wanted)
-
-    # ------------------------------------------------------------------ jobs
-
-    def jobs(self, *, state: str | None = None, demand_id: int | None = None, limit: int = 100) -> list[Job]:
-        """Jobs, newest first."""
-        return self._queue.jobs(state=state, demand_id=demand_id, limit=limit)
-
-    def job(self, job_id: int) -> Job:
-        """The job; NotFound otherwise."""
-        return self._queue.job(job_id)
-
-    def job_stats(self) -> dict[str, int]:
-        """How many jobs are in each state."""
-        return self._queue.stats()
-
-    def retry_job(self, job_id: int) -> Job:
-        """Give a dead job another go (``itsm jobs retry``); a stuck demand resumes. Conflict unless it is dead."""
-        return self._queue.retry(job_id)
-
-    def claim(self, job_id: int, now: datetime | None = None) -> bool:
-        """Claim a due job for this runner; only one claimer can win."""
-        return self._queue.claim(job_id, now) is not None
-
-    def claim_job(self, job_id: int, now: datetime | None = None) -> Job | None:
-        """Claim a due job by id and return it as claimed (attempt counted, lease set), or ``None`` if not won.
-
-        What a worker handed ids by a broker calls: the claim's own ``RETURNING`` gives the
-        job, so executing it (:meth:`execute_job` with the ``Job``) reads nothing again.
-        """
-        return self._queue.claim(job_id, now)
-
-    def outstanding_jobs(self) -> int:
-        """How many jobs are running or due now, counted at one instant: 0 means the queue is idle
-        until a job falls due later (what a test or a shutdown waits for)."""
-        return self._queue.outstanding()
-
-    def due_jobs(self, limit: int = 100) -> list[int]:
-        """Ids of jobs due now, oldest first, without claiming them (what a sweep hands to workers)."""
-        return self._queue.due(limit)
-
-    def claim_due(self, limit: int = 50, now: datetime | None = None) -> list[Job]:
-        """Claim up to ``limit`` due jobs for this runner in one statement, oldest first; returns them as claimed.
-
-        Claiming ids one at a time costs a round trip (on SQLite a write transaction) per
-        job, and several runners reading the same due list race for the same first ids.
-        Here one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED)`` gives each
-        runner a disjoint batch on PostgreSQL without waiting on the others; SQLite has no
-        row locks (the clause is not rendered) and is safe because its single writer runs
-        the statement alone. Due means what :meth:`claim` takes: pending with ``run_after``
-        passed, or running with an expired lease and attempts left. Jobs whose runner died
-        during their last attempt are marked dead in the same transaction. Execute each
-        job with :meth:`execute_job` before its ``lease_until``.
-        """
-        return [job for job, _ in self._queue.claim_due(limit, now, with_demands=False)]
-
-    def run_due_jobs(self, limit: int | None = None, *, batch: int = 50) -> int:
-        """Run every job that is due now (jobs a job creates included); returns how many ran.
-
-        Jobs are claimed ``batch`` at a time (:meth:`claim_due`), so several processes
-        running this at once share the work without running a job twice. Lower ``batch``
-        when jobs are slow: a batch is run in order by one process, and what it has not
-        started when the lease ends is handed back unrun.
-        """
-        return self._execution.run_due(limit, batch=batch)
-
-    def execute_job(self, job: int | Job) -> Job:
-        """Execute a job this runner has already claimed (see :meth:`claim_job`), and end it: done, retried, or dead.
-
-        Give the ``Job`` the claim returned, or its id (then it is read first).
-        """
-        return self._execution.execute(job if isinstance(job, Job) else self._queue.job(job))

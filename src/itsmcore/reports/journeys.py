@@ -9,8 +9,8 @@ from typing import Any
 import attrs
 from sqlalchemy import ColumnElement, Connection, and_, case, func, select
 
-from ..config import ToBeJourney
 from ..model import Stage
+from ..settings import ToBeJourney
 from ..store import tables as t
 from .query import D, Scope, and_all
 
