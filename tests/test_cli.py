@@ -127,6 +127,31 @@ def test_config_errors_exit_2_with_one_line_each(write_deployment: Callable[...,
     assert not (path.parent / "itsm.db").exists(), "a config error must start nothing"
 
 
+def test_check_says_what_each_plan_step_runs(eagle5: Callable[..., Path]) -> None:
+    r = itsm("-c", str(eagle5()), "check")
+    assert r.returncode == 0, r.stderr
+    assert "    expensatron: cmdb.verify_device (default settings)  ·  notify.send_link (default settings)" in r.stdout
+    assert "    smartphone: approval (default settings)  ·  task 'Order and ship the phone' (logistics)" in r.stdout
+
+
+def test_check_fails_on_a_plan_action_that_cannot_be_built(write_deployment: Callable[..., Path]) -> None:
+    from tests.test_config import ACME
+
+    path = write_deployment('\n[plugins]\nmodules = ["acme_plugin"]\n')
+    (path.parent / "acme_plugin.py").write_text(ACME)
+    path.write_text(path.read_text().replace('action = "notify.send_link"', 'action = "acme.account"'))
+    r = itsm("-c", str(path), "check", env={"PYTHONPATH": str(path.parent)})
+    assert r.returncode == 2, r.stdout
+    assert "services[0].plan[1].action: action 'acme.account' has no [actions.acme.account] table" in r.stderr
+    assert "(it needs base_url)" in r.stderr and "Traceback" not in r.stderr
+    # with its table, the step says which one it uses
+    with path.open("a") as f:
+        f.write('\n[actions.acme]\nuse = "acme.account"\nbase_url = "http://127.0.0.1:9"\n')
+    r = itsm("-c", str(path), "check", env={"PYTHONPATH": str(path.parent)})
+    assert r.returncode == 0, r.stderr
+    assert "acme.account → [actions.acme]" in r.stdout
+
+
 def test_malformed_toml_exit_2(tmp_path: Path) -> None:
     p = tmp_path / "itsm.toml"
     p.write_text("[deployment\nname='x'\n")

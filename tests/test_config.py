@@ -149,3 +149,109 @@ plan = [
     assert "unknown team 'logistcs'" in problem.message and "did you mean 'logistics'" in problem.hint
     # without any [teams], a task's team is free text
     assert load(write_deployment(services=services)).config.service("phone") is not None
+
+
+ACME = '''
+import attrs
+from itsmcore import ActionComponent, ActionResult, hookimpl
+
+
+@attrs.frozen(kw_only=True)
+class AcmeSettings:
+    """How to reach Acme's account API."""
+
+    base_url: str
+    token_env: str = "ACME_TOKEN"
+
+
+@attrs.frozen(kw_only=True)
+class AcmeParams:
+    """The plan step's keys."""
+
+    url: str = ""
+    title: str = ""
+
+
+class Acme:
+    def __init__(self, settings, ctx):
+        self.settings = settings
+
+    def run(self, request):
+        return ActionResult(outputs={"base_url": self.settings.base_url})
+
+
+@hookimpl
+def itsm_fulfilment_actions():
+    return [ActionComponent(name="acme.account", factory=Acme, settings=AcmeSettings, params=AcmeParams, description="An Acme account.")]
+'''
+
+
+@pytest.fixture
+def acme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A plugin module whose action needs a setting (``base_url``) with no default."""
+    (tmp_path / "acme_plugin.py").write_text(ACME)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return '\n[plugins]\nmodules = ["acme_plugin"]\n'
+
+
+def _plan(path: Path, action: str) -> None:
+    path.write_text(path.read_text().replace('action = "notify.send_link"', f'action = "{action}"'))
+
+
+def test_a_plan_step_whose_action_needs_settings_it_has_not_got(
+    write_deployment: Callable[..., Path], acme: str
+) -> None:
+    path = write_deployment(acme)
+    _plan(path, "acme.account")
+    (msg,) = problems(path)
+    assert msg.startswith(f"{path}: services[0].plan[1].action: action 'acme.account' has no [actions.acme.account]")
+    assert "cannot run on its default settings (it needs base_url)" in msg
+    assert 'add [actions.acme.account] with use = "acme.account"' in msg
+
+
+def test_a_plan_step_uses_the_one_table_of_its_component(write_deployment: Callable[..., Path], acme: str) -> None:
+    path = write_deployment(acme + '\n[actions.acme]\nuse = "acme.account"\nbase_url = "http://127.0.0.1:9"\n')
+    _plan(path, "acme.account")
+    dep = load(path)
+    step = dep.config.service("expensatron").plan[1]  # type: ignore[union-attr]
+    assert step.source == "actions.acme"
+    assert dep.action("acme.account").settings.base_url == "http://127.0.0.1:9"  # type: ignore[attr-defined]
+
+
+def test_a_plan_step_naming_a_component_two_tables_use_is_ambiguous(
+    write_deployment: Callable[..., Path], acme: str
+) -> None:
+    path = write_deployment(
+        acme
+        + '\n[actions.acme_eu]\nuse = "acme.account"\nbase_url = "http://127.0.0.1:9"\n'
+        + '\n[actions.acme_us]\nuse = "acme.account"\nbase_url = "http://127.0.0.1:8"\n'
+    )
+    _plan(path, "acme.account")
+    (msg,) = problems(path)
+    assert "services[0].plan[1].action: 'acme.account' is ambiguous" in msg
+    assert "[actions.acme_eu] and [actions.acme_us]" in msg
+
+
+def test_a_plan_step_naming_the_table_is_not_ambiguous(write_deployment: Callable[..., Path], acme: str) -> None:
+    path = write_deployment(
+        acme
+        + '\n[actions.acme_eu]\nuse = "acme.account"\nbase_url = "http://127.0.0.1:9"\n'
+        + '\n[actions.acme_us]\nuse = "acme.account"\nbase_url = "http://127.0.0.1:8"\n'
+    )
+    _plan(path, "acme_us")
+    dep = load(path)
+    assert dep.config.service("expensatron").plan[1].source == "actions.acme_us"  # type: ignore[union-attr]
+
+
+def test_a_wrong_setting_is_not_followed_by_errors_it_caused(write_deployment: Callable[..., Path]) -> None:
+    path = write_deployment('\n[channels.teams]\nuse = "log"\npath = 3\n')
+    path.write_text(path.read_text().replace('name = "test"', 'name = "test"\ndefault_channel = "teams"'))
+    (msg,) = problems(path)  # not also "deployment.default_channel: no channel named 'teams'"
+    assert "channels.teams.path" in msg
+
+
+def test_a_plan_step_naming_a_table_with_a_bad_use_is_reported_once(write_deployment: Callable[..., Path]) -> None:
+    path = write_deployment('\n[actions.mail]\nuse = "notify.send_lnk"\n')
+    _plan(path, "mail")
+    (msg,) = problems(path)
+    assert "actions.mail.use" in msg and "did you mean 'notify.send_link'" in msg

@@ -84,6 +84,8 @@ def test_a_plugin_that_fails_to_import_names_its_distribution(site: Callable[...
     msg = str(info.value)
     assert "plugin 'broken' (distribution itsm-broken)" in msg
     assert "failed to import itsm_broken" in msg and "does_not_exist_anywhere" in msg
+    # the way out is named: the config key that leaves it out, or uninstalling it
+    assert '[plugins] disable = ["broken"]' in msg and "uninstall itsm-broken" in msg
 
 
 def test_disabled_entry_points_are_not_even_imported(
@@ -104,8 +106,18 @@ def test_two_plugins_claiming_one_component_name(site: Callable[..., None]) -> N
     with pytest.raises(PluginError) as info:
         PluginHost.for_config(None).registry()
     msg = str(info.value)
-    assert "channel 'pigeon' is already registered by plugin" in msg
-    assert "pigeon2" in msg and "'pigeon'" in msg
+    # entry points load in name order: pigeon2 is the newcomer, and is the one blamed
+    assert msg.startswith("plugin 'pigeon2' (distribution itsm-pigeon2): registers channel 'pigeon'")
+    assert "which plugin 'pigeon' already provides" in msg and '[plugins] disable = ["pigeon2"]' in msg
+
+
+def test_a_clash_with_a_builtin_blames_the_plugin_not_the_builtin(site: Callable[..., None]) -> None:
+    site("itsm-logger", "itsm_logger", CHANNEL_PLUGIN.replace('name="pigeon"', 'name="log"'), entry="logger")
+    with pytest.raises(PluginError) as info:
+        PluginHost.for_config(None).registry()
+    msg = str(info.value)
+    assert msg.startswith("plugin 'logger' (distribution itsm-logger): registers channel 'log'")
+    assert "which plugin 'builtin' already provides" in msg
 
 
 def test_hookimpl_that_does_not_match_its_spec() -> None:

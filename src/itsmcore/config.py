@@ -531,10 +531,6 @@ def resolve(config: Config, registry: Mapping[str, Mapping[str, Component]]) -> 
         components[table] = resolved
     runner = _resolve_one(config.runner, registry.get("runner", {}), "runner", problems) or config.runner
 
-    actions: dict[str, Component] = dict(registry.get("action", {}))
-    for name, cc in components.get("actions", {}).items():
-        if cc.record is not None:  # a configured instance: [actions.NAME] use = "component"
-            actions[name] = cc.record
     services = []
     for (file, path, _raw), service in zip(config.raw_services, config.services, strict=False):
         steps = []
@@ -542,22 +538,15 @@ def resolve(config: Config, registry: Mapping[str, Mapping[str, Component]]) -> 
             if step.task is not None:  # done by people: no action to look up
                 steps.append(step)
                 continue
-            record = actions.get(step.action)
-            if record is None:
-                problems.append(
-                    ConfigProblem(
-                        file,
-                        f"{path}.plan[{i}].action",
-                        f"unknown action {step.action!r}",
-                        did_you_mean(step.action, actions),
-                    )
-                )
+            found = _plan_action(config, registry, step.action, file, f"{path}.plan[{i}].action", problems)
+            if found is None:
                 continue
+            source, record = found
             params_cls = record.params if isinstance(record, ActionComponent) else NoSettings
             params = structure(step.params, params_cls, file, f"{path}.plan[{i}]", problems)
-            steps.append(attrs.evolve(step, resolved=params))
+            steps.append(attrs.evolve(step, resolved=params, source=source))
         services.append(attrs.evolve(service, plan=tuple(steps)))
-    channels = components.get("channels", {})
+    channels = config.family("channels")  # a table whose settings failed still names a channel
     if config.deployment.default_channel not in {*channels, "log"}:
         problems.append(
             ConfigProblem(
@@ -570,6 +559,63 @@ def resolve(config: Config, registry: Mapping[str, Mapping[str, Component]]) -> 
     if problems:
         raise ConfigError(problems)
     return attrs.evolve(config, components=components, runner=runner, services=tuple(services))
+
+
+def _plan_action(
+    config: Config,
+    registry: Mapping[str, Mapping[str, Component]],
+    name: str,
+    file: str,
+    where: str,
+    problems: list[ConfigProblem],
+) -> tuple[str, Component] | None:
+    """What a plan step's ``action = NAME`` uses, as ``(source, record)``; ``None`` after a problem.
+
+    The rule, in order: the ``[actions.NAME]`` table; else the one table whose ``use`` is
+    NAME; else the component NAME with its default settings, which must then build from
+    nothing (a required setting is a problem here, not a TypeError in every job later).
+    """
+    tables = config.family("actions")
+    known = registry.get("action", {})
+    if name in tables:
+        record = known.get(tables[name].use)
+        # an unknown ``use`` was reported at the table; saying it again here would mislead
+        return (f"actions.{name}", record) if record is not None else None
+    users = sorted(n for n, cc in tables.items() if cc.use == name)
+    if len(users) > 1:
+        problems.append(
+            ConfigProblem(
+                file,
+                where,
+                f"{name!r} is ambiguous: it is the use of "
+                + " and ".join(f"[actions.{n}]" for n in users)
+                + "; name the table the step means",
+                f"did you mean {users[0]!r}?",
+            )
+        )
+        return None
+    if users:
+        record = known.get(name)
+        return (f"actions.{users[0]}", record) if record is not None else None
+    record = known.get(name)
+    if record is None:
+        problems.append(ConfigProblem(file, where, f"unknown action {name!r}", did_you_mean(name, {*known, *tables})))
+        return None
+    missing: list[ConfigProblem] = []
+    structure({}, record.settings, file, f"actions.{name}", missing)
+    if missing:
+        required = [f.name for f in attrs.fields(record.settings) if f.default is attrs.NOTHING]
+        problems.append(
+            ConfigProblem(
+                file,
+                where,
+                f"action {name!r} has no [actions.{name}] table and cannot run on its default settings"
+                + (f" (it needs {', '.join(required)})" if required else f" ({missing[0].message})"),
+                f'add [actions.{name}] with use = "{name}" and its settings',
+            )
+        )
+        return None
+    return name, record
 
 
 def _resolve_one(

@@ -135,10 +135,14 @@ class Deployment:
         return self._instances[key]
 
     def start_all(self) -> None:
-        """Build every configured component now, so a factory's complaint shows at check time."""
+        """Build every configured component and every action a plan uses, so a factory's complaint shows at check time."""
         for table in ("directory", "channels", "actions", "surveys"):
             for cc in self.config.family(table).values():
                 self._build(cc)
+        for service in self.config.services:
+            for step in service.plan:
+                if step.task is None:
+                    self.action(step.action)
         self.runner()
 
     def close(self) -> None:
@@ -255,6 +259,21 @@ class Directory:
             c = b.authenticate(login, password)
             if c is not None:
                 return c
+        return None
+
+    def sign_in_entry(self, login: str) -> str | None:
+        """The entry ``login`` names in the first backend that knows it (its customer id or DN), else ``None``.
+
+        Sign-in failures are counted per entry, so every spelling of one account shares
+        a count. Backends without ``sign_in_entry`` name nothing: their logins are counted
+        as typed.
+        """
+        for b in self.backends:
+            finder = getattr(b, "sign_in_entry", None)
+            if finder is not None:
+                entry = finder(login)
+                if entry:
+                    return str(entry)
         return None
 
     def configuration_items(self, customer_id: str) -> list[ConfigurationItem]:

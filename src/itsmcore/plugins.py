@@ -210,7 +210,12 @@ class PluginHost:
             try:
                 obj = ep.load()
             except Exception as e:  # a broken plugin must not take the host down silently
-                raise PluginError(ep.name, f"failed to import {ep.value}: {type(e).__name__}: {e}", dist) from e
+                raise PluginError(
+                    ep.name,
+                    f"failed to import {ep.value}: {type(e).__name__}: {e}; to run without it, add"
+                    f' [plugins] disable = ["{ep.name}"] to the config, or uninstall {dist or "it"}',
+                    dist,
+                ) from e
             self.register(obj, name=ep.name, distribution=dist, version=version)
 
     def load_modules(self, modules: Iterable[str]) -> None:
@@ -318,14 +323,22 @@ class PluginHost:
                         )
                     other = reg[family].get(record.name)
                     if other is not None:
-                        raise PluginError(
-                            plugin_name,
-                            f"{family} {record.name!r} is already registered by plugin {other.plugin!r}",
-                            dist,
-                        )
+                        raise self._clash(family, record.name, plugin_name, other.plugin or "")
                     reg[family][record.name] = attrs.evolve(record, plugin=plugin_name)
         self._registry = reg
         return reg
+
+    def _clash(self, family: str, name: str, one: str, other: str) -> PluginError:
+        """Two plugins register one component name: blame the one registered later, the newcomer."""
+        order = list(self._meta)
+        rank = {p: order.index(p) if p in order else len(order) for p in (one, other)}
+        newcomer, first = (one, other) if rank[one] >= rank[other] else (other, one)
+        return PluginError(
+            newcomer,
+            f"registers {family} {name!r}, which plugin {first!r} already provides; rename the component,"
+            f' or leave the plugin out with [plugins] disable = ["{newcomer}"]',
+            self._meta.get(newcomer, (None, None))[0],
+        )
 
     def _raise_load_error(self, plugin: str, hook: str, exc: BaseException) -> None:
         """``on_error`` for hooks called while loading: a plugin that raises stops the load, named."""

@@ -6,10 +6,14 @@ Top-level commands, not a group: they are the first three a new user types.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .base import FORMAT, emit, fail
+
+if TYPE_CHECKING:
+    from ..model import PlanStep
 
 
 @click.command()
@@ -65,6 +69,11 @@ def check(ctx: click.Context) -> None:
     click.echo(
         f"  services:   {len(cfg.services)}" + (f" ({', '.join(s.key for s in cfg.services)})" if cfg.services else "")
     )
+    planned = [s for s in cfg.services if s.plan]
+    if planned:
+        click.echo("  plans:      (what each step runs)")
+        for service in planned:
+            click.echo(f"    {service.key}: " + "  ·  ".join(_step_label(step) for step in service.plan))
     click.echo(f"  runner:     {cfg.runner.use}")
     click.echo(f"  plugins:    {', '.join(p.name for p in dep.host.info())}")
 
@@ -96,6 +105,15 @@ def plugins(ctx: click.Context, fmt: str) -> None:
     _warn_duplicates()
     for mismatch in core_requirement_mismatches(disable=config.plugins.disable if config else ()):
         click.secho(f"warning: {mismatch}", fg="yellow", err=True)
+
+
+def _step_label(step: PlanStep) -> str:
+    """A plan step as ``check`` shows it: the task and its team, or the action and its table."""
+    if step.task is not None:
+        return f"task {step.task.task!r} ({step.task.team or 'no team'})"
+    if step.source.startswith("actions."):
+        return f"{step.action} → [{step.source}]"
+    return f"{step.action} (default settings)"
 
 
 def _warn_duplicates() -> None:

@@ -110,6 +110,9 @@ class PlanStep:
     resolved: Any = attrs.field(default=None, eq=False)
     #: Set on a step that people do; such a step has no ``action``.
     task: HumanTask | None = None
+    #: Once resolved, what ``action`` names: ``actions.NAME`` (a config table) or ``NAME`` (a
+    #: component used with its default settings).
+    source: str = attrs.field(default="", eq=False)
 
 
 @attrs.frozen(kw_only=True)
