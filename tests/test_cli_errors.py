@@ -323,3 +323,55 @@ def test_debug_raises_the_original_error() -> None:
 
     result = CliRunner().invoke(group, ["boom"], obj={"debug": True})
     assert result.exception is bug and result.exit_code == 1
+
+
+# --------------------------------------------------------------------------- plugin commands by entry point
+
+LAZY_COMMANDS = '''
+    """Commands that note when they are imported (the entry point names them)."""
+    import os
+    import pathlib
+
+    import click
+
+    pathlib.Path(os.environ["ITSM_TEST_IMPORTED"]).write_text("imported")
+
+
+    @click.command()
+    @click.option("--name", default="world", help="Whom to greet (this help is not the command's).")
+    def hello(name):
+        """Say hello from a plugin.
+
+        More words that the listing leaves out.
+        """
+        click.echo(f"hello, {name}")
+'''
+
+
+@pytest.mark.no_database
+def test_plugin_commands_are_listed_without_importing_the_plugin(tmp_path: Path) -> None:
+    install_fake_plugin(tmp_path, "itsm-greet", "1.0.0", "ITSM_CONTRACT = '1.0'\n")
+    module = tmp_path / "itsm_greet_commands.py"
+    module.write_text(textwrap.dedent(LAZY_COMMANDS))
+    with (tmp_path / "itsm_greet-1.0.0.dist-info" / "entry_points.txt").open("a") as f:
+        f.write("\n[itsm.commands]\nhello = itsm_greet_commands:hello\nbroken = itsm_greet_missing:nothing\n")
+    marker = tmp_path / "imported.txt"
+    env = on_path(tmp_path) | {"ITSM_TEST_IMPORTED": str(marker)}
+
+    r = itsm("--help", env=env)
+    assert r.returncode == 0, r.stderr
+    commands = r.stdout.split("Commands:", 1)[1].splitlines()
+    listing = {line.split()[0]: line.split(None, 1)[1] for line in commands if len(line.split()) > 1}
+    assert listing["hello"] == "Say hello from a plugin."
+    assert "broken" in [
+        line.split()[0] for line in commands if line.strip()
+    ]  # listed from its entry point; its absence shows only when it is run
+    assert not marker.exists(), "--help imported the plugin's commands"
+
+    r = itsm("hello", "--name", "Steve", env=env)
+    assert r.returncode == 0 and r.stdout == "hello, Steve\n" and marker.exists()
+
+    r = itsm("broken", env=env)
+    assert r.returncode == 2
+    assert "command 'broken' of itsm-greet failed to import: ModuleNotFoundError" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -231,3 +231,26 @@ def test_outstanding_jobs_counts_running_and_due_at_one_instant(desk: Desk) -> N
     desk.run_due_jobs()  # its step fails temporarily and asks to be retried in an hour
     assert [j.state for j in desk.jobs(demand_id=retry) if j.step >= 0] == [JobState.PENDING]
     assert desk.outstanding_jobs() == 0, "a retry due later is not outstanding now"
+
+
+def test_idempotency_keys_are_unique_per_database_not_just_per_demand_id(
+    itsm_deployment_factory: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A database made again from scratch numbers its demands from 1 again: its keys must differ,
+    or a remote system that deduplicates by key would hand the new demand 1 the old one's account."""
+    import re
+
+    def first_step_key(database: Path) -> tuple[int, str]:
+        config = itsm_deployment_factory(JobRunnerContract.config(DEFERRED), database=f"sqlite:///{database}")
+        with Desk.open(config, entry_points=False) as d:
+            (demand_id,) = _submit(d, 1)
+            (step,) = [j for j in d.jobs(demand_id=demand_id) if j.action == recorder.ACTION]
+            return demand_id, step.key
+
+    first_id, first_key = first_step_key(tmp_path / "one.db")
+    again_id, again_key = first_step_key(tmp_path / "two.db")
+    assert first_id == again_id == 1
+    assert first_key != again_key
+    # the documented format: NAME@STORE:demand:ID:step:N:ACTION, STORE being 12 hex digits
+    for key in (first_key, again_key):
+        assert re.fullmatch(rf"[\w.-]+@[0-9a-f]{{12}}:demand:1:step:0:{re.escape(recorder.ACTION)}", key), key

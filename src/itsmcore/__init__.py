@@ -1,103 +1,258 @@
 """itsmcore: a small, pluggable core for IT service management around the customer's experience.
 
 The public API for plugins and integrators is what this module exports, plus
-:mod:`itsmcore.hookspecs`. Importing it is cheap: the database layer loads only when a
-desk is opened.
+:mod:`itsmcore.hookspecs`. Importing it costs next to nothing: each name loads its module
+on first use (PEP 562), so ``itsm --help`` does not pay for attrs, pluggy or the model, and
+the database layer loads only when a desk is opened.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from .components import (
-    ActionComponent,
-    ActionRequest,
-    ActionResult,
-    AlreadyDone,
-    Answer,
-    Channel,
-    ChannelComponent,
-    Classification,
-    Component,
-    ComponentContext,
-    Delivery,
-    DirectoryBackend,
-    DirectoryComponent,
-    EligibilityDecision,
-    FulfilmentAction,
-    Intake,
-    JobRunner,
-    Message,
-    NeedsCustomer,
-    NoSettings,
-    RunnerComponent,
-    StepOutcome,
-    SurveyComponent,
-    SurveyMethod,
-    SurveyScore,
-)
-from .errors import (
-    ConfigError,
-    ConfigProblem,
-    Conflict,
-    Forbidden,
-    IllegalTransition,
-    IneligibleCustomer,
-    InvalidAnswers,
-    InvalidInput,
-    ItsmError,
-    NotFound,
-    PermanentFailure,
-    PluginError,
-    StoreUnavailable,
-    TemporaryFailure,
-    TooManyAttempts,
-    UnknownCustomer,
-    UnknownService,
-)
-from .hookspecs import CONTRACT_VERSION
-from .model import *  # noqa: F403
-from .model import __all__ as _model_all
-from .plugins import hookimpl
-from .status import CustomerStatus, acknowledgement, customer_status, stage_label
-
 if TYPE_CHECKING:
-    from .cli import open_desk
-    from .desk import DemandView, Desk, Receipt
-    from .jobs import Job
-    from .logs import configure_logging, log_context
+    from .cli import (
+        open_desk,
+    )
+    from .components import (
+        ActionComponent,
+        ActionRequest,
+        ActionResult,
+        AlreadyDone,
+        Answer,
+        Channel,
+        ChannelComponent,
+        Classification,
+        Component,
+        ComponentContext,
+        Delivery,
+        DirectoryBackend,
+        DirectoryComponent,
+        EligibilityDecision,
+        FulfilmentAction,
+        Intake,
+        JobRunner,
+        Message,
+        NeedsCustomer,
+        NoSettings,
+        RunnerComponent,
+        StepOutcome,
+        SurveyComponent,
+        SurveyMethod,
+        SurveyScore,
+    )
+    from .desk import (
+        CatalogEntry,  # noqa: F401  (still importable; not in __all__)
+        DemandView,
+        Desk,
+        Receipt,
+    )
+    from .errors import (
+        ConfigError,
+        ConfigProblem,
+        Conflict,
+        Forbidden,
+        IllegalTransition,
+        IneligibleCustomer,
+        InvalidAnswers,
+        InvalidInput,
+        ItsmError,
+        NotFound,
+        PermanentFailure,
+        PluginError,
+        StoreUnavailable,
+        TemporaryFailure,
+        TooManyAttempts,
+        UnknownCustomer,
+        UnknownService,
+    )
+    from .hookspecs import (
+        CONTRACT_VERSION,
+    )
+    from .jobs import (
+        Job,
+    )
+    from .logs import (
+        configure_logging,
+        log_context,
+    )
+    from .model import (
+        A_COLLEAGUE,
+        FINAL_STATES,
+        LIFECYCLES,
+        RATING_HIGH,
+        RATING_LOW,
+        Actor,
+        Announcement,
+        AnnouncementState,
+        Ask,
+        AskType,
+        CIKind,
+        ConfigurationItem,
+        Customer,
+        Demand,
+        DemandKind,
+        DemandState,
+        Eligibility,
+        ExperiencePackage,
+        HumanTask,
+        JourneyEvent,
+        KnowledgeArticle,
+        Link,
+        Milestone,
+        MomentOfTruth,
+        PlanStep,
+        Priority,
+        ReachedMilestone,
+        Review,
+        ReviewSummary,
+        Service,
+        Stage,
+        SurveyResponse,
+        Task,
+        TaskState,
+        check_transition,
+    )
+    from .plugins import (
+        hookimpl,
+    )
+    from .status import (
+        CustomerStatus,
+        acknowledgement,
+        customer_status,
+        stage_label,
+    )
 
 __version__ = "0.1.0"
 
+#: Each public name and the module (under ``itsmcore``) that defines it.
+_WHERE: dict[str, str] = {
+    "ActionComponent": "components",
+    "ActionRequest": "components",
+    "ActionResult": "components",
+    "AlreadyDone": "components",
+    "Answer": "components",
+    "Channel": "components",
+    "ChannelComponent": "components",
+    "Classification": "components",
+    "Component": "components",
+    "ComponentContext": "components",
+    "Delivery": "components",
+    "DirectoryBackend": "components",
+    "DirectoryComponent": "components",
+    "EligibilityDecision": "components",
+    "FulfilmentAction": "components",
+    "Intake": "components",
+    "JobRunner": "components",
+    "Message": "components",
+    "NeedsCustomer": "components",
+    "NoSettings": "components",
+    "RunnerComponent": "components",
+    "StepOutcome": "components",
+    "SurveyComponent": "components",
+    "SurveyMethod": "components",
+    "SurveyScore": "components",
+    "ConfigError": "errors",
+    "ConfigProblem": "errors",
+    "Conflict": "errors",
+    "Forbidden": "errors",
+    "IllegalTransition": "errors",
+    "IneligibleCustomer": "errors",
+    "InvalidAnswers": "errors",
+    "InvalidInput": "errors",
+    "ItsmError": "errors",
+    "NotFound": "errors",
+    "PermanentFailure": "errors",
+    "PluginError": "errors",
+    "StoreUnavailable": "errors",
+    "TemporaryFailure": "errors",
+    "TooManyAttempts": "errors",
+    "UnknownCustomer": "errors",
+    "UnknownService": "errors",
+    "CONTRACT_VERSION": "hookspecs",
+    "A_COLLEAGUE": "model",
+    "Actor": "model",
+    "Announcement": "model",
+    "AnnouncementState": "model",
+    "Ask": "model",
+    "AskType": "model",
+    "CIKind": "model",
+    "ConfigurationItem": "model",
+    "Customer": "model",
+    "Demand": "model",
+    "DemandKind": "model",
+    "DemandState": "model",
+    "Eligibility": "model",
+    "ExperiencePackage": "model",
+    "FINAL_STATES": "model",
+    "HumanTask": "model",
+    "JourneyEvent": "model",
+    "KnowledgeArticle": "model",
+    "LIFECYCLES": "model",
+    "Link": "model",
+    "Milestone": "model",
+    "MomentOfTruth": "model",
+    "PlanStep": "model",
+    "Priority": "model",
+    "RATING_HIGH": "model",
+    "RATING_LOW": "model",
+    "ReachedMilestone": "model",
+    "Review": "model",
+    "ReviewSummary": "model",
+    "Service": "model",
+    "Stage": "model",
+    "SurveyResponse": "model",
+    "Task": "model",
+    "TaskState": "model",
+    "check_transition": "model",
+    "hookimpl": "plugins",
+    "CustomerStatus": "status",
+    "acknowledgement": "status",
+    "customer_status": "status",
+    "stage_label": "status",
+    "CatalogEntry": "desk",
+    "DemandView": "desk",
+    "Desk": "desk",
+    "Receipt": "desk",
+    "open_desk": "cli",
+    "configure_logging": "logs",
+    "log_context": "logs",
+    "Job": "jobs",
+}
+
 
 def __getattr__(name: str) -> Any:
-    # The desk pulls in SQLAlchemy (~200 ms); load it only when asked for.
-    if name in ("Desk", "Receipt", "DemandView", "CatalogEntry"):
-        from . import desk
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'itsmcore' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{where}", __name__), name)
+    globals()[name] = value  # once loaded, an ordinary attribute
+    return value
 
-        return getattr(desk, name)
-    if name == "open_desk":
-        from .cli import open_desk
 
-        return open_desk
-    if name in ("log_context", "configure_logging"):
-        from . import logs
-
-        return getattr(logs, name)
-    if name == "Job":
-        from .jobs import Job
-
-        return Job
-    raise AttributeError(f"module 'itsmcore' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})
 
 
 __all__ = [
+    "A_COLLEAGUE",
     "CONTRACT_VERSION",
+    "FINAL_STATES",
+    "LIFECYCLES",
+    "RATING_HIGH",
+    "RATING_LOW",
     "ActionComponent",
     "ActionRequest",
     "ActionResult",
+    "Actor",
     "AlreadyDone",
+    "Announcement",
+    "AnnouncementState",
     "Answer",
+    "Ask",
+    "AskType",
+    "CIKind",
     "Channel",
     "ChannelComponent",
     "Classification",
@@ -105,16 +260,24 @@ __all__ = [
     "ComponentContext",
     "ConfigError",
     "ConfigProblem",
+    "ConfigurationItem",
     "Conflict",
+    "Customer",
     "CustomerStatus",
     "Delivery",
+    "Demand",
+    "DemandKind",
+    "DemandState",
     "DemandView",
     "Desk",
     "DirectoryBackend",
     "DirectoryComponent",
+    "Eligibility",
     "EligibilityDecision",
+    "ExperiencePackage",
     "Forbidden",
     "FulfilmentAction",
+    "HumanTask",
     "IllegalTransition",
     "IneligibleCustomer",
     "Intake",
@@ -123,30 +286,45 @@ __all__ = [
     "ItsmError",
     "Job",
     "JobRunner",
+    "JourneyEvent",
+    "KnowledgeArticle",
+    "Link",
     "Message",
+    "Milestone",
+    "MomentOfTruth",
     "NeedsCustomer",
     "NoSettings",
     "NotFound",
     "PermanentFailure",
+    "PlanStep",
     "PluginError",
+    "Priority",
+    "ReachedMilestone",
     "Receipt",
+    "Review",
+    "ReviewSummary",
     "RunnerComponent",
+    "Service",
+    "Stage",
     "StepOutcome",
     "StoreUnavailable",
     "SurveyComponent",
     "SurveyMethod",
+    "SurveyResponse",
     "SurveyScore",
+    "Task",
+    "TaskState",
     "TemporaryFailure",
     "TooManyAttempts",
     "UnknownCustomer",
     "UnknownService",
     "__version__",
     "acknowledgement",
+    "check_transition",
     "configure_logging",
     "customer_status",
     "hookimpl",
     "log_context",
     "open_desk",
     "stage_label",
-    *_model_all,
 ]

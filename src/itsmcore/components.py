@@ -224,7 +224,9 @@ class ActionRequest:
     """What a fulfilment action is asked to do.
 
     ``idempotency_key`` is the same on every attempt of this step and unique per
-    step of each demand: pass it to the remote system so a retry does nothing twice.
+    step of each demand of this deployment instance (``NAME@STORE:demand:ID:step:N:ACTION``,
+    STORE from a random id made with the database): pass it to the remote system so a
+    retry does nothing twice; treat it as opaque.
     ``outputs`` holds what earlier steps of the plan returned.
     """
 

@@ -143,11 +143,17 @@ def itsm_job_runners() -> Iterable[RunnerComponent]:
 
 @hookspec
 def itsm_register_commands(cli: click.Group) -> None:
-    """Add commands to the ``itsm`` command line.
+    """Add commands to the ``itsm`` command line (the older way; prefer entry points).
 
-    Called when the CLI starts, with the top-level click group. Import heavy modules
-    inside the command functions, not at the top of the plugin, so ``itsm --help``
-    stays fast however many plugins are installed.
+    Prefer declaring each command as an entry point in the group ``itsm.commands`` of the
+    plugin's distribution (``serve = "my_plugin.commands:serve"``): ``itsm --help`` and
+    shell completion then list it without importing the plugin, reading its one-line help
+    from the source, and the plugin is imported only when the command runs.
+
+    This hook still works: it is called, with the top-level click group, when a command is
+    asked for that neither the core nor an entry point provides, so the commands it adds
+    run when typed. Finding them means importing every plugin, which ``--help`` does not
+    do, so they are not listed there.
 
     :param cli: the ``itsm`` click group; call ``cli.add_command(...)`` or decorate.
     :return: ignored.
@@ -157,8 +163,8 @@ def itsm_register_commands(cli: click.Group) -> None:
         @hookimpl
         def itsm_register_commands(cli):
             @cli.group()
-            def email():
-                "Email channel: ingest and poll."
+            def pigeon():
+                "Pigeon channel: train and release."
     """
 
 

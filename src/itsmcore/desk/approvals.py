@@ -187,7 +187,7 @@ class Approvals:
         text = f"{customer} asks for {what}." + (f' Their reason: "{reason}".' if reason else "")
         text += " Please approve or decline it with the buttons below."
         settings = self.ctx.config.approvals
-        base = f"{self.ctx.name}:demand:{demand.id}:approval:{job.id}"
+        base = f"{self.ctx.key_prefix}:demand:{demand.id}:approval:{job.id}"
         ids = [
             self.outbox.add(
                 change.conn,

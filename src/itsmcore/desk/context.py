@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from ..components import JobRunner, deployment_secret
 from ..deployment import Deployment, Directory
@@ -54,6 +54,13 @@ class Context:
         # how long a claim lasts before another runner may take the job over: the runner's say, else LEASE
         lease = getattr(self.runner, "lease", None)
         self.lease: timedelta = lease if isinstance(lease, timedelta) else LEASE
+        with engine.connect() as conn:
+            store = conn.execute(select(t.store_identity.c.id)).scalar_one()
+        #: What every idempotency key starts with: ``NAME@STORE``, the deployment's name and the
+        #: first 12 hex digits of its database's random id (``store_identity``). Unique per
+        #: deployment instance: a database recreated from scratch numbers its demands from 1
+        #: again but has another id, so a remote system never sees one key for two demands.
+        self.key_prefix = f"{self.name}@{store[:12]}"
 
     @property
     def name(self) -> str:

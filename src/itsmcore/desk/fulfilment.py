@@ -188,7 +188,7 @@ class Fulfilment:
                 body=text,
                 links=links,
                 now=now,
-                key=f"{self.ctx.name}:demand:{demand.id}:outcome",
+                key=f"{self.ctx.key_prefix}:demand:{demand.id}:outcome",
             )
         ]
 

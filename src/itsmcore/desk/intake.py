@@ -259,7 +259,7 @@ class Intake:
                     subject=f"We have your {what} #{demand_id}: {summary}",
                     body=ack,
                     now=now,
-                    key=f"{ctx.name}:demand:{demand_id}:acknowledgement",
+                    key=f"{ctx.key_prefix}:demand:{demand_id}:acknowledgement",
                     # an emailed demand is acknowledged by email, in its thread; the portal shows it on screen
                     # and the customer's preferences decide any message besides
                     via=None if channel in ON_THE_PAGE else channel,
@@ -371,7 +371,7 @@ class Intake:
                     links=answer.links,
                     via=demand.channel,
                     now=ctx.clock(),
-                    key=f"{ctx.name}:demand:{demand.id}:answer",
+                    key=f"{ctx.key_prefix}:demand:{demand.id}:answer",
                 )
             ]
 

@@ -187,7 +187,7 @@ class Outages:
                 conn,
                 job_row(
                     action=FOLLOW_UP,
-                    key=f"{self.ctx.name}:announcement:{announcement_id}:follow-up",
+                    key=f"{self.ctx.key_prefix}:announcement:{announcement_id}:follow-up",
                     now=now,
                     params={"announcement_id": announcement_id},
                     announcement_id=announcement_id,
@@ -375,7 +375,7 @@ class Outages:
             conn,
             job_row(
                 action=FANOUT,
-                key=f"{self.ctx.name}:announcement:{aid}:{change}:batch:{batch}",
+                key=f"{self.ctx.key_prefix}:announcement:{aid}:{change}:batch:{batch}",
                 now=now,
                 params={"announcement_id": aid, "change": change, "batch": batch, "after": after},
                 announcement_id=aid,
@@ -432,7 +432,7 @@ class Outages:
             params = notify_params(
                 purpose="announcement", subject=subject, text=text, links=links, confirm=change == "resolved"
             )
-            prefix = f"{self.ctx.name}:announcement:{aid}:{change}:"
+            prefix = f"{self.ctx.key_prefix}:announcement:{aid}:{change}:"
             fixed = pending_columns(now)
             conn.execute(
                 insert_ignore(conn, t.jobs).from_select(
@@ -502,7 +502,7 @@ class Outages:
                         body=f"We fixed: {ann.title}. Please tell us whether it works for you now.",
                         now=now,
                         customer_id=cid,
-                        key=f"{self.ctx.name}:announcement:{aid}:reminder:{cid}",
+                        key=f"{self.ctx.key_prefix}:announcement:{aid}:reminder:{cid}",
                         confirm_announcement=aid,
                     )
                 )

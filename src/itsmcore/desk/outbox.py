@@ -77,7 +77,7 @@ class Outbox:
         ps = svc.plan[step]
         return job_row(
             action=ps.action,
-            key=f"{self.ctx.name}:demand:{demand_id}:step:{step}:{ps.action}",
+            key=f"{self.ctx.key_prefix}:demand:{demand_id}:step:{step}:{ps.action}",
             now=now,
             params=ps.params,
             demand_id=demand_id,
@@ -107,7 +107,7 @@ class Outbox:
         """
         return job_row(
             action="notify",
-            key=key or f"{self.ctx.name}:notify:{demand_id}:{purpose}:{secrets.token_hex(8)}",
+            key=key or f"{self.ctx.key_prefix}:notify:{demand_id}:{purpose}:{secrets.token_hex(8)}",
             now=now,
             params=notify_params(
                 purpose=purpose,

@@ -105,7 +105,7 @@ class Surveys:
                 body=question,
                 now=self.ctx.clock(),
                 survey=True,
-                key=f"{self.ctx.name}:demand:{demand_id}:survey",
+                key=f"{self.ctx.key_prefix}:demand:{demand_id}:survey",
             )
         self.outbox.wake([jid])
         return jid

@@ -323,7 +323,7 @@ class Tasks:
                     subject=f"#{demand.id}: {says.rstrip('.')}",
                     body=says,
                     now=now,
-                    key=f"{self.ctx.name}:task:{task.id}:milestone:{name}",
+                    key=f"{self.ctx.key_prefix}:task:{task.id}:milestone:{name}",
                 )
             )
         return ids

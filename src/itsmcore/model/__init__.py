@@ -1,25 +1,86 @@
 """The domain model: attrs classes only, no database, no plugins.
 
-Everything here is importable without SQLAlchemy, so plugins and the CLI stay light.
+Everything here is importable without SQLAlchemy, so plugins and the CLI stay light; each
+name loads its module on first use (PEP 562), so importing one class does not load all.
 """
 
-from .announcement import Announcement, AnnouncementState
-from .customer import CIKind, ConfigurationItem, Customer
-from .demand import (
-    FINAL_STATES,
-    LIFECYCLES,
-    Demand,
-    DemandKind,
-    DemandState,
-    IllegalTransition,
-    Priority,
-    check_transition,
-)
-from .journey import Actor, JourneyEvent, MomentOfTruth, Stage
-from .review import A_COLLEAGUE, RATING_HIGH, RATING_LOW, Review, ReviewSummary
-from .service import Ask, AskType, Eligibility, ExperiencePackage, HumanTask, Link, Milestone, PlanStep, Service
-from .survey import KnowledgeArticle, SurveyResponse
-from .task import ReachedMilestone, Task, TaskState
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .announcement import Announcement, AnnouncementState
+    from .customer import CIKind, ConfigurationItem, Customer
+    from .demand import (
+        FINAL_STATES,
+        LIFECYCLES,
+        Demand,
+        DemandKind,
+        DemandState,
+        IllegalTransition,
+        Priority,
+        check_transition,
+    )
+    from .journey import Actor, JourneyEvent, MomentOfTruth, Stage
+    from .review import A_COLLEAGUE, RATING_HIGH, RATING_LOW, Review, ReviewSummary
+    from .service import Ask, AskType, Eligibility, ExperiencePackage, HumanTask, Link, Milestone, PlanStep, Service
+    from .survey import KnowledgeArticle, SurveyResponse
+    from .task import ReachedMilestone, Task, TaskState
+
+#: Each name and the module (under ``itsmcore.model``) that defines it.
+_WHERE: dict[str, str] = {
+    "A_COLLEAGUE": "review",
+    "Actor": "journey",
+    "Announcement": "announcement",
+    "AnnouncementState": "announcement",
+    "Ask": "service",
+    "AskType": "service",
+    "CIKind": "customer",
+    "ConfigurationItem": "customer",
+    "Customer": "customer",
+    "Demand": "demand",
+    "DemandKind": "demand",
+    "DemandState": "demand",
+    "Eligibility": "service",
+    "ExperiencePackage": "service",
+    "FINAL_STATES": "demand",
+    "HumanTask": "service",
+    "IllegalTransition": "demand",
+    "JourneyEvent": "journey",
+    "KnowledgeArticle": "survey",
+    "LIFECYCLES": "demand",
+    "Link": "service",
+    "Milestone": "service",
+    "MomentOfTruth": "journey",
+    "PlanStep": "service",
+    "Priority": "demand",
+    "RATING_HIGH": "review",
+    "RATING_LOW": "review",
+    "ReachedMilestone": "task",
+    "Review": "review",
+    "ReviewSummary": "review",
+    "Service": "service",
+    "Stage": "journey",
+    "SurveyResponse": "survey",
+    "Task": "task",
+    "TaskState": "task",
+    "check_transition": "demand",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'itsmcore.model' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{where}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})
+
 
 __all__ = [
     "A_COLLEAGUE",

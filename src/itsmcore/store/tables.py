@@ -311,6 +311,16 @@ report_state = Table(
     Column("value", Integer, nullable=False),
 )
 
+# One row, made with the database by its first migration run: a random id that prefixes every
+# idempotency key, so that a database recreated from scratch (whose demand ids start again
+# at 1) never hands a remote system a key it has seen for another demand.
+store_identity = Table(
+    "store_identity",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", TS, nullable=False),
+)
+
 # Failed sign-ins, counted here rather than in a process's memory so that every process
 # sharing the database (each web worker, on every machine) sees one count. The login is
 # kept only as a keyed hash of its case-folded form: a password typed into the login

@@ -1,4 +1,4 @@
-"""Hook implementations of itsm-celery: the ``celery`` runner and the ``itsm worker`` command.
+"""Hook implementations of itsm-celery: the ``celery`` runner (``itsm worker`` is an ``itsm.commands`` entry point).
 
 Both are harmless when a deployment does not select ``[runner] use = "celery"``: the
 record is only built when selected, and the command only runs when invoked.
@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from itsmcore import hookimpl
 
 if TYPE_CHECKING:
-    import click
     from itsmcore import RunnerComponent
 
 ITSM_CONTRACT = "1.0"
@@ -22,10 +21,3 @@ def itsm_job_runners() -> list[RunnerComponent]:
     from .runner import celery_runner_component
 
     return [celery_runner_component()]
-
-
-@hookimpl
-def itsm_register_commands(cli: click.Group) -> None:
-    from .command import worker
-
-    cli.add_command(worker)

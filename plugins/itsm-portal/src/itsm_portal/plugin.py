@@ -1,4 +1,4 @@
-"""Hook implementations: the ``portal`` channel and the ``itsm serve`` / ``itsm portal-token`` commands.
+"""Hook implementations: the ``portal`` channel (``itsm serve`` and ``itsm portal-token`` are ``itsm.commands`` entry points).
 
 Nothing heavy is imported here: Starlette, Jinja2 and uvicorn load only when a command runs.
 """
@@ -6,12 +6,8 @@ Nothing heavy is imported here: Starlette, Jinja2 and uvicorn load only when a c
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from itsmcore import ChannelComponent, hookimpl
-
-if TYPE_CHECKING:
-    import click
 
 #: The hook contract this plugin was written against, stated rather than read from the core:
 #: itsmcore refuses the plugin if it cannot honour it (pyproject's itsmcore range follows it).
@@ -36,11 +32,3 @@ def itsm_channels() -> Iterable[ChannelComponent]:
             description="Self-service portal, service desk pages and JSON API (messages land in the portal inbox).",
         )
     ]
-
-
-@hookimpl
-def itsm_register_commands(cli: click.Group) -> None:
-    from .commands import portal_token, serve
-
-    cli.add_command(serve)
-    cli.add_command(portal_token)
