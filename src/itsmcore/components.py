@@ -214,6 +214,13 @@ class DirectoryBackend(Protocol):
 
     # Optional: ``find_by_email(email: str) -> Customer | None``. A backend that can search
     # by address should offer it; otherwise the desk scans ``list_customers()``.
+    # Optional: ``sign_in_entry(login: str) -> str | None``: the stable name (customer id or
+    # DN) of the one entry a login names, without checking any password, or ``None``. The
+    # desk counts failed sign-ins per entry with it, so that every spelling of a login
+    # (id, mail, DOMAIN\\name, UPN) shares one count; without it logins count as typed.
+    # Optional: ``check() -> Iterable[str]``: lines ``itsm check`` prints under the
+    # directory (the decisions the backend made, what its queries found); a line starting
+    # with "warning: " is shown as a warning.
 
 
 # --------------------------------------------------------------------------- actions

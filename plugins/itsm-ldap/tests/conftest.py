@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from importlib import metadata
@@ -61,6 +62,15 @@ attributetype ( 1.2.840.113556.1.2.141 NAME 'department'
     SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
 objectclass ( 1.3.6.1.4.1.32473.1.2.1 NAME 'eagle5Account' SUP top AUXILIARY
     MAY ( sAMAccountName $ userPrincipalName $ userAccountControl $ department ) )
+# objectCategory holds a DN as on AD: "(objectCategory=person)" is AD's shorthand, which OpenLDAP cannot match.
+attributetype ( 1.2.840.113556.1.4.782 NAME 'objectCategory'
+    EQUALITY distinguishedNameMatch
+    SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 SINGLE-VALUE )
+attributetype ( 1.2.840.113556.1.4.771 NAME 'servicePrincipalName'
+    EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch
+    SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )
+objectclass ( 1.3.6.1.4.1.32473.1.2.2 NAME 'user' SUP top AUXILIARY
+    MAY ( objectCategory $ servicePrincipalName ) )
 """
 
 CONFIG = """\
@@ -91,6 +101,7 @@ rootdn "{rootdn}"
 rootpw {rootpw}
 directory {dir}/db
 maxsize 33554432
+{limits}
 index objectClass eq
 index uid,mail,sAMAccountName,userPrincipalName eq
 index member eq
@@ -316,7 +327,9 @@ class Slapd:
         )
         (self.root / "eagle5.schema").write_text(SCHEMA, encoding="utf-8")
         self.conf.write_text(
-            CONFIG.format(dir=self.root, suffix=SUFFIX, rootdn=ROOT_DN, rootpw=ROOT_PASSWORD, service=SERVICE_DN),
+            CONFIG.format(
+                dir=self.root, suffix=SUFFIX, rootdn=ROOT_DN, rootpw=ROOT_PASSWORD, service=SERVICE_DN, limits=""
+            ),
             encoding="utf-8",
         )
         seed = self.root / "seed.ldif"
@@ -429,9 +442,10 @@ def make_directory(tmp_path: Path) -> Iterator[Callable[..., Any]]:
 
     built: list[Any] = []
 
-    def make(server: Slapd, **changes: Any) -> Any:
+    def make(server: Slapd, replace: dict[str, Any] | None = None, **changes: Any) -> Any:
         record = ldap_directory_component()
-        settings = CONVERTER.structure(settings_table(server, **changes), record.settings)
+        table = replace if replace is not None else settings_table(server, **changes)
+        settings = CONVERTER.structure(table, record.settings)
         directory = record.factory(settings, context_for(tmp_path, "corp"))
         built.append(directory)
         return directory
@@ -482,3 +496,263 @@ def write_deployment(tmp_path: Path, itsm_database_url: str) -> Callable[..., Pa
         return config
 
     return write
+
+
+# ---------------------------------------------------------------------------- an Active Directory-shaped server
+
+AD_SUFFIX = "DC=corp,DC=eagle5,DC=example"
+AD_STAFF = f"OU=Staff,{AD_SUFFIX}"
+AD_CONTRACTORS = f"OU=Contractors,{AD_SUFFIX}"
+AD_GROUPS = f"OU=Groups,{AD_SUFFIX}"
+AD_SERVICE_DN = f"CN=svc-itsm,OU=Service Accounts,{AD_SUFFIX}"
+AD_REFERRAL = f"OU=Elsewhere,{AD_SUFFIX}"
+AD_PERSON = f"CN=Person,CN=Schema,CN=Configuration,{AD_SUFFIX}"
+AD_BULK_USERS = 2500
+AD_HOARDED_GROUPS = 5000
+AD_PAGE_LIMIT = 1000  # like AD's MaxPageSize: a bigger page is refused with adminLimitExceeded
+AD_PASSWORDS = {
+    "sjones": "Expenses-on-the-go-9",
+    "smiller": "Manager-of-sales-4",
+    "dleft": "Disabled-but-right-7",
+    "alee": "Comma-in-my-name-3",
+    "jnunez": "Acentos-y-eñes-8",
+    "svc-itsm": SERVICE_PASSWORD,
+}
+
+
+def _ldif_line(name: str, value: str) -> str:
+    """One LDIF line; values that are not plain ASCII are base64, as LDIF requires."""
+    if value.isascii() and value == value.strip() and not value.startswith((":", "<")):
+        return f"{name}: {value}"
+    return f"{name}:: {base64.b64encode(value.encode()).decode()}"
+
+
+def _ldif(dn: str, values: dict[str, Any]) -> str:
+    lines = [_ldif_line("dn", dn)]
+    for name, value in values.items():
+        for v in value if isinstance(value, list) else [value]:
+            lines.append(_ldif_line(name, str(v)))
+    return "\n".join(lines) + "\n"
+
+
+def ad_user(rdn: str, ou: str, sam: str, **values: Any) -> tuple[str, dict[str, Any]]:
+    dn = f"CN={rdn},{ou}"
+    entry: dict[str, Any] = {
+        "objectClass": ["inetOrgPerson", "eagle5Account", "user"],
+        "cn": values.pop("cn", rdn),
+        "sn": values.pop("sn", rdn.split()[-1]),
+        "sAMAccountName": sam,
+        "userPrincipalName": f"{sam}@corp.eagle5.example",
+        "userAccountControl": values.pop("userAccountControl", "512"),
+        "objectCategory": AD_PERSON,
+    }
+    if sam in AD_PASSWORDS:
+        entry["userPassword"] = ssha(AD_PASSWORDS[sam])
+    entry.update(values)
+    return dn, entry
+
+
+def ad_entries(port: int) -> list[tuple[str, dict[str, Any]]]:
+    """The AD-shaped tree: two OU trees of people, groups (nested), a service account, 2,500 more users,
+    one account in 5,000 groups, and an OU that refers to itself (a referral loop)."""
+    ou = ["objectClass", "organizationalUnit"]
+    out: list[tuple[str, dict[str, Any]]] = [
+        (AD_SUFFIX, {"objectClass": ["dcObject", "organization"], "dc": "corp", "o": "Eagle5 Corp"}),
+    ]
+    for name in ("Staff", "Contractors", "Groups", "Service Accounts"):
+        out.append((f"OU={name},{AD_SUFFIX}", {ou[0]: ou[1], "ou": name}))
+    out.append((f"OU=Bulk,{AD_STAFF}", {ou[0]: ou[1], "ou": "Bulk"}))
+    out.append((f"OU=Many,{AD_GROUPS}", {ou[0]: ou[1], "ou": "Many"}))
+    out.append(
+        (
+            AD_REFERRAL,
+            {
+                "objectClass": ["referral", "extensibleObject"],
+                "ou": "Elsewhere",
+                "ref": f"ldap://127.0.0.1:{port}/{AD_REFERRAL}",  # refers to itself
+            },
+        )
+    )
+    sales, managers, commercial = (f"CN={g},{AD_GROUPS}" for g in ("Sales", "Managers", "Commercial"))
+    steve, scott = f"CN=Steve Jones,{AD_STAFF}", f"CN=Scott Miller,{AD_STAFF}"
+    dana, ann = f"CN=Dana Left,{AD_STAFF}", f"CN=Lee\\, Ann,{AD_CONTRACTORS}"
+    hoarder = f"CN=Hoarder,{AD_STAFF}"
+    many = [f"CN=g{i:04d},OU=Many,{AD_GROUPS}" for i in range(AD_HOARDED_GROUPS)]
+    everything = f"CN=Everything,{AD_GROUPS}"
+    out += [
+        ad_user(
+            "Scott Miller",
+            AD_STAFF,
+            "smiller",
+            displayName="Scott Miller",
+            mail="scott@eagle5.example",
+            title="sales_manager",
+            memberOf=[managers],
+        ),
+        ad_user(
+            "Steve Jones",
+            AD_STAFF,
+            "sjones",
+            displayName="Steve Jones",
+            mail="steve@eagle5.example",
+            title="sales",
+            manager=scott,
+            memberOf=[sales],
+        ),
+        ad_user(
+            "Dana Left",
+            AD_STAFF,
+            "dleft",
+            mail="dana@eagle5.example",
+            title="sales",
+            manager=scott,
+            userAccountControl="514",
+            memberOf=[sales],
+        ),
+        ad_user("Lee\\, Ann", AD_CONTRACTORS, "alee", cn="Lee, Ann", sn="Lee", displayName="Ann Lee", memberOf=[sales]),
+        ad_user("José Núñez", AD_CONTRACTORS, "jnunez", displayName="José Núñez", mail="jose@eagle5.example"),
+        ad_user(
+            "svc-itsm",
+            f"OU=Service Accounts,{AD_SUFFIX}",
+            "svc-itsm",
+            sn="itsm",
+            servicePrincipalName="HTTP/itsm.corp.eagle5.example",
+            userAccountControl="66048",
+        ),
+        ad_user("Hoarder", AD_STAFF, "hoarder", memberOf=many),
+        (sales, {"objectClass": "groupOfNames", "cn": "Sales", "member": [steve, dana, ann], "memberOf": commercial}),
+        (managers, {"objectClass": "groupOfNames", "cn": "Managers", "member": scott, "memberOf": commercial}),
+        (commercial, {"objectClass": "groupOfNames", "cn": "Commercial", "member": [sales, managers]}),
+        (everything, {"objectClass": "groupOfNames", "cn": "Everything", "member": many}),
+    ]
+    out += [
+        (dn, {"objectClass": "groupOfNames", "cn": f"g{i:04d}", "member": hoarder, "memberOf": everything})
+        for i, dn in enumerate(many)
+    ]
+    out += [
+        ad_user(f"User {i:04d}", f"OU=Bulk,{AD_STAFF}", f"user{i:04d}", mail=f"user{i:04d}@eagle5.example")
+        for i in range(AD_BULK_USERS)
+    ]
+    return out
+
+
+class AdSlapd(Slapd):
+    """A slapd shaped like Active Directory: AD's attributes, a 1,000-entry page limit, loaded offline."""
+
+    def create(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "db").mkdir()
+        (self.root / "eagle5.schema").write_text(SCHEMA, encoding="utf-8")
+        for name in ("cert.pem", "key.pem"):  # no TLS here: an empty pair keeps the shared config valid
+            (self.root / name).write_text("", encoding="utf-8")
+        config = CONFIG.format(
+            dir=self.root,
+            suffix=AD_SUFFIX,
+            rootdn=f"CN=admin,{AD_SUFFIX}",
+            rootpw=ROOT_PASSWORD,
+            service=AD_SERVICE_DN,
+            limits=f"limits * size.pr={AD_PAGE_LIMIT} size.prtotal=unlimited size.soft={AD_PAGE_LIMIT} "
+            "size.hard=unlimited",
+        )
+        config = "\n".join(line for line in config.splitlines() if not line.startswith("TLSCertificate"))
+        self.conf.write_text(config + "\nindex cn eq\n", encoding="utf-8")
+        seed = self.root / "seed.ldif"
+        seed.write_text("\n".join(_ldif(dn, values) for dn, values in ad_entries(self.port)), encoding="utf-8")
+        done = subprocess.run(
+            [binary("slapadd"), "-q", "-f", str(self.conf), "-l", str(seed)], capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"slapadd failed: {done.stderr}")
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [binary("slapd"), "-d", "0", "-f", str(self.conf), "-h", f"{self.url}/"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_for_port(self.port)
+        except RuntimeError:
+            self.stop()
+            raise
+
+
+@pytest.fixture(scope="session")
+def ad_slapd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdSlapd]:
+    """The AD-shaped directory on a real slapd for the whole session."""
+    need_binaries("slapd", "slapadd")
+    server = AdSlapd(tmp_path_factory.mktemp("ad-slapd"))
+    server.create()
+    server.start()
+    yield server
+    server.stop()
+
+
+def ad_table(server: Slapd, **changes: Any) -> dict[str, Any]:
+    """``[directory.corp]`` for the AD-shaped server, as an integrator would write it for AD."""
+    table: dict[str, Any] = {
+        "url": server.url,
+        "bind_dn": AD_SERVICE_DN,
+        "bind_password_env": SERVICE_PASSWORD_ENV,
+        "base_dn": AD_SUFFIX,
+        "group_base_dn": AD_GROUPS,
+        "active_directory": True,
+        "user_filter": "(objectClass=user)",  # AD's default leans on objectCategory=person, which only AD expands
+        "nested_groups": "walk",
+        "domains": ["EAGLE5"],
+        "connect_timeout": 3,
+        "receive_timeout": 5,
+    }
+    table.update(changes)
+    return {k: v for k, v in table.items() if v is not None}
+
+
+@pytest.fixture
+def make_ad_directory(make_directory: Callable[..., Any], ad_slapd: AdSlapd) -> Callable[..., Any]:
+    """An LdapDirectory on the AD-shaped server (the whole table is given, not the Eagle5 defaults)."""
+
+    def make(**changes: Any) -> Any:
+        return make_directory(ad_slapd, replace=ad_table(ad_slapd, **changes))
+
+    return make
+
+
+class HungServer:
+    """A TCP listener on 127.0.0.1 that accepts connections and never answers: a hung domain controller."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = int(self.sock.getsockname()[1])
+        self.accepted: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"ldap://127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.accepted.append(conn)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        for conn in self.accepted:
+            conn.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def hung_server() -> Iterator[HungServer]:
+    server = HungServer()
+    yield server
+    server.close()

@@ -100,7 +100,19 @@ def test_active_directory_domain_prefix(slapd: Slapd, make_directory: Callable[.
         slapd, active_directory=True, user_filter="(objectClass=inetOrgPerson)", id_attribute="uid", nested_groups="off"
     )
     assert d.profile().active_directory
-    assert d.authenticate("EAGLE5\\sjones", STEVE).id == "steve"
+    # no domains configured: only the DNS name base_dn spells (eagle5.example) is accepted as a prefix
+    assert d.authenticate("eagle5.example\\sjones", STEVE).id == "steve"
+    assert d.authenticate("EAGLE5\\sjones", STEVE) is None
+    named = make_directory(
+        slapd,
+        active_directory=True,
+        user_filter="(objectClass=inetOrgPerson)",
+        id_attribute="uid",
+        nested_groups="off",
+        domains=["EAGLE5"],
+    )
+    assert named.authenticate("EAGLE5\\sjones", STEVE).id == "steve"
+    assert named.authenticate("X\\sjones", STEVE) is None
     # AD's defaults: sAMAccountName, userPrincipalName, mail (the explicit list above is AD's own list plus uid)
     d2 = make_directory(
         slapd,

@@ -607,3 +607,46 @@ def test_text_me_the_link_sends_the_workaround_and_counts_the_customer_as_affect
     sent = [m for m in desk.messages(customer="steve") if m["purpose"] == "workaround"]
     assert sent and "https://apps.eagle5.example/crm/mobile" in sent[0]["body"]
     assert desk.ledger(ann.id).affected == 1, "asking for the workaround says it affects them"
+
+
+OUTAGE = (
+    "directory 'corp': cannot reach the LDAP server (ldap://dc1.corp.example:389: [Errno 111] Connection refused); "
+    "sign-in and customer lookups are unavailable until it answers"
+)
+
+
+def _directory_down(*_args: Any, **_kwargs: Any) -> Any:
+    from itsmcore import TemporaryFailure
+
+    raise TemporaryFailure(OUTAGE)
+
+
+def test_sign_in_while_the_directory_is_down_is_a_plain_503(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from itsmcore.builtin.directory import FileDirectory
+
+    token = csrf_of(client)
+    monkeypatch.setattr(FileDirectory, "sign_in_entry", _directory_down)
+    r = client.post("/signin", data={"login": "steve", "password": PASSWORD, "csrf": token})
+    assert r.status_code == 503 and r.headers["Retry-After"] == "30"
+    assert "Sign-in is unavailable, try again shortly." in r.text
+    for detail in ("dc1.corp.example", "Errno", "refused", "ldap://"):
+        assert detail not in r.text, detail
+    assert "ldap://dc1.corp.example:389" in caplog.text  # for whoever reads the log
+    monkeypatch.undo()
+    assert client.post("/signin", data={"login": "steve", "password": PASSWORD, "csrf": token}).status_code == 303
+
+
+def test_a_page_during_a_directory_outage_names_no_server(
+    sign_in: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from itsmcore.builtin.directory import FileDirectory
+
+    client = sign_in()
+    monkeypatch.setattr(FileDirectory, "get_customer", _directory_down)
+    for path in ("/", "/demands"):
+        r = client.get(path)
+        assert r.status_code == 503, (path, r.status_code, r.text[:300])
+        assert "This is unavailable right now. Please try again shortly." in r.text
+        assert "dc1.corp.example" not in r.text and "Errno" not in r.text

@@ -251,6 +251,14 @@ class FileDirectory:
         cid = self.by_email.get(email.strip().casefold())
         return self.customers.get(cid) if cid else None
 
+    def sign_in_entry(self, login: str) -> str | None:
+        """The customer id a login (an id or an email address) names: both spellings share one failure count."""
+        login = (login or "").strip()
+        if login in self.customers:
+            return login
+        folded = login.casefold()
+        return self.by_email.get(folded) or next((cid for cid in self.customers if cid.casefold() == folded), None)
+
     def authenticate(self, login: str, password: str) -> Customer | None:
         login = (login or "").strip()
         cid = login if login in self.customers else self.by_email.get(login.casefold())

@@ -10,17 +10,24 @@ import click
 from .base import FORMAT, cell, emit, open_desk
 
 
-def _customer_row(c: Any, items: Sequence[Any] = ()) -> dict[str, Any]:
-    """One customer (and their devices, when given) as plain values: a table row, or JSON for scripts."""
+def _customer_row(c: Any, items: Sequence[Any] = (), manager_name: str | None = None) -> dict[str, Any]:
+    """One customer (and their devices, when given) as plain values: a table row, or JSON for scripts.
+
+    ``disabled`` is the directory's flag (``attributes.disabled``): an agent must see that an
+    account is switched off before acting for it. ``manager_name`` is the manager as people
+    know them; ``manager`` stays the id, for scripts.
+    """
     return {
         "id": c.id,
         "name": c.name,
+        "disabled": str(c.attributes.get("disabled", "")).lower() == "true",
         "email": c.email,
         "mobile": c.mobile,
         "role": c.role,
         "department": c.department,
         "groups": list(c.groups),
         "manager": c.manager,
+        "manager_name": manager_name,
         "preferred_channels": list(c.preferred_channels),
         "devices": [{"id": ci.id, "kind": str(ci.kind), "name": ci.name, **dict(ci.attributes)} for ci in items],
     }
@@ -39,10 +46,23 @@ def customer_list(ctx: click.Context, fmt: str) -> None:
     from ..deployment import Deployment, Directory
 
     dep = Deployment.load(ctx.obj.get("config"))
-    rows = [_customer_row(c) for c in sorted(Directory(dep.directories()).list_customers(), key=lambda c: c.id)]
+    customers = sorted(Directory(dep.directories()).list_customers(), key=lambda c: c.id)
+    names = {c.id: c.name for c in customers}
+    rows = [_customer_row(c, manager_name=names.get(c.manager) if c.manager else None) for c in customers]
     for r in rows:
         r.pop("devices")
-    emit(fmt, rows, ["id", "name", "email", "role", "department", "groups", "manager"], "customers")
+    if fmt != "json":
+        for r in rows:
+            r["manager"] = _person(r["manager"], r["manager_name"])
+            r["disabled"] = "disabled" if r["disabled"] else ""
+    emit(fmt, rows, ["id", "name", "disabled", "email", "role", "department", "groups", "manager"], "customers")
+
+
+def _person(customer_id: str | None, name: str | None) -> str | None:
+    """Someone as a table shows them: "Scott Miller (scott)", or the id alone when the name is unknown."""
+    if customer_id is None:
+        return None
+    return f"{name} ({customer_id})" if name and name != customer_id else customer_id
 
 
 @customer.command("show")
@@ -60,11 +80,14 @@ def customer_show(ctx: click.Context, customer_id: str, fmt: str) -> None:
     c = directory.get_customer(customer_id)
     if c is None:
         raise UnknownCustomer(customer_id, did_you_mean(customer_id, [x.id for x in directory.list_customers()]))
-    row = _customer_row(c, directory.configuration_items(c.id))
+    manager = directory.get_customer(c.manager) if c.manager else None
+    row = _customer_row(c, directory.configuration_items(c.id), manager.name if manager else None)
     if fmt == "json":
         emit(fmt, row, [])
         return
     devices = row.pop("devices")
+    row["manager"] = _person(row["manager"], row.pop("manager_name"))
+    row["disabled"] = "yes: the directory has switched this account off" if row["disabled"] else "no"
     emit("table", [{"field": k, "value": cell(v)} for k, v in row.items()], ["field", "value"], f"customer {c.id}")
     if devices:
         emit(

@@ -66,6 +66,13 @@ def check(ctx: click.Context) -> None:
             listing = ", ".join(f"{n} ({c.use})" for n, c in items.items())
             click.echo(f"  {table + ':':<11} {listing}")
     click.echo(f"  customers:  {customers}")
+    for name, backend in zip(cfg.family("directory"), dep.directories(), strict=False):
+        checker = getattr(backend, "check", None)
+        for line in checker() if checker is not None else ():
+            if line.startswith("warning: "):
+                click.secho(f"warning: directory {name}: {line.removeprefix('warning: ')}", fg="yellow", err=True)
+            else:
+                click.echo(f"  {name}: {line}")
     click.echo(
         f"  services:   {len(cfg.services)}" + (f" ({', '.join(s.key for s in cfg.services)})" if cfg.services else "")
     )

@@ -7,7 +7,7 @@ import hmac
 import logging
 from datetime import timedelta
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 
 from ..errors import TooManyAttempts
 from ..model import Customer
@@ -36,18 +36,24 @@ class SignIn:
         """The customer whose password this is (plugins first, then the directory), else ``None``.
 
         Guarded against password guessing by the ``[security]`` limits, counted in the
-        database so that every process sharing it sees the same count: while the login
-        (case-folded), or ``address`` (the client's network address, when known), has had
-        too many failures within the window, raises :class:`~itsmcore.errors.TooManyAttempts`
-        without asking the directory. A wrong password, an unknown login and an empty
+        database so that every process sharing it sees the same count: while the
+        directory entry the login names, or ``address`` (the client's network address,
+        when known), has had too many failures within the window, raises
+        :class:`~itsmcore.errors.TooManyAttempts` without checking the password. Failures
+        are counted per entry, not per spelling: ``steve``, ``CORP\\steve``, the UPN and
+        the mail address of one account share one count (a login no directory knows is
+        counted as typed, case-folded). A wrong password, an unknown login and an empty
         password all count alike, and all return ``None``: nothing says which it was.
-        Success clears the login's failures. ``attempts`` and ``window`` override the
-        deployment's per-login limit for this call (a channel with a rule of its own).
+        Success clears the entry's failures. ``attempts`` and ``window`` override the
+        deployment's per-entry limit for this call (a channel with a rule of its own).
         """
         rules = self.ctx.config.security
         limit = attempts if attempts is not None else rules.sign_in_attempts
         span = window if window is not None else timedelta(minutes=rules.sign_in_window_minutes)
-        key = self.key(login)
+        typed = self.key(login)
+        # the directory names the entry first (a search, never a password check): an outage raises, uncounted
+        entry = self.ctx.directory.sign_in_entry(login) if login.strip() else None
+        key = self.entry_key(entry) if entry else typed
         address = (address.strip()[:64] or None) if address else None
         failure = self._count(key, address, limit, span)
         try:
@@ -63,25 +69,59 @@ class SignIn:
             raise
         if customer is not None:
             with self.ctx.engine.begin() as conn:
-                conn.execute(delete(t.sign_in_failures).where(t.sign_in_failures.c.login_key == key))
+                conn.execute(delete(t.sign_in_failures).where(t.sign_in_failures.c.login_key.in_({key, typed})))
+        else:
+            self._note_lock(key, limit, span)
         return customer
 
     def unlock(self, login: str) -> int:
-        """Forget a login's failed sign-ins, so the customer may try again now; returns how many were forgotten.
+        """Forget the failed sign-ins of the entry a login names, so the customer may try again now; how many.
 
         What the service desk does for a customer locked out by the ``[security]`` limit
         (``itsm customer unlock LOGIN``), on every process at once since the count is shared.
-        The login is matched as :meth:`authenticate` counts it (case-folded).
+        ``login`` may be any spelling the customer signs in with, or their customer id: the
+        failures of the entry it names go, and those counted under what was typed.
         """
+        keys = {self.key(login), self.entry_key(login)}
+        try:
+            entry = self.ctx.directory.sign_in_entry(login) if login.strip() else None
+        except Exception as e:  # the directory is down: forget what can be found without it
+            log.warning("unlocking sign-in: the directory could not name the entry (%s)", e)
+            entry = None
+        if entry:
+            keys.add(self.entry_key(entry))
         with self.ctx.engine.begin() as conn:
-            res = conn.execute(delete(t.sign_in_failures).where(t.sign_in_failures.c.login_key == self.key(login)))
+            res = conn.execute(delete(t.sign_in_failures).where(t.sign_in_failures.c.login_key.in_(keys)))
         log.info("sign-in failures of a login forgotten by hand (%d)", res.rowcount)
         return int(res.rowcount or 0)
 
     def key(self, login: str) -> str:
-        """The login as counted: a keyed hash of its case-folded form, never the login itself."""
+        """A login as typed, as counted when no directory knows it: a keyed hash of its case-folded form."""
         typed = login.strip().casefold().encode()
         return hmac.new(self.ctx.secret(), b"sign-in\0" + typed, hashlib.sha256).hexdigest()
+
+    def entry_key(self, entry: str) -> str:
+        """A directory entry (its customer id or DN) as counted: a keyed hash, in a space of its own."""
+        name = entry.strip().casefold().encode()
+        return hmac.new(self.ctx.secret(), b"sign-in-entry\0" + name, hashlib.sha256).hexdigest()
+
+    def _note_lock(self, key: str, limit: int, span: timedelta) -> None:
+        """Log once, at the failure that reaches the limit, that an entry is now locked.
+
+        Anyone can lock a named customer out by guessing; each further refused attempt is
+        only an info line, so a stream of guesses does not flood the log with warnings.
+        """
+        f = t.sign_in_failures
+        since = self.ctx.clock() - span
+        with self.ctx.engine.connect() as conn:
+            n = conn.execute(select(func.count()).select_from(f).where(f.c.login_key == key, f.c.at > since)).scalar()
+        if n == limit:
+            log.warning(
+                "sign-in locked after %d failed attempts within %d min; the service desk can unlock it now "
+                "(itsm customer unlock LOGIN)",
+                limit,
+                round(span.total_seconds() / 60),
+            )
 
     def _count(self, key: str, address: str | None, limit: int, span: timedelta) -> int:
         """Record one attempt as a failure (success deletes it) unless over a limit; the new row's id.
@@ -123,7 +163,7 @@ class SignIn:
                 if nth is not None:
                     wait = max(wait, ((rows.aware(nth) or now) + span - now).total_seconds())
             if wait > 0:
-                log.warning(
+                log.info(
                     "sign-in refused without checking the password: too many failures (address %s); retry in %ds",
                     address or "unknown",
                     int(wait) + 1,

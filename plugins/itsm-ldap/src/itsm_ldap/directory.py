@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import ssl
 import threading
 import time
@@ -38,6 +39,7 @@ from ldap3.utils.conv import escape_filter_chars  # type: ignore[import-untyped,
 from .groups import GroupResolver, ParentCache, normalize_dn
 from .pool import ConnectionPool
 from .settings import (
+    AD_ENABLED_ONLY,
     AD_ID_ATTRIBUTE,
     AD_LOGIN_ATTRIBUTES,
     AD_USER_FILTER,
@@ -50,11 +52,19 @@ from .settings import (
 
 log = logging.getLogger(__name__)
 
-#: Result codes after which trying again later may work.
-TEMPORARY_CODES = {3: "time limit exceeded", 11: "administrative limit exceeded", 51: "busy", 52: "unavailable"}
+#: Result codes after which trying again later may work, as the server's answer is quoted.
+TEMPORARY_CODES = {3: "time limit exceeded", 51: "busy", 52: "unavailable"}
+#: Of those, the ones after which another server may answer at once (the request was not processed).
+FAILOVER_CODES = {51, 52}
 INVALID_CREDENTIALS = 49
 NO_SUCH_OBJECT = 32
 SIZE_LIMIT_EXCEEDED = 4
+ADMIN_LIMIT_EXCEEDED = 11
+REFERRAL = 10
+#: Seconds a server that did not answer is tried only after the others (a hung domain controller).
+DOWN_SECONDS = 30.0
+#: How long a login looked up for the sign-in count is reused by the sign-in that follows (same thread).
+RESOLVED_SECONDS = 5.0
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
 AD_CAPABILITY = "1.2.840.113556.1.4.800"  # LDAP_CAP_ACTIVE_DIRECTORY_OID
 ACCOUNTDISABLE = 0x2  # userAccountControl bit
@@ -71,6 +81,7 @@ AD_BIND_REASONS = {
     "775": "account locked out",
 }
 STATE_ATTRIBUTES = ("userAccountControl", "pwdAccountLockedTime", "nsAccountLock")
+DC_PART = re.compile(r"^\s*dc\s*=\s*(.+?)\s*$", re.IGNORECASE)
 MAX_LOGIN_LENGTH = 256
 MAX_PASSWORD_LENGTH = 1024
 
@@ -79,13 +90,22 @@ Entry = tuple[str, dict[str, list[str]]]  # (dn, {lower-cased attribute name: va
 
 @attrs.frozen
 class Profile:
-    """The settings that depend on whether the server is Active Directory, resolved once."""
+    """The settings that depend on whether the server is Active Directory, resolved once.
+
+    ``user_filter`` is the filter every customer search uses: the configured (or default)
+    filter with ``exclude_filter`` and, unless disabled accounts are included on AD, the
+    disabled-bit clause folded in. ``decisions`` says what was chosen and why, for
+    ``itsm check`` and the log.
+    """
 
     active_directory: bool
     user_filter: str
     login_attributes: tuple[str, ...]
     id_attribute: str
     nested_groups: str
+    include_disabled: bool = True
+    domains: tuple[str, ...] = ()
+    decisions: tuple[str, ...] = ()
 
 
 class _TtlCache:
@@ -170,6 +190,8 @@ class LdapDirectory:
                 self.label,
                 settings.url,
             )
+        self._down: dict[int, float] = {}  # id(server) -> monotonic time until which it is tried last
+        self._down_lock = threading.Lock()
         self._pool: ConnectionPool[Any] = ConnectionPool(
             self._service_connection,
             self._unbind,
@@ -177,8 +199,10 @@ class LdapDirectory:
             wait=settings.pool_wait,
             stale_errors=(lex.LDAPCommunicationError, lex.LDAPSessionTerminatedByServerError),
             is_usable=lambda c: not c.closed,
+            retry_on=self._retry_on,
             label=self.label,
         )
+        self._resolved = threading.local()  # the last login looked up by sign_in_entry in this thread
         self._profile: Profile | None = None
         self._profile_lock = threading.Lock()
         self._cache = _TtlCache(settings.cache_seconds)
@@ -207,10 +231,38 @@ class LdapDirectory:
             connect_timeout=self.settings.connect_timeout,
         )
 
-    def _connect(self, user: str | None, password: str | None) -> Any:
-        """An open (and, with start_tls, encrypted) connection to the first server that answers; not yet bound."""
+    def _ordered_servers(self) -> list[Any]:
+        """``url`` then ``fallback_urls``, except that servers which did not answer lately come last."""
+        now = time.monotonic()
+        with self._down_lock:
+            down = {id(s) for s in self._servers if self._down.get(id(s), 0.0) > now}
+        return [s for s in self._servers if id(s) not in down] + [s for s in self._servers if id(s) in down]
+
+    def _mark_down(self, server: Any) -> None:
+        with self._down_lock:
+            self._down[id(server)] = time.monotonic() + DOWN_SECONDS
+
+    def _mark_up(self, server: Any) -> None:
+        with self._down_lock:
+            self._down.pop(id(server), None)
+
+    def _another_server_up(self, server: Any) -> bool:
+        """Whether a server other than ``server`` has not failed lately (worth retrying an operation on)."""
+        now = time.monotonic()
+        with self._down_lock:
+            return any(s is not server and self._down.get(id(s), 0.0) <= now for s in self._servers)
+
+    def _connect(self, user: str | None, password: str | None) -> tuple[Any, bool]:
+        """A connection bound (or refused) by the first server that answers, and whether the bind succeeded.
+
+        A server that cannot be reached, does not answer within ``receive_timeout``, or
+        says it is busy or unavailable is passed over for the next one; a server that
+        answers the bind, even with "invalid credentials", ends the search: the same
+        password is never tried on a second server (on AD each try counts towards the
+        account's own lockout).
+        """
         problems: list[str] = []
-        for server in self._servers:
+        for server in self._ordered_servers():
             server.reset_availability()  # failover is decided here, not by ldap3's memory of past failures
             conn = ldap3.Connection(
                 server,
@@ -218,6 +270,7 @@ class LdapDirectory:
                 password=password,
                 authentication=ldap3.SIMPLE if user else ldap3.ANONYMOUS,
                 auto_bind=ldap3.AUTO_BIND_NONE,
+                auto_referrals=False,  # a referral is reported, never chased: no loops, no surprise servers
                 read_only=True,
                 raise_exceptions=False,
                 receive_timeout=math.ceil(self.settings.receive_timeout),  # ldap3 packs it as an integer
@@ -229,41 +282,62 @@ class LdapDirectory:
                 conn.open()
                 if self.settings.start_tls and not conn.start_tls():
                     raise lex.LDAPStartTLSError(conn.result.get("description") or "StartTLS refused by the server")
+                ok = bool(conn.bind())
             except lex.LDAPException as e:
                 problems.append(f"{_server_label(server)}: {self._describe(e)}")
+                self._mark_down(server)
                 self._unbind(conn)
                 continue
-            return conn
+            code = (conn.result or {}).get("result")
+            if not ok and code in FAILOVER_CODES:
+                problems.append(f"{_server_label(server)}: answered {TEMPORARY_CODES[code]!r}")
+                self._mark_down(server)
+                self._unbind(conn)
+                continue
+            self._mark_up(server)
+            if problems:
+                log.warning("%s: used %s; passed over %s", self.label, _server_label(server), "; ".join(problems))
+            return conn, ok
         raise TemporaryFailure(
             f"{self.label}: cannot reach the LDAP server ({'; '.join(problems)}); sign-in and customer lookups are "
             "unavailable until it answers"
         )
 
-    @staticmethod
-    def _describe(e: BaseException) -> str:
+    def _describe(self, e: BaseException) -> str:
         text = str(e) or type(e).__name__
+        if isinstance(e, TimeoutError) or "timed out" in text.lower():
+            return f"did not answer within {self.settings.receive_timeout:g} s"
         if isinstance(e, lex.LDAPStartTLSError) or "certificate" in text.lower() or "ssl" in text.lower():
             return f"TLS failed ({text}); check ca_file and that the certificate names this host"
         return text
 
     def _service_connection(self) -> Any:
-        conn = self._connect(self.settings.bind_dn, self._bind_password)
-        try:
-            ok = conn.bind()
-        except lex.LDAPException as e:
-            self._unbind(conn)
-            raise TemporaryFailure(f"{self.label}: the LDAP server dropped the connection while binding: {e}") from e
+        conn, ok = self._connect(self.settings.bind_dn, self._bind_password)
         if ok:
             return conn
         result = dict(conn.result or {})
         self._unbind(conn)
         code = result.get("result")
         if code in TEMPORARY_CODES:
-            raise TemporaryFailure(f"{self.label}: the LDAP server is {TEMPORARY_CODES[code]}; try again shortly")
+            raise TemporaryFailure(
+                f"{self.label}: the LDAP server answered {TEMPORARY_CODES[code]!r}; try again shortly"
+            )
         who = f"the service account {self.settings.bind_dn!r}" if self.settings.bind_dn else "an anonymous bind"
         raise PermanentFailure(
             f"{self.label}: {who} was refused ({result.get('description', code)}); check bind_dn and its password"
         )
+
+    def _retry_on(self, conn: Any, e: BaseException) -> bool:
+        """Whether an operation that failed with ``e`` on ``conn`` is worth one more try on a new connection.
+
+        A connection the server dropped is: the next one is fresh. A server that did not
+        answer in time is passed over for a while, and the operation retried only when
+        another server may answer; retrying the same hung server would double the wait.
+        """
+        if isinstance(e, TimeoutError) or "timed out" in str(e).lower():
+            self._mark_down(conn.server)
+            return self._another_server_up(conn.server)
+        return True
 
     @staticmethod
     def _unbind(conn: Any) -> None:
@@ -286,6 +360,11 @@ class LdapDirectory:
         except (TemporaryFailure, PermanentFailure):
             raise
         except lex.LDAPCommunicationError as e:
+            if isinstance(e, TimeoutError) or "timed out" in str(e).lower():
+                raise TemporaryFailure(
+                    f"{self.label}: the LDAP server {self._describe(e)}; sign-in and customer lookups are unavailable "
+                    "until it answers"
+                ) from e
             raise TemporaryFailure(
                 f"{self.label}: lost the connection to the LDAP server ({self._describe(e)}); sign-in and customer "
                 "lookups are unavailable until it answers"
@@ -321,7 +400,8 @@ class LdapDirectory:
         self._check(conn, base, missing_ok=missing_ok)
         return self._entries(conn)
 
-    def _check(self, conn: Any, base: str, *, missing_ok: bool = False) -> None:
+    def _check(self, conn: Any, base: str, *, missing_ok: bool = False, paged: bool = False) -> None:
+        """Turn a search's result code into the core's errors: temporary only when waiting can help."""
         result = conn.result or {}
         code = result.get("result", 0)
         if code in (0, SIZE_LIMIT_EXCEEDED):
@@ -330,8 +410,27 @@ class LdapDirectory:
             if missing_ok:
                 return
             raise PermanentFailure(f"{self.label}: {base!r} does not exist on the LDAP server; check base_dn")
+        if code == ADMIN_LIMIT_EXCEEDED and paged:
+            raise PermanentFailure(
+                f"{self.label}: page_size = {self.settings.page_size} is more than the LDAP server allows per page "
+                "(it answered 'administrative limit exceeded'); set page_size to its limit or less (Active "
+                "Directory: 1000)"
+            )
+        if code == REFERRAL:
+            where = ", ".join(str(r) for r in (result.get("referrals") or ())) or "another server"
+            raise PermanentFailure(
+                f"{self.label}: {base!r} is held by another server (the LDAP server referred to {where}); referrals "
+                "are not followed: point url at the server holding it, or base_dn at this server's part of the tree"
+            )
+        if code == 3:
+            raise TemporaryFailure(
+                f"{self.label}: the LDAP server did not answer within {self.settings.receive_timeout:g} s (its time "
+                "limit was exceeded); try again shortly"
+            )
         if code in TEMPORARY_CODES:
-            raise TemporaryFailure(f"{self.label}: the LDAP server is {TEMPORARY_CODES[code]}; try again shortly")
+            raise TemporaryFailure(
+                f"{self.label}: the LDAP server answered {TEMPORARY_CODES[code]!r}; try again shortly"
+            )
         raise PermanentFailure(
             f"{self.label}: LDAP search under {base!r} failed: {result.get('description', code)} "
             f"{result.get('message', '')}".rstrip()
@@ -364,7 +463,7 @@ class LdapDirectory:
                 paged_cookie=cookie,
                 time_limit=int(self.settings.receive_timeout) or 1,
             )
-            self._check(conn, base)
+            self._check(conn, base, paged=True)
             out.extend(self._entries(conn))
             control = ((conn.result or {}).get("controls") or {}).get(PAGED_RESULTS) or {}
             cookie = (control.get("value") or {}).get("cookie")
@@ -385,20 +484,61 @@ class LdapDirectory:
             return self._profile
         with self._profile_lock:
             if self._profile is None:
-                s = self.settings
-                ad = s.active_directory
-                if ad is None:
-                    ad = bool(self._run(self._detect_ad))
-                    log.info("%s: server detected as %s", self.label, "Active Directory" if ad else "LDAP (not AD)")
-                nested = s.nested_groups if s.nested_groups != "auto" else ("ad" if ad else "walk")
-                self._profile = Profile(
-                    active_directory=ad,
-                    user_filter=s.user_filter or (AD_USER_FILTER if ad else LDAP_USER_FILTER),
-                    login_attributes=s.login_attributes or (AD_LOGIN_ATTRIBUTES if ad else LDAP_LOGIN_ATTRIBUTES),
-                    id_attribute=s.id_attribute or (AD_ID_ATTRIBUTE if ad else LDAP_ID_ATTRIBUTE),
-                    nested_groups=nested,
-                )
+                self._profile = self._resolve_profile()
+                for line in self._profile.decisions:
+                    log.info("%s: %s", self.label, line)
             return self._profile
+
+    def _resolve_profile(self) -> Profile:
+        s = self.settings
+        ad = s.active_directory
+        how = "set by active_directory"
+        if ad is None:
+            ad = bool(self._run(self._detect_ad))
+            how = "detected from the root DSE"
+        default = "AD's default" if ad else "the default"
+        nested = s.nested_groups if s.nested_groups != "auto" else ("ad" if ad else "walk")
+        include_disabled = s.include_disabled if s.include_disabled is not None else not ad
+        base_filter = s.user_filter or (AD_USER_FILTER if ad else LDAP_USER_FILTER)
+        clauses = [base_filter]
+        if s.exclude_filter:
+            clauses.append(f"(!{s.exclude_filter})")
+        if ad and not include_disabled:
+            clauses.append(AD_ENABLED_ONLY)  # asked of the server: disabled accounts never leave it
+        user_filter = clauses[0] if len(clauses) == 1 else "(&" + "".join(clauses) + ")"
+        logins = s.login_attributes or (AD_LOGIN_ATTRIBUTES if ad else LDAP_LOGIN_ATTRIBUTES)
+        id_attribute = s.id_attribute or (AD_ID_ATTRIBUTE if ad else LDAP_ID_ATTRIBUTE)
+        domains = tuple(d.casefold() for d in s.domains)
+        spelt = ".".join(m.group(1) for part in s.base_dn.split(",") if (m := DC_PART.match(part)))
+        if not domains and spelt:
+            domains = (spelt.casefold(),)
+        decisions = [
+            f"Active Directory: {'yes' if ad else 'no'} ({how})",
+            f"user filter: {user_filter}"
+            + ("" if s.user_filter else f" ({default}{', with exclude_filter' if s.exclude_filter else ''})"),
+            f"login attributes: {', '.join(logins)}" + ("" if s.login_attributes else f" ({default})"),
+            f"id attribute: {id_attribute}" + ("" if s.id_attribute else f" ({default})"),
+            f"nested groups: {nested}" + (f" (auto: {'AD' if ad else 'not AD'})" if s.nested_groups == "auto" else ""),
+            "disabled accounts: "
+            + ("listed, flagged disabled, eligible for nothing" if include_disabled else "left out")
+            + ("" if s.include_disabled is not None else f" ({default}; set include_disabled to change it)"),
+        ]
+        if ad:
+            decisions.append(
+                "DOMAIN\\name logins accepted for: "
+                + (", ".join(domains) or "no domain")
+                + ("" if s.domains else " (from base_dn; add the NetBIOS name to domains, e.g. domains = ['CORP'])")
+            )
+        return Profile(
+            active_directory=ad,
+            user_filter=user_filter,
+            login_attributes=logins,
+            id_attribute=id_attribute,
+            nested_groups=nested,
+            include_disabled=include_disabled,
+            domains=domains,
+            decisions=tuple(decisions),
+        )
 
     def _detect_ad(self, conn: Any) -> bool:
         entries = self._search(
@@ -510,7 +650,7 @@ class LdapDirectory:
                 if entries:
                     log.warning("%s: %s matches more than one entry; none is used", self.label, what)
                 return None
-            if self.disabled(entries[0][1]) and not self.settings.include_disabled:
+            if self.disabled(entries[0][1]) and not profile.include_disabled:
                 return None
             return self._customer(conn, profile, entries[0], {})
 
@@ -557,7 +697,7 @@ class LdapDirectory:
                     known[normalize_dn(dn)] = cid
             out: list[Customer] = []
             for entry in entries:
-                if self.disabled(entry[1]) and not self.settings.include_disabled:
+                if self.disabled(entry[1]) and not profile.include_disabled:
                     continue
                 c = self._customer(conn, profile, entry, known)
                 if c is not None:
@@ -569,23 +709,65 @@ class LdapDirectory:
             self._cache.put(c)
         return customers
 
-    def authenticate(self, login: str, password: str) -> Customer | None:
-        """The customer if ``password`` binds as the one entry ``login`` names and the account is enabled."""
-        login = (login or "").strip()
-        if not login or not password or len(login) > MAX_LOGIN_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
-            return None  # an empty password would be an anonymous bind: refuse it before asking the server
-        if "\x00" in password:
+    def _login_value(self, profile: Profile, login: str) -> str | None:
+        """What to look ``login`` up as: ``CORP\\steve`` -> ``steve`` when CORP is one of the domains, else ``None``.
+
+        Only on AD, where ``DOMAIN\\name`` is a way to type a login; a prefix naming some
+        other domain signs in nobody, rather than being dropped and letting ``X\\steve``
+        guess Steve's password with an allowance of its own.
+        """
+        if not profile.active_directory or "\\" not in login:
+            return login
+        domain, name = login.split("\\", 1)
+        if domain.strip().casefold() not in profile.domains or not name.strip():
+            log.info("%s: sign-in refused: domain %r is not one of domains", self.label, domain)
             return None
+        return name.strip()
+
+    def _login_entries(self, login: str) -> list[Entry]:
+        """The entries ``login`` names (one, to sign anyone in), reusing the lookup sign_in_entry just made."""
+        login = (login or "").strip()
+        recent = getattr(self._resolved, "hit", None)
+        self._resolved.hit = None
+        if recent is not None and recent[0] == login and recent[1] > time.monotonic():
+            return list(recent[2])
+        if not login or len(login) > MAX_LOGIN_LENGTH or "\x00" in login:
+            return []
         profile = self.profile()
-        if profile.active_directory and "\\" in login:
-            login = login.rsplit("\\", 1)[1]  # EAGLE5\steve -> steve
-        value = escape_filter_chars(login)
-        clause = "(|" + "".join(f"({a}={value})" for a in profile.login_attributes) + ")"
+        value = self._login_value(profile, login)
+        if value is None:
+            return []
+        escaped = escape_filter_chars(value)
+        clause = "(|" + "".join(f"({a}={escaped})" for a in profile.login_attributes) + ")"
 
         def find(conn: Any) -> list[Entry]:
             return self._find(conn, profile, clause)
 
         entries: list[Entry] = self._run(find)
+        return entries
+
+    def sign_in_entry(self, login: str) -> str | None:
+        """The customer id (else the DN) of the one entry ``login`` names, or ``None``; no password is checked.
+
+        The desk counts failed sign-ins per entry with it, so ``steve``, ``CORP\\steve``,
+        the UPN and the mail address share one allowance. The entries found are reused by
+        the :meth:`authenticate` that follows in the same thread, so signing in still
+        costs one search.
+        """
+        entries = self._login_entries(login)
+        self._resolved.hit = ((login or "").strip(), time.monotonic() + RESOLVED_SECONDS, tuple(entries))
+        if len(entries) != 1:
+            return None
+        dn, values = entries[0]
+        return _first(values, [self.profile().id_attribute]) or normalize_dn(dn)
+
+    def authenticate(self, login: str, password: str) -> Customer | None:
+        """The customer if ``password`` binds as the one entry ``login`` names and the account is enabled."""
+        if not password or len(password) > MAX_PASSWORD_LENGTH or "\x00" in password:
+            self._resolved.hit = None
+            return None  # an empty password would be an anonymous bind: refuse it before asking the server
+        profile = self.profile()
+        entries = self._login_entries(login)
         if len(entries) != 1:
             if entries:
                 log.warning("%s: sign-in refused: login %r matches more than one entry", self.label, login)
@@ -608,21 +790,17 @@ class LdapDirectory:
         return customer
 
     def _bind_as(self, dn: str, password: str) -> bool:
-        conn = self._connect(dn, password)
-        try:
-            try:
-                if conn.bind():
-                    return True
-            except lex.LDAPException as e:
-                raise TemporaryFailure(
-                    f"{self.label}: the LDAP server dropped the connection during sign-in ({self._describe(e)})"
-                ) from e
-            result = dict(conn.result or {})
-        finally:
+        conn, ok = self._connect(dn, password)
+        if ok:
             self._unbind(conn)
+            return True
+        result = dict(conn.result or {})
+        self._unbind(conn)
         code = result.get("result")
         if code in TEMPORARY_CODES:
-            raise TemporaryFailure(f"{self.label}: the LDAP server is {TEMPORARY_CODES[code]}; sign-in unavailable")
+            raise TemporaryFailure(
+                f"{self.label}: the LDAP server answered {TEMPORARY_CODES[code]!r}; sign-in unavailable"
+            )
         reason = str(result.get("description") or code)
         message = str(result.get("message") or "")
         if code == INVALID_CREDENTIALS and ", data " in message:
@@ -630,6 +808,44 @@ class LdapDirectory:
             reason = AD_BIND_REASONS.get(sub, reason)
         log.info("%s: sign-in refused for %s: %s", self.label, dn, reason)
         return False
+
+    def check(self) -> list[str]:
+        """What ``itsm check`` prints: the AD/non-AD decisions, and what the user and group queries find.
+
+        Both queries are run against the server, so a filter that matches nothing (the
+        AD filter on a server that is not AD, a base_dn in the wrong OU) is a warning
+        before the first customer finds the portal empty, not a silent "customers: 0".
+        """
+        profile = self.profile()
+        lines = list(profile.decisions)
+        s = self.settings
+
+        def count_users(conn: Any) -> int:
+            return len(self._paged(conn, s.base_dn, profile.user_filter, [profile.id_attribute]))
+
+        users: int = self._run(count_users)
+        lines.append(f"user filter matches {users} entr{'y' if users == 1 else 'ies'} under {s.base_dn}")
+        if users == 0:
+            hint = (
+                " (objectCategory=person works on Active Directory only: on another server set active_directory = "
+                "false or user_filter)"
+                if profile.active_directory and not s.user_filter
+                else ""
+            )
+            lines.append(f"warning: user_filter {profile.user_filter} matches nothing under base_dn {s.base_dn}{hint}")
+        group_base = s.group_base_dn or s.base_dn
+
+        def count_groups(conn: Any) -> int:
+            return len(self._search(conn, group_base, s.group_filter, None, size_limit=1, missing_ok=True))
+
+        groups: int = self._run(count_groups)
+        lines.append(f"group query {'finds groups' if groups else 'finds no group'} under {group_base}")
+        if not groups:
+            lines.append(
+                f"warning: group_filter {s.group_filter} matches no group under {group_base}: eligibility by "
+                "group admits nobody; check group_base_dn and group_filter"
+            )
+        return lines
 
     def configuration_items(self, customer_id: str) -> Sequence[ConfigurationItem]:
         """Devices whose owner attribute names this customer's DN; empty when no ``devices`` table is set."""

@@ -24,6 +24,10 @@ from ldap3.utils.dn import parse_dn  # type: ignore[import-untyped,unused-ignore
 log = logging.getLogger(__name__)
 
 IN_CHAIN = "1.2.840.113556.1.4.1941"
+#: Up to this many uncached groups of one level are asked about one by one (and remembered); more are
+#: asked about in OR-ed batches of BATCH, so an entry in 5,000 groups costs tens of searches, not thousands.
+ONE_BY_ONE = 8
+BATCH = 100
 HEX = frozenset("0123456789abcdefABCDEF")
 
 #: ``search(base, filter)`` -> the DNs of matching entries.
@@ -174,13 +178,32 @@ class GroupResolver:
                 break
             level += 1
             next_frontier: list[str] = []
-            for child in frontier:
-                for parent in self._parents(search, child):
-                    key = normalize_dn(parent)
-                    if key in seen:
-                        continue  # visited already: a cycle or a diamond
-                    seen[key] = parent
-                    found.append(parent)
-                    next_frontier.append(parent)
+            for parent in self._level_parents(search, frontier):
+                key = normalize_dn(parent)
+                if key in seen:
+                    continue  # visited already: a cycle or a diamond
+                seen[key] = parent
+                found.append(parent)
+                next_frontier.append(parent)
             frontier = next_frontier
         return found
+
+    def _level_parents(self, search: DnSearch, children: list[str]) -> list[str]:
+        """The parent groups of every group in ``children``: remembered ones, then one by one or in batches."""
+        out: list[str] = []
+        unknown: list[str] = []
+        for child in children:
+            hit = self.cache.get(normalize_dn(child))
+            if hit is None:
+                unknown.append(child)
+            else:
+                out.extend(hit)
+        if len(unknown) <= ONE_BY_ONE:
+            for child in unknown:
+                out.extend(self._parents(search, child))
+            return out
+        for i in range(0, len(unknown), BATCH):
+            chunk = unknown[i : i + BATCH]
+            members = "".join(f"({self.member_attribute}={escape_filter_chars(dn)})" for dn in chunk)
+            out.extend(search(self.search_base, f"(&{self.group_filter}(|{members}))"))
+        return out

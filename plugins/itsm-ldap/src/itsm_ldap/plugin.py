@@ -7,9 +7,9 @@ when a deployment that selects ``use = "ldap"`` builds its directory.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from itsmcore import ComponentContext, DirectoryComponent, hookimpl
+from itsmcore import ComponentContext, Customer, DirectoryComponent, EligibilityDecision, hookimpl
 
 from .settings import LdapDirectorySettings
 
@@ -38,3 +38,19 @@ def ldap_directory_component() -> DirectoryComponent:
 @hookimpl
 def itsm_directories() -> Iterable[DirectoryComponent]:
     return [ldap_directory_component()]
+
+
+@hookimpl
+def itsm_check_eligibility(desk: Any, customer: Customer, service: Any) -> EligibilityDecision | None:
+    """A disabled directory account is eligible for nothing: whoever asks for it, nobody should be given access.
+
+    Only customers this backend built are judged (they carry ``attributes.dn``); the
+    account is listed at all only with ``include_disabled``, so the desk can still see it.
+    """
+    if customer.attributes.get("disabled") == "true" and "dn" in customer.attributes:
+        return EligibilityDecision(
+            eligible=False,
+            reason="This account is disabled in the directory, so no service can be given to it.",
+            next_step="If the account should be active, ask the service desk to have it enabled.",
+        )
+    return None

@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def _is_timeout(e: BaseException) -> bool:
+    """Whether ``e`` is a socket that waited too long (ldap3's receive errors subclass TimeoutError)."""
+    return isinstance(e, TimeoutError) or "timed out" in str(e).lower()
+
+
 class ConnectionPool(Generic[T]):
     """At most ``size`` connections made by ``open_connection``; ``run(fn)`` lends one to ``fn``."""
 
@@ -32,11 +37,13 @@ class ConnectionPool(Generic[T]):
         wait: float,
         stale_errors: tuple[type[BaseException], ...],
         is_usable: Callable[[T], bool] = lambda _c: True,
+        retry_on: Callable[[T, BaseException], bool] = lambda _c, _e: True,
         label: str = "directory",
     ):
         self._open = open_connection
         self._close = close_connection
         self._usable = is_usable
+        self._retry_on = retry_on
         self._size = size
         self._wait = wait
         self._stale_errors = stale_errors
@@ -47,7 +54,11 @@ class ConnectionPool(Generic[T]):
         self._closed = False
 
     def run(self, fn: Callable[[T], Any]) -> Any:
-        """Call ``fn(connection)``; on a dead reused connection, once more with a fresh one."""
+        """Call ``fn(connection)``; once more on a fresh connection when a reused one was dead or a server hung.
+
+        ``retry_on(connection, error)`` decides whether the retry is worth it (a hung server
+        is retried only when another one may answer).
+        """
         for attempt in (1, 2):
             if not self._slots.acquire(timeout=self._wait):
                 raise TemporaryFailure(
@@ -60,9 +71,11 @@ class ConnectionPool(Generic[T]):
                     result = fn(conn)
                 except self._stale_errors as e:
                     self._discard(conn)
-                    if fresh or attempt == 2:
+                    worth = self._retry_on(conn, e)  # always asked: it notes a hung server
+                    # a timeout is worth a retry even on a fresh connection, when another server may answer
+                    if attempt == 2 or not worth or (fresh and not _is_timeout(e)):
                         raise
-                    log.info("%s: pooled LDAP connection was dead (%s); retrying on a new one", self._label, e)
+                    log.info("%s: LDAP connection failed (%s); retrying on a new one", self._label, e)
                     continue
                 except BaseException:
                     self._discard(conn)

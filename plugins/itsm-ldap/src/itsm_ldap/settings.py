@@ -22,6 +22,8 @@ AD_LOGIN_ATTRIBUTES = ("sAMAccountName", "userPrincipalName", "mail")
 AD_ID_ATTRIBUTE = "sAMAccountName"
 #: Defaults for every other LDAP server (OpenLDAP, 389-DS, FreeIPA, ...).
 LDAP_USER_FILTER = "(objectClass=inetOrgPerson)"
+#: Added to AD's user filter unless include_disabled is true: no account with ACCOUNTDISABLE (bit 2) set.
+AD_ENABLED_ONLY = "(!(userAccountControl:1.2.840.113556.1.4.803:=2))"
 LDAP_LOGIN_ATTRIBUTES = ("uid", "mail")
 LDAP_ID_ATTRIBUTE = "uid"
 DEFAULT_GROUP_FILTER = "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=group))"
@@ -94,6 +96,15 @@ def _attribute_table(_instance: Any, attribute: attrs.Attribute[Any], value: dic
             raise ValueError(f"{attribute.name}: empty key")
         if not ATTRIBUTE_NAME.match(name):
             raise ValueError(f"{attribute.name}.{key}: {name!r} is not an LDAP attribute name")
+
+
+def _domains(_instance: Any, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    for name in value:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", name or ""):
+            raise ValueError(
+                f"{attribute.name}: {name!r} is not a domain name; expected a NetBIOS name such as 'CORP' or a DNS "
+                "name such as 'corp.eagle5.example'"
+            )
 
 
 def _positive(_instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -252,6 +263,25 @@ class LdapDirectorySettings:
         validator=_attribute_names,
         metadata={"doc": "Attribute giving the customer id. Empty: 'uid', on AD 'sAMAccountName'."},
     )
+    exclude_filter: str = attrs.field(
+        default="",
+        validator=_filter,
+        metadata={
+            "doc": "LDAP filter of entries that user_filter selects but that are not customers, such as service "
+            "accounts: they are not listed, looked up, or let sign in. AD examples: '(servicePrincipalName=*)', "
+            "'(sAMAccountName=svc-*)', '(memberOf=CN=Service Accounts,OU=Groups,DC=corp,DC=example)'; combine "
+            "them with '(|...)'. Empty: nothing is excluded."
+        },
+    )
+    domains: tuple[str, ...] = attrs.field(
+        default=(),
+        validator=_domains,
+        metadata={
+            "doc": "The domain's NetBIOS and DNS names, e.g. ['CORP', 'corp.eagle5.example']: on AD a login typed as "
+            "DOMAIN\\name is accepted only when DOMAIN is one of them (case-insensitive). Empty: the DNS name "
+            "spelt by base_dn's DC= parts only."
+        },
+    )
     attributes: AttributeMap = attrs.field(
         factory=AttributeMap, metadata={"doc": "Which LDAP attributes fill which customer fields (a table)."}
     )
@@ -316,18 +346,22 @@ class LdapDirectorySettings:
     page_size: int = attrs.field(
         default=500,
         validator=[_positive, attrs.validators.le(10000)],
-        metadata={"doc": "Entries per page when listing customers (AD returns at most 1000 per page)."},
+        metadata={
+            "doc": "Entries per page when listing customers; at most the server's own limit (AD's MaxPageSize is "
+            "1000), or the listing fails with a config error naming this setting."
+        },
     )
     cache_seconds: float = attrs.field(
         default=60.0,
         validator=_not_negative,
         metadata={"doc": "How long a looked-up customer is reused before asking the server again; 0 disables caching."},
     )
-    include_disabled: bool = attrs.field(
-        default=True,
+    include_disabled: bool | None = attrs.field(
+        default=None,
         metadata={
-            "doc": "Whether disabled accounts are still listed and looked up (flagged with attributes.disabled = "
-            "'true'); they can never sign in either way."
+            "doc": "Whether disabled accounts are still listed and looked up, flagged with attributes.disabled = "
+            "'true' and eligible for no service; they can never sign in either way. Unset: false on AD (the user "
+            "filter gains '(!(userAccountControl:1.2.840.113556.1.4.803:=2))'), true elsewhere."
         },
     )
     devices: DeviceSettings | None = attrs.field(

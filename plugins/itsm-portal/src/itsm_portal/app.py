@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
-from itsmcore import Conflict, Customer, IneligibleCustomer, InvalidInput, ItsmError, TooManyAttempts, log_context
+from itsmcore import (
+    Conflict,
+    Customer,
+    IneligibleCustomer,
+    InvalidInput,
+    ItsmError,
+    TemporaryFailure,
+    TooManyAttempts,
+    log_context,
+)
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -44,6 +53,11 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 HERE = Path(__file__).parent
 log = logging.getLogger("itsm_portal")
+#: What anyone is told when a desk call could not be answered for now (a directory outage): no server names.
+UNAVAILABLE = "This is unavailable right now. Please try again shortly."
+SIGN_IN_UNAVAILABLE = "Sign-in is unavailable, try again shortly."
+#: Seconds a client is asked to wait after an outage answer (Retry-After).
+SIGN_IN_RETRY_AFTER = 30
 
 
 # ---------------------------------------------------------------------------- the portal object
@@ -350,6 +364,8 @@ def error_status(exc: BaseException) -> int:
     500 of a fault. A bare ``ValueError`` is the desk refusing a name it does not know (a
     state, a stage): 422. Anything else is a fault: 500.
     """
+    if isinstance(exc, TemporaryFailure):
+        return 503  # something behind the desk (the directory) did not answer: try again, nothing was wrong
     if isinstance(exc, ItsmError):
         return 400 if exc.http_status == ItsmError.http_status else exc.http_status
     if isinstance(exc, ValueError):
@@ -368,6 +384,10 @@ def error_answer(exc: Exception) -> JSONResponse:
     """
     body: dict[str, Any] = {"error": str(exc)}
     headers: dict[str, str] = {}
+    if isinstance(exc, TemporaryFailure):
+        log.warning("answered 503, unavailable: %s", exc)
+        body["error"] = UNAVAILABLE
+        headers["Retry-After"] = str(math.ceil(exc.retry_after or SIGN_IN_RETRY_AFTER))
     errors = getattr(exc, "errors", None) if isinstance(exc, InvalidInput) else None
     if errors:
         body["errors"] = dict(errors)
@@ -439,6 +459,15 @@ async def itsm_error(request: Request, exc: Exception) -> Response:
         return error_answer(exc)
     from .views import render
 
+    if isinstance(exc, TemporaryFailure):  # server names and socket errors belong in the log, not on a page
+        log.warning("%s: unavailable: %s", request.url.path, exc)
+        return await render(
+            request,
+            "error.html",
+            {"title": "Unavailable for now", "message": UNAVAILABLE},
+            status_code=503,
+            headers={"Retry-After": str(math.ceil(exc.retry_after or SIGN_IN_RETRY_AFTER))},
+        )
     return await render(
         request,
         "error.html",

@@ -26,6 +26,7 @@ from itsmcore import (
     Link,
     NotFound,
     Service,
+    TemporaryFailure,
     TooManyAttempts,
     UnknownCustomer,
     UnknownService,
@@ -40,11 +41,14 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from .app import (
+    SIGN_IN_RETRY_AFTER,
+    SIGN_IN_UNAVAILABLE,
     call,
     checked_form,
     current_customer,
     error_status,
     field,
+    log,
     need_agent,
     need_customer,
     portal_of,
@@ -172,7 +176,10 @@ async def render(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     portal = portal_of(request)
-    customer = await current_customer(request)
+    try:
+        customer = await current_customer(request)
+    except TemporaryFailure:  # the directory is down: the page (the 503 saying so) still renders, nameless
+        customer = None
     flash = request.session.pop("flash", None)
     ctx = {
         "request": request,
@@ -270,6 +277,16 @@ async def signin(request: Request) -> Response:
             password if isinstance(password, str) else "",
             address=address,
             **portal.sign_in_limit,
+        )
+    except TemporaryFailure as outage:
+        # the directory (or a sign-in plugin) did not answer: the details are for the log, never for a visitor
+        log.warning("sign-in unavailable: %s", outage)
+        return await render(
+            request,
+            "signin.html",
+            {"title": "Sign in", "next": nxt, "login": login, "error": SIGN_IN_UNAVAILABLE},
+            status_code=503,
+            headers={"Retry-After": str(SIGN_IN_RETRY_AFTER)},
         )
     except TooManyAttempts as refused:
         wait = refused.retry_after
