@@ -104,8 +104,9 @@ def customer_show(ctx: click.Context, customer_id: str, fmt: str) -> None:
 def customer_unlock(ctx: click.Context, login: str) -> None:
     """Let LOGIN sign in again now: forget its failed sign-ins (the [security] limit).
 
-    LOGIN is what the customer types to sign in (an id or an email address, counted
-    separately). Every web process sees the change at once.
+    LOGIN is any spelling the customer signs in with (id, email address, DOMAIN\\name),
+    or their customer id: failures are counted per directory entry, so all of them go.
+    Every web process sees the change at once.
     """
     n = open_desk(ctx).unlock_sign_in(login)
     click.echo(f"{login}: {n} failed sign-in(s) forgotten" if n else f"{login}: no failed sign-ins to forget")
