@@ -22,6 +22,7 @@ from itsmcore import (
 
 from . import compose, threads
 from .settings import EmailSettings
+from .text import clean_header
 
 log = logging.getLogger("itsm_email.channel")
 
@@ -127,7 +128,7 @@ class EmailChannel:
             references.append(original)
         if message.demand_id:
             references.append(threads.thread_root(self.secret, message.demand_id, self.domain))
-        recipient = str(Address(display_name=message.recipient.name or "", addr_spec=address))
+        recipient = str(Address(display_name=clean_header(message.recipient.name or ""), addr_spec=address))
         extra = {"X-Itsm-Purpose": message.purpose}
         if message.demand_id:
             extra["X-Itsm-Demand"] = str(message.demand_id)

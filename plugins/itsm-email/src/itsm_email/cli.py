@@ -64,6 +64,24 @@ def _open(ctx: click.Context, channel: str | None) -> Mailgate:
     return Mailgate(desk, chan, name)
 
 
+def read_bounded(stream: BinaryIO, limit: int, chunk: int = 1 << 20) -> tuple[bytes, int]:
+    """The message on ``stream`` if it is at most ``limit`` bytes, and its size.
+
+    A larger one is read to its end (the MTA expects its pipe emptied) but not kept:
+    memory stays bounded by the limit, whatever the sender sent.
+    """
+    kept = bytearray()
+    size = 0
+    while True:
+        data = stream.read(chunk)
+        if not data:
+            break
+        size += len(data)
+        if size <= limit:
+            kept += data
+    return (bytes(kept) if size <= limit else b""), size
+
+
 @email_group.command("ingest")
 @click.option("--channel", "channel", default=None, help="The email channel's name in the config (when several).")
 @click.argument("message", type=click.File("rb"), default="-", required=False)
@@ -74,15 +92,20 @@ def ingest(ctx: click.Context, channel: str | None, message: BinaryIO | None) ->
     Prints one line saying what happened and exits 0 when the message was handled
     (including when it was dropped as an auto-reply, bounce or list copy), 75
     (EX_TEMPFAIL) when the store or the config cannot be used now so the MTA retries,
-    and 65 (EX_DATAERR) for an empty message.
+    and 65 (EX_DATAERR) for an empty message or one over max_message_bytes, which the
+    MTA bounces to its sender with the printed line.
 
     \b
     Postfix:  support: "|itsm -c /etc/itsm/itsm.toml email ingest"
     """
     from .gate import StoreDown
 
-    raw = message.read() if message is not None else sys.stdin.buffer.read()
     gate = _open(ctx, channel)
+    raw, size = read_bounded(message if message is not None else sys.stdin.buffer, gate.settings.max_message_bytes)
+    refused = gate.too_large(size)
+    if refused is not None:
+        click.echo(refused.line)
+        ctx.exit(refused.exit_code)
     try:
         outcome = gate.ingest(raw)
     except StoreDown as e:

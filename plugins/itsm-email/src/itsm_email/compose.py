@@ -10,6 +10,8 @@ from email.policy import SMTP
 
 from itsmcore import Link
 
+from .text import clean_body, clean_header
+
 _HTML = string.Template(
     """<!DOCTYPE html>
 <html lang="en">
@@ -67,8 +69,16 @@ def build(
     loop_tag: str,
     extra: dict[str, str],
 ) -> EmailMessage:
-    """One outbound message; every header value goes through the email package's folding and encoding."""
+    """One outbound message; every header value goes through the email package's folding and encoding.
+
+    Control characters are taken out of the subject, the body and the link titles first: a NUL
+    a customer typed (or a broken client sent) must not reach an SMTP header.
+    """
     from email.utils import formatdate
+
+    subject = clean_header(subject)
+    body = clean_body(body)
+    links = [Link(title=clean_header(link.title), url=clean_header(link.url)) for link in links]
 
     msg = EmailMessage(policy=SMTP)
     msg["From"] = sender

@@ -109,6 +109,19 @@ class ImapPoller:
             return []
         return [u.decode() for u in data[0].split()]
 
+    def size(self, uid: str) -> int | None:
+        """The message's size as the server states it, so a huge one is refused without downloading it."""
+        assert self.conn is not None
+        typ, data = self.conn.uid("FETCH", uid, "(RFC822.SIZE)")
+        if typ != "OK":
+            return None
+        for item in data:
+            text = item.decode(errors="replace") if isinstance(item, bytes) else ""
+            m = re.search(r"RFC822\.SIZE (\d+)", text)
+            if m:
+                return int(m.group(1))
+        return None
+
     def fetch(self, uid: str) -> bytes | None:
         assert self.conn is not None
         typ, data = self.conn.uid("FETCH", uid, "(BODY.PEEK[])")
@@ -143,6 +156,11 @@ class ImapPoller:
     def round(self, gate: Mailgate) -> Iterator[tuple[str, Outcome]]:
         """Handle every pending message once; yields (uid, outcome). StoreDown propagates (mail stays unseen)."""
         for uid in self.pending():
+            refused = gate.too_large(self.size(uid) or 0)
+            if refused is not None:  # left in the mailbox, seen (or moved), for a person to look at
+                self.done(uid)
+                yield uid, refused
+                continue
             raw = self.fetch(uid)
             if raw is None:
                 continue
@@ -215,7 +233,7 @@ def run(
     once: bool,
 ) -> int:
     """Poll until interrupted (or one round with ``once``). Returns an exit status."""
-    from .gate import EX_TEMPFAIL, StoreDown
+    from .gate import EX_DATAERR, EX_TEMPFAIL, StoreDown
 
     status = 0
     while True:
@@ -225,7 +243,8 @@ def run(
             gate = gate_factory()
             for uid, outcome in poller.round(gate):
                 report(f"uid {uid}: {outcome.line}")
-                if outcome.exit_code:
+                # a refused message is reported; there is no MTA here to bounce it, and no reason to fail
+                if outcome.exit_code and outcome.exit_code != EX_DATAERR:
                     status = outcome.exit_code
         except StoreDown as e:
             report(f"tempfail: store unavailable ({e}); mail left unseen for the next round")

@@ -2,7 +2,10 @@
 
 :func:`parse` never raises on bad input: missing or malformed headers become defaults
 (a Message-ID synthesised from a hash of the message, no date), undecodable text is
-decoded leniently, and :func:`automatic_reason` says why a message must not be answered.
+decoded leniently, control characters are removed from every header and body, and the
+work is bounded: at most :data:`MAX_PARTS` MIME parts, :data:`MAX_DEPTH` levels and
+:data:`MAX_RECIPIENTS` recipients are looked at, so a hostile message costs no more than a
+normal one. What could not be read is said in :attr:`IncomingMail.notes`.
 """
 
 from __future__ import annotations
@@ -10,17 +13,33 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
 import attrs
 
-from .text import html_to_text, strip_quoted
+from .automatic import all_headers as _all
+from .automatic import header as _header
+from .text import clean_body, clean_header, html_to_text, strip_quoted
 
 _MSGID = re.compile(r"<[^<>\s@]+@[^<>\s]+>")
+#: Multipart containers and enclosed messages a message may declare before its parts are not read
+#: (the ``email`` parser recurses once per level; a thousand levels would exhaust the stack).
+MAX_CONTAINERS = 100
+#: MIME parts looked at, and how deep.
+MAX_PARTS = 500
+MAX_DEPTH = 30
+#: Recipient addresses looked at for a reply address (the MTA's Delivered-To first).
+MAX_RECIPIENTS = 1000
+_CONTAINER = re.compile(rb"boundary\s*=|message/(?:rfc822|global)", re.IGNORECASE)
+_BOUNDARY_LINE = re.compile(rb"^--([^\s]{1,70})[ \t]*\r?$", re.MULTILINE)
+#: Labels senders put on text that is often really UTF-8 or Windows-1252.
+_LOOSE_LABELS = {"", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1", "iso_8859-1", "windows-1252", "cp1252"}
+_ENCLOSED = ("message/rfc822", "message/global")
 
 
 @attrs.frozen(kw_only=True)
@@ -36,7 +55,7 @@ class Attachment:
 
 @attrs.frozen(kw_only=True)
 class IncomingMail:
-    """The facts of one message the mailgate needs."""
+    """The facts of one message the mailgate needs, every text already free of control characters."""
 
     sender: str | None
     sender_name: str
@@ -51,26 +70,11 @@ class IncomingMail:
     new_text: str
     from_html: bool
     attachments: tuple[Attachment, ...]
+    #: What could not be read, in words for the journey (empty for a well-formed message).
+    notes: tuple[str, ...] = ()
+    #: A hash of who sent it and what it says: tells a resent message from another one reusing its Message-ID.
+    digest: str = ""
     msg: EmailMessage = attrs.field(repr=False)
-
-
-def _header(msg: Message, name: str) -> str:
-    """A header as text; a malformed one yields its raw value rather than an exception."""
-    try:
-        value = msg.get(name)
-    except Exception:
-        raw = msg.get_all(name, failobj=[]) if hasattr(msg, "get_all") else []
-        value = raw[0] if raw else None
-    if value is None:
-        return ""
-    return " ".join(str(value).split())
-
-
-def _all(msg: Message, name: str) -> list[str]:
-    try:
-        return [str(v) for v in msg.get_all(name, failobj=[])]
-    except Exception:
-        return []
 
 
 def _sender(msg: Message) -> tuple[str | None, str]:
@@ -80,15 +84,16 @@ def _sender(msg: Message) -> tuple[str | None, str]:
             addresses = getattr(header, "addresses", None) if header is not None else None
             if addresses:
                 addr = addresses[0]
-                if addr.addr_spec and "@" in addr.addr_spec:
-                    return addr.addr_spec.strip().lower(), addr.display_name or ""
+                spec = clean_header(addr.addr_spec or "")
+                if spec and "@" in spec:
+                    return spec.replace(" ", "").lower(), clean_header(addr.display_name or "")
         except Exception:
             pass
         raw = _header(msg, name)
         if raw:
             display, addr = parseaddr(raw)
             if "@" in addr:
-                return addr.strip().lower(), display
+                return addr.strip().lower(), clean_header(display)
     return None, ""
 
 
@@ -96,11 +101,24 @@ def message_ids(value: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_MSGID.findall(value)))
 
 
-def _synthetic_id(raw: bytes, msg: Message) -> str:
+def _raw_headers(raw: bytes) -> Message:
+    """The header section with values as written: cheap to read even with ten thousand recipients."""
+    try:
+        return BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+    except Exception:
+        return Message()
+
+
+def _raw_values(headers: Message, name: str) -> list[str]:
+    return [" ".join(str(v).split()) for v in headers.get_all(name, failobj=[])]
+
+
+def _synthetic_id(raw: bytes, msg: Message, headers: Message) -> str:
     """A stable Message-ID for a message that has none: the same message gets the same one."""
     h = hashlib.sha256()
     for name in ("From", "To", "Date", "Subject"):
-        h.update(_header(msg, name).encode("utf-8", "replace") + b"\0")
+        value = _header(msg, name) if name != "To" else clean_header(" ".join(_raw_values(headers, "To")))
+        h.update(value.encode("utf-8", "replace") + b"\0")
     # the body, not the transport headers an MTA adds on each delivery
     sep = raw.find(b"\r\n\r\n")
     sep = raw.find(b"\n\n") if sep < 0 else sep
@@ -108,21 +126,82 @@ def _synthetic_id(raw: bytes, msg: Message) -> str:
     return f"<{h.hexdigest()[:32]}@synthesised.itsm-email.invalid>"
 
 
-def _decode(part: Message) -> str:
-    """The text of a text/* part; lenient about wrong or unknown charsets."""
-    charset = (part.get_content_charset() or "us-ascii").lower()
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        payload = str(part.get_payload()).encode("utf-8", "replace")
-    # Windows-1252 mail is routinely labelled ISO-8859-1 (the WHATWG rule: decode as 1252)
-    if charset in ("iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"):
-        charset = "cp1252"
-    for candidate in (charset, "utf-8"):
+def decode_text(payload: bytes, label: str | None) -> str:
+    """Text from bytes in a declared charset, trusting the bytes over the label.
+
+    Strict UTF-8 comes first for the labels mailers put on anything (us-ascii, ISO-8859-1,
+    Windows-1252, none): valid UTF-8 is almost never an accident, while 8-bit UTF-8 labelled
+    us-ascii is common. Windows-1252 is next (the WHATWG rule for ISO-8859-1 labels); a
+    specific label (ISO-2022-JP, KOI8-R) is tried first as it is.
+    """
+    label = (label or "").lower()
+    candidates = ["utf-8", "cp1252"] if label in _LOOSE_LABELS else [label, "utf-8", "cp1252"]
+    for candidate in candidates:
         try:
             return payload.decode(candidate)
         except (LookupError, UnicodeDecodeError):
             continue
     return payload.decode("cp1252", "replace")
+
+
+def _payload(part: Message) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        data = None
+    if isinstance(data, bytes):
+        return data
+    return str(part.get_payload()).encode("utf-8", "surrogateescape")
+
+
+def _decode(part: Message) -> str:
+    """The text of a text/* part; lenient about wrong or unknown charsets."""
+    return clean_body(decode_text(_payload(part), part.get_content_charset()))
+
+
+def _leaves(root: Message) -> Iterator[Message]:
+    """Every non-container part, depth first, without recursion and within the limits.
+
+    An enclosed message (a forward as message/rfc822) is one leaf: it is kept whole.
+    """
+    stack: list[tuple[Message, int]] = [(root, 0)]
+    seen = 0
+    while stack and seen < MAX_PARTS:
+        part, depth = stack.pop()
+        seen += 1
+        if part.is_multipart() and part.get_content_type() not in _ENCLOSED:
+            if depth < MAX_DEPTH:
+                children = part.get_payload()
+                if isinstance(children, list):
+                    stack.extend((c, depth + 1) for c in reversed(children) if isinstance(c, Message))
+            continue
+        yield part
+
+
+def _repair(msg: EmailMessage, notes: list[str]) -> EmailMessage:
+    """The message to read parts from: ``msg``, or its body re-read when a multipart lost its boundary.
+
+    Without a boundary parameter the parser gives up on the parts and keeps the body as one
+    string. When the body shows its boundary (a ``--xyz`` line closed by ``--xyz--``) the parts
+    are read with it; otherwise the body is taken as plain text, so nothing the sender wrote is lost.
+    """
+    if msg.get_content_maintype() != "multipart" or msg.is_multipart():
+        return msg
+    data = _payload(msg)
+    for m in _BOUNDARY_LINE.finditer(data):
+        boundary = m.group(1)[:-2] if m.group(1).endswith(b"--") else m.group(1)
+        if b"--" + boundary + b"--" in data:
+            head = b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n'
+            inner = message_from_bytes(head + data, policy=policy.default)
+            if isinstance(inner, EmailMessage) and inner.is_multipart():
+                notes.append("its multipart body had no boundary parameter; the parts were read by the boundary found")
+                return inner
+        break
+    notes.append("its multipart body had no boundary parameter; the body was read as plain text")
+    text = EmailMessage(policy=policy.default)
+    text.set_payload(data)
+    text["Content-Type"] = 'text/plain; charset="unknown-8bit"'
+    return text
 
 
 def _body(msg: EmailMessage) -> tuple[str, str, bool, Message | None]:
@@ -132,7 +211,7 @@ def _body(msg: EmailMessage) -> tuple[str, str, bool, Message | None]:
     except Exception:
         part = None
     if part is None:
-        if msg.get_content_maintype() == "text":
+        if msg.get_content_maintype() == "text" and msg.get_content_type() != "text/calendar":
             part = msg
         else:
             return "", "", False, None
@@ -155,102 +234,122 @@ def safe_filename(name: str | None, index: int) -> str:
     return name[:110]
 
 
-def _attachments(msg: EmailMessage, body: Message | None) -> tuple[Attachment, ...]:
+def _enclosed_bytes(part: Message) -> bytes:
+    """An enclosed message (a forward) as the bytes of an .eml file."""
+    inner = part.get_payload(0) if part.is_multipart() else None
+    if isinstance(inner, Message):
+        try:
+            return inner.as_bytes()
+        except Exception:
+            return str(inner).encode("utf-8", "surrogateescape")
+    return _payload(part)
+
+
+def _attachments(root: Message, body: Message | None) -> tuple[Attachment, ...]:
+    """Files the sender attached, forwarded messages (.eml) and calendar invitations (.ics).
+
+    Alternatives of the body (the HTML of a plain+HTML pair) are not attachments; a
+    text/calendar part is, even as an alternative: it is the meeting an invitation is about.
+    """
     out: list[Attachment] = []
-    for part in msg.walk():
-        if part is body or part.is_multipart():
+    for part in _leaves(root):
+        if part is body:
             continue
         ctype = part.get_content_type()
         disposition = (part.get_content_disposition() or "").lower()
-        filename = part.get_filename()
-        # alternatives of the body (the HTML of a plain+HTML pair) are not attachments
-        if (disposition != "attachment" and not filename) and (
-            part.get_content_maintype() in ("text", "message") or ctype.startswith("multipart/")
-        ):
-            continue
         try:
-            data = part.get_payload(decode=True)
+            filename = part.get_filename()
         except Exception:
-            data = None
-        if not isinstance(data, bytes):
-            data = str(part.get_payload()).encode("utf-8", "replace")
-        out.append(Attachment(filename=safe_filename(filename, len(out) + 1), content_type=ctype, data=data))
+            filename = None
+        if ctype in _ENCLOSED:
+            inner = part.get_payload(0) if part.is_multipart() else None
+            subject = _header(inner, "Subject") if isinstance(inner, Message) else ""
+            name = filename or f"{subject or 'forwarded message'}.eml"
+            data = _enclosed_bytes(part)
+        elif ctype == "text/calendar":
+            name = filename or "invitation.ics"
+            data = _payload(part)
+        elif disposition != "attachment" and not filename and part.get_content_maintype() in ("text", "message"):
+            continue
+        elif ctype.startswith("multipart/"):
+            continue  # a container below the depth limit: not read
+        else:
+            name = filename or ""
+            data = _payload(part)
+        out.append(Attachment(filename=safe_filename(clean_header(name), len(out) + 1), content_type=ctype, data=data))
     return tuple(out)
+
+
+def _recipients(headers: Message) -> tuple[str, ...]:
+    """Addresses the message was delivered or sent to, the MTA's own headers first.
+
+    Read from the raw header lines: the structured header objects of ``policy.default`` take
+    seconds for a To of ten thousand addresses.
+    """
+    out: dict[str, None] = {}
+    for name in ("Delivered-To", "X-Original-To", "Envelope-To", "To", "Cc"):
+        for _n, addr in getaddresses(_raw_values(headers, name)):
+            if addr and len(out) < MAX_RECIPIENTS:
+                out[clean_header(addr).lower()] = None
+    return tuple(out)
+
+
+def _digest(sender: str | None, subject: str, text: str, attachments: tuple[Attachment, ...]) -> str:
+    h = hashlib.sha256()
+    for piece in (sender or "", subject, text):
+        h.update(piece.encode("utf-8", "replace") + b"\0")
+    for a in attachments:
+        h.update(hashlib.sha256(a.data).digest())
+    return h.hexdigest()
 
 
 def parse(raw: bytes) -> IncomingMail:
     """Read ``raw`` (one RFC 5322 message) into :class:`IncomingMail`."""
-    msg = message_from_bytes(raw, policy=policy.default)
+    notes: list[str] = []
+    containers = len(_CONTAINER.findall(raw))
+    if containers > MAX_CONTAINERS:
+        # Only the headers: reading the parts of a message nested this deep would exhaust the stack.
+        msg = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+        notes.append(
+            f"it declares {containers:,} MIME containers (the limit is {MAX_CONTAINERS}); its parts were not read"
+        )
+    else:
+        msg = message_from_bytes(raw, policy=policy.default)
     assert isinstance(msg, EmailMessage)
+    headers = _raw_headers(raw)
     sender, sender_name = _sender(msg)
     found = message_ids(_header(msg, "Message-ID"))
     synthetic = not found
-    message_id = found[0] if found else _synthetic_id(raw, msg)
+    message_id = found[0] if found else _synthetic_id(raw, msg, headers)
     date = None
     try:
         raw_date = _header(msg, "Date")
         date = parsedate_to_datetime(raw_date) if raw_date else None
     except (TypeError, ValueError, IndexError):
         date = None
-    text, new_text, from_html, body_part = _body(msg)
-    recipients: list[str] = []
-    for name in ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"):
-        for _n, addr in getaddresses(_all(msg, name)):
-            if addr:
-                recipients.append(addr.lower())
+    attachments: tuple[Attachment, ...] = ()
+    if containers > MAX_CONTAINERS:
+        text, new_text, from_html = "", "", False
+    else:
+        root = _repair(msg, notes)
+        text, new_text, from_html, body_part = _body(root)
+        attachments = _attachments(root, body_part)
+    subject = _header(msg, "Subject")
     return IncomingMail(
         sender=sender,
         sender_name=sender_name,
-        subject=_header(msg, "Subject"),
+        subject=subject,
         message_id=message_id,
         synthetic_id=synthetic,
         in_reply_to=message_ids(_header(msg, "In-Reply-To")),
         references=message_ids(" ".join(_all(msg, "References"))),
-        recipients=tuple(dict.fromkeys(recipients)),
+        recipients=_recipients(headers),
         date=date,
         text=text,
         new_text=new_text,
         from_html=from_html,
-        attachments=_attachments(msg, body_part),
+        attachments=attachments,
+        notes=tuple(notes),
+        digest=_digest(sender, subject, text, attachments),
         msg=msg,
     )
-
-
-def automatic_reason(msg: Message, *, own_addresses: Sequence[str] = (), loop_tag: str = "",
-                     subject_prefixes: Sequence[str] = ()) -> str | None:  # fmt: skip
-    """Why this message was sent by a machine and must create nothing, or ``None`` if a person sent it."""
-    ctype = msg.get_content_type()
-    if ctype == "multipart/report":
-        report = (msg.get_param("report-type") or "report") if hasattr(msg, "get_param") else "report"
-        kind = "bounce" if str(report).lower() == "delivery-status" else "report"
-        return f"{kind} (multipart/report; report-type={report})"
-    if ctype in ("message/delivery-status", "message/disposition-notification"):
-        return f"bounce ({ctype})"
-    auto = _header(msg, "Auto-Submitted")
-    if auto and auto.split(";")[0].strip().lower() != "no":
-        return f"auto-reply (Auto-Submitted: {auto})"
-    return_path = _header(msg, "Return-Path")
-    if return_path and return_path.replace(" ", "") in ("<>", "<<>>"):
-        return "bounce (Return-Path: <>)"
-    sender, _ = _sender(msg)
-    local = (sender or "").split("@")[0]
-    if local in ("mailer-daemon", "postmaster"):
-        return f"bounce (from {sender})"
-    precedence = _header(msg, "Precedence").lower()
-    if precedence in ("bulk", "junk", "list", "auto_reply"):
-        return f"bulk mail (Precedence: {precedence})"
-    for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponse", "X-Autogenerated"):
-        value = _header(msg, name)
-        if value and value.lower() not in ("no", "false"):
-            return f"auto-reply ({name}: {value})"
-    if _header(msg, "List-Id") or _header(msg, "List-Post"):
-        return f"mailing-list copy (List-Id: {_header(msg, 'List-Id') or _header(msg, 'List-Post')})"
-    if loop_tag and any(v.strip() == loop_tag for v in _all(msg, "X-Loop")):
-        return "mail loop (our own X-Loop header)"
-    if sender and sender in {a.lower() for a in own_addresses}:
-        return f"mail loop (sent from our own address {sender})"
-    subject = _header(msg, "Subject").lower()
-    for prefix in subject_prefixes:
-        if prefix and subject.startswith(prefix.lower()):
-            return f"auto-reply (subject starts with {prefix!r})"
-    return None

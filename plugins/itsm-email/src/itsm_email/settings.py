@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import attrs
 
+from .automatic import DEFAULT_AUTO_REPLY_SUBJECTS
+
 SECURITY = ("starttls", "tls", "none")
 UNKNOWN_SENDERS = ("drop", "bounce")
-
-DEFAULT_AUTO_REPLY_SUBJECTS = (
-    "out of office",
-    "automatic reply",
-    "auto-reply",
-    "autoreply",
-    "auto:",
-    "abwesenheitsnotiz",
-    "réponse automatique",
-    "undeliverable:",
-    "delivery status notification",
-)
 
 
 def _port(value: object) -> int | None:
@@ -120,7 +110,12 @@ class EmailSettings:
         metadata={"doc": "New demands one sender may open by email per hour; more are dropped (loop safety)."},
     )
     max_message_bytes: int = attrs.field(
-        default=25 * 1024 * 1024, validator=_positive, metadata={"doc": "Larger messages are refused."}
+        default=25 * 1024 * 1024,
+        validator=_positive,
+        metadata={
+            "doc": "Larger messages are refused: 'email ingest' exits 65 so the MTA bounces them with the limit; "
+            "'email poll' reports them and leaves them in the mailbox."
+        },
     )
     attachments_dir: str | None = attrs.field(
         default="email-attachments",
@@ -141,8 +136,26 @@ class EmailSettings:
         default=DEFAULT_AUTO_REPLY_SUBJECTS,
         converter=tuple,
         metadata={
-            "doc": "Subject prefixes (case-insensitive) of auto-replies sent without the standard headers; "
-            "such mail is dropped."
+            "doc": "Subject prefixes (case-insensitive) of auto-replies and bounces sent without the standard "
+            "headers, such as Outlook's localised 'Automatische Antwort:'; such mail is dropped. The default is "
+            "the table in itsm_email/automatic.py; a list here replaces it."
+        },
+    )
+    check_sender_authentication: bool = attrs.field(
+        default=True,
+        metadata={
+            "doc": "Believe the SPF/DMARC verdict of a trusted receiving server (Authentication-Results): mail "
+            "failing DMARC, or SPF without a passing DKIM signature, is not taken as from the customer it names "
+            "and is never answered."
+        },
+    )
+    trusted_authserv_ids: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=tuple,
+        metadata={
+            "doc": "Host names (authserv-ids) of your receiving servers whose Authentication-Results are "
+            "believed, e.g. ['mx1.example.com']; empty: only the topmost Authentication-Results header, the one "
+            "the last receiving server added."
         },
     )
 

@@ -141,3 +141,33 @@ def strip_quoted(text: str) -> str:
     kept = [line for line in lines[:cut] if not line.lstrip().startswith(">")]
     out = "\n".join(kept).strip()
     return re.sub(r"\n{3,}", "\n\n", out)
+
+
+# C0 and C1 control characters and DEL. A NUL or an escape sequence in a subject or body must
+# not reach the store, an agent's terminal or an SMTP header; line ends and tabs are text.
+_HEADER_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+_BODY_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+")
+# Lone surrogates: what ``surrogateescape`` leaves of undecodable header bytes.
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+
+
+def recover_8bit(value: str) -> str:
+    """A header value with raw 8-bit bytes (left as surrogates by the parser) decoded: UTF-8, else cp1252."""
+    if not _SURROGATES.search(value):
+        return value
+    data = value.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", "replace")
+
+
+def clean_header(value: str) -> str:
+    """One line of text, safe to store and to send in a header: controls become spaces, runs collapse."""
+    return " ".join(_HEADER_CONTROLS.sub(" ", _SURROGATES.sub("\ufffd", recover_8bit(value))).split())
+
+
+def clean_body(value: str) -> str:
+    """Text with uniform line ends and without control characters other than tab and newline."""
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return _BODY_CONTROLS.sub("", _SURROGATES.sub("\ufffd", value))
