@@ -103,6 +103,24 @@ def test_generated_tests_pass(generated: dict[str, Path], kind: str) -> None:
     assert "passed" in result.stdout and "failed" not in result.stdout
 
 
+@pytest.mark.postgres
+def test_generated_tests_pass_on_postgresql(generated: dict[str, Path], itsm_postgres: str) -> None:
+    """The generated action's tests (a deployment test among them) pass on PostgreSQL too, as generated."""
+    project = generated["action"]
+    env = os.environ | {
+        "PYTHONPATH": str(project / "src"),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "ITSM_TEST_POSTGRES_URL": itsm_postgres,
+    }
+    result = _run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--itsm-database=postgresql", "tests"],
+        cwd=project,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "passed" in result.stdout and "failed" not in result.stdout
+
+
 def test_installed_plugin_is_found(generated: dict[str, Path], tmp_path: Path) -> None:
     """Installed into a fresh venv, the entry point makes ``itsm plugins`` list it."""
     uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))

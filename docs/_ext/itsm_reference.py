@@ -570,18 +570,19 @@ class ContractTests(SphinxDirective):
         cls = getattr(contracts, self.arguments[0], None)
         if cls is None:
             raise self.error(f"itsmcore.testing.contracts has no class {self.arguments[0]!r}")
-        fixtures = [n for n, v in vars(cls).items() if _is_fixture(v)]
+        members: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):  # the registration checks first, then the class's own
+            members.update(vars(klass))
+        fixtures = [n for n, v in members.items() if _is_fixture(v)]
         rows = []
-        for name in vars(cls):
+        for name, func in members.items():
             if not name.startswith("test_"):
                 continue
+            # what the test checks and why: its docstring, else its name in words
+            doc = inspect.getdoc(func) or ""
             words = name.removeprefix("test_").replace("_", " ")
-            rows.append(
-                (
-                    f"contract-{self.arguments[0]}-{name}",
-                    [_cell(name, code=True), _cell(words[0].upper() + words[1:] + ".")],
-                )
-            )
+            text = " ".join(doc.split()) if doc else words[0].upper() + words[1:] + "."
+            rows.append((f"contract-{self.arguments[0]}-{name}", [_cell(name, code=True), _cell(text)]))
         intro = nodes.paragraph()
         intro.extend(
             _inline(
