@@ -198,7 +198,20 @@ class Channel(Protocol):
 
 @runtime_checkable
 class DirectoryBackend(Protocol):
-    """Who customers are, how they authenticate, and what they own."""
+    """Who customers are, how they authenticate, and what they own.
+
+    Three methods are optional; the desk uses them when a backend has them:
+
+    - ``find_by_email(email) -> Customer | None``: a backend that can search by address
+      should offer it; otherwise the desk scans ``list_customers()``.
+    - ``sign_in_entry(login) -> str | None``: the stable name (customer id or DN) of the one
+      entry a login names, found without checking any password, or ``None``. The desk
+      counts failed sign-ins per entry with it, so every spelling of a login (id, mail,
+      ``DOMAIN\\name``, UPN) shares one allowance; without it logins count as typed.
+    - ``check() -> Iterable[str]``: lines ``itsm check`` prints under the directory (the
+      decisions the backend made, what its queries found); a line starting with
+      ``warning: `` is shown as a warning.
+    """
 
     def get_customer(self, customer_id: str) -> Customer | None:
         """The customer with this id, or ``None``."""
@@ -211,16 +224,6 @@ class DirectoryBackend(Protocol):
 
     def configuration_items(self, customer_id: str) -> Sequence[ConfigurationItem]:
         """The devices and applications this customer owns (may be empty)."""
-
-    # Optional: ``find_by_email(email: str) -> Customer | None``. A backend that can search
-    # by address should offer it; otherwise the desk scans ``list_customers()``.
-    # Optional: ``sign_in_entry(login: str) -> str | None``: the stable name (customer id or
-    # DN) of the one entry a login names, without checking any password, or ``None``. The
-    # desk counts failed sign-ins per entry with it, so that every spelling of a login
-    # (id, mail, DOMAIN\\name, UPN) shares one count; without it logins count as typed.
-    # Optional: ``check() -> Iterable[str]``: lines ``itsm check`` prints under the
-    # directory (the decisions the backend made, what its queries found); a line starting
-    # with "warning: " is shown as a warning.
 
 
 # --------------------------------------------------------------------------- actions

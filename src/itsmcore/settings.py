@@ -126,8 +126,10 @@ class SecuritySettings:
         default=5,
         validator=_at_least(1),
         metadata={
-            "doc": "Failed sign-ins allowed per login within the window; then that login is refused, without its "
-            "password being checked, until the oldest failure leaves the window. A successful sign-in clears them."
+            "doc": "Failed sign-ins allowed per directory entry within the window (every spelling of a login, such as "
+            "the id, the mail address, DOMAIN\\name or the UPN, counts together; a login no directory knows counts "
+            "as typed); then that entry is refused, without its password being checked, until the oldest failure "
+            "leaves the window. A successful sign-in clears them; `itsm customer unlock` clears them by hand."
         },
     )
     sign_in_attempts_per_address: int = attrs.field(
