@@ -106,9 +106,7 @@ def test_broker_restart_loses_no_job(
         pool.start(2)
         first = _submit(desk, 100)
         redis_server.stop()  # queued messages are gone with it (no persistence)
-        t0 = time.monotonic()
         during = _submit(desk, 20)  # submitting still works: the jobs wait in the database
-        assert time.monotonic() - t0 < 60
         time.sleep(1.0)
         redis_server.start()
         after = _submit(desk, 20)
