@@ -79,6 +79,48 @@ def test_config_reference_lists_every_core_field(html: Path) -> None:
     assert not missing, f"core settings missing from the config reference: {missing}"
 
 
+def test_config_reference_lists_every_key_of_a_deployment(html: Path) -> None:
+    """Every top-level key, the catalog's tables and their nested tables, from the classes."""
+    from itsmcore import config, settings
+    from itsmcore.model import (
+        Ask,
+        Eligibility,
+        ExperiencePackage,
+        HumanTask,
+        KnowledgeArticle,
+        Link,
+        Milestone,
+        Service,
+    )
+
+    page = (html / "integrators" / "config-reference.html").read_text(encoding="utf-8")
+    missing = [key for key in config.TOP_LEVEL if f'id="config-top-{key}"' not in page]
+    assert not missing, f"top-level keys missing from the config reference: {missing}"
+    tables = {
+        "services": Service,
+        "services.eligible": Eligibility,
+        "services.plan.task": HumanTask,
+        "services.plan.task.milestones": Milestone,
+        "services.quick_start": Link,
+        "services.experience": ExperiencePackage,
+        "asks": Ask,
+        "knowledge": KnowledgeArticle,
+        "journeys.service": settings.ToBeJourney,
+        "journeys.service.stages": settings.ToBeStage,
+    }
+    missing = [
+        f"{table}.{f.name}"
+        for table, cls in tables.items()
+        for f in attrs.fields(cls)
+        if f'id="config-{table}-{f.name}"' not in page
+    ]
+    assert not missing, f"keys missing from the config reference: {missing}"
+    assert 'id="config-services.plan.action-action"' in page
+    assert 'id="plan-action"' in page and page.count('href="#plan-action"') >= 2  # the rule, linked to
+    for name in config.STANDARD_ASKS:
+        assert f'id="config-asks-standard-{name}"' in page
+
+
 def test_config_reference_lists_the_builtin_components(html: Path) -> None:
     page = (html / "integrators" / "config-reference.html").read_text(encoding="utf-8")
     for anchor in (

@@ -9,8 +9,12 @@ The reference cannot drift from the contract because it *is* the contract:
     and which installed plugins implement it.
 
 ``{itsm-config-reference} core``
-    Every key of the core's own tables: the attrs classes of :mod:`itsmcore.settings`
-    whose docstring names a table (``The ``[deployment]`` table``).
+    Every top-level key of a deployment (:data:`itsmcore.config.TOP_LEVEL`, whose line says
+    what each is for), in that order: the core's tables from the attrs classes of
+    :mod:`itsmcore.settings` whose docstring names a table (``The ``[deployment]`` table``),
+    the catalog (``[[services]]``, ``[asks.NAME]``, ``[[knowledge]]``) from the model classes
+    the config is read into, with their nested tables, and the component tables pointing at
+    the components' own sections. A top-level key with no section fails the build.
 
 ``{itsm-config-reference} components``
     Every component registered by the builtins and the installed plugins (entry point
@@ -152,6 +156,8 @@ def toml_type(tp: Any) -> str:
         return f"table ({tp.__name__})"
     origin = typing.get_origin(tp)
     args = [a for a in typing.get_args(tp) if a is not Ellipsis]
+    if origin in (list, tuple) and len(args) == 1 and isinstance(args[0], type) and attrs.has(args[0]):
+        return f"list of tables ({args[0].__name__})"
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         rest = [a for a in args if a is not type(None)]
         inner = " or ".join(toml_type(a) for a in rest)
@@ -204,21 +210,25 @@ def field_default(field: attrs.Attribute) -> str:  # type: ignore[type-arg]
     return toml_value(default)
 
 
-def settings_fields(cls: type) -> list[tuple[str, str, str, str]]:
-    """``(key, type, default, description)`` of every field of an attrs settings class."""
+def settings_fields(cls: type, *, documented_only: bool = False) -> list[tuple[str, str, str, str]]:
+    """``(key, type, default, description)`` of every field of an attrs settings class.
+
+    ``documented_only`` leaves out fields without ``doc`` metadata: a model class's fields
+    that the config does not set (a plan step's resolved parameters).
+    """
     with contextlib.suppress(Exception):  # a TYPE_CHECKING-only name: keep the annotation's text
         attrs.resolve_types(cls)
     out = []
     for f in attrs.fields(cls):
-        if f.name.startswith("_") or not f.init:
+        if f.name.startswith("_") or not f.init or (documented_only and not f.metadata.get("doc")):
             continue
         key = f.alias or f.name
         out.append((key, toml_type(f.type), field_default(f), str(f.metadata.get("doc", ""))))
     return out
 
 
-def settings_table(cls: type, id_prefix: str) -> nodes.Node:
-    rows = settings_fields(cls)
+def settings_table(cls: type, id_prefix: str, *, documented_only: bool = False) -> nodes.Node:
+    rows = settings_fields(cls, documented_only=documented_only)
     if not rows:
         return nodes.paragraph(text="No settings.")
     return make_table(
@@ -243,7 +253,7 @@ def settings_table(cls: type, id_prefix: str) -> nodes.Node:
 # --------------------------------------------------------------------------- config reference
 
 
-_TABLE_DOC = re.compile(r"``\[(?P<table>[a-z_.]+)\]``")
+_TABLE_DOC = re.compile(r"``\[(?P<table>[A-Za-z_.]+)\]``")
 
 
 def core_settings_classes() -> list[tuple[str, type]]:
@@ -257,6 +267,70 @@ def core_settings_classes() -> list[tuple[str, type]]:
             if m:
                 found.append((m.group("table"), obj))
     return found
+
+
+def catalog_classes() -> dict[str, tuple[str, type]]:
+    """``{top-level key: (how it is written, class)}`` of the keys read into model classes."""
+    from itsmcore.model import Ask, KnowledgeArticle, Service
+
+    return {
+        "services": ("[[services]]", Service),
+        "asks": ("[asks.NAME]", Ask),
+        "knowledge": ("[[knowledge]]", KnowledgeArticle),
+    }
+
+
+def nested_classes(cls: type) -> list[tuple[str, type, bool]]:
+    """``(key, class, is a list)`` of the fields of ``cls`` that are tables (or lists of tables)."""
+    with contextlib.suppress(Exception):
+        attrs.resolve_types(cls)
+    out = []
+    for f in attrs.fields(cls):
+        if f.name.startswith("_") or not f.init:
+            continue
+        origin = typing.get_origin(f.type)
+        many = origin in (list, tuple)
+        inner = [a for a in typing.get_args(f.type) if a not in (Ellipsis, type(None))] if origin else [f.type]
+        for a in inner:
+            if isinstance(a, type) and attrs.has(a):
+                out.append((f.alias or f.name, a, many))
+    return out
+
+
+def _anchor(table: str) -> str:
+    """The id of a table's section: ``[journeys.SERVICE]`` is ``config-journeys.service``."""
+    return "config-" + table.lower()
+
+
+def _link(text: str, anchor: str) -> nodes.reference:
+    """A link to a section of the config reference page itself."""
+    ref = nodes.reference("", "", internal=True, refuri=f"#{anchor}")
+    ref.extend(_inline(text))
+    return ref
+
+
+def _ref(text: str, label: str) -> nodes.Node:
+    """A link to a label (``(plan-action)=``) anywhere in the docs."""
+    from sphinx import addnodes
+
+    xref = addnodes.pending_xref("", refdomain="std", reftype="ref", reftarget=label, refexplicit=True, refwarn=True)
+    xref += nodes.inline(text=text)
+    return xref
+
+
+def _para(*parts: str | nodes.Node) -> nodes.paragraph:
+    para = nodes.paragraph()
+    for part in parts:
+        if isinstance(part, str):
+            para.extend(_inline(part))
+        else:
+            para += part
+    return para
+
+
+def _doc_paragraphs(cls: type) -> str:
+    """A class docstring as one line of text (its paragraphs joined)."""
+    return " ".join(" ".join(p.split()) for p in (inspect.getdoc(cls) or "").split("\n\n") if p.strip())
 
 
 def plugin_host() -> Any:
@@ -289,17 +363,194 @@ class ConfigReference(SphinxDirective):
         raise self.error(f"itsm-config-reference: expected 'core' or 'components', got {what!r}")
 
     def core(self) -> list[nodes.Node]:
-        from itsmcore import settings
+        from itsmcore import config, settings
+        from itsmcore.model import service, survey
 
-        self.env.note_dependency(settings.__file__)
-        out: list[nodes.Node] = []
+        for module in (config, settings, service, survey):
+            self.env.note_dependency(module.__file__)
+        by_key: dict[str, list[tuple[str, type]]] = {}
         for table, cls in core_settings_classes():
-            doc = inspect.getdoc(cls) or ""
-            rest = doc.split("\n\n", 1)[1] if "\n\n" in doc else ""
-            intro = nodes.paragraph()
-            intro.extend(_inline(f"Class `itsmcore.settings.{cls.__name__}`. {rest}".strip()))
-            out.append(_section(self, f"`[{table}]`", f"config-{table}", intro, settings_table(cls, f"config-{table}")))
+            by_key.setdefault(table.split(".")[0], []).append((table, cls))
+        catalog = catalog_classes()
+        families = {**config.COMPONENT_TABLES, "runner": "runner"}
+        overview = []
+        sections: list[nodes.Node] = []
+        for key, what in config.TOP_LEVEL.items():
+            if key in by_key:
+                written = [f"[{table}]" for table, _cls in by_key[key]]
+                anchor = _anchor(by_key[key][0][0])
+                for table, cls in by_key[key]:
+                    sections.append(self.settings_section(table, cls, what))
+            elif key in catalog:
+                form, cls = catalog[key]
+                written, anchor = [form], _anchor(key)
+                sections.append(self.catalog_section(key, form, cls, what))
+            elif key in families:
+                form = f"[{key}]" if key == "runner" else f"[{key}.NAME]"
+                written, anchor = [form], _anchor(key)
+                sections.append(self.component_table_section(key, form, families[key], what))
+            elif key == "include":
+                written, anchor = ['include = ["GLOB", ...]'], _anchor(key)
+                sections.append(self.include_section(what))
+            elif key in ("reports", "portal"):
+                written, anchor = [f"[{key}]"], _anchor(key)
+                extra = (
+                    [" Its keys are those of the ", _link("`portal` channel", "config-channel-portal"), "."]
+                    if key == "portal"
+                    else []
+                )
+                sections.append(_section(self, f"`[{key}]`", anchor, _para(what, *extra)))
+            else:
+                raise self.error(
+                    f"itsm-config-reference: the top-level key {key!r} of itsmcore.config.TOP_LEVEL has no "
+                    "section; document it in docs/_ext/itsm_reference.py"
+                )
+            overview.append(
+                (
+                    f"config-top-{key}",
+                    [
+                        _cell(_link(f"`{key}`", anchor)),
+                        _cell(_literal_list(written)),
+                        _cell(what),
+                    ],
+                )
+            )
+        intro = _para("The top-level keys, in the order of the sections below:")
+        table = make_table(["key", "written", "what"], overview, widths=[16, 30, 54], classes=["itsm-config"])
+        return [intro, table, *sections]
+
+    def settings_section(self, table: str, cls: type, what: str) -> nodes.section:
+        doc = inspect.getdoc(cls) or ""
+        rest = " ".join(doc.split("\n\n", 1)[1].split()) if "\n\n" in doc else ""
+        intro = _para(f"{what} Class `{cls.__module__}.{cls.__name__}`. {rest}".strip())
+        children: list[nodes.Node] = [intro, settings_table(cls, _anchor(table))]
+        children += self.nested_sections(table, cls, {})
+        return _section(self, f"`[{table}]`", _anchor(table), *children)
+
+    def nested_sections(self, path: str, cls: type, elsewhere: Mapping[type, tuple[str, str]]) -> list[nodes.Node]:
+        """A subsection per field of ``cls`` that is a table or a list of tables.
+
+        ``elsewhere`` maps a class documented in a section of its own to ``(title, anchor)``.
+        """
+        from itsmcore.model import PlanStep
+
+        out: list[nodes.Node] = []
+        for key, inner, many in nested_classes(cls):
+            sub = f"{path}.{key}"
+            if inner is PlanStep:
+                out.append(self.plan_section(sub, inner))
+                continue
+            written = f"{key} = [{{ ... }}, ...]" if many else f"{key} = {{ ... }}"
+            if inner in elsewhere:
+                body = [
+                    _para(
+                        f"`{written}`: each table has the keys of ",
+                        _link(*elsewhere[inner]),
+                        ".",
+                    )
+                ]
+            else:
+                body = [
+                    _para(f"`{written}`. {_doc_paragraphs(inner)} Class `{inner.__module__}.{inner.__name__}`."),
+                    settings_table(inner, _anchor(sub)),
+                    *self.nested_sections(sub, inner, elsewhere),
+                ]
+            out.append(_section(self, f"`{key}`", _anchor(sub), *body))
         return out
+
+    def plan_section(self, path: str, step_cls: type) -> nodes.section:
+        """A plan's steps: action steps (resolved by the rule of ``plan-action``) and task steps."""
+        from itsmcore.model import HumanTask
+
+        doc = inspect.getdoc(step_cls) or ""
+        rest = " ".join(doc.split("\n\n", 1)[1].split()) if "\n\n" in doc else ""
+        action = _section(
+            self,
+            "Action steps",
+            _anchor(f"{path}.action"),
+            _para(
+                "Keys of an action step; ",
+                _ref("how its action name resolves", "plan-action"),
+                " is said once, below the tables. The other keys of the step are the action's plan step keys, "
+                "listed with each action under ",
+                _link("Fulfilment actions", "config-family-action"),
+                ".",
+            ),
+            settings_table(step_cls, _anchor(f"{path}.action"), documented_only=True),
+        )
+        task = _section(
+            self,
+            "Task steps",
+            _anchor(f"{path}.task"),
+            _para(f"{_doc_paragraphs(HumanTask)} Class `{HumanTask.__module__}.{HumanTask.__name__}`."),
+            settings_table(HumanTask, _anchor(f"{path}.task")),
+            *self.nested_sections(f"{path}.task", HumanTask, {}),
+        )
+        intro = _para(f"`plan = [{{ ... }}, ...]`. {rest} Class `{step_cls.__module__}.{step_cls.__name__}`.")
+        return _section(self, f"`{path.rsplit('.', 1)[-1]}`", _anchor(path), intro, action, task)
+
+    def catalog_section(self, key: str, form: str, cls: type, what: str) -> nodes.section:
+        from itsmcore import config
+        from itsmcore.model import Ask
+
+        children: list[nodes.Node] = [
+            _para(f"{what} {_doc_paragraphs(cls)} Class `{cls.__module__}.{cls.__name__}`."),
+            settings_table(cls, _anchor(key)),
+        ]
+        if cls is Ask:
+            rows = [
+                (
+                    f"config-asks-standard-{name}",
+                    [
+                        _cell(name, code=True),
+                        _cell(str(ask.type), code=True),
+                        _cell(ask.label),
+                        _cell(ask.prefill or "", code=True),
+                    ],
+                )
+                for name, ask in config.STANDARD_ASKS.items()
+            ]
+            children += [
+                _para(
+                    "The standard asks, which a service names without a table (an `[asks.NAME]` table of the "
+                    "same name replaces one):"
+                ),
+                make_table(["name", "type", "label", "prefill"], rows, widths=[20, 14, 40, 26]),
+            ]
+        elsewhere = {} if cls is Ask else {Ask: ("`[asks.NAME]`", _anchor("asks"))}
+        children += self.nested_sections(key, cls, elsewhere)
+        return _section(self, f"`{form}`", _anchor(key), *children)
+
+    def component_table_section(self, key: str, form: str, family: str, what: str) -> nodes.section:
+        how = (
+            "`[runner]` selects the job runner with `use` (`inline` when the table is left out)"
+            if key == "runner"
+            else f"Each `{form}` table selects a component with `use` (the table's own name when `use` is left "
+            "out) and sets that component's settings"
+        )
+        _table, title = _FAMILY_TABLES[family]
+        body = [
+            _para(
+                f"{what} {how}; the components and their keys are under ", _link(title, f"config-family-{family}"), "."
+            )
+        ]
+        if key == "actions":
+            body.append(
+                _para("Plan steps run actions by name: ", _ref("how a plan step's action resolves", "plan-action"), ".")
+            )
+        return _section(self, f"`{form}`", _anchor(key), *body)
+
+    def include_section(self, what: str) -> nodes.section:
+        return _section(
+            self,
+            "`include`",
+            _anchor("include"),
+            _para(
+                f"{what} A list of glob patterns relative to this file (a string is one pattern); files match "
+                "in sorted order, and a pattern that matches no file is an error. Their services and articles "
+                "join this file's: a service key defined twice is an error naming both places."
+            ),
+        )
 
     def components(self) -> list[nodes.Node]:
         host = plugin_host()
@@ -336,12 +587,10 @@ class ConfigReference(SphinxDirective):
         children: list[nodes.Node] = [intro, settings_table(record.settings, f"config-{family}-{slug}")]
         params = getattr(record, "params", None)
         if params is not None and attrs.has(params) and attrs.fields(params):
-            p = nodes.paragraph()
-            p.extend(
-                _inline(
-                    f'Plan step keys: `{{ action = "{name}", ... }}` '
-                    f"(class `{params.__module__}.{params.__qualname__}`), checked by `itsm check`:"
-                )
+            p = _para(
+                f'Plan step keys: `{{ action = "{name}", ... }}`, or the name of a table that uses it (',
+                _ref("how a step's action resolves", "plan-action"),
+                f"); class `{params.__module__}.{params.__qualname__}`, checked by `itsm check`:",
             )
             children += [p, settings_table(params, f"config-{family}-{slug}-step")]
         return _section(self, f"`{name}`", f"config-{family}-{slug}", *children)

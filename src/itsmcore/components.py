@@ -210,7 +210,7 @@ class DirectoryBackend(Protocol):
       ``DOMAIN\\name``, UPN) shares one allowance; without it logins count as typed.
     - ``check() -> Iterable[str]``: lines ``itsm check`` prints under the directory (the
       decisions the backend made, what its queries found); a line starting with
-      ``warning: `` is shown as a warning.
+      ``warning:`` is shown as a warning.
     """
 
     def get_customer(self, customer_id: str) -> Customer | None:

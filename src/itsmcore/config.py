@@ -177,27 +177,29 @@ def structure(data: Any, cls: type, file: str, path: str, problems: list[ConfigP
 
 # --------------------------------------------------------------------------- reading
 
-TOP_LEVEL = (
-    "deployment",
-    "plugins",
-    "directory",
-    "channels",
-    "actions",
-    "surveys",
-    "runner",
-    "services",
-    "include",
-    "asks",
-    "knowledge",
-    "announcements",
-    "approvals",
-    "teams",
-    "survey_rules",
-    "security",
-    "journeys",
-    "reports",
-    "portal",
-)
+#: Every top-level key of a deployment config, with its line in the config reference (which
+#: documents each one, generated from the classes below and from :mod:`itsmcore.settings`).
+TOP_LEVEL: Mapping[str, str] = {
+    "deployment": "The deployment itself: its name, database, secret and links.",
+    "plugins": "Which plugins to load besides the installed ones, and which to leave out.",
+    "directory": "Who customers are: one or more directory backends, asked in order; at least one.",
+    "channels": "How customers are reached and reach IT: portal, email, SMS, chat.",
+    "actions": "Configured fulfilment actions, named by the plan steps that run them.",
+    "surveys": "Survey methods with settings of their own (NPS, CSAT and CES need none).",
+    "runner": "What runs the jobs (inline in the process that queues them, unless chosen).",
+    "services": "The catalog: one `[[services]]` table per service.",
+    "include": "Catalog files read with this one, each holding `[[services]]` and `[[knowledge]]` only.",
+    "asks": "Named questions services ask by name, besides the standard ones.",
+    "knowledge": "Knowledge articles: one `[[knowledge]]` table per article.",
+    "announcements": "How outages are followed through.",
+    "approvals": "How approvers are asked and reminded.",
+    "teams": "The teams people's plan steps are assigned to.",
+    "survey_rules": "When customers are asked how it went.",
+    "security": "How sign-ins are protected from password guessing.",
+    "journeys": "To-be journeys: how each service should feel, compared with how it does in the reports.",
+    "reports": "Kept for report plugins; the core reads nothing from it.",
+    "portal": "The portal's settings, read only when no `[channels.NAME]` table uses the portal.",
+}
 
 STANDARD_ASKS: Mapping[str, Ask] = {
     "mobile_number": Ask(name="mobile_number", type=AskType.PHONE, label="Your mobile number", prefill="mobile"),

@@ -103,9 +103,9 @@ def itsm_fulfilment_actions() -> Iterable[ActionComponent]:
     """Register fulfilment actions: automated steps a service's plan can name.
 
     Called once per deployment. A plan step ``{ action = "http.create_account", ... }``
-    names a record by ``name``; the other keys of the step are built into the record's
-    ``params`` class and validated at ``itsm check``. Settings shared by every use of an
-    action come from ``[actions.NAME]``.
+    runs the record of that ``name``, or an ``[actions.NAME]`` table that uses it (the
+    rule, once: :ref:`plan-action`); the other keys of the step are built into the
+    record's ``params`` class and validated at ``itsm check``.
 
     :return: an iterable of :class:`~itsmcore.components.ActionComponent`.
 

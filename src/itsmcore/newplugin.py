@@ -109,7 +109,7 @@ path = "people.json"
         description="Creates the customer's account in another system, once per request",
         config_example="""```toml
 # itsm.toml
-[actions.$name]                  # optional: settings shared by every step using it
+[actions.$name]                  # optional: the settings `action = "$name"` runs with
 ledger = "$name-accounts.json"
 
 [[services]]

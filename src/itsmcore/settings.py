@@ -64,7 +64,7 @@ class AnnouncementSettings:
 
 @attrs.frozen(kw_only=True)
 class TeamSettings:
-    """A ``[teams.key]`` table, one per team: who people's plan steps (tasks) are assigned to."""
+    """A ``[teams.KEY]`` table, one per team: who people's plan steps (tasks) are assigned to."""
 
     name: str = attrs.field(default="", metadata={"doc": "The team's name as agents see it; the key if empty."})
     description: str = attrs.field(default="", metadata={"doc": "What the team does, for the desk."})

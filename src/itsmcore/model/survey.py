@@ -33,8 +33,10 @@ class SurveyResponse:
 class KnowledgeArticle:
     """A plain-language answer the desk can offer before a person is needed."""
 
-    key: str
-    title: str
-    body: str
-    keywords: tuple[str, ...] = attrs.field(default=(), converter=to_tuple)
-    service_key: str | None = None
+    key: str = attrs.field(metadata={"doc": "The article's id; unique."})
+    title: str = attrs.field(metadata={"doc": "Its title, in the customer's words."})
+    body: str = attrs.field(metadata={"doc": "The answer itself, in plain language."})
+    keywords: tuple[str, ...] = attrs.field(
+        default=(), converter=to_tuple, metadata={"doc": "Words a customer's question may use for it."}
+    )
+    service_key: str | None = attrs.field(default=None, metadata={"doc": "The service it is about, if any."})
