@@ -47,9 +47,6 @@ ROOT = Path(__file__).resolve().parents[1]
 MARKS = ("fragment", "pyproject")
 #: Pages whose fragments are still to be marked, with why: an unmarked example of one that
 #: fails is skipped with that reason instead of failing. Empty it as pages are marked.
-AWAITING_MARKS = {
-    "docs/developers/contracts.md": "its examples change with the conformance kit; their owner marks the fragments",
-}
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 _MARK = re.compile(r"^\s*<!--\s*example:\s*(?P<mark>[\w-]+)\s*-->\s*$")
 
@@ -146,12 +143,7 @@ def plugin_modules(page: str) -> list[types.ModuleType]:
 def test_python_example_runs(ex: Example) -> None:
     if ex.mark is not None:
         pytest.skip(f"marked {ex.mark}")
-    try:
-        module = run_python(ex)
-    except Exception:
-        if ex.page in AWAITING_MARKS:
-            pytest.skip(f"unmarked fragment: {AWAITING_MARKS[ex.page]}")
-        raise
+    module = run_python(ex)
     if not is_plugin(module):
         return
     host = PluginHost()

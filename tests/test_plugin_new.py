@@ -45,7 +45,7 @@ def test_names_and_contract() -> None:
     pyproject = files["pyproject.toml"]
     assert 'name = "itsm-acme-crm"' in pyproject
     assert '[project.entry-points.itsm]\nacme-crm = "itsm_acme_crm.plugin"' in pyproject
-    assert 'test = ["pytest>=8", "itsmcore[testing]"]' in pyproject
+    assert 'test = ["pytest>=8", "itsmcore[testing,postgresql]"]' in pyproject
     # the conventions of the bundled plugins: one version, a core range, a changelog, the licence in the sdist
     assert (
         'dynamic = ["version"]' in pyproject

@@ -225,3 +225,67 @@ def test_the_service_desk_unlocks_a_login_for_every_process(open_desk: Callable[
     assert failures(one) == 2, "other logins keep their count"
     again = CliRunner().invoke(cli, ["-c", str(config), "customer", "unlock", "steve"])
     assert again.stdout.strip() == "steve: no failed sign-ins to forget"
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def test_a_session_lives_until_it_is_ended_or_expires(open_desk: Callable[..., Desk], clock: Clock) -> None:
+    desk, other_process = open_desk(), open_desk()
+    token = desk.begin_session("steve", hours=8)
+    assert other_process.session_customer(token) == "steve"  # held in the store: every process agrees
+    assert desk.session_customer(token + "x") is None and desk.session_customer(None) is None
+    assert desk.end_session(token) is True
+    assert other_process.session_customer(token) is None
+    assert desk.end_session(token) is False  # ending twice changes nothing
+
+    later = desk.begin_session("steve", hours=1)
+    clock.advance(minutes=59)
+    assert desk.session_customer(later) == "steve"
+    clock.advance(minutes=2)
+    assert desk.session_customer(later) is None
+
+
+def test_ending_every_session_of_a_customer(open_desk: Callable[..., Desk]) -> None:
+    desk = open_desk()
+    phone, laptop, other = desk.begin_session("steve"), desk.begin_session("steve"), desk.begin_session("tony")
+    assert desk.end_sessions("steve") == 2
+    assert desk.session_customer(phone) is None and desk.session_customer(laptop) is None
+    assert desk.session_customer(other) == "tony"
+
+
+def test_the_store_keeps_no_session_token(open_desk: Callable[..., Desk]) -> None:
+    desk = open_desk()
+    token = desk.begin_session("steve")
+    with desk.engine.connect() as conn:
+        stored = [tuple(str(v) for v in row) for row in conn.execute(select(t.sign_in_sessions))]
+    assert stored and not any(token in value for row in stored for value in row)
+
+
+@pytest.mark.no_database
+def test_an_unknown_login_costs_the_same_password_check_as_a_wrong_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How long a refusal takes must not tell whether the login exists: both run one scrypt."""
+    import hashlib
+
+    from itsmcore.builtin.directory import FileDirectory, FileDirectorySettings
+    from itsmcore.testing import context_for
+
+    write_customers(tmp_path / "customers.toml")
+    directory = FileDirectory(FileDirectorySettings(path="customers.toml"), context_for(tmp_path))
+    directory.authenticate("nobody-here", "x")  # the stand-in hash is made once, on first need
+    calls: list[int] = []
+    real = hashlib.scrypt
+
+    def counting(*args: object, **kwargs: object) -> bytes:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hashlib, "scrypt", counting)
+    for login in ("steve", "nobody-here", "no@such.address"):
+        calls.clear()
+        assert directory.authenticate(login, "not the password") is None
+        assert len(calls) == 1, (login, len(calls))
+    calls.clear()
+    assert directory.authenticate("steve", DEFAULT_PASSWORD) is not None and len(calls) == 1

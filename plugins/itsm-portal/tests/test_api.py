@@ -101,7 +101,8 @@ def test_api_errors_are_json_with_fields(client: TestClient) -> None:
     )
     assert r.status_code == 403 and "Sales" in r.json()["error"]
     assert client.get("/api/v1/demands/99999", headers=AUTH).status_code == 404
-    assert client.post("/api/v1/demands", headers=AUTH, content=b"not json").status_code == 400
+    as_json = AUTH | {"Content-Type": "application/json"}
+    assert client.post("/api/v1/demands", headers=as_json, content=b"not json").status_code == 400
     assert client.post("/api/v1/demands", headers=AUTH, json={"customer": "nobody", "summary": "x"}).status_code == 404
     r = client.post("/api/v1/demands/1/advance", headers=AUTH, json={"stage": "nowhere"})
     assert r.status_code in (404, 422)

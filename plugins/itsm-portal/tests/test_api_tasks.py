@@ -62,7 +62,7 @@ def test_milestones_until_delivered(client: TestClient, desk: Desk) -> None:
     assert done.status_code == 409 and done.json()["state"] == "done"
 
     assert client.post("/api/v1/tasks/999/milestones", headers=AUTH, json={"milestone": "x"}).status_code == 404
-    assert client.post(url, headers=AUTH, content=b"[1]").status_code == 400
+    assert client.post(url, headers=AUTH | {"Content-Type": "application/json"}, content=b"[1]").status_code == 400
 
 
 def test_tasks_are_in_the_openapi_schema(client: TestClient) -> None:

@@ -93,7 +93,8 @@ def test_a_bad_body_answers_422_naming_the_field(client: TestClient, desk: Desk)
         r = client.post(path, headers=AUTH, json=body)
         assert r.status_code == 422, (path, body, r.text)
         assert field in r.json()["errors"] and r.json()["error"], (path, body)
-    r = client.post(f"/api/v1/demands/{did}/advance", headers=AUTH, content=b"{not json")
+    as_json = AUTH | {"Content-Type": "application/json"}
+    r = client.post(f"/api/v1/demands/{did}/advance", headers=as_json, content=b"{not json")
     assert r.status_code == 400 and r.json() == {"error": "the body must be JSON"}
     assert desk.get(did).state == "new"  # nothing was changed
 

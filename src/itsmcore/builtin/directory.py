@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import hashlib
 import hmac
 import os
+import secrets
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -48,6 +50,12 @@ def _parse_hash(stored: str) -> tuple[int, int, int, bytes, bytes] | None:
     if n < 2 or n & (n - 1) or not (salt and digest):
         return None
     return n, r, p, salt, digest
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, checked against when there is no real one (made once)."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -262,10 +270,11 @@ class FileDirectory:
     def authenticate(self, login: str, password: str) -> Customer | None:
         login = (login or "").strip()
         cid = login if login in self.customers else self.by_email.get(login.casefold())
-        if cid is None or cid in self.disabled:
-            return None
-        stored = self.passwords.get(cid)
-        if stored is None or not verify_password(password or "", stored):
+        stored = self.passwords.get(cid) if cid is not None and cid not in self.disabled else None
+        # an unknown, disabled or password-less login costs the same scrypt as a wrong password,
+        # so how long a refusal takes does not tell whether the login exists
+        matches = verify_password(password or "", stored or _dummy_hash())
+        if stored is None or not matches or cid is None:
             return None
         return self.customers[cid]
 

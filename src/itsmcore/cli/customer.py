@@ -112,6 +112,18 @@ def customer_unlock(ctx: click.Context, login: str) -> None:
     click.echo(f"{login}: {n} failed sign-in(s) forgotten" if n else f"{login}: no failed sign-ins to forget")
 
 
+@customer.command("sign-out")
+@click.argument("customer_id")
+@click.pass_context
+def customer_sign_out(ctx: click.Context, customer_id: str) -> None:
+    """End every portal session of CUSTOMER_ID at once (a lost laptop, a changed password).
+
+    Their browsers are signed out on their next page; they can sign in again as usual.
+    """
+    n = open_desk(ctx).end_sessions(customer_id)
+    click.echo(f"{customer_id}: {n} session(s) ended" if n else f"{customer_id}: no live sessions")
+
+
 @customer.command("hash-password")
 @click.password_option(help="The password to hash (prompted when omitted).")
 def customer_hash_password(password: str) -> None:

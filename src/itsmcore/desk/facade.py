@@ -60,7 +60,7 @@ from .outbox import Outbox
 from .queue import JobQueue
 from .reviews import Reviews
 from .services import Catalog, CatalogEntry, Held
-from .signin import SignIn
+from .signin import Sessions, SignIn
 from .subscriptions import Subscriptions
 from .surveys import Surveys
 from .tasks import Tasks
@@ -84,6 +84,7 @@ class Desk(Operations):
         catalog = self._catalog = Catalog(ctx, customers)
         book = self._book = Book(ctx, customers)
         self._signin = SignIn(ctx)
+        self._sessions = Sessions(ctx)
         subscriptions = self._subscriptions = Subscriptions(ctx, customers, catalog)
         delivery = self._delivery = Delivery(ctx, customers)
         surveys = self._surveys = Surveys(ctx, customers, demands, journey, outbox)
@@ -220,6 +221,26 @@ class Desk(Operations):
         (``itsm customer unlock LOGIN``), on every process at once since the count is shared.
         """
         return self._signin.unlock(login)
+
+    def begin_session(self, customer_id: str, *, hours: float = 8.0) -> str:
+        """Start a signed-in session for a customer; returns its token, for the channel's cookie.
+
+        The store keeps only a hash of the token. :meth:`session_customer` tells who a token
+        belongs to while the session lives; :meth:`end_session` ends it on every process.
+        """
+        return self._sessions.begin(customer_id, hours)
+
+    def session_customer(self, token: object) -> str | None:
+        """The customer id of a live session token (neither ended nor expired), else ``None``."""
+        return self._sessions.customer(token)
+
+    def end_session(self, token: object) -> bool:
+        """End a session (signing out): a copy of its cookie stops working at once. Whether it was live."""
+        return self._sessions.end(token)
+
+    def end_sessions(self, customer_id: str) -> int:
+        """End every live session of a customer (``itsm customer sign-out ID``); how many were ended."""
+        return self._sessions.end_all(customer_id)
 
     # ------------------------------------------------------------------ catalog
 

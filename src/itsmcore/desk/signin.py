@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text, update
 
 from ..errors import TooManyAttempts
 from ..model import Customer
@@ -170,3 +171,68 @@ class SignIn:
                 )
                 raise TooManyAttempts(wait)  # rolls the attempt back: a refusal is not counted
         return row_id
+
+
+class Sessions:
+    """Signed-in sessions held in the store: signing out ends one everywhere, at once.
+
+    A channel keeps only the token in its cookie; the store keeps the token's SHA-256, so
+    neither a copy of the database nor a log can be turned into a session. A cookie copied
+    before sign-out stops working at sign-out, not when it would have expired.
+    """
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    @staticmethod
+    def _id(token: str) -> str:
+        return hashlib.sha256(b"itsm.session:" + token.encode()).hexdigest()
+
+    def begin(self, customer_id: str, hours: float) -> str:
+        """A new session for the customer, valid ``hours``; its token (kept by the channel, not here)."""
+        token = secrets.token_urlsafe(32)
+        now = self.ctx.clock()
+        s = t.sign_in_sessions
+        with self.ctx.engine.begin() as conn:
+            conn.execute(delete(s).where(s.c.expires_at <= now))  # the table holds live sessions only
+            conn.execute(
+                insert(s).values(
+                    id=self._id(token), customer_id=customer_id, started_at=now, expires_at=now + timedelta(hours=hours)
+                )
+            )
+        return token
+
+    def customer(self, token: object) -> str | None:
+        """The customer id of a live session (not ended, not expired), else ``None``."""
+        if not isinstance(token, str) or not token or len(token) > 200:
+            return None
+        s = t.sign_in_sessions
+        with self.ctx.engine.connect() as conn:
+            row = conn.execute(
+                select(s.c.customer_id, s.c.expires_at).where(s.c.id == self._id(token), s.c.ended_at.is_(None))
+            ).first()
+        if row is None or (rows.aware(row.expires_at) or self.ctx.clock()) <= self.ctx.clock():
+            return None
+        return str(row.customer_id)
+
+    def end(self, token: object) -> bool:
+        """End one session (sign-out); whether it was live."""
+        if not isinstance(token, str) or not token:
+            return False
+        s = t.sign_in_sessions
+        with self.ctx.engine.begin() as conn:
+            done = conn.execute(
+                update(s).where(s.c.id == self._id(token), s.c.ended_at.is_(None)).values(ended_at=self.ctx.clock())
+            )
+        return bool(done.rowcount)
+
+    def end_all(self, customer_id: str) -> int:
+        """End every live session of a customer (their password changed, a device was lost); how many."""
+        s = t.sign_in_sessions
+        with self.ctx.engine.begin() as conn:
+            done = conn.execute(
+                update(s)
+                .where(s.c.customer_id == customer_id, s.c.ended_at.is_(None))
+                .values(ended_at=self.ctx.clock())
+            )
+        return int(done.rowcount or 0)

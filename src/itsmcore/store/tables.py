@@ -337,6 +337,20 @@ sign_in_failures = Table(
     Index(None, "at"),
 )
 
+# Signed-in sessions of a channel (the portal's): the cookie holds a random token, this table
+# its SHA-256, so a session ends everywhere when its customer signs out (or an agent ends
+# their sessions), not when a copied cookie expires. Rows past ``expires_at`` are deleted
+# as new sessions start.
+sign_in_sessions = Table(
+    "sign_in_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("customer_id", String(128), nullable=False, index=True),
+    Column("started_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False, index=True),
+    Column("ended_at", TS),
+)
+
 # A plan's human steps (order the phone, ship it): one row per demand and task step, created
 # in the transaction that reaches the step. ``milestones`` lists those reached so far, each
 # ``{"name": ..., "at": iso}``; ``expected`` is the configured wording ("3 working days") and

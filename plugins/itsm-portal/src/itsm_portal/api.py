@@ -165,13 +165,43 @@ def _endpoint(fn: Any) -> Any:
     return wrapped
 
 
+class UnsupportedBody(InvalidInput):
+    """The body is not declared as JSON (``Content-Type``): 415, before anything is read."""
+
+    http_status = 415
+
+
+#: How deeply a request's JSON may nest: no operation takes more than a few levels.
+MAX_DEPTH = 32
+
+
+def _depth(value: object) -> int:
+    """How deeply ``value`` nests, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
 async def _body(request: Request) -> dict[str, Any]:
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise UnsupportedBody(f"send the body as application/json (the request said {media or 'no Content-Type'})")
     try:
         data = json.loads(await request.body() or b"{}")
+    except RecursionError:
+        raise MalformedBody(f"the body is nested too deeply (at most {MAX_DEPTH} levels)") from None
     except ValueError:
         raise MalformedBody("the body must be JSON") from None
     if not isinstance(data, dict):
         raise MalformedBody("the body must be a JSON object")
+    if _depth(data) > MAX_DEPTH:
+        raise MalformedBody(f"the body is nested too deeply (at most {MAX_DEPTH} levels)")
     return data
 
 
@@ -187,10 +217,11 @@ def _str(data: Mapping[str, Any], name: str, *, required: bool = False, default:
 
 
 def _id(request: Request, name: str = "did") -> int:
-    try:
-        return int(request.path_params[name])
-    except ValueError:
-        raise NotFound("not found") from None
+    """A record id from the path; anything that cannot be one (too long for the store, not digits) is a 404."""
+    value = request.path_params[name]
+    if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18):
+        raise NotFound("not found")
+    return int(value)
 
 
 def _limit(request: Request) -> int:

@@ -182,15 +182,22 @@ class NotSignedIn(Exception):
 
 
 async def current_customer(request: Request) -> Customer | None:
-    cid = request.session.get("customer")
-    if not isinstance(cid, str):
+    """The signed-in customer: the cookie's session token names a live session in the store.
+
+    The cookie alone proves nothing: a session ended at sign-out (or by ``itsm customer
+    sign-out``) is refused at once, on every process, however valid its signature.
+    """
+    token = request.session.get("sid")
+    if not isinstance(token, str):
         return None
     cached = request.scope.get("itsm.customer")
     if cached is not None:
         return cached
-    customer = await call(portal_of(request).desk.find_customer, cid)
-    if customer is None:  # removed from the directory since signing in
-        request.session.pop("customer", None)
+    desk = portal_of(request).desk
+    cid = await call(desk.session_customer, token)
+    customer = await call(desk.find_customer, cid) if cid is not None else None
+    if customer is None:  # ended, expired, or removed from the directory since signing in
+        request.session.pop("sid", None)
         return None
     request.scope["itsm.customer"] = customer
     return customer
@@ -230,10 +237,17 @@ def field(form: FormData, name: str, default: str = "") -> str:
 
 
 class SecurityHeaders:
-    """Security headers on every response, and a per-request nonce for the inline scripts (CSP)."""
+    """Security headers on every response, and a per-request nonce for the inline scripts (CSP).
 
-    def __init__(self, app: ASGIApp):
+    ``Strict-Transport-Security`` goes on every response served over https (the request's
+    scheme, which uvicorn takes from a trusted proxy with ``--proxy-headers``), and on all of
+    them when the deployment says it is served over https (``https`` public URL, or
+    ``cookie_secure = "always"``): browsers then never try plain http for a year.
+    """
+
+    def __init__(self, app: ASGIApp, https: bool = False):
         self.app = app
+        self.https = https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -258,6 +272,8 @@ class SecurityHeaders:
                         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
                     )
                     extra.append((b"content-security-policy", csp.encode()))
+                if self.https or scope.get("scheme") == "https":
+                    extra.append((b"strict-transport-security", b"max-age=31536000"))
                 if b"cache-control" not in names and not scope["path"].startswith("/static/"):
                     extra.append((b"cache-control", b"no-store"))
                 message["headers"] = headers + [h for h in extra if h[0] not in names]
@@ -513,7 +529,7 @@ def create_app(
     ]
     middleware = [
         Middleware(RequestLogContext),
-        Middleware(SecurityHeaders),
+        Middleware(SecurityHeaders, https=portal.secure_cookies),
         Middleware(
             SessionMiddleware,
             secret_key=desk.secret().decode(),

@@ -239,11 +239,14 @@ def _notice(refused: Refusal) -> dict[str, str]:
     return {"flash": refused.notice} if refused.notice else {}
 
 
+_ID = re.compile(r"[0-9]{1,18}")  # fits the store's 64-bit ids: a longer one names nothing
+
+
 def _int(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise HTTPException(404) from None
+    """A record id from the path; anything that cannot be one (too long, not digits) is a 404."""
+    if not _ID.fullmatch(value):
+        raise HTTPException(404)
+    return int(value)
 
 
 # ---------------------------------------------------------------------------- sign in / out
@@ -317,13 +320,15 @@ async def signin(request: Request) -> Response:
             status_code=401,
         )
     request.session.clear()  # a new session: nothing carried over from before signing in
-    request.session["customer"] = customer.id
+    portal = portal_of(request)
+    request.session["sid"] = await call(portal.desk.begin_session, customer.id, hours=portal.settings.session_hours)
     csrf_token(request.session)
     return RedirectResponse(nxt, status_code=303)
 
 
 async def signout(request: Request) -> Response:
     await checked_form(request)
+    await call(portal_of(request).desk.end_session, request.session.get("sid"))  # a copied cookie dies too
     request.session.clear()
     say(request, "You are signed out.")
     return RedirectResponse("/signin", status_code=303)
