@@ -175,7 +175,10 @@ def generate(
     seed: int = 11,
     progress: Callable[[int], None] | None = None,
 ) -> Summary:
-    """Play ``demands`` customer contacts over ``days`` through ``desk``; returns what was made."""
+    """Play ``demands`` customer contacts over ``days`` through ``desk``; returns what was made.
+
+    ``progress`` is told how many whole days of the history have been played, as they pass.
+    """
     rnd = random.Random(seed)
     start = clock.now
     queue: list[_Step] = []
@@ -311,7 +314,7 @@ def generate(
         heapq.heappush(queue, _Step(start + when, next(counter), functools.partial(act, who)))
     heapq.heappush(queue, _Step(start + timedelta(days=days * 0.6, hours=10), next(counter), outage))
 
-    done = 0
+    played = 0
     while queue:
         step = heapq.heappop(queue)
         clock.now = max(clock.now, step.at)
@@ -319,9 +322,9 @@ def generate(
             step.run()
         except ItsmError:
             summary.skipped += 1
-        done += 1
-        if progress and done % 100 == 0:
-            progress(done)
+        if progress and (clock.now - start).days > played:
+            played = (clock.now - start).days
+            progress(min(played, days))
     from sqlalchemy import func, select
 
     from .store import tables as t
@@ -385,19 +388,17 @@ def history() -> None:
     show_default=True,
     help="Where to write the generated customers (next to the config; the config must list it as a directory).",
 )
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (there is none when stderr is not a terminal).")
 @click.pass_context
 def generate_command(
-    ctx: click.Context, customers: int, demands: int, days: int, seed: int, customers_file: str
+    ctx: click.Context, customers: int, demands: int, days: int, seed: int, customers_file: str, quiet: bool
 ) -> None:
     """Play months of requests, incidents, questions, an outage and surveys through the desk."""
-    from rich.console import Console
-    from rich.progress import Progress
-
     from .config import find_config
+    from .progress import progress_bar
 
     config = find_config(ctx.obj.get("config"))
-    with Progress(transient=True, console=Console(stderr=True)) as bar:
-        task = bar.add_task("playing the history", total=None)
+    with progress_bar("playing the history (days)", total=days, quiet=quiet) as bar:
         summary = make_history(
             config,
             customers=customers,
@@ -405,7 +406,7 @@ def generate_command(
             days=days,
             customers_file=customers_file,
             seed=seed,
-            progress=lambda n: bar.update(task, completed=n),
+            progress=lambda n: bar.update(completed=n),
         )
     kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(summary.by_kind.items()))
     click.echo(

@@ -66,6 +66,8 @@ class Nps:
         pro = sum(c for s, c in counts.items() if s >= 9) / n
         det = sum(c for s, c in counts.items() if s <= 6) / n
         value = 100 * (pro - det)
+        if n == 1:  # one answer says nothing about spread: the interval is the whole scale
+            return SurveyScore(method="nps", value=value, n=1, low=-100.0, high=100.0, label="NPS")
         # variance of the +1 / 0 / -1 coding of each answer
         var = pro + det - (pro - det) ** 2
         half = 100 * Z95 * math.sqrt(var / n)

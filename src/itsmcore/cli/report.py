@@ -164,15 +164,35 @@ def journeys(
         else:
             emit("table", rows, ["stage", "channel", "customer_sees", "behind_scenes"], f"demand {demand_id}")
         return
-    m, gaps = journey_report(desk, _scope(desk, where))
+    scope = _scope(desk, where)
+    m, gaps = journey_report(desk, scope)
     _show(
         fmt,
         output,
-        data=lambda: as_dict(m, gaps),
+        data=lambda: as_dict(m, gaps) | {"outside_in": _outside_in(desk, scope, m)},
         rows=lambda: as_dict(m, gaps)["stages"],
-        html=lambda: render.journey_html(m, gaps),
+        html=lambda: _map_page(desk, scope, m),
         table=lambda console: render.journey_table(console, m, gaps),
     )
+
+
+def _outside_in(desk: Any, scope: Any, m: Any) -> dict[str, Any]:
+    from ..reports.outside_in import as_dict, compare, outside_in
+
+    to_be = desk.config.to_be.get(scope.service or "")
+    with desk.engine.connect() as conn:
+        oi = outside_in(conn, scope, desk.deployment.surveys(), as_is=m)
+        return as_dict(oi, compare(conn, oi, to_be) if to_be is not None and not oi.empty else [])
+
+
+def _map_page(desk: Any, scope: Any, m: Any = None) -> str:
+    """The outside-in map page of ``scope``: as-is, to-be beside it, what to change first, trends."""
+    from ..reports import demand_link, outside_in_report, trend_report
+    from ..reports.maps import map_page
+
+    oi, gap_marks = outside_in_report(desk, scope, fresh=False)
+    tr = trend_report(desk, scope, fresh=False)
+    return map_page(oi, desk.config.to_be.get(scope.service or ""), gap_marks, tr, demand_link(desk))
 
 
 @report.command()
@@ -261,24 +281,23 @@ def consistency(
 
 @report.command()
 @scope_options
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (there is none when stderr is not a terminal).")
 @click.pass_context
 def experience(
     ctx: click.Context,
     fmt: str,
     output: Path | None,
     where: Where,
+    quiet: bool,
 ) -> None:
-    """Everything on one page a CIO could read: headline figures, journey maps, surveys, failure demand."""
-    from rich.console import Console
-    from rich.progress import Progress
-
+    """Everything on one page a CIO could read: headline figures, journey maps, surveys, failure demand, trends."""
+    from ..progress import progress_bar
     from ..reports import experience_report, render
 
     desk = open_desk(ctx)
     scope = _scope(desk, where)
-    with Progress(transient=True, console=Console(stderr=True)) as progress:
-        task = progress.add_task("building the experience report", total=6)
-        r = experience_report(desk, scope, progress=lambda _step: progress.advance(task))
+    with progress_bar("building the experience report", total=8, quiet=quiet) as bar:
+        r = experience_report(desk, scope, progress=lambda step: bar.advance(description=f"experience report: {step}"))
     _show(
         fmt,
         output,
@@ -287,3 +306,134 @@ def experience(
         html=lambda: render.experience_html(r),
         table=lambda console: render.experience_terminal(console, r),
     )
+
+
+@report.command()
+@scope_options
+@click.option("--by", "period", type=click.Choice(["week", "month"]), help="Bucket size; default: by the span.")
+@click.pass_context
+def trends(ctx: click.Context, fmt: str, output: Path | None, where: Where, period: str | None) -> None:
+    """NPS, CSAT, CES, failure-demand share, self-service, time to outcome, better than last time: per week or month."""
+    from ..reports import human_duration, trend_report
+    from ..reports.maps import trends_page
+    from ..reports.trends import as_dict, as_rows
+
+    desk = open_desk(ctx)
+    scope = _scope(desk, where)
+    tr = trend_report(desk, scope, period)
+
+    def table(console: Any) -> None:
+        from rich.table import Table
+
+        console.print(f"Trends: {scope.describe()}, per {tr.period}")
+        if tr.empty:
+            console.print("No journeys in this period.")
+            return
+        grid = Table("series", *tr.buckets[-8:])
+        for s in tr.series:
+            by = {p.bucket: p for p in s.points}
+            grid.add_row(
+                s.label,
+                *[
+                    "-"
+                    if (p := by.get(b)) is None or p.value is None
+                    else f"{human_duration(p.value) if s.unit == 's' else f'{p.value:.0f}'} (n={p.n})"
+                    for b in tr.buckets[-8:]
+                ],
+            )
+        console.print(grid)
+
+    _show(
+        fmt,
+        output,
+        data=lambda: as_dict(tr),
+        rows=lambda: as_rows(tr),
+        html=lambda: trends_page(scope.describe(), tr),
+        table=table,
+    )
+
+
+@report.command()
+@click.option("--service", required=True, help="The service (its key).")
+@click.option("--since", help="From this date, e.g. 2026-01-01, or 90d for the last 90 days.")
+@click.option("--until", help="Up to (not including) this date, e.g. 2026-04-01.")
+@click.option(
+    "--output",
+    "-o",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The directory to write the pack into (made if missing).",
+)
+@click.option("--no-pdf", is_flag=True, help="HTML only: do not print the pages to PDF.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (there is none when stderr is not a terminal).")
+@click.pass_context
+def workshop(
+    ctx: click.Context,
+    service: str,
+    since: str | None,
+    until: str | None,
+    directory: Path,
+    no_pdf: bool,
+    quiet: bool,
+) -> None:
+    """A service's workshop pack: as-is map, to-be map, trends and customers' comments, as HTML and A3 PDFs."""
+    from ..progress import progress_bar
+    from ..reports.workshop import write_workshop
+
+    desk = open_desk(ctx)
+    scope = _scope(desk, Where(service, None, since, until))
+    steps = 3 if no_pdf else 7
+    with progress_bar(f"workshop pack for {service}", total=steps, quiet=quiet) as bar:
+        pack = write_workshop(
+            desk, scope, directory, pdf=not no_pdf, progress=lambda step: bar.advance(description=f"workshop: {step}")
+        )
+    for path in (*pack.pages, *pack.pdfs):
+        click.echo(f"wrote {path}")
+    if not no_pdf and not pack.pdfs:
+        click.echo(pack.skipped, err=True)
+
+
+@report.command()
+@click.option("--since", help="From this date, e.g. 2026-01-01, or 90d for the last 90 days.")
+@click.option("--until", help="Up to (not including) this date, e.g. 2026-04-01.")
+@click.option(
+    "--output",
+    "-o",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The directory to write index.html and one page per service into.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (there is none when stderr is not a terminal).")
+@click.pass_context
+def maps(ctx: click.Context, since: str | None, until: str | None, directory: Path, quiet: bool) -> None:
+    """The outside-in journey map of every service, a page each, with an index (busiest first)."""
+    from sqlalchemy import func, select
+
+    from ..progress import progress_bar
+    from ..reports import refresh_rollup
+    from ..reports.maps import services_index
+    from ..reports.query import D, and_all
+
+    desk = open_desk(ctx)
+    scope = _scope(desk, Where(None, None, since, until))
+    refresh_rollup(desk)
+    with desk.engine.connect() as conn:
+        counts = conn.execute(
+            select(D.c.service_key, func.count())
+            .where(and_all(scope.demand_filter()), D.c.service_key.is_not(None))
+            .group_by(D.c.service_key)
+            .order_by(func.count().desc(), D.c.service_key)
+        ).all()
+    directory.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with progress_bar("journey maps", total=len(counts), quiet=quiet) as bar:
+        for key, n in counts:
+            name = "service-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(key)) + ".html"
+            (directory / name).write_text(_map_page(desk, attrs.evolve(scope, service=key)), encoding="utf-8")
+            gaps = "has a to-be journey" if key in desk.config.to_be else ""
+            rows.append((str(key), name, int(n), gaps))
+            bar.advance()
+    (directory / "index.html").write_text(services_index(rows), encoding="utf-8")
+    click.echo(f"wrote {directory / 'index.html'} and {len(rows):,} service pages")

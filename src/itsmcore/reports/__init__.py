@@ -15,10 +15,12 @@ import attrs
 from .consistency import Consistency, Pair, consistency
 from .failure import CATEGORIES, FailureDemand, failure_demand
 from .journeys import Gap, JourneyMap, StageFigures, gaps, human_duration, journey_map
+from .outside_in import GapMark, OutsideIn, compare, outside_in
 from .query import Scope
 from .reviews import ReviewRow, review_rows
 from .rollup import refresh
 from .surveys import DIMENSIONS, Detractor, SurveyRow, detractors, survey_rows
+from .trends import Trends, trends
 
 if TYPE_CHECKING:
     from ..desk import Desk
@@ -31,28 +33,37 @@ __all__ = [
     "ExperienceReport",
     "FailureDemand",
     "Gap",
+    "GapMark",
     "JourneyMap",
+    "OutsideIn",
     "Pair",
     "ReviewRow",
     "Scope",
     "StageFigures",
     "SurveyRow",
+    "Trends",
     "consistency_report",
+    "demand_link",
     "experience_report",
     "failure_demand_report",
     "human_duration",
     "journey_report",
+    "outside_in_report",
     "refresh_rollup",
     "review_report",
     "survey_report",
+    "trend_report",
 ]
 
 
-def refresh_rollup(desk: Desk) -> int:
-    """Bring the journey rollup up to date with the events written since last time; returns how many."""
+def refresh_rollup(desk: Desk, progress: Callable[[str], object] | None = None) -> int:
+    """Bring the journey rollup up to date with the events written since last time; returns how many.
+
+    ``progress`` is told each step's name as it ends (see :data:`.rollup.STEPS`).
+    """
     scales = {name: (int(m.low), int(m.high)) for name, m in desk.deployment.surveys().items()}
     with desk.engine.begin() as conn:
-        return refresh(conn, scales)
+        return refresh(conn, scales, progress)
 
 
 def journey_report(desk: Desk, scope: Scope, *, fresh: bool = True) -> tuple[JourneyMap, list[Gap]]:
@@ -63,6 +74,42 @@ def journey_report(desk: Desk, scope: Scope, *, fresh: bool = True) -> tuple[Jou
         m = journey_map(conn, scope)
     to_be = desk.config.to_be.get(scope.service or "")
     return m, (gaps(m, to_be) if to_be is not None and not m.empty else [])
+
+
+def outside_in_report(desk: Desk, scope: Scope, *, fresh: bool = True) -> tuple[OutsideIn, list[GapMark]]:
+    """The outside-in map of ``scope`` (lanes for what the customer does, sees and feels); with a to-be, its gaps.
+
+    The gaps come sized by the journeys they touch, the largest first: what to change first.
+    """
+    if fresh:
+        refresh_rollup(desk)
+    title = scope.describe()
+    if scope.service:
+        try:
+            title = desk.get_service(scope.service).name
+        except Exception:  # a service no longer in the catalog keeps its history
+            title = scope.service
+    to_be = desk.config.to_be.get(scope.service or "")
+    with desk.engine.connect() as conn:
+        oi = outside_in(conn, scope, desk.deployment.surveys(), title=title)
+        return oi, (compare(conn, oi, to_be) if to_be is not None and not oi.empty else [])
+
+
+def trend_report(desk: Desk, scope: Scope, period: str | None = None, *, fresh: bool = True) -> Trends:
+    """NPS, CSAT, CES, failure-demand share, self-service, time to outcome and better than last time, over time.
+
+    ``period`` is "week" or "month"; by default weeks for up to half a year of demands, months beyond.
+    """
+    if fresh:
+        refresh_rollup(desk)
+    with desk.engine.connect() as conn:
+        return trends(conn, scope, desk.deployment.surveys(), period)
+
+
+def demand_link(desk: Desk) -> Callable[[int], str]:
+    """Where a demand opens for the service desk: the portal's desk page under the deployment's public URL."""
+    base = str(getattr(desk.config.deployment, "public_url", "") or "").rstrip("/")
+    return lambda demand_id: f"{base}/desk/demands/{int(demand_id)}"
 
 
 def survey_report(
@@ -106,6 +153,7 @@ class ExperienceReport:
     failure: FailureDemand
     consistency: Consistency
     reviews: tuple[ReviewRow, ...] = ()
+    trends: Trends | None = None
 
     @property
     def empty(self) -> bool:
@@ -154,6 +202,8 @@ def experience_report(
     step("failure demand")
     cons = consistency_report(desk, scope, fresh=False)
     step("consistency")
+    tr = trend_report(desk, scope, fresh=False)
+    step("trends")
     return ExperienceReport(
         deployment=desk.name,
         scope=scope,
@@ -164,4 +214,5 @@ def experience_report(
         failure=fd,
         consistency=cons,
         reviews=tuple(reviews),
+        trends=tr,
     )

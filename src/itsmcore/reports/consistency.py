@@ -54,10 +54,11 @@ class Consistency:
         return self.compared == 0
 
 
-def consistency(conn: Connection, scope: Scope, limit: int = 20) -> Consistency:
-    """Pairs each resolved journey with the customer's previous one of its service and kind (per-demand rollup)."""
-    # each resolved journey from the per-demand rollup; previous experiences may lie before
-    # the period, so only the current one is filtered by it (below)
+def paired_experiences(scope: Scope) -> tuple[Any, ColumnElement[bool]]:
+    """Each resolved journey beside the customer's previous one of its service and kind, and when it was worse.
+
+    Previous experiences may lie before the period, so the period is left to the caller (on ``created_at``).
+    """
     T = t.journey_totals
     base_filter: list[ColumnElement[bool]] = [T.c.outcome_secs.is_not(None), T.c.service_key.is_not(None)]
     if scope.service:
@@ -88,15 +89,25 @@ def consistency(conn: Connection, scope: Scope, limit: int = 20) -> Consistency:
         func.lag(per.c.effort).over(partition_by=by, order_by=order).label("prev_effort"),
         func.lag(per.c.score).over(partition_by=by, order_by=order).label("prev_score"),
     ).subquery()
+    return paired, or_(*_reasons(paired))
+
+
+def _reasons(paired: Any) -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
+    slower = paired.c.secs > paired.c.prev_secs * SLOWER + GRACE_SECONDS
+    harder = paired.c.effort > paired.c.prev_effort
+    lower = and_(paired.c.score.is_not(None), paired.c.prev_score.is_not(None), paired.c.score < paired.c.prev_score)
+    return slower, harder, lower
+
+
+def consistency(conn: Connection, scope: Scope, limit: int = 20) -> Consistency:
+    """Pairs each resolved journey with the customer's previous one of its service and kind (per-demand rollup)."""
+    paired, worse = paired_experiences(scope)
     current: list[ColumnElement[bool]] = [paired.c.prev_id.is_not(None)]
     if scope.since is not None:
         current.append(paired.c.created_at >= scope.since)
     if scope.until is not None:
         current.append(paired.c.created_at < scope.until)
-    slower = paired.c.secs > paired.c.prev_secs * SLOWER + GRACE_SECONDS
-    harder = paired.c.effort > paired.c.prev_effort
-    lower = and_(paired.c.score.is_not(None), paired.c.prev_score.is_not(None), paired.c.score < paired.c.prev_score)
-    worse = or_(slower, harder, lower)
+    slower, harder, lower = _reasons(paired)
     # one pass: the counts come from window aggregates over every compared experience,
     # and the worse ones sort first, the most slowed-down at the top
     is_worse = case((worse, 1), else_=0)

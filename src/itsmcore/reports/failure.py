@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, and_, case, func, select
+from sqlalchemy import ColumnElement, Connection, and_, case, func, select
 
 from ..store import tables as t
 from .journeys import day_filter, day_source
@@ -59,10 +59,13 @@ class FailureDemand:
         return self.contacts == 0
 
 
-def failure_demand(conn: Connection, scope: Scope) -> FailureDemand:
-    # each journey beside the same customer's previous one about the same service: from the
-    # per-demand rollup, in the order of its index (no sort, no self-join); previous ones may
-    # lie before the period, so the period filters the outer query only
+def categorised(conn: Connection) -> tuple[Any, ColumnElement[str]]:
+    """Every journey's contact with its category: a subquery of the per-demand rollup and the category column.
+
+    Each journey is set beside the same customer's previous one about the same service
+    (in the order of its index: no sort, no self-join); previous ones may lie before the
+    period, so the caller filters on the subquery's ``created_at``.
+    """
     T = t.journey_totals
     created = epoch(conn, T.c.created_at)
     paired = select(
@@ -90,6 +93,11 @@ def failure_demand(conn: Connection, scope: Scope) -> FailureDemand:
         (p.kind == "information", "query"),
         else_="request",
     ).label("category")
+    return p, category
+
+
+def failure_demand(conn: Connection, scope: Scope) -> FailureDemand:
+    p, category = categorised(conn)
     outer = scope.filters(p.created_at, p.service_key, p.kind)
     counts: dict[str, int] = dict.fromkeys(CATEGORIES, 0)
     for r in conn.execute(select(category, func.count()).where(and_all(outer)).group_by(category)):

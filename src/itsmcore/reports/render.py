@@ -28,6 +28,7 @@ from .reviews import ReviewRow
 from .reviews import as_dicts as review_dicts
 from .surveys import Detractor, SurveyRow
 from .surveys import as_dicts as survey_dicts
+from .trends import as_dict as trend_dict
 
 EMPTY = "No journeys in this period."
 
@@ -223,7 +224,9 @@ def _svg_map(m: JourneyMap) -> str:
     if m.empty:
         return ""
     colours = {"zero": "#6c8ebf", "first": "#82b366", "second": "#d6b656", "ultimate": "#b85450"}
-    box_w, gap_w, h = 120, 18, 150
+    # a margin above the tallest bar, so its "100%" label stays inside the viewBox
+    box_w, gap_w, top = 120, 18, 20
+    h = 150 + top
     width = len(m.stages) * (box_w + gap_w) + 20
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {h}" role="img" '
@@ -233,24 +236,24 @@ def _svg_map(m: JourneyMap) -> str:
         x = 10 + i * (box_w + gap_w)
         bar = max(4, int(80 * s.share))
         colour = colours.get(str(s.stage.moment), "#999")
-        parts.append(f'<rect x="{x}" y="{90 - bar}" width="{box_w}" height="{bar}" rx="4" fill="{colour}"/>')
+        parts.append(f'<rect x="{x}" y="{top + 90 - bar}" width="{box_w}" height="{bar}" rx="4" fill="{colour}"/>')
         parts.append(
-            f'<text x="{x + box_w / 2}" y="{86 - bar}" text-anchor="middle" font-size="12">{s.share:.0%}</text>'
+            f'<text x="{x + box_w / 2}" y="{top + 86 - bar}" text-anchor="middle" font-size="12">{s.share:.0%}</text>'
         )
         parts.append(
-            f'<text x="{x + box_w / 2}" y="108" text-anchor="middle" font-size="13" font-weight="bold">'
+            f'<text x="{x + box_w / 2}" y="{top + 108}" text-anchor="middle" font-size="13" font-weight="bold">'
             f"{escape(str(s.stage))}</text>"
         )
         parts.append(
-            f'<text x="{x + box_w / 2}" y="124" text-anchor="middle" font-size="11">median '
+            f'<text x="{x + box_w / 2}" y="{top + 124}" text-anchor="middle" font-size="11">median '
             f"{escape(human_duration(s.median_seconds))}</text>"
         )
         parts.append(
-            f'<text x="{x + box_w / 2}" y="139" text-anchor="middle" font-size="11">effort {s.effort:.1f}</text>'
+            f'<text x="{x + box_w / 2}" y="{top + 139}" text-anchor="middle" font-size="11">effort {s.effort:.1f}</text>'
         )
         if i < len(m.stages) - 1:
             parts.append(
-                f'<path d="M{x + box_w + 3} 70 l{gap_w - 6} 0" stroke="#555" stroke-width="2" marker-end="url(#a)"/>'
+                f'<path d="M{x + box_w + 3} {top + 70} l{gap_w - 6} 0" stroke="#555" stroke-width="2" marker-end="url(#a)"/>'
             )
     parts.insert(
         1,
@@ -381,6 +384,10 @@ def experience_html(r: ExperienceReport) -> str:
         "<h2>Better than last time?</h2>",
         _consistency_html(r.consistency),
     ]
+    if r.trends is not None:
+        from .maps import trends_section
+
+        body += [f"<h2>Trends, per {escape(r.trends.period)}</h2>", trends_section(r.trends)]
     return _page(title, "".join(body))
 
 
@@ -394,6 +401,7 @@ def experience_dict(r: ExperienceReport) -> dict[str, Any]:
         "reviews": review_dicts(list(r.reviews)),
         "failure_demand": failure_dicts(r.failure),
         "failure_share": r.failure.share,
+        "trends": trend_dict(r.trends) if r.trends is not None else None,
         "consistency": {
             "compared": r.consistency.compared,
             "worse": r.consistency.worse,

@@ -12,7 +12,7 @@ recent ids to be read again next time and re-folds their demands from scratch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import Connection, func, select, text
 
@@ -37,12 +37,26 @@ def _epoch(dialect: str, column: str) -> str:
     return f"((julianday({column}) - 2440587.5) * 86400.0)"
 
 
-def refresh(conn: Connection, scales: Mapping[str, tuple[int, int]] | None = None) -> int:
+#: The steps of a refresh, as :func:`refresh` reports them to its ``progress``.
+STEPS = ("stages", "leaving times", "durations", "per demand", "per day", "statistics")
+
+
+def refresh(
+    conn: Connection,
+    scales: Mapping[str, tuple[int, int]] | None = None,
+    progress: Callable[[str], object] | None = None,
+) -> int:
     """Fold journey events written since the last refresh into the rollup; returns how many were read.
 
     ``scales`` gives each survey method's (low, high), to keep every journey's survey
-    score on one 0..1 scale; answers of other methods are left out of it.
+    score on one 0..1 scale; answers of other methods are left out of it. ``progress``
+    is told the name of each of :data:`STEPS` as it ends (not called when nothing is new).
     """
+
+    def done(name: str) -> None:
+        if progress is not None:
+            progress(name)
+
     dialect = conn.dialect.name
     if dialect == "postgresql":
         # two reports refreshing at once would fold the same events twice: one at a time
@@ -93,6 +107,7 @@ def refresh(conn: Connection, scales: Mapping[str, tuple[int, int]] | None = Non
             """
         )
     )
+    done("stages")
     # when each touched demand left each stage: the next stage's entry, in journey order on ties
     conn.execute(
         text(
@@ -107,7 +122,9 @@ def refresh(conn: Connection, scales: Mapping[str, tuple[int, int]] | None = Non
             """
         )
     )
+    done("leaving times")
     conn.execute(text(f"UPDATE journey_stages SET secs = left_at - entered WHERE demand_id IN ({touched})"))
+    done("durations")
     conn.execute(text(f"DELETE FROM journey_totals WHERE demand_id IN ({touched})"))
     scaled = (
         "CASE r.method "
@@ -135,6 +152,7 @@ def refresh(conn: Connection, scales: Mapping[str, tuple[int, int]] | None = Non
             """
         )
     )
+    done("per demand")
     # the day buckets of every (day, service, kind) a touched demand belongs to, summed again
     day = "substr(created_at, 1, 10)" if dialect == "sqlite" else "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
     groups = (
@@ -154,9 +172,11 @@ def refresh(conn: Connection, scales: Mapping[str, tuple[int, int]] | None = Non
             """
         )
     )
+    done("per day")
     if dialect == "sqlite":
         # keep the planner's statistics fresh as the rollup grows (a full ANALYZE after a big fold)
         conn.execute(text("ANALYZE" if top - last > 50_000 else "PRAGMA optimize"))
+    done("statistics")
     mark = top
     if conn.execute(select(t.report_state.c.name).where(t.report_state.c.name == NAME)).first() is None:
         conn.execute(t.report_state.insert().values(name=NAME, value=mark))
