@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from ..history import history  # click and the model; the desk loads when it runs
 from .announcement import announcement
+from .api_token import api_token
 from .base import cli
 from .catalog import catalog
 from .customer import customer
@@ -40,6 +41,7 @@ for _command in (
     customer,
     jobs,
     announcement,
+    api_token,
     subscription,
     survey,
     task,

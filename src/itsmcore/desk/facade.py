@@ -64,6 +64,7 @@ from .signin import Sessions, SignIn
 from .subscriptions import Subscriptions
 from .surveys import Surveys
 from .tasks import Tasks
+from .tokens import ApiToken, ApiTokens
 
 
 class Desk(Operations):
@@ -85,6 +86,7 @@ class Desk(Operations):
         book = self._book = Book(ctx, customers)
         self._signin = SignIn(ctx)
         self._sessions = Sessions(ctx)
+        self._tokens = ApiTokens(ctx)
         subscriptions = self._subscriptions = Subscriptions(ctx, customers, catalog)
         delivery = self._delivery = Delivery(ctx, customers)
         surveys = self._surveys = Surveys(ctx, customers, demands, journey, outbox)
@@ -241,6 +243,22 @@ class Desk(Operations):
     def end_sessions(self, customer_id: str) -> int:
         """End every live session of a customer (``itsm customer sign-out ID``); how many were ended."""
         return self._sessions.end_all(customer_id)
+
+    def new_api_token(self, name: str, scopes: Iterable[str]) -> tuple[ApiToken, str]:
+        """A new API token for an integration: its record and the secret, shown once (``itsm api-token new``)."""
+        return self._tokens.new(name, scopes)
+
+    def api_tokens(self, *, revoked: bool = True) -> list[ApiToken]:
+        """Every API token by name, never a secret (``itsm api-token list``)."""
+        return self._tokens.listing(revoked=revoked)
+
+    def revoke_api_token(self, name: str) -> ApiToken:
+        """Revoke an API token: every process refuses it at once. NotFound, with a close match, otherwise."""
+        return self._tokens.revoke(name)
+
+    def api_token(self, secret: object, *, limit: int = 0, window: int = 60) -> ApiToken | None:
+        """The live API token a secret is, else None; past ``limit`` requests in ``window`` s, RateLimited (429)."""
+        return self._tokens.check(secret, limit=limit, window=window)
 
     # ------------------------------------------------------------------ catalog
 
@@ -455,17 +473,18 @@ class Desk(Operations):
         actor: str = Actor.CUSTOMER,
         channel: str | None = None,
         external_ref: str | None = None,
+        reply: bool | None = None,
     ) -> JourneyEvent:
         """A comment from the customer or an agent, shown to the customer.
 
-        An agent's comment is their reply and is sent to the customer too: back by the
-        channel the demand came by when it can send (an email, in its thread), else as
-        they prefer; not for a portal demand, which they read on its page, unless their
-        preferences name a channel. With ``external_ref`` the same comment taken in twice
-        is recorded once (see :meth:`record_event`).
+        An agent's comment (or with ``reply=True`` another actor's: an integration's) is a
+        reply, sent to the customer too: back by the channel the demand came by when it can
+        send (an email, in its thread), else as they prefer; not for a portal demand, which
+        they read on its page, unless their preferences name a channel. With
+        ``external_ref`` the same comment taken in twice is recorded once.
         """
         event, recorded = self._handling.comment(
-            demand_id, text, actor=actor, channel=channel, external_ref=external_ref
+            demand_id, text, actor=actor, channel=channel, external_ref=external_ref, reply=reply
         )
         if recorded and actor == Actor.CUSTOMER:
             # a reply to "please send the right mobile number" that is one: the plan goes on

@@ -115,9 +115,18 @@ class Handling:
             return ev, True
 
     def comment(
-        self, demand_id: int, text: str, *, actor: str, channel: str | None, external_ref: str | None
+        self,
+        demand_id: int,
+        text: str,
+        *,
+        actor: str,
+        channel: str | None,
+        external_ref: str | None,
+        reply: bool | None = None,
     ) -> tuple[JourneyEvent, bool]:
         """A comment shown to the customer; an agent's is their reply, also sent to the customer.
+
+        ``reply`` says whether it is a reply when the actor is not ``agent`` (an integration's).
 
         The customer's own comment is not echoed back to them, and nothing else said on
         the desk (an internal note) goes through here.
@@ -145,7 +154,7 @@ class Handling:
             kind="comment",
             effort=1 if actor == Actor.CUSTOMER else 0,
             external_ref=external_ref,
-            also=send_reply if actor == Actor.AGENT else None,
+            also=send_reply if (actor == Actor.AGENT if reply is None else reply) else None,
         )
 
     def transition(

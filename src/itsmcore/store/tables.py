@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -349,6 +350,25 @@ sign_in_sessions = Table(
     Column("started_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False, index=True),
     Column("ended_at", TS),
+)
+
+# API tokens of integrations (``itsm api-token new NAME --scope ...``): the store keeps the
+# token's SHA-256, never the token. ``scopes`` is space-separated (read, write, agent, admin).
+# ``last_used_at`` moves at most once a minute. ``rate_window`` (the number of the current
+# fixed window, seconds since the epoch divided by its length) and ``rate_hits`` count the
+# token's requests in it, so that every process shares one rate limit.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("scopes", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("last_used_at", TS),
+    Column("revoked_at", TS),
+    Column("rate_window", BigInteger, nullable=False, default=0),
+    Column("rate_hits", Integer, nullable=False, default=0),
 )
 
 # A plan's human steps (order the phone, ship it): one row per demand and task step, created

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import attrs
 from itsmcore import (
+    Actor,
     Announcement,
     CustomerStatus,
     Demand,
     DemandKind,
     DemandState,
+    Forbidden,
     InvalidAnswers,
     InvalidInput,
     ItsmError,
@@ -140,29 +143,102 @@ def _review(r: Review, *, desk_view: bool = False) -> dict[str, Any]:
     return out
 
 
-def _endpoint(fn: Any) -> Any:
-    """Token check, then the operation; every refusal answered by :func:`~itsm_portal.app.error_answer`."""
+#: What a token may be allowed to do (``itsmcore.desk.tokens.SCOPES``); ``admin`` allows everything.
+SCOPES = ("read", "write", "agent", "admin")
+#: What the tokens of ``api_tokens_env`` and ``api_tokens_file`` (the older way) may do: all but ``admin``.
+OLDER_TOKEN_SCOPES = ("read", "write", "agent")
 
-    async def wrapped(request: Request) -> Response:
-        portal = portal_of(request)
-        auth = request.headers.get("authorization", "")
-        scheme, _, token = auth.partition(" ")
-        client = portal.tokens.check(token.strip()) if scheme.lower() == "bearer" else None
-        if client is None:
-            return JSONResponse(
-                {"error": "a valid API token is required (Authorization: Bearer TOKEN)"},
-                status_code=401,
-                headers={"WWW-Authenticate": 'Bearer realm="itsm"'},
-            )
-        request.state.api_client = client
-        try:
-            return await fn(request)
-        except (ItsmError, ValueError) as e:  # ValueError: a name the desk does not know
-            return error_answer(e)
 
-    wrapped.__name__ = fn.__name__
-    wrapped.__doc__ = fn.__doc__
-    return wrapped
+@attrs.frozen
+class Caller:
+    """Who is calling: the API token's name (the actor of what it does on a journey) and its scopes."""
+
+    name: str
+    scopes: tuple[str, ...]
+
+    def allows(self, scope: str) -> bool:
+        return scope in self.scopes or "admin" in self.scopes
+
+
+class MissingScope(Forbidden):
+    """The token is valid but lacks the scope the operation needs: 403, naming the scope."""
+
+    def __init__(self, scope: str, caller: Caller):
+        self.scope = scope
+        has = ", ".join(caller.scopes) or "none"
+        super().__init__(
+            f"this needs an API token with the {scope!r} scope; token {caller.name!r} has {has} "
+            f"(make one with 'itsm api-token new NAME --scope {scope}')"
+        )
+
+
+def _unauthorized() -> JSONResponse:
+    return JSONResponse(
+        {"error": "a valid API token is required (Authorization: Bearer TOKEN)"},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="itsm"'},
+    )
+
+
+async def _caller(request: Request) -> Caller | None:
+    """The caller the bearer token names: a token of the store (counted against its rate limit), else an older one.
+
+    Raises ``RateLimited`` (429) when the token is over the portal's ``api_rate_limit``.
+    """
+    portal = portal_of(request)
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    older = portal.tokens.check(token)
+    if older is not None:
+        return Caller(older, OLDER_TOKEN_SCOPES)
+    settings = portal.settings
+    found = await call(
+        portal.desk.api_token, token, limit=settings.api_rate_limit, window=settings.api_rate_window_seconds
+    )
+    return None if found is None else Caller(found.name, tuple(found.scopes))
+
+
+def need(request: Request, scope: str) -> Caller:
+    """The caller, if its token has ``scope`` (``admin`` has every scope); :class:`MissingScope` (403) otherwise."""
+    caller: Caller = request.state.api_caller
+    if not caller.allows(scope):
+        raise MissingScope(scope, caller)
+    return caller
+
+
+def _endpoint(scope: str | None) -> Callable[[Any], Any]:
+    """Token check (401), rate limit (429), the ``scope`` the operation needs (403), then the operation.
+
+    ``scope`` ``None``: the operation decides with :func:`need` (a comment needs ``write`` as
+    the customer, ``agent`` otherwise). Every refusal is answered by
+    :func:`~itsm_portal.app.error_answer`; a missing scope adds ``scope`` to the body.
+    """
+
+    def decorate(fn: Any) -> Any:
+        async def wrapped(request: Request) -> Response:
+            try:
+                caller = await _caller(request)
+                if caller is None:
+                    return _unauthorized()
+                request.state.api_caller = caller
+                request.state.api_client = caller.name
+                if scope is not None:
+                    need(request, scope)
+                return await fn(request)
+            except MissingScope as e:
+                answer = error_answer(e)
+                return JSONResponse({"error": str(e), "scope": e.scope}, status_code=answer.status_code)
+            except (ItsmError, ValueError) as e:  # ValueError: a name the desk does not know
+                return error_answer(e)
+
+        wrapped.__name__ = fn.__name__
+        wrapped.__doc__ = fn.__doc__
+        wrapped.scope = scope  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorate
 
 
 class UnsupportedBody(InvalidInput):
@@ -231,10 +307,21 @@ def _limit(request: Request) -> int:
         raise InvalidAnswers({"limit": "expected a whole number"}) from None
 
 
+def _actor(request: Request, data: Mapping[str, Any], customer_default: str | None = None) -> str:
+    """Who a change is recorded as on the journey: the token's name, or ``customer`` when it relays the customer.
+
+    The body's ``actor`` may say ``customer`` where the customer is acting (a submission,
+    which is the default there); anything else the integration does is its own act, and
+    the token's name is recorded whatever the body says.
+    """
+    said = _str(data, "actor") or customer_default
+    return Actor.CUSTOMER if said == Actor.CUSTOMER else str(request.state.api_caller.name)
+
+
 # ---------------------------------------------------------------------------- operations
 
 
-@_endpoint
+@_endpoint("read")
 async def list_demands(request: Request) -> Response:
     desk = portal_of(request).desk
     q = request.query_params
@@ -255,7 +342,7 @@ async def list_demands(request: Request) -> Response:
     return JSONResponse({"demands": [_demand(d, st) for d, st in zip(demands, statuses, strict=True)]})
 
 
-@_endpoint
+@_endpoint("read")
 async def read_demand(request: Request) -> Response:
     desk = portal_of(request).desk
     view = await call(desk.show, _id(request))
@@ -268,7 +355,7 @@ async def read_demand(request: Request) -> Response:
     )
 
 
-@_endpoint
+@_endpoint("write")
 async def submit(request: Request) -> Response:
     desk = portal_of(request).desk
     data = await _body(request)
@@ -287,7 +374,7 @@ async def submit(request: Request) -> Response:
         details=_str(data, "details"),
         answers=answers,
         channel=_str(data, "channel", default="api") or "api",
-        actor=_str(data, "actor", default="customer") or "customer",
+        actor=_actor(request, data, Actor.CUSTOMER),
         external_ref=_str(data, "external_ref") or None,
     )
     return JSONResponse(
@@ -301,22 +388,24 @@ async def submit(request: Request) -> Response:
     )
 
 
-@_endpoint
+@_endpoint(None)
 async def comment(request: Request) -> Response:
     desk = portal_of(request).desk
     data = await _body(request)
-    actor = _str(data, "actor", default="agent") or "agent"
+    as_customer = _str(data, "actor") == Actor.CUSTOMER
+    caller = need(request, "write" if as_customer else "agent")
     ev = await call(
         desk.comment,
         _id(request),
         _str(data, "text", required=True)[:4000],
-        actor=actor,
+        actor=Actor.CUSTOMER if as_customer else caller.name,
         channel=_str(data, "channel") or None,
+        reply=not as_customer,
     )
     return JSONResponse(_event(ev), status_code=201)
 
 
-@_endpoint
+@_endpoint("agent")
 async def advance(request: Request) -> Response:
     """Move the journey to a stage, or the demand to a state (``state``), with what the customer sees."""
     desk = portal_of(request).desk
@@ -330,7 +419,7 @@ async def advance(request: Request) -> Response:
             desk.transition,
             did,
             state,
-            actor=_str(data, "actor", default="agent") or "agent",
+            actor=_actor(request, data),
             customer_sees=_str(data, "customer_sees"),
             behind_scenes=_str(data, "behind_scenes"),
         )
@@ -342,14 +431,14 @@ async def advance(request: Request) -> Response:
         desk.advance,
         did,
         stage,
-        actor=_str(data, "actor", default="system") or "system",
+        actor=_actor(request, data),
         customer_sees=_str(data, "customer_sees"),
         behind_scenes=_str(data, "behind_scenes"),
     )
     return JSONResponse(_event(ev), status_code=201)
 
 
-@_endpoint
+@_endpoint("read")
 async def list_tasks(request: Request) -> Response:
     """Tasks, oldest first (the order a team works them in), filtered by team, state, demand."""
     desk = portal_of(request).desk
@@ -371,7 +460,7 @@ async def list_tasks(request: Request) -> Response:
     return JSONResponse({"tasks": [_task(x) for x in tasks]})
 
 
-@_endpoint
+@_endpoint("agent")
 async def task_milestone(request: Request) -> Response:
     """Record that a task reached one of its step's milestones; the customer's journey says so."""
     desk = portal_of(request).desk
@@ -383,20 +472,20 @@ async def task_milestone(request: Request) -> Response:
     if not name:
         raise InvalidAnswers({"milestone": f"required; one of {listing}"})
     try:
-        task = await call(desk.task_milestone, tid, name, actor=_str(data, "actor", default="agent") or "agent")
+        task = await call(desk.task_milestone, tid, name, actor=_actor(request, data))
     except InvalidInput:  # not one of the step's milestones
         raise InvalidAnswers({"milestone": f"one of {listing}"}) from None
     return JSONResponse(_task(task))
 
 
-@_endpoint
+@_endpoint("read")
 async def list_announcements(request: Request) -> Response:
     desk = portal_of(request).desk
     anns = await call(desk.announcements, open_only=request.query_params.get("open") in ("1", "true", "yes"))
     return JSONResponse({"announcements": [_announcement(a) for a in anns]})
 
 
-@_endpoint
+@_endpoint("agent")
 async def announce(request: Request) -> Response:
     desk = portal_of(request).desk
     data = await _body(request)
@@ -418,7 +507,7 @@ async def announce(request: Request) -> Response:
     return JSONResponse(_announcement(ann), status_code=201)
 
 
-@_endpoint
+@_endpoint("agent")
 async def resolve_announcement(request: Request) -> Response:
     desk = portal_of(request).desk
     data = await _body(request)
@@ -426,7 +515,7 @@ async def resolve_announcement(request: Request) -> Response:
     return JSONResponse(_announcement(ann))
 
 
-@_endpoint
+@_endpoint("write")
 async def confirm(request: Request) -> Response:
     desk = portal_of(request).desk
     data = await _body(request)
@@ -437,7 +526,7 @@ async def confirm(request: Request) -> Response:
     return JSONResponse({"demand_id": did})
 
 
-@_endpoint
+@_endpoint("write")
 async def survey(request: Request) -> Response:
     desk = portal_of(request).desk
     data = await _body(request)
@@ -454,7 +543,7 @@ async def survey(request: Request) -> Response:
     return JSONResponse({"id": response.id, "method": response.method, "score": response.score}, status_code=201)
 
 
-@_endpoint
+@_endpoint("read")
 async def catalog(request: Request) -> Response:
     desk = portal_of(request).desk
     q = request.query_params.get("q", "")
@@ -480,13 +569,15 @@ async def catalog(request: Request) -> Response:
     )
 
 
-@_endpoint
+@_endpoint("read")
 async def service_reviews(request: Request) -> Response:
     """A service's average rating, count and visible reviews; ``hidden=1`` adds hidden ones, as the desk sees them."""
     desk = portal_of(request).desk
     key = request.path_params["key"]
     await call(desk.get_service, key)  # UnknownService: 404
     desk_view = request.query_params.get("hidden") in ("1", "true", "yes")
+    if desk_view:
+        need(request, "agent")  # hidden reviews, with who hid them and why: the desk's view
     summary = await call(desk.review_summary, key, recent=0)
     found = await call(desk.reviews, key, include_hidden=desk_view, limit=200)
     return JSONResponse(
@@ -499,7 +590,7 @@ async def service_reviews(request: Request) -> Response:
     )
 
 
-@_endpoint
+@_endpoint("write")
 async def review(request: Request) -> Response:
     """The customer's review of the service of their fulfilled (or closed) value demand."""
     desk = portal_of(request).desk
@@ -520,6 +611,42 @@ async def review(request: Request) -> Response:
         channel=_str(data, "channel", default="api") or "api",
     )
     return JSONResponse(_review(written, desk_view=True), status_code=201)
+
+
+def _token(token: Any) -> dict[str, Any]:
+    """An API token as the API shows it: never the secret (only :func:`new_token` shows that, once)."""
+    return {
+        "name": token.name,
+        "scopes": list(token.scopes),
+        "created_at": token.created_at.isoformat(),
+        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+    }
+
+
+@_endpoint("admin")
+async def list_tokens(request: Request) -> Response:
+    """The API tokens of the store by name (revoked ones too), without their secrets."""
+    found = await call(portal_of(request).desk.api_tokens)
+    return JSONResponse({"tokens": [_token(x) for x in found]})
+
+
+@_endpoint("admin")
+async def new_token(request: Request) -> Response:
+    """A new API token for an integration; the answer holds the token, shown this once."""
+    data = await _body(request)
+    scopes = data.get("scopes")
+    if not isinstance(scopes, list) or not scopes or not all(isinstance(x, str) for x in scopes):
+        raise InvalidAnswers({"scopes": "a list of one or more of read, write, agent, admin"})
+    made, secret = await call(portal_of(request).desk.new_api_token, _str(data, "name", required=True), scopes)
+    return JSONResponse({**_token(made), "token": secret}, status_code=201)
+
+
+@_endpoint("admin")
+async def revoke_token(request: Request) -> Response:
+    """Revoke an API token by name: refused by every process from its next request."""
+    revoked = await call(portal_of(request).desk.revoke_api_token, request.path_params["name"])
+    return JSONResponse(_token(revoked))
 
 
 async def openapi(request: Request) -> Response:
@@ -544,6 +671,9 @@ def routes() -> Sequence[Route]:
         Route("/confirm", confirm, methods=["POST"]),
         Route("/survey", survey, methods=["POST"]),
         Route("/catalog", catalog, methods=["GET"]),
+        Route("/tokens", list_tokens, methods=["GET"]),
+        Route("/tokens", new_token, methods=["POST"]),
+        Route("/tokens/{name}/revoke", revoke_token, methods=["POST"]),
     ]
 
 
@@ -698,11 +828,40 @@ OPENAPI: dict[str, Any] = {
                 "Search the catalog", params=[_q("q", "what to look for"), _q("customer", "say if they can have it")]
             )
         },
+        "/tokens": {
+            "get": _op("List the API tokens (never their secrets)"),
+            "post": _op(
+                "Make an API token; the answer holds it, shown this once", body="NewToken", ok="201", conflict=True
+            ),
+        },
+        "/tokens/{name}/revoke": {
+            "post": _op(
+                "Revoke an API token: refused at once everywhere",
+                params=[{"name": "name", "in": "path", "required": True, "schema": _STR}],
+            )
+        },
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         "responses": {
-            "Unauthorized": {"description": "No valid API token"},
+            "Unauthorized": {"description": "No valid API token (missing, unknown or revoked)"},
+            "MissingScope": {
+                "description": "The token lacks the scope the operation needs; ``scope`` names it",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["error", "scope"],
+                            "properties": {"error": _STR, "scope": {"enum": list(SCOPES)}},
+                        }
+                    }
+                },
+            },
+            "RateLimited": {
+                "description": "The token made more requests than the portal's api_rate_limit allows; see Retry-After",
+                "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}},
+                "content": {"application/json": {"schema": {"type": "object", "properties": {"error": _STR}}}},
+            },
             "Error": {
                 "description": (
                     "An error with a message; per-field messages for invalid input (422); for a conflict (409)"
@@ -875,6 +1034,14 @@ OPENAPI: dict[str, Any] = {
                     "hidden_reason": _STR,
                 },
             },
+            "NewToken": {
+                "type": "object",
+                "required": ["name", "scopes"],
+                "properties": {
+                    "name": {**_STR, "description": "the integration; recorded as the actor of what it does"},
+                    "scopes": {"type": "array", "items": {"enum": list(SCOPES)}, "minItems": 1},
+                },
+            },
             "SurveyAnswer": {
                 "type": "object",
                 "required": ["token", "score"],
@@ -883,3 +1050,31 @@ OPENAPI: dict[str, Any] = {
         },
     },
 }
+
+
+#: What an operation needs, where it is more than one scope.
+_SCOPE_NOTE = {
+    "/demands/{did}/comments": "Needs the `write` scope with `actor: customer` (the demand's customer speaks), "
+    "`agent` otherwise (a reply, recorded under the token's name).",
+    "/services/{key}/reviews": "Needs the `read` scope, and `agent` too for `hidden=1`.",
+}
+
+
+def _add_scopes(schema: dict[str, Any]) -> None:
+    """Each operation's scope (``x-scope``, a note, 403 and 429), from the scope its endpoint checks."""
+    for route in routes():
+        scope = getattr(route.endpoint, "scope", "-")
+        if scope == "-":
+            continue
+        for method in route.methods or ():
+            op = schema["paths"].get(route.path, {}).get(method.lower())
+            if op is None:
+                continue
+            op["x-scope"] = scope  # null: the comment's scope depends on its actor (see the description)
+            note = _SCOPE_NOTE.get(route.path, f"Needs the `{scope}` scope.")
+            op["description"] = note + " Tokens with `admin` may do everything."
+            op["responses"]["403"] = {"$ref": "#/components/responses/MissingScope"}
+            op["responses"]["429"] = {"$ref": "#/components/responses/RateLimited"}
+
+
+_add_scopes(OPENAPI)

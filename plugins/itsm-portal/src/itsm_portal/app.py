@@ -76,6 +76,12 @@ class Portal:
             p = Path(settings.api_tokens_file)
             token_file = p if p.is_absolute() else desk.config.base_dir / p
         self.tokens = ApiTokens.load(settings.api_tokens_env, token_file)
+        if len(self.tokens):
+            log.info(
+                "%d API token(s) from api_tokens_env or api_tokens_file, the older way: each has every scope but "
+                "admin and no rate limit; prefer 'itsm api-token new NAME --scope ...' (kept in the store)",
+                len(self.tokens),
+            )
         self.agent_groups = {g.casefold() for g in settings.agent_groups}
         self.search_cache = TTLCache(settings.search_cache_seconds)
         from .views import make_templates

@@ -68,9 +68,19 @@ def serve(ctx: click.Context, host: str, port: int, proxy_headers: bool, workers
 @click.command("portal-token")
 @click.argument("name")
 def portal_token(name: str) -> None:
-    """Make an API token for an integration NAME: prints the token once, and the line for the tokens file."""
+    """The older way to make an API token (prefer 'itsm api-token new NAME --scope ...'): a line for api_tokens_file.
+
+    Prints the token once, and the line for the tokens file. Such a token has every scope
+    but admin and no rate limit; tokens made with ``itsm api-token new`` are kept in the
+    store, have the scopes they are given, a rate limit and a last-used time, and can be
+    revoked on every process at once.
+    """
     from .security import hash_token, new_token
 
+    click.echo(
+        "note: prefer 'itsm api-token new NAME --scope read --scope write' (scoped, revocable, kept in the store)",
+        err=True,
+    )
     token = new_token()
     click.echo(f"token (give it to the integration, it is not stored): {token}")
     click.echo(f"line for api_tokens_file: {name}:sha256:{hash_token(token)}")

@@ -1,4 +1,4 @@
-"""CSRF tokens and API tokens. (Failed sign-ins are counted by the desk, in the database.)"""
+"""CSRF tokens and the older API tokens (from an environment variable or a file; the store keeps the newer ones)."""
 
 from __future__ import annotations
 

@@ -26,16 +26,30 @@ class PortalSettings:
     api_tokens_env: str = attrs.field(
         default="ITSM_PORTAL_API_TOKENS",
         metadata={
-            "doc": "Environment variable holding API tokens for /api/v1, comma separated, each 'name:token' or "
-            "'name:sha256:HEX' (a hashed token)."
+            "doc": "The older way to give API tokens (prefer 'itsm api-token new NAME --scope ...', kept in the "
+            "store): an environment variable holding tokens for /api/v1, comma separated, each 'name:token' or "
+            "'name:sha256:HEX' (a hashed token). They have every scope but admin and no rate limit."
         },
     )
     api_tokens_file: str | None = attrs.field(
         default=None,
         metadata={
-            "doc": "File (relative to the config) of API tokens, one 'name:sha256:HEX' per line; make a line with "
-            "'itsm portal-token NAME'."
+            "doc": "The older way to give API tokens (prefer 'itsm api-token new'): a file (relative to the config) "
+            "of 'name:sha256:HEX' lines, with every scope but admin and no rate limit."
         },
+    )
+    api_rate_limit: int = attrs.field(
+        default=600,
+        validator=attrs.validators.ge(0),
+        metadata={
+            "doc": "Requests each API token of the store may make per api_rate_window_seconds, counted in the "
+            "database so that every process shares one count; past it, 429 with Retry-After. 0 turns it off."
+        },
+    )
+    api_rate_window_seconds: int = attrs.field(
+        default=60,
+        validator=attrs.validators.ge(1),
+        metadata={"doc": "The length of the fixed window api_rate_limit counts in, in seconds."},
     )
     cookie_secure: str = attrs.field(
         default="auto",
