@@ -81,9 +81,11 @@ def test_the_phone_waits_for_approval_then_for_logistics(desk: Desk) -> None:
         TaskState.OPEN,
         "3 working days",
     )
-    assert task.expected_at is not None and task.expected_at.date().isoformat() == "2026-03-05", "Mon + 3 working days"
+    assert task.expected_at is not None and task.expected_at.date().isoformat() == "2026-03-04", (
+        "Mon 09:00 + 3 working days of the London office (09:00-17:30): Wednesday at closing time"
+    )
     status = desk.customer_status(phone.id)
-    assert status.text == "Waiting for the logistics team to order and ship the phone. Expected by Thursday 5 March."
+    assert status.text == "Waiting for the logistics team to order and ship the phone. Expected by Wednesday 4 March."
     assert not status.finished
     assert any(e.kind == "task" and e.customer_sees == status.text for e in desk.journey(phone.id))
 
@@ -101,14 +103,14 @@ def test_milestones_reach_the_journey_the_messages_and_the_status(desk: Desk, cl
     assert seen == ["Your phone was ordered.", "Your phone was dispatched."]
     assert {"Your phone was ordered.", "Your phone was dispatched."} <= set(progress_messages(desk, did))
     status = desk.customer_status(did)
-    assert status.sentence == "On its way: dispatched today, expected by Thursday 5 March."
+    assert status.sentence == "On its way: dispatched today, expected by Wednesday 4 March."
     assert status.label == "On its way" and not status.finished
     clock.now += timedelta(days=1)
-    assert desk.customer_status(did).sentence == "On its way: dispatched yesterday, expected by Thursday 5 March."
+    assert desk.customer_status(did).sentence == "On its way: dispatched yesterday, expected by Wednesday 4 March."
 
     answered = desk.submit("information", "steve", "Where is my smartphone?", channel="portal").demand
     answer = next(e.customer_sees for e in desk.journey(answered.id) if e.kind == "state")
-    assert f"#{did}" in answer and "On its way: dispatched yesterday, expected by Thursday 5 March." in answer
+    assert f"#{did}" in answer and "On its way: dispatched yesterday, expected by Wednesday 4 March." in answer
     assert desk.get(did).state is DemandState.IN_FULFILMENT, "dispatched is not delivered"
 
 

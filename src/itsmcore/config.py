@@ -29,11 +29,14 @@ from .model import Ask, AskType, DemandKind, HumanTask, KnowledgeArticle, PlanSt
 from .settings import (
     AnnouncementSettings,
     ApprovalSettings,
+    CalendarSettings,
     ComponentConfig,
     Config,
     DeploymentSettings,
     PluginSettings,
+    PrioritySettings,
     SecuritySettings,
+    ServiceLevelRule,
     SurveyRules,
     TeamSettings,
     ToBeJourney,
@@ -196,6 +199,9 @@ TOP_LEVEL: Mapping[str, str] = {
     "teams": "The teams people's plan steps are assigned to.",
     "survey_rules": "When customers are asked how it went.",
     "security": "How sign-ins are protected from password guessing.",
+    "priorities": "A demand's priority from its impact and urgency (a matrix, the services' impact, VIPs' urgency).",
+    "calendars": "Business-hours calendars: the working time every due date and working-time figure counts in.",
+    "service_levels": "Service-level targets (first response, resolution) by service, kind and priority.",
     "journeys": "To-be journeys: how each service should feel, compared with how it does in the reports.",
     "reports": "Kept for report plugins; the core reads nothing from it.",
     "portal": "The portal's settings, read only when no `[channels.NAME]` table uses the portal.",
@@ -306,7 +312,7 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
     for i, s in enumerate(services_raw):
         raw_services.append((file, f"services[{i}]", s))
     knowledge_raw: list[tuple[str, str, Any]] = [
-        (file, f"knowledge[{i}]", k) for i, k in enumerate(data.get("knowledge", []) or [])
+        (file, f"knowledge[{i}]", k) for i, k in enumerate(_array(data, "knowledge", file, problems))
     ]
     include = data.get("include", [])
     if isinstance(include, str):
@@ -328,9 +334,9 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
                     problems.append(
                         ConfigProblem(rel, key, "unknown table", did_you_mean(key, ["services", "knowledge"]))
                     )
-            for i, s in enumerate(inc.get("services", []) or []):
+            for i, s in enumerate(_array(inc, "services", rel, problems)):
                 raw_services.append((rel, f"services[{i}]", s))
-            for i, k in enumerate(inc.get("knowledge", []) or []):
+            for i, k in enumerate(_array(inc, "knowledge", rel, problems)):
                 knowledge_raw.append((rel, f"knowledge[{i}]", k))
 
     services = _services(raw_services, asks, problems)
@@ -339,7 +345,11 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
         k for f, p, raw in knowledge_raw if (k := structure(raw, KnowledgeArticle, f, p, problems)) is not None
     )
     if teams:  # declared: every task names one of them
-        where = {raw.get("key"): (f, p) for f, p, raw in raw_services if isinstance(raw, Mapping)}
+        where = {
+            raw["key"]: (f, p)
+            for f, p, raw in raw_services
+            if isinstance(raw, Mapping) and isinstance(raw.get("key"), str)
+        }
         for service in services:
             f, p = where.get(service.key, (file, "services"))
             for i, step in enumerate(service.plan):
@@ -352,10 +362,17 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
                             did_you_mean(step.task.team, teams),
                         )
                     )
+    service_keys = {s.key for s in services}
+    priorities = _priorities(data.get("priorities"), service_keys, file, problems)
+    calendars = _calendars(data.get("calendars", {}), file, problems)
+    service_levels = _service_levels(data.get("service_levels", []), service_keys, calendars, file, problems)
     if problems:
         raise ConfigError(problems)
     return Config(
         path=cfg_path,
+        priorities=priorities,
+        calendars=calendars,
+        service_levels=service_levels,
         deployment=deployment,
         plugins=plugins,
         components=components,
@@ -371,6 +388,15 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
         extra={k: data[k] for k in ("journeys", "reports", "portal") if k in data},
         to_be=to_be,
     )
+
+
+def _array(data: Mapping[str, Any], key: str, file: str, problems: list[ConfigProblem]) -> list[Any]:
+    """``data[key]`` as an array of tables (``[[key]]``), or a problem and no tables."""
+    raw = data.get(key, []) or []
+    if not isinstance(raw, list):
+        problems.append(ConfigProblem(file, key, f"expected an array of tables ([[{key}]])"))
+        return []
+    return raw
 
 
 def _to_be(raw: Any, services: set[str], file: str, problems: list[ConfigProblem]) -> dict[str, ToBeJourney]:
@@ -391,6 +417,134 @@ def _to_be(raw: Any, services: set[str], file: str, problems: list[ConfigProblem
         if journey is not None:
             out[key] = journey
     return out
+
+
+def _priorities(raw: Any, services: set[str], file: str, problems: list[ConfigProblem]) -> PrioritySettings | None:
+    """``[priorities]``: the matrix and the impacts it names, each service a key of the catalog."""
+    if raw is None:
+        return None
+    settings = structure(raw, PrioritySettings, file, "priorities", problems)
+    if settings is not None:
+        for key in settings.service_impact:
+            if key not in services:
+                problems.append(
+                    ConfigProblem(
+                        file,
+                        f"priorities.service_impact.{key}",
+                        f"no service {key!r} in the catalog",
+                        did_you_mean(key, services),
+                    )
+                )
+    return settings
+
+
+def _calendars(raw: Any, file: str, problems: list[ConfigProblem]) -> dict[str, CalendarSettings]:
+    """``[calendars.NAME]``: each time zone, country and subdivision checked against what exists."""
+    out: dict[str, CalendarSettings] = {}
+    if not isinstance(raw, Mapping):
+        problems.append(ConfigProblem(file, "calendars", "expected tables [calendars.NAME]"))
+        return out
+    for name, body in raw.items():
+        path = f"calendars.{name}"
+        if isinstance(body, Mapping) and isinstance(body.get("closed"), list):  # TOML dates, or ISO strings
+            body = {**body, "closed": [d.isoformat() if hasattr(d, "isoformat") else d for d in body["closed"]]}
+        cal = structure(body, CalendarSettings, file, path, problems)
+        if cal is None:
+            continue
+        before = len(problems)
+        _check_calendar(cal, file, path, problems)
+        if len(problems) == before:
+            out[str(name)] = cal
+    defaults = [n for n, c in out.items() if c.default]
+    if len(defaults) > 1:
+        problems.append(
+            ConfigProblem(file, f"calendars.{defaults[1]}.default", f"a second default calendar (first: {defaults[0]})")
+        )
+    return out
+
+
+def _check_calendar(cal: CalendarSettings, file: str, path: str, problems: list[ConfigProblem]) -> None:
+    import datetime as dt
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(cal.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            ConfigProblem(
+                file,
+                f"{path}.timezone",
+                f"unknown time zone {cal.timezone!r}",
+                did_you_mean(cal.timezone, zoneinfo.available_timezones()),
+            )
+        )
+    if cal.country:
+        import holidays
+
+        supported = holidays.list_supported_countries()
+        if cal.country not in supported:
+            problems.append(
+                ConfigProblem(
+                    file, f"{path}.country", f"unknown country {cal.country!r}", did_you_mean(cal.country, supported)
+                )
+            )
+        elif cal.subdivision and cal.subdivision not in supported[cal.country]:
+            problems.append(
+                ConfigProblem(
+                    file,
+                    f"{path}.subdivision",
+                    f"unknown subdivision {cal.subdivision!r} of {cal.country}",
+                    did_you_mean(cal.subdivision, supported[cal.country]),
+                )
+            )
+    elif cal.subdivision:
+        problems.append(
+            ConfigProblem(file, f"{path}.subdivision", "a subdivision needs a country", "add country = ...")
+        )
+    for i, day in enumerate(cal.closed):
+        try:
+            dt.date.fromisoformat(day)
+        except ValueError:
+            problems.append(ConfigProblem(file, f"{path}.closed[{i}]", f"expected a date like 2026-12-24, got {day!r}"))
+
+
+def _service_levels(
+    raw: Any, services: set[str], calendars: Mapping[str, CalendarSettings], file: str, problems: list[ConfigProblem]
+) -> tuple[ServiceLevelRule, ...]:
+    """``[[service_levels]]``: each rule's services, kinds and calendar checked against the config."""
+    if not isinstance(raw, list):
+        problems.append(ConfigProblem(file, "service_levels", "expected an array of tables ([[service_levels]])"))
+        return ()
+    rules = []
+    for i, body in enumerate(raw):
+        path = f"service_levels[{i}]"
+        rule = structure(body, ServiceLevelRule, file, path, problems)
+        if rule is None:
+            continue
+        for j, key in enumerate(rule.services):
+            if key not in services:
+                problems.append(
+                    ConfigProblem(
+                        file, f"{path}.services[{j}]", f"no service {key!r} in the catalog", did_you_mean(key, services)
+                    )
+                )
+        for j, kind in enumerate(rule.kinds):
+            if kind not in DemandKind.__members__.values():
+                problems.append(
+                    ConfigProblem(
+                        file, f"{path}.kinds[{j}]", f"unknown demand kind {kind!r}", did_you_mean(kind, DemandKind)
+                    )
+                )
+        if rule.calendar and rule.calendar not in calendars:
+            problems.append(
+                ConfigProblem(
+                    file, f"{path}.calendar", f"no calendar {rule.calendar!r}", did_you_mean(rule.calendar, calendars)
+                )
+            )
+        if rule.response is None and rule.resolution is None:
+            problems.append(ConfigProblem(file, path, "a rule without targets", "set response, resolution or both"))
+        rules.append(rule if rule.name else attrs.evolve(rule, name=f"rule {i + 1}"))
+    return tuple(rules)
 
 
 def _component(table: str, name: str, body: Any, file: str, problems: list[ConfigProblem]) -> ComponentConfig | None:
@@ -435,7 +589,11 @@ def _services(
             continue
         body = dict(raw)
         ask_list = []
-        for i, a in enumerate(body.pop("asks", []) or []):
+        asks_raw = body.pop("asks", []) or []
+        if not isinstance(asks_raw, list):
+            problems.append(ConfigProblem(file, f"{path}.asks", "expected a list of ask names or tables"))
+            asks_raw = []
+        for i, a in enumerate(asks_raw):
             if isinstance(a, str):
                 if a in asks:
                     ask_list.append(asks[a])

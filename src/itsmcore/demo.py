@@ -371,6 +371,13 @@ def run_demo(
                     journey_table(desk, did, f"Journey of demand #{did}: what Steve sees / behind the scenes")
                 )
                 ids.append(did)
+            console.rule("Service levels: what Tony is promised")
+            keyboard = desk.submit("failure", "tony", "My laptop's keyboard is broken", channel="portal")
+            console.print(
+                f"Tony reports a broken keyboard (priority {int(keyboard.demand.priority)}); he reads:"
+                f" {keyboard.acknowledgement}",
+                markup=False,
+            )
             if sandboxes:
                 console.rule("What the stand-ins received")
                 for box in sandboxes:

@@ -41,12 +41,22 @@ if TYPE_CHECKING:
         SurveyComponent,
     )
     from .desk import Desk
-    from .model import Announcement, Customer, Demand, DemandState, JourneyEvent, Service, SurveyResponse
+    from .model import (
+        Announcement,
+        Customer,
+        Demand,
+        DemandState,
+        JourneyEvent,
+        Prioritisation,
+        Service,
+        ServiceTarget,
+        SurveyResponse,
+    )
     from .model.job import Job
 
 #: The version of this contract. Minor versions add hooks or arguments; a major version
 #: removes or changes them. Plugins declare ``ITSM_CONTRACT = "<major>.<minor>"``.
-CONTRACT_VERSION = "1.0"
+CONTRACT_VERSION = "1.1"
 
 #: Hooks on their way out: name -> what to use instead. A deprecated hook keeps working
 #: for the rest of its major contract version; its spec carries pluggy's
@@ -358,3 +368,63 @@ def itsm_desk_opened(desk: Desk) -> None:
     :param desk: the deployment's desk.
     :return: ignored.
     """
+
+
+# ---------------------------------------------------------------------------
+# Service operation hooks: priorities and service levels. The builtin plugin
+# implements each (trylast), so a vendor's implementation takes precedence.
+# ---------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def itsm_prioritise(desk: Desk, intake: Intake, service: Service | None) -> Prioritisation | None:
+    """Decide the priority of a demand as it arrives (from impact and urgency, VIPs, ...).
+
+    Called once per demand at intake, after ``itsm_classify`` and before the demand is
+    written, unless the demand was given a priority (by the agent who took it in, or by
+    ``itsm_classify``). The first non-``None`` result wins (firstresult). The builtin
+    implementation (``trylast``) applies the ``[priorities]`` matrix: the impact is the
+    service's, the urgency the customer's role's; without that table it has no opinion.
+
+    An implementation that raises never stops the demand: it is taken in with the default
+    priority (3), the failure is kept against the demand (``itsm demand show``) and its
+    journey says, behind the scenes, which plugin failed. The priority and its reason are
+    recorded on the journey behind the scenes.
+
+    :param desk: the deployment's desk.
+    :param intake: the demand as it arrives, its ``kind`` and ``service_key`` decided
+        (``intake.customer`` carries the customer's role).
+    :param service: the catalog service it is for, or ``None``.
+    :return: a :class:`~itsmcore.model.Prioritisation`, or ``None`` to let others decide.
+
+    Example::
+
+        @hookimpl
+        def itsm_prioritise(desk, intake, service):
+            if intake.customer.role == "trader" and intake.kind == "failure":
+                return Prioritisation(priority=1, reason="trading floor incident")
+            return None
+
+    .. versionadded:: 1.1
+    """
+    raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def itsm_service_target(desk: Desk, demand: Demand) -> ServiceTarget | None:
+    """Say when a demand's service level promises its outcome, for the customer's status.
+
+    Called whenever the status of an open demand is composed (a page, a message, the
+    CLI): keep it to one indexed read. The first non-``None`` result wins (firstresult).
+    The builtin implementation (``trylast``) answers from the clocks it keeps for the
+    ``[[service_levels]]`` rules; the status then says "We aim to fix this by 3 pm
+    tomorrow" in the calendar's time zone, and says nothing of a target while the clock
+    is paused or once it is breached.
+
+    :param desk: the deployment's desk.
+    :param demand: the demand as stored now.
+    :return: a :class:`~itsmcore.model.ServiceTarget`, or ``None`` for no promise.
+
+    .. versionadded:: 1.1
+    """
+    raise NotImplementedError

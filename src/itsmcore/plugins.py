@@ -47,13 +47,25 @@ if TYPE_CHECKING:
 
     from .config import Config
     from .desk import Desk
-    from .model import Announcement, Customer, Demand, DemandState, JourneyEvent, Service, SurveyResponse
+    from .model import (
+        Announcement,
+        Customer,
+        Demand,
+        DemandState,
+        JourneyEvent,
+        Prioritisation,
+        Service,
+        ServiceTarget,
+        SurveyResponse,
+    )
     from .model.job import Job
 
 NAME = "itsm"
 ENTRY_POINT_GROUP = "itsm"
 HOOK_PREFIX = "itsm_"
 BUILTIN_PLUGINS = ("itsmcore.builtin",)
+#: The service-levels plugin: registered only for a deployment with ``[[service_levels]]`` rules.
+SERVICE_LEVELS_PLUGIN = "itsmcore.builtin.service_level_hooks"
 
 hookimpl = pluggy.HookimplMarker(NAME)
 
@@ -189,6 +201,10 @@ class PluginHost:
         host.load_builtins()
         if entry_points:
             host.load_entry_points(disable=config.plugins.disable if config else ())
+        if config is not None and config.service_levels:  # the clocks observe every journey event: only when wanted
+            host.register(
+                importlib.import_module(SERVICE_LEVELS_PLUGIN), name="service_levels", distribution="itsmcore"
+            )
         if config is not None:
             host.load_modules(config.plugins.modules)
         for p in plugins:
@@ -476,6 +492,15 @@ class PluginHost:
 
     def desk_opened(self, desk: Desk, on_error: ErrorHandler) -> None:
         self.notify("itsm_desk_opened", on_error, desk=desk)
+
+    def prioritise(
+        self, desk: Desk, intake: Intake, service: Service | None, on_error: ErrorHandler
+    ) -> tuple[str, Prioritisation] | None:
+        return self.first("itsm_prioritise", on_error, desk=desk, intake=intake, service=service)
+
+    def service_target(self, desk: Desk, demand: Demand, on_error: ErrorHandler) -> ServiceTarget | None:
+        res = self.first("itsm_service_target", on_error, desk=desk, demand=demand)
+        return res[1] if res else None
 
     def register_commands(self, cli: click.Group) -> None:
         self.notify("itsm_register_commands", self._raise_load_error, cli=cli)

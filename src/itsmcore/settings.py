@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .components import Component
 from .model import KnowledgeArticle, Service, Stage
 from .model._convert import to_tuple
+
+if TYPE_CHECKING:
+    from .calendars import WorkingCalendar
 
 
 @attrs.frozen(kw_only=True)
@@ -68,6 +71,14 @@ class TeamSettings:
 
     name: str = attrs.field(default="", metadata={"doc": "The team's name as agents see it; the key if empty."})
     description: str = attrs.field(default="", metadata={"doc": "What the team does, for the desk."})
+    notify: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=to_tuple,
+        metadata={
+            "doc": "Who is told of service-level warnings and breaches on the team's unassigned tasks: directory ids"
+            " (a team mailbox, its lead), each reached through their preferred channel."
+        },
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -146,6 +157,270 @@ class SecuritySettings:
         validator=_at_least(0.1),
         metadata={"doc": "The window, in minutes, in which failed sign-ins are counted."},
     )
+
+
+#: Impact and urgency levels, most pressing first: the rows and columns of the priority matrix.
+LEVELS = ("high", "medium", "low")
+
+
+def _matrix(value: Any) -> tuple[tuple[int, ...], ...]:
+    rows = tuple(tuple(row) for row in value)
+    if len(rows) != len(LEVELS) or any(len(row) != len(LEVELS) for row in rows):
+        raise ValueError(
+            f"matrix: expected {len(LEVELS)} rows (impact {', '.join(LEVELS)}) of {len(LEVELS)} priorities"
+        )
+    for row in rows:
+        for p in row:
+            if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= 4:
+                raise ValueError(f"matrix: expected priorities from 1 (critical) to 4 (low), got {p!r}")
+    return rows
+
+
+def _level(name: str) -> Any:
+    def check(_inst: Any, _attr: Any, value: Any) -> None:
+        values = [value] if isinstance(value, str) else list(value.values())
+        for v in values:
+            if v not in LEVELS:
+                raise ValueError(f"{name}: expected one of {', '.join(LEVELS)}, got {v!r}")
+
+    return check
+
+
+@attrs.frozen(kw_only=True)
+class PrioritySettings:
+    """The ``[priorities]`` table: a demand's priority from its impact and urgency.
+
+    The builtin ``itsm_prioritise`` looks the priority up in ``matrix``: the impact is the
+    service's (``service_impact``, else ``default_impact``), the urgency the customer's role's
+    (``role_urgency``, where VIPs go, else ``default_urgency``). A priority given at intake
+    (by an agent, or by ``itsm_classify``) is kept. Without this table every demand gets
+    priority 3.
+    """
+
+    matrix: tuple[tuple[int, ...], ...] = attrs.field(
+        default=((1, 2, 3), (2, 3, 4), (3, 4, 4)),
+        converter=_matrix,
+        metadata={
+            "doc": "Priorities 1 (critical) to 4 (low): one row per impact (high, medium, low), one column per "
+            "urgency (high, medium, low)."
+        },
+    )
+    default_impact: str = attrs.field(
+        default="medium", validator=_level("default_impact"), metadata={"doc": "Impact of a service not listed."}
+    )
+    default_urgency: str = attrs.field(
+        default="medium", validator=_level("default_urgency"), metadata={"doc": "Urgency of a role not listed."}
+    )
+    service_impact: Mapping[str, str] = attrs.field(
+        factory=dict,
+        validator=_level("service_impact"),
+        metadata={"doc": 'Each service\'s default impact, by service key: `{ crm = "high" }`.'},
+    )
+    role_urgency: Mapping[str, str] = attrs.field(
+        factory=dict,
+        validator=_level("role_urgency"),
+        metadata={"doc": 'Urgency by the customer\'s directory role, e.g. VIPs: `{ executive = "high" }`.'},
+    )
+
+    def priority(self, impact: str, urgency: str) -> int:
+        return self.matrix[LEVELS.index(impact)][LEVELS.index(urgency)]
+
+
+def _days(value: Any) -> tuple[str, ...]:
+    from .calendars import DAY_NAMES
+
+    days = tuple(str(d).lower()[:3] for d in value)
+    for d in days:
+        if d not in DAY_NAMES:
+            raise ValueError(f"days: expected day names ({', '.join(DAY_NAMES)}), got {d!r}")
+    return days
+
+
+def _hours(_inst: Any, _attr: Any, value: str) -> None:
+    from .calendars import parse_hours
+
+    try:
+        parse_hours(value)
+    except ValueError as e:
+        raise ValueError(f"hours: {e}") from None
+
+
+def _dates(value: Any) -> tuple[str, ...]:
+    return tuple(str(d) for d in value)
+
+
+@attrs.frozen(kw_only=True)
+class CalendarSettings:
+    """A ``[calendars.NAME]`` table, one per calendar: when an office works.
+
+    Every "working" figure uses a calendar: the due dates of service levels, the day a
+    task's "3 working days" works out to. The first calendar declared is the deployment's
+    default unless another says ``default = true``; without any, working days are Monday
+    to Friday in UTC with no holidays.
+    """
+
+    timezone: str = attrs.field(default="UTC", metadata={"doc": 'IANA time zone of the office, e.g. "Europe/London".'})
+    days: tuple[str, ...] = attrs.field(
+        default=("mon", "tue", "wed", "thu", "fri"), converter=_days, metadata={"doc": "Working days."}
+    )
+    hours: str = attrs.field(
+        default="09:00-17:00",
+        validator=_hours,
+        metadata={
+            "doc": 'Working hours of each working day, local time: "09:00-17:30", or "08:00-12:00, 13:00-17:00".'
+        },
+    )
+    country: str = attrs.field(
+        default="",
+        metadata={"doc": 'Public holidays of this country (ISO code, e.g. "GB"), from the holidays package.'},
+    )
+    subdivision: str = attrs.field(
+        default="", metadata={"doc": 'The country\'s subdivision whose holidays apply, e.g. "ENG" or "SCT".'}
+    )
+    closed: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=_dates,
+        metadata={"doc": "Extra closure days, as dates: `[2026-12-24, 2026-12-31]`."},
+    )
+    default: bool = attrs.field(default=False, metadata={"doc": "The deployment's default calendar."})
+
+    def build(self, name: str) -> WorkingCalendar:
+        """The working calendar these settings describe."""
+        import datetime as dt
+
+        from .calendars import WorkingCalendar
+
+        return WorkingCalendar(
+            name,
+            timezone=self.timezone,
+            days=self.days,
+            hours=self.hours,
+            country=self.country,
+            subdivision=self.subdivision,
+            closed=[dt.date.fromisoformat(d) for d in self.closed],
+        )
+
+
+_TARGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|d)\s*$")
+_TARGET_UNIT = {"m": "working minutes", "h": "working hours", "d": "working days"}
+
+
+def parse_target(text: str) -> tuple[float, float]:
+    """``"30m"``, ``"4h"`` or ``"2d"`` of working time as ``(seconds, working days)``; ValueError otherwise.
+
+    A working day is the calendar's (9 to 5.30 is 8.5 hours), so days are kept apart until
+    the calendar is known. Targets from 0 to a year: 365 days, 8,760 hours.
+    """
+    m = _TARGET.match(str(text))
+    if not m:
+        if str(text).strip().startswith("-"):
+            raise ValueError(f"a target cannot be shorter than zero, got {text!r}")
+        raise ValueError(f"expected working time like 30m, 4h or 2d, got {text!r}")
+    amount, unit = float(m.group(1)), m.group(2)
+    seconds = {"m": 60.0, "h": 3600.0, "d": 0.0}[unit] * amount
+    if seconds > 365 * 86400 or (unit == "d" and amount > 365):
+        raise ValueError(f"a target cannot be longer than a year, got {text!r}")
+    return seconds, amount if unit == "d" else 0.0
+
+
+def _target(name: str) -> Any:
+    def check(_inst: Any, _attr: Any, value: str | None) -> None:
+        if value is not None:
+            try:
+                parse_target(value)
+            except ValueError as e:
+                raise ValueError(f"{name}: {e}") from None
+
+    return check
+
+
+def _share(_inst: Any, _attr: Any, value: float) -> None:
+    if not 0 < value < 1:
+        raise ValueError(f"warn_at: expected a share between 0 and 1 (0.75 warns at three quarters), got {value!r}")
+
+
+def _pauses(value: Any) -> tuple[str, ...]:
+    out = tuple(value)
+    for v in out:
+        if v not in ("customer", "approver"):
+            raise ValueError(f"pause_when: expected customer and/or approver, got {v!r}")
+    return out
+
+
+def _priorities(value: Any) -> tuple[int, ...]:
+    out = tuple(value)
+    for p in out:
+        if isinstance(p, bool) or not isinstance(p, int) or not 1 <= p <= 4:
+            raise ValueError(f"priorities: expected priorities from 1 to 4, got {p!r}")
+    return out
+
+
+@attrs.frozen(kw_only=True)
+class ServiceLevelRule:
+    """A ``[service_levels]`` rule, written ``[[service_levels]]`` once per rule: targets for the demands it matches.
+
+    A rule matches a demand when each of ``services``, ``kinds`` and ``priorities`` it sets
+    contains the demand's; an empty one matches any. When several rules match, the most
+    specific wins (one naming services beats one naming priorities, which beats one
+    naming kinds only; then the one setting more of them), and among equals the first in
+    the file; ``itsm check`` lists which rule applies to which services. Targets are in
+    working time of the rule's calendar: ``30m``, ``4h``, ``2d`` (working days).
+    """
+
+    name: str = attrs.field(default="", metadata={"doc": "What reports call the rule; `rule N` if empty."})
+    services: tuple[str, ...] = attrs.field(
+        default=(), converter=to_tuple, metadata={"doc": "Service keys it applies to; any if empty."}
+    )
+    kinds: tuple[str, ...] = attrs.field(
+        default=(), converter=to_tuple, metadata={"doc": "Demand kinds (value, failure, information); any if empty."}
+    )
+    priorities: tuple[int, ...] = attrs.field(
+        default=(), converter=_priorities, metadata={"doc": "Priorities (1 to 4) it applies to; any if empty."}
+    )
+    response: str | None = attrs.field(
+        default=None,
+        validator=_target("response"),
+        metadata={"doc": "First response target: until someone from IT acts on the demand (none if unset)."},
+    )
+    resolution: str | None = attrs.field(
+        default=None,
+        validator=_target("resolution"),
+        metadata={"doc": "Resolution target: until the outcome (done, fixed, answered) (none if unset)."},
+    )
+    calendar: str = attrs.field(
+        default="", metadata={"doc": "The `[calendars.NAME]` its working time is counted in; the default if empty."}
+    )
+    warn_at: float = attrs.field(
+        default=0.75, validator=_share, metadata={"doc": "Share of a target at which the assignee or team is warned."}
+    )
+    notify: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=to_tuple,
+        metadata={
+            "doc": "Directory ids told of warnings and breaches when the demand has no task with an assignee or a"
+            " team to tell."
+        },
+    )
+    pause_when: tuple[str, ...] = attrs.field(
+        default=("customer", "approver"),
+        converter=_pauses,
+        metadata={"doc": "The clocks stop while the demand waits for the `customer`, an `approver`, or either."},
+    )
+
+    @property
+    def specificity(self) -> tuple[int, int]:
+        """How specific the rule is: higher wins (services, then priorities, then kinds; then how many are set)."""
+        return (
+            4 * bool(self.services) + 2 * bool(self.priorities) + bool(self.kinds),
+            -(len(self.services) + len(self.priorities) + len(self.kinds)),
+        )
+
+    def matches(self, service: str | None, kind: str, priority: int) -> bool:
+        return (
+            (not self.services or (service or "") in self.services)
+            and (not self.kinds or kind in self.kinds)
+            and (not self.priorities or priority in self.priorities)
+        )
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
@@ -237,6 +512,28 @@ class Config:
     security: SecuritySettings = attrs.field(factory=SecuritySettings)
     extra: Mapping[str, Any] = attrs.field(factory=dict)
     to_be: Mapping[str, ToBeJourney] = attrs.field(factory=dict)
+    #: ``[priorities]``: ``None`` when the table is absent (every demand gets priority 3).
+    priorities: PrioritySettings | None = None
+    #: ``[calendars.NAME]``, in the order declared.
+    calendars: Mapping[str, CalendarSettings] = attrs.field(factory=dict)
+    #: ``[[service_levels]]``, in the order declared.
+    service_levels: tuple[ServiceLevelRule, ...] = ()
+
+    @property
+    def default_calendar(self) -> str | None:
+        """The name of the default calendar: the one marked ``default``, else the first; ``None`` without any."""
+        for name, cal in self.calendars.items():
+            if cal.default:
+                return name
+        return next(iter(self.calendars), None)
+
+    def service_level(self, service: str | None, kind: str, priority: int) -> tuple[int, ServiceLevelRule] | None:
+        """The rule that applies (its index and itself): the most specific match, the first among equals."""
+        best: tuple[int, ServiceLevelRule] | None = None
+        for i, rule in enumerate(self.service_levels):
+            if rule.matches(service, kind, priority) and (best is None or rule.specificity > best[1].specificity):
+                best = (i, rule)
+        return best
 
     @property
     def base_dir(self) -> Path:

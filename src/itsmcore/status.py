@@ -12,7 +12,18 @@ from datetime import datetime
 
 import attrs
 
-from .model import Announcement, AnnouncementState, Demand, DemandKind, DemandState, Service, Stage, Task, TaskState
+from .model import (
+    Announcement,
+    AnnouncementState,
+    Demand,
+    DemandKind,
+    DemandState,
+    Service,
+    ServiceTarget,
+    Stage,
+    Task,
+    TaskState,
+)
 
 S = DemandState
 
@@ -67,6 +78,7 @@ def customer_status(
     known_outage: Announcement | None = None,
     waiting_since: datetime | None = None,
     task: Task | None = None,
+    target: ServiceTarget | None = None,
 ) -> CustomerStatus:
     """Where ``demand`` stands, in words that never contradict its state.
 
@@ -80,11 +92,15 @@ def customer_status(
     :param task: the task of the plan the demand waits on, if any: its latest milestone and
         its expected day say where the thing is ("On its way: dispatched today, expected by
         Thursday 4 December"), the way a parcel is tracked.
+    :param target: what the demand's service level promises (``itsm_service_target``):
+        while its clock runs and the target has not passed, the expectation is the target,
+        told in its calendar's time zone ("We aim to fix this by 3 pm tomorrow.") instead
+        of the service's usual time; nothing is promised while it is paused or once missed.
     """
     state = demand.state
     waiting = demand.waiting_for
     outage = known_outage if known_outage is not None and known_outage.state == AnnouncementState.OPEN else None
-    expected = _expected(demand, service)
+    expected = _aim(demand, target, now) or _expected(demand, service)
     if state == S.STUCK:
         # waiting_for names the failed step here: internal, so not repeated to the customer
         return CustomerStatus(
@@ -236,6 +252,44 @@ def _expected(demand: Demand, service: Service | None) -> str | None:
     if service is None or not service.expected or service.kind != demand.kind:
         return None
     return f"It usually takes {service.expected}."
+
+
+_AIM = {
+    DemandKind.FAILURE: "We aim to fix this",
+    DemandKind.VALUE: "We aim to have it done",
+    DemandKind.INFORMATION: "We aim to answer you",
+}
+
+
+def _aim(demand: Demand, target: ServiceTarget | None, now: datetime | None) -> str | None:
+    """ "We aim to fix this by 3 pm tomorrow.": the service level's target, while it can still be kept."""
+    if target is None or target.due_at is None or target.breached or target.paused:
+        return None
+    if now is not None and target.due_at <= now:
+        return None
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(target.timezone)
+    return f"{_AIM[demand.kind]} by {_when(target.due_at.astimezone(zone), now.astimezone(zone) if now else None)}."
+
+
+def _when(at: datetime, now: datetime | None) -> str:
+    """ "3 pm today", "9:30 am tomorrow", "5 pm on Friday", "noon on Monday 7 December"."""
+    hour = at.hour % 12 or 12
+    clock = (
+        "noon"
+        if (at.hour, at.minute) == (12, 0)
+        else f"{hour}{f':{at.minute:02d}' if at.minute else ''} {'am' if at.hour < 12 else 'pm'}"
+    )
+    if now is not None:
+        days = (at.date() - now.date()).days
+        if days == 0:
+            return f"{clock} today"
+        if days == 1:
+            return f"{clock} tomorrow"
+        if 1 < days < 7:
+            return f"{clock} on {at:%A}"
+    return f"{clock} on {_date(at)}"
 
 
 def _full_stop(text: str) -> str:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
         SurveyComponent,
     )
     from ..desk import Desk
-    from ..model import Demand, DemandState
+    from ..model import Demand, DemandState, Prioritisation, Service
 
 ITSM_CONTRACT = CONTRACT_VERSION
 
@@ -83,3 +83,10 @@ def itsm_demand_state_changed(desk: Desk, demand: Demand, previous: DemandState)
     from .feedback import after_confirmation
 
     after_confirmation(desk, demand, previous)
+
+
+@hookimpl(trylast=True)
+def itsm_prioritise(desk: Desk, intake: Intake, service: Service | None) -> Prioritisation | None:
+    from .priorities import prioritise
+
+    return prioritise(desk, intake, service)

@@ -38,7 +38,8 @@ def classify(desk: Desk, intake: Intake) -> Classification | None:
             if score > best:
                 best, service = score, s.key
     priority = None
-    if (intake.kind or kind) == DemandKind.FAILURE:
+    # with a [priorities] table the matrix decides (itsm_prioritise); the keywords are only a guess
+    if (intake.kind or kind) == DemandKind.FAILURE and desk.config.priorities is None:
         priority = Priority.HIGH if words & _URGENT else Priority.MEDIUM
     if kind is None and service is None and priority is None:
         return None

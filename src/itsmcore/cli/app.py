@@ -22,6 +22,7 @@ from .deployment import check, init, plugins
 from .jobs import jobs
 from .plugin import plugin
 from .report import report  # click only; the reports load when one runs
+from .sla import sla
 from .subscription import subscription
 from .survey import survey
 from .task import task
@@ -45,6 +46,7 @@ for _command in (
     subscription,
     survey,
     task,
+    sla,
     demo,
 ):
     cli.add_command(_command)

@@ -291,3 +291,15 @@ def demand_reject(ctx: click.Context, demand_id: int, approver: str, reason: str
     """Reject a request that waits for approval."""
     d = open_desk(ctx).reject(demand_id, approver, reason)
     click.echo(f"demand {d.id}: {d.state}")
+
+
+@demand.command("priority")
+@click.argument("demand_id", type=int)
+@click.argument("priority", type=click.IntRange(1, 4))
+@click.option("--reason", required=True, help="Why it changes; kept on the demand's journey.")
+@click.option("--actor", default="agent", show_default=True)
+@click.pass_context
+def demand_priority(ctx: click.Context, demand_id: int, priority: int, reason: str, actor: str) -> None:
+    """Change a demand's priority (1 critical to 4 low); its service-level targets follow."""
+    d = open_desk(ctx).set_priority(demand_id, priority, reason, actor=actor)
+    click.echo(f"demand {d.id}: priority {int(d.priority)}")

@@ -14,6 +14,7 @@ from .base import FORMAT, emit, fail
 
 if TYPE_CHECKING:
     from ..model import PlanStep
+    from ..settings import Config
 
 
 @click.command()
@@ -81,8 +82,65 @@ def check(ctx: click.Context) -> None:
         click.echo("  plans:      (what each step runs)")
         for service in planned:
             click.echo(f"    {service.key}: " + "  ·  ".join(_step_label(step) for step in service.plan))
+    if cfg.calendars:
+        default = cfg.default_calendar
+        click.echo(
+            "  calendars:  "
+            + ", ".join(
+                f"{name} ({c.timezone}, {'-'.join(filter(None, [c.country, c.subdivision])) or 'no holidays'},"
+                f" {' '.join(c.days)} {c.hours}{'; default' if name == default else ''})"
+                for name, c in cfg.calendars.items()
+            )
+        )
+    if cfg.service_levels:
+        lines, overlaps = service_level_lines(cfg)
+        click.echo("  service levels: (the rule each service's demands get, by priority)")
+        for line in lines:
+            click.echo(f"    {line}")
+        for overlap in overlaps:
+            click.secho(f"warning: {overlap}", fg="yellow", err=True)
     click.echo(f"  runner:     {cfg.runner.use}")
     click.echo(f"  plugins:    {', '.join(p.name for p in dep.host.info())}")
+
+
+def service_level_lines(cfg: Config) -> tuple[list[str], list[str]]:
+    """Which ``[[service_levels]]`` rule applies to each service's demands, by priority; and equal rules that overlap.
+
+    A service is shown for its own kind; demands without a service for every kind a rule names.
+    """
+    lines: list[str] = []
+    overlaps: list[str] = []
+    targets: list[tuple[str | None, str]] = [(s.key, str(s.kind)) for s in cfg.services]
+    kinds = sorted({k for r in cfg.service_levels for k in r.kinds} or {"failure", "value", "information"})
+    targets += [(None, k) for k in kinds]
+    for service, kind in targets:
+        runs: list[tuple[list[int], str]] = []
+        for priority in (1, 2, 3, 4):
+            found = cfg.service_level(service, kind, priority)
+            name = found[1].name if found else "none"
+            if found:
+                ties = [
+                    r.name
+                    for r in cfg.service_levels
+                    if r is not found[1]
+                    and r.specificity == found[1].specificity
+                    and r.matches(service, kind, priority)
+                ]
+                if ties:
+                    overlaps.append(
+                        f"service levels: {', '.join(repr(t) for t in ties)} also match{'es' if len(ties) == 1 else ''}"
+                        f" {service or '(no service)'} {kind} demands of priority {priority} and are as specific as"
+                        f" {name!r}, which applies (the first in the file)"
+                    )
+            if runs and runs[-1][1] == name:
+                runs[-1][0].append(priority)
+            else:
+                runs.append(([priority], name))
+        if all(name == "none" for _ps, name in runs):
+            continue
+        parts = [f"P{ps[0]}" + (f"-P{ps[-1]}" if len(ps) > 1 else "") + f" {name}" for ps, name in runs]
+        lines.append(f"{service or '(no service)'} ({kind}): " + "  ·  ".join(parts))
+    return lines, overlaps
 
 
 @click.command()

@@ -437,3 +437,28 @@ def maps(ctx: click.Context, since: str | None, until: str | None, directory: Pa
             bar.advance()
     (directory / "index.html").write_text(services_index(rows), encoding="utf-8")
     click.echo(f"wrote {directory / 'index.html'} and {len(rows):,} service pages")
+
+
+@report.command("service-levels")
+@scope_options
+@click.pass_context
+def service_levels(
+    ctx: click.Context,
+    fmt: str,
+    output: Path | None,
+    where: Where,
+) -> None:
+    """Service-level attainment and breaches per service, team and priority (first response and resolution)."""
+    from ..reports import render
+    from ..reports.service_levels import as_dict, as_dicts, service_level_report
+
+    desk = open_desk(ctx)
+    r = service_level_report(desk, _scope(desk, where))
+    _show(
+        fmt,
+        output,
+        data=lambda: as_dict(r),
+        rows=lambda: as_dicts(r),
+        html=lambda: render.service_level_html(r),
+        table=lambda console: render.service_level_table(console, r),
+    )

@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
+from ..calendars import WorkingCalendar, weekdays_calendar
 from ..components import JobRunner, deployment_secret
 from ..deployment import Deployment, Directory
+from ..errors import NotFound
 from ..jobs import LEASE
 from ..model import Service
 from ..plugins import ErrorHandler, PluginHost
@@ -61,10 +63,28 @@ class Context:
         #: deployment instance: a database recreated from scratch numbers its demands from 1
         #: again but has another id, so a remote system never sees one key for two demands.
         self.key_prefix = f"{self.name}@{store[:12]}"
+        self._calendars: dict[str, WorkingCalendar] = {}
 
     @property
     def name(self) -> str:
         return self.deployment.name
+
+    def calendar(self, name: str | None = None) -> WorkingCalendar:
+        """A ``[calendars.NAME]`` calendar (the default one without a name), built once per desk.
+
+        Without any calendar configured, the default counts Monday to Friday in UTC.
+        """
+        key = name or self.config.default_calendar or ""
+        cal = self._calendars.get(key)
+        if cal is None:
+            if not key:
+                cal = weekdays_calendar()
+            elif key in self.config.calendars:
+                cal = self.config.calendars[key].build(key)
+            else:
+                raise NotFound(f"no calendar {key!r}; known: {', '.join(self.config.calendars) or 'none'}")
+            self._calendars[key] = cal
+        return cal
 
     def secret(self) -> bytes:
         """The deployment's signing secret (``ITSM_SECRET``, else its secret file, created 0600)."""

@@ -7,8 +7,9 @@ from collections.abc import Callable
 import attrs
 from sqlalchemy.exc import IntegrityError
 
+from ..errors import Conflict, InvalidInput
 from ..logs import log_context
-from ..model import Actor, Customer, Demand, DemandKind, DemandState, JourneyEvent, Stage
+from ..model import Actor, Customer, Demand, DemandKind, DemandState, JourneyEvent, Priority, Stage
 from ..status import customer_status
 from .context import Context
 from .customers import Customers
@@ -214,6 +215,35 @@ class Handling:
             behind_scenes=behind_scenes or f"state {demand.state} -> {target} by {actor}",
             kind="state",
         )
+
+    def set_priority(
+        self, demand_id: int, priority: Priority | int, reason: str, *, actor: str = Actor.AGENT
+    ) -> Demand:
+        """Change a demand's priority, with the reason on its journey (behind the scenes); a reason is required."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise InvalidInput("say why the priority changes: the reason is kept on the demand's journey")
+        try:
+            target = Priority(int(priority))
+        except ValueError:
+            raise InvalidInput(f"unknown priority {priority!r}; expected 1 (critical) to 4 (low)") from None
+        with log_context(demand_id=demand_id):
+            with self.journey.begin() as change:
+                demand = change.demand(demand_id)
+                if not demand.is_open:
+                    raise Conflict(
+                        f"demand {demand_id} is {demand.state}; its priority no longer matters", state=str(demand.state)
+                    )
+                if demand.priority == target:
+                    raise Conflict(f"demand {demand_id} has priority {int(target)} already", state=str(demand.state))
+                change.record(
+                    demand,
+                    priority=target,
+                    actor=actor,
+                    behind_scenes=f"priority {int(demand.priority)} -> {int(target)} by {actor}: {reason}",
+                    kind="priority",
+                )
+            return change.demands()[demand_id]
 
     def resolve(self, demand_id: int, resolution: str, *, actor: str = Actor.AGENT) -> Demand:
         """Mark an incident resolved (or a request fulfilled, a query answered) and tell the customer."""

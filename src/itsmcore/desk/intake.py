@@ -118,6 +118,22 @@ class Intake:
                 prio = Priority(cl.priority)
             team = cl.team
         kind_v = kind_v or DemandKind.FAILURE
+        # the priority: as given, else as classified, else as a plugin decides (a failure keeps 3, and is kept)
+        prio_note = f"given by {actor}" if prio is not None else ""
+        prio_failures: list[tuple[str, str, BaseException]] = []
+        if prio is None:
+            decided = ctx.host.prioritise(
+                ctx.desk,
+                attrs.evolve(intake, kind=kind_v, service_key=svc.key if svc else None),
+                svc,
+                lambda plugin, hook, exc: prio_failures.append((plugin, hook, exc)),
+            )
+            if decided is not None:
+                plugin, chosen = decided
+                prio = Priority(chosen.priority)
+                prio_note = f"by {plugin}" + (f": {chosen.reason}" if chosen.reason else "")
+        elif classified is not None and priority is None:
+            prio_note = f"classified by {classified[0]}"
         if not summary:
             summary = svc.name if svc else ""
         if not summary:
@@ -220,11 +236,34 @@ class Intake:
                     Actor.SYSTEM,
                     "acknowledged",
                     f"We have your {what} (#{demand_id}).",
-                    f"demand {demand_id} written with state {row['state']}, priority {int(prio or 3)}",
+                    f"demand {demand_id} written with state {row['state']}, priority {int(prio or 3)}"
+                    + (f" ({prio_note})" if prio_note else ""),
                     0,
                     now,
                 )
             )
+            for plugin, hook, exc in prio_failures:  # kept with the demand, in its transaction: never lost
+                text = f"{type(exc).__name__}: {exc}"
+                log.warning("plugin %s failed in %s for demand %s: %s", plugin, hook, demand_id, text)
+                conn.execute(
+                    insert(t.plugin_errors).values(
+                        demand_id=demand_id, plugin=plugin, hook=hook, error=text[:4000], at=now
+                    )
+                )
+                events.append(
+                    _event_row(
+                        demand_id,
+                        Stage.ACKNOWLEDGE,
+                        channel,
+                        Actor.SYSTEM,
+                        "priority",
+                        "",
+                        f"plugin {plugin} failed in {hook} ({text[:300]}); priority {int(prio or Priority.MEDIUM)}"
+                        + (" decided without it" if prio_note else " (the default) kept"),
+                        0,
+                        now,
+                    )
+                )
             if outage is not None:
                 self.book.mark_affected(conn, outage.id, cust.id, now)
                 workaround = f" Meanwhile: {outage.workaround}" if outage.workaround else ""
@@ -304,13 +343,16 @@ class Intake:
                 outage = self.book.get(demand.announcement_id)
             except NotFound:
                 outage = None
+        ctx = self.ctx
+        target = ctx.host.service_target(ctx.desk, demand, ctx.on_error(demand.id)) if demand.is_open else None
         return customer_status(
             demand,
             service=svc,
-            now=self.ctx.clock(),
+            now=ctx.clock(),
             known_outage=outage,
             waiting_since=demand.updated_at if demand.waiting_for else None,
             task=task,
+            target=target,
         )
 
     def _try_answer(self, demand: Demand, customer: Customer) -> list[int]:

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Integer, String, bindparam, func, literal, se
 
 from ..errors import Conflict, NotFound
 from ..logs import log_context
-from ..model import Actor, Demand, DemandState, JourneyEvent, Stage, check_transition
+from ..model import Actor, Demand, DemandState, JourneyEvent, Priority, Stage, check_transition
 from ..model.demand import IllegalTransition
 from ..store import rows
 from ..store import tables as t
@@ -141,6 +141,7 @@ class Change:
         kind: str = "note",
         external_ref: str | None = None,
         at: datetime | None = None,
+        priority: Priority | int | None = None,
     ) -> JourneyEvent:
         """Add one event to a demand's journey; with ``state`` the demand moves along its lifecycle too.
 
@@ -148,7 +149,8 @@ class Change:
         demand is). ``state`` is checked against the lifecycle (:class:`IllegalTransition`)
         and written only if nobody changed the state since this change read it
         (:class:`~itsmcore.errors.Conflict` otherwise). ``waiting_for`` says what the demand
-        now waits for (``None``: nothing). A demand given as an id is read in the
+        now waits for (``None``: nothing). ``priority`` sets the demand's priority (an
+        agent's change, its reason in the event). A demand given as an id is read in the
         transaction; a :class:`Demand` object is taken as what the caller last read.
         """
         before = self._current(demand)
@@ -165,6 +167,8 @@ class Change:
             values["stage"] = str(st)
         if not isinstance(waiting_for, Keep) and waiting_for != before.waiting_for:
             values["waiting_for"] = waiting_for
+        if priority is not None and int(priority) != int(before.priority):
+            values["priority"] = int(priority)
         after = before
         if values:
             values["updated_at"] = now
@@ -179,6 +183,7 @@ class Change:
                 state=target if target is not None and "state" in values else before.state,
                 stage=st,
                 waiting_for=values.get("waiting_for", before.waiting_for),
+                priority=Priority(values.get("priority", before.priority)),
                 updated_at=now,
                 resolved_at=values.get("resolved_at", before.resolved_at),
             )

@@ -12,12 +12,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from ..calendars import WorkingCalendar
 from ..components import Channel
-from ..model import Customer, Link
+from ..model import Actor, Customer, Demand, Link
 from ..model.job import Job
 from .context import KEEP, Context, Keep
 from .delivery import Delivery
 from .execution import Execution
+from .handling import Handling
 from .outbox import Outbox
 from .queue import JobQueue
 
@@ -31,6 +33,20 @@ class Operations:
     _delivery: Delivery
     _queue: JobQueue
     _execution: Execution
+    _handling: Handling
+
+    # ------------------------------------------------------------------ service operations
+
+    def calendar(self, name: str | None = None) -> WorkingCalendar:
+        """A ``[calendars.NAME]`` working calendar, the default one without a name (see ``itsmcore.calendars``)."""
+        return self._ctx.calendar(name)
+
+    def set_priority(self, demand_id: int, priority: int, reason: str, *, actor: str = Actor.AGENT) -> Demand:
+        """Change a demand's priority (1 critical to 4 low); ``reason`` is required and kept on its journey.
+
+        Service-level clocks follow: the rule that matches the new priority sets the targets.
+        """
+        return self._handling.set_priority(demand_id, priority, reason, actor=actor)
 
     # ------------------------------------------------------------------ messages
 

@@ -10,13 +10,13 @@ thing has actually arrived.
 
 from __future__ import annotations
 
-import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import attrs
 from sqlalchemy import bindparam, select, update
 
+from ..calendars import expected_by
 from ..config import did_you_mean
 from ..errors import Conflict, InvalidInput, NotFound
 from ..logs import log_context
@@ -33,24 +33,6 @@ from .outbox import Outbox
 _T = t.tasks.c
 _SELECT_TASK = select(t.tasks).where(_T.id == bindparam("b_id"))
 _SELECT_DEMAND_TASKS = select(t.tasks).where(_T.demand_id == bindparam("b_demand")).order_by(_T.step.desc())
-#: "3 working days", "2 days", "1 day": an expectation that works out to a day.
-_DAYS = re.compile(r"^\s*(\d{1,3})\s+(working\s+|business\s+)?days?\b", re.IGNORECASE)
-
-
-def expected_by(expected: str, start: datetime) -> datetime | None:
-    """The day ``expected`` ("3 working days") works out to from ``start``; ``None`` for other words."""
-    m = _DAYS.match(expected)
-    if m is None:
-        return None
-    days = int(m.group(1))
-    if not m.group(2):
-        return start + timedelta(days=days)
-    at = start
-    while days > 0:
-        at += timedelta(days=1)
-        if at.weekday() < 5:
-            days -= 1
-    return at
 
 
 def _lower_first(text: str) -> str:
@@ -142,7 +124,8 @@ class Tasks:
         spec = svc.plan[step].task
         assert spec is not None
         team = spec.team.strip() or None
-        due = expected_by(spec.expected, now)
+        # "3 working days" in the team's working time: the deployment's default calendar
+        due = expected_by(self.ctx.calendar(), spec.expected, now)
         stmt = insert_ignore(change.conn, t.tasks, ["demand_id", "step"]).returning(_T.id)
         task_id = change.conn.execute(
             stmt,

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .journey import Actor, JourneyEvent, MomentOfTruth, Stage
     from .review import A_COLLEAGUE, RATING_HIGH, RATING_LOW, Review, ReviewSummary
     from .service import Ask, AskType, Eligibility, ExperiencePackage, HumanTask, Link, Milestone, PlanStep, Service
+    from .service_level import Prioritisation, ServiceTarget
     from .survey import KnowledgeArticle, SurveyResponse
     from .task import ReachedMilestone, Task, TaskState
 
@@ -54,6 +55,7 @@ _WHERE: dict[str, str] = {
     "Milestone": "service",
     "MomentOfTruth": "journey",
     "PlanStep": "service",
+    "Prioritisation": "service_level",
     "Priority": "demand",
     "RATING_HIGH": "review",
     "RATING_LOW": "review",
@@ -61,6 +63,7 @@ _WHERE: dict[str, str] = {
     "Review": "review",
     "ReviewSummary": "review",
     "Service": "service",
+    "ServiceTarget": "service_level",
     "Stage": "journey",
     "SurveyResponse": "survey",
     "Task": "task",
@@ -109,11 +112,13 @@ __all__ = [
     "Milestone",
     "MomentOfTruth",
     "PlanStep",
+    "Prioritisation",
     "Priority",
     "ReachedMilestone",
     "Review",
     "ReviewSummary",
     "Service",
+    "ServiceTarget",
     "Stage",
     "SurveyResponse",
     "Task",

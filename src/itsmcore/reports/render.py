@@ -26,6 +26,7 @@ from .journeys import Gap, JourneyMap, human_duration
 from .journeys import as_dict as journey_dict
 from .reviews import ReviewRow
 from .reviews import as_dicts as review_dicts
+from .service_levels import ServiceLevelReport
 from .surveys import Detractor, SurveyRow
 from .surveys import as_dicts as survey_dicts
 from .trends import as_dict as trend_dict
@@ -428,3 +429,55 @@ __all__ = [
     "to_csv",
     "to_json",
 ]
+
+
+# ---------------------------------------------------------------------------- service levels
+
+
+def service_level_rows(r: ServiceLevelReport) -> Rows:
+    head = ["by", "value", "metric", "clocks", "met", "breached", "open", "attainment"]
+    body: list[tuple[str, ...]] = [
+        (
+            row.dimension,
+            row.value,
+            row.metric,
+            str(row.clocks),
+            str(row.met),
+            str(row.breached),
+            str(row.open),
+            "-" if row.attainment is None else f"{row.attainment:.0%}",
+        )
+        for row in r.rows
+    ]
+    return head, body
+
+
+def _breach_rows(r: ServiceLevelReport) -> Rows:
+    head = ["demand", "metric", "service", "team", "priority", "rule", "breached at"]
+    body: list[tuple[str, ...]] = [
+        (f"#{b['demand']}", b["metric"], b["service"], b["team"], str(b["priority"]), b["rule"], b["breached_at"])
+        for b in r.breaches
+    ]
+    return head, body
+
+
+def service_level_table(console: Console, r: ServiceLevelReport) -> None:
+    console.print(f"Service levels: {r.scope.describe()}")
+    if r.empty:
+        console.print("No service-level clocks in this period.")
+        return
+    _print_table(console, service_level_rows(r))
+    if r.breaches:
+        console.print("Breaches, newest first:")
+        _print_table(console, _breach_rows(r))
+
+
+def service_level_html(r: ServiceLevelReport) -> str:
+    body = f"<h1>Service levels</h1><p>{escape(r.scope.describe())}</p>"
+    if r.empty:
+        body += "<p>No service-level clocks in this period.</p>"
+    else:
+        body += _table(*service_level_rows(r))
+        if r.breaches:
+            body += "<h2>Breaches, newest first</h2>" + _table(*_breach_rows(r))
+    return _page(f"Service levels: {r.scope.describe()}", body)

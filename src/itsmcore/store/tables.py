@@ -414,3 +414,35 @@ reviews = Table(
     Index(None, "demand_id", unique=True),
     Index(None, "service_key", "hidden", "at"),
 )
+
+# Service-level clocks: one row per demand and metric ("response", "resolution"), written by
+# the builtin service-levels plugin as it observes the journey. ``elapsed`` is the working time
+# used before ``running_since`` (null while paused or stopped); ``due_at`` and ``warn_at`` are
+# when the target and the warning fall while the clock runs (``warn_at`` null once warned), so
+# the sweep finds what is due through an index, however many demands are open.
+service_level_clocks = Table(
+    "service_level_clocks",
+    metadata,
+    Column("demand_id", Integer, ForeignKey("demands.id"), primary_key=True),
+    Column("metric", String(16), primary_key=True),
+    Column("rule", String(128), nullable=False),
+    Column("calendar", String(64), nullable=False),
+    Column("target_secs", Float, nullable=False),
+    Column("warn_share", Float, nullable=False),
+    Column("service_key", String(128)),
+    Column("kind", String(16), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # running, paused, stopped
+    Column("paused_for", String(16)),  # customer, approver
+    Column("elapsed", Float, nullable=False, default=0.0),
+    Column("running_since", TS),
+    Column("due_at", TS),
+    Column("warn_at", TS),
+    Column("warned_at", TS),
+    Column("breached_at", TS),
+    Column("started_at", TS, nullable=False),
+    Column("stopped_at", TS),
+    Index(None, "state", "due_at"),
+    Index(None, "state", "warn_at"),
+    Index(None, "started_at"),
+)
