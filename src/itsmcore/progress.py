@@ -28,7 +28,9 @@ class Bar:
             kw = {"description": description} if description else {}
             self._progress.update(self._task, advance=n, **kw)
 
-    def update(self, completed: float | None = None, total: float | None = None, description: str | None = None) -> None:
+    def update(
+        self, completed: float | None = None, total: float | None = None, description: str | None = None
+    ) -> None:
         if self._progress is not None:
             kw: dict[str, Any] = {}
             if completed is not None:
