@@ -69,7 +69,7 @@ def verify(secret: bytes, token: str, now: datetime, *, purpose: str | None = No
             customer_id=str(data["c"]),
             expires=datetime.fromtimestamp(int(data["e"]), tz=now.tzinfo),
         )
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, OverflowError, OSError):  # OverflowError: a date past any calendar
         raise broken from None
     if purpose is not None and claim.purpose != purpose:
         raise broken

@@ -96,7 +96,8 @@ def header(msg: Message, name: str) -> str:
     try:
         value = msg.get(name)
     except Exception:
-        raw = msg.get_all(name, failobj=[]) if hasattr(msg, "get_all") else []
+        # get_all() would parse it again and raise the same: the value as written, unparsed
+        raw = [v for k, v in msg.raw_items() if k.lower() == name.lower()]
         value = raw[0] if raw else None
     if value is None:
         return ""

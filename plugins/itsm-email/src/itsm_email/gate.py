@@ -494,7 +494,8 @@ class Mailgate:
         try:
             self.channel.send_reply(recipient, address, f"Re: {mail.subject}".strip(), text, mail.message_id)
             return True
-        except (itsmcore.TemporaryFailure, itsmcore.PermanentFailure) as e:
+        except (itsmcore.TemporaryFailure, itsmcore.PermanentFailure, ValueError) as e:
+            # ValueError: an address the email package will not write in a header (From: "@")
             log.warning("could not send the explanation to %s: %s", address, e)
             return False
 

@@ -139,7 +139,7 @@ def decode_text(payload: bytes, label: str | None) -> str:
     for candidate in candidates:
         try:
             return payload.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
+        except (LookupError, ValueError):  # ValueError: a label Python cannot look up (a NUL in it)
             continue
     return payload.decode("cp1252", "replace")
 
