@@ -136,7 +136,7 @@ def itsm_directories():
     return [DirectoryComponent(name="hr-export", factory=HrExport, settings=Settings, description="An HR export.")]
 '''
 
-TESTS = '''
+TESTS = """
 import pytest
 from itsmcore import ActionRequest, Demand, DemandKind
 from itsmcore.testing import ActionContract, ChannelContract, DirectoryContract, context_for, sample_customer
@@ -213,7 +213,7 @@ class TestNoPasswords(DirectoryContract):
     @pytest.fixture
     def directory(self, tmp_path):
         return hr_export.HrExport(None, context_for(tmp_path))
-'''
+"""
 
 CHANNELS = {
     "good_channel": channel_plugin(),

@@ -614,3 +614,18 @@ def test_core_ranges_are_read_from_the_installed_metadata(tmp_path: Path, monkey
     assert (found["itsm-ahead"].plugins, found["itsm-ahead"].requirement) == (("ahead",), "itsmcore>=9,<10")
     assert found["itsm-behind"].requirement == "ItsmCore<0.1" and found["itsm-behind"].version == "0.3"
     assert [m.distribution for m in core_requirement_mismatches(disable=["ahead"])] == ["itsm-behind"]
+
+
+def test_a_config_module_that_fails_to_import_says_where_it_is_named(
+    write_deployment: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from itsmcore.config import read_config
+
+    (tmp_path / "half_written.py").write_text("import does_not_exist_anywhere\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = read_config(write_deployment('\n[plugins]\nmodules = ["half_written"]\n'))
+    with pytest.raises(PluginError) as info:
+        PluginHost.for_config(config, entry_points=False)
+    msg = str(info.value)
+    assert msg.startswith("plugin 'half_written': failed to import: ModuleNotFoundError")
+    assert "[plugins] modules" in msg and "take it out of that list" in msg

@@ -241,7 +241,11 @@ class PluginHost:
             try:
                 mod = importlib.import_module(modname)
             except Exception as e:
-                raise PluginError(modname, f"failed to import: {type(e).__name__}: {e}") from e
+                raise PluginError(
+                    modname,
+                    f"failed to import: {type(e).__name__}: {e}; it is named in the config's [plugins] modules:"
+                    " fix the module or take it out of that list",
+                ) from e
             self.register(mod, name=modname)
 
     def register(
