@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -18,21 +17,12 @@ if TYPE_CHECKING:
 pytest_plugins = ["itsmcore.testing"]
 
 
-try:
-    from hypothesis import HealthCheck, settings
-except ImportError:  # only the property tests (test_fuzz.py) need it
-    pass
-else:
-    # The property tests: a few dozen examples each, the same ones every run, in the normal run;
-    # 10,000 each under `tox -e fuzz` (HYPOTHESIS_PROFILE=fuzz). No deadline: a loaded machine is slow.
-    _unchecked = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large]
-    settings.register_profile(
-        "default", max_examples=50, deadline=None, derandomize=True, database=None, suppress_health_check=_unchecked
-    )
-    settings.register_profile(
-        "fuzz", max_examples=10_000, deadline=None, database=None, print_blob=True, suppress_health_check=_unchecked
-    )
-    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+def pytest_configure(config: pytest.Config) -> None:
+    # imported here, not above: pytest rewrites the kit's asserts once it has registered it
+    from itsmcore.testing.profiles import use_hypothesis_profiles
+
+    use_hypothesis_profiles()  # the property tests' profiles (HYPOTHESIS_PROFILE=fuzz for tox -e fuzz)
+
 
 PASSWORD = "eagle5-demo"
 API_TOKEN = "itsm_test-token-for-the-integration-tests-0123456789"
