@@ -211,7 +211,8 @@ class Sessions:
             row = conn.execute(
                 select(s.c.customer_id, s.c.expires_at).where(s.c.id == self._id(token), s.c.ended_at.is_(None))
             ).first()
-        if row is None or (rows.aware(row.expires_at) or self.ctx.clock()) <= self.ctx.clock():
+        now = self.ctx.clock()
+        if row is None or (rows.aware(row.expires_at) or now) <= now:
             return None
         return str(row.customer_id)
 
