@@ -489,6 +489,39 @@ def test_long_headers(gate: Mailgate, name: str, size: int, unit: bytes) -> None
     check(gate, raw + unit * (size // len(unit)) + b"\r\n\r\nhello\r\n")
 
 
+@given(
+    name=st.sampled_from(["Content-Type", "Content-Disposition"]),
+    size=st.integers(4_000, 200_000),
+    unit=st.sampled_from([b"a=b; ", b'a="b\\"c"; ', b"filename*0=x; ", b"(", b"(x) "]),
+)
+def test_huge_parameter_headers(gate: Mailgate, name: str, size: int, unit: bytes) -> None:
+    """MIME parameter headers are cut to size before the stdlib parses them, in every part."""
+    value = b"text/plain; " if name == "Content-Type" else b"inline; "
+    big = name.encode() + b": " + value + unit * (size // len(unit))
+    check(gate, b"From: steve@eagle5.example\r\nSubject: big\r\n" + big + b"\r\n\r\nhello\r\n")
+    part = b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n' + big + b"\r\n\r\nhi\r\n--b--\r\n"
+    check(gate, b"From: steve@eagle5.example\r\nSubject: big part\r\n" + part)
+
+
+@pytest.mark.parametrize("name", ["Content-Type", "From", "Subject", "Message-ID", "Content-Disposition"])
+def test_comments_nested_thousands_deep_are_dropped(name: str) -> None:
+    """Found by reading the stdlib: it parses a comment by recursion, one level per "(" — a thousand
+    levels in any structured header raised RecursionError."""
+    deep = b"(" * 5_000 + b")" * 5_000
+    head = b"From: steve@eagle5.example\r\n" if name != "From" else b""
+    value = {"Content-Type": b"text/plain; " + deep, "From": b"steve@eagle5.example " + deep}.get(name, deep)
+    mail = parse(head + name.encode() + b": " + value + b"\r\n\r\nhello\r\n")
+    assert mail.sender == "steve@eagle5.example"
+    assert mail.text.strip() == "hello"
+
+
+def test_a_thirty_kilobyte_content_type_keeps_its_type_and_charset() -> None:
+    raw = b"From: steve@eagle5.example\r\nContent-Type: text/plain; charset=utf-8; " + b"a=b; " * 6_000
+    mail = parse(raw + b"\r\n\r\n" + "café".encode() + b"\r\n")
+    assert mail.text.strip() == "café"
+    assert mail.msg.get_content_type() == "text/plain"
+
+
 def test_an_encoded_word_with_a_line_break_in_from_is_read() -> None:
     """Found by the fuzzer: a From whose encoded word decodes to CR made the header fallback raise."""
     for raw in (b"From: =??b?DQ==?=\r\n\r\nhi\r\n", b"From: =??b??=\r\n\r\nhi\r\n"):
