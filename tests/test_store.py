@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, make_url, text
 
 from itsmcore import StoreUnavailable
 from itsmcore.store.engine import (
@@ -56,6 +56,28 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
 def test_relative_sqlite_paths_are_relative_to_the_config(tmp_path: Path) -> None:
     assert resolve_url("sqlite:///data/itsm.db", tmp_path) == f"sqlite:///{tmp_path.resolve() / 'data/itsm.db'}"
     assert resolve_url("sqlite://", tmp_path) == "sqlite://"
+
+
+def test_sqlite_uri_filenames_keep_their_form_and_options(tmp_path: Path) -> None:
+    """``sqlite:///file:PATH?uri=true`` (read-only copies, shared caches) resolves PATH only."""
+    (tmp_path / "data").mkdir()
+    rw = make_engine(resolve_url("sqlite:///file:data/itsm.db?uri=true", tmp_path))
+    with rw.begin() as conn:
+        conn.execute(text("CREATE TABLE t (a INTEGER)"))
+    rw.dispose()
+    assert (tmp_path / "data" / "itsm.db").exists()
+    url = resolve_url("sqlite:///file:data/itsm.db?mode=ro&uri=true", tmp_path)
+    assert make_url(url).database == f"file:{tmp_path.resolve() / 'data/itsm.db'}"
+    assert dict(make_url(url).query) == {"mode": "ro", "uri": "true"}
+    ro = make_engine(url)
+    with ro.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 0
+        with pytest.raises(Exception, match="readonly"):
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+    ro.dispose()
+    memory = "sqlite:///file:shared?mode=memory&cache=shared&uri=true"
+    assert make_url(resolve_url(memory, tmp_path)).database == "file:shared"
+    assert not (tmp_path / "shared").exists()
 
 
 def test_a_database_behind_the_code_is_refused_without_upgrade(tmp_path: Path) -> None:

@@ -28,7 +28,10 @@ class DeploymentSettings:
     name: str = attrs.field(default="itsm", metadata={"doc": "Shown to customers and in reports."})
     database: str = attrs.field(
         default="sqlite:///itsm.db",
-        metadata={"doc": "SQLAlchemy URL; a relative SQLite path is relative to the config file."},
+        metadata={
+            "doc": "SQLAlchemy URL; a relative SQLite path is relative to the config file, also in an SQLite "
+            "URI filename (``sqlite:///file:PATH?mode=ro&uri=true``)."
+        },
     )
     secret_file: str = attrs.field(
         default=".itsm-secret",

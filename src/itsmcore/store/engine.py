@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool, StaticPool
 
@@ -24,16 +24,31 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
     return not (type_ == "index" and name in ("ix_services_fts", "ix_services_trgm"))
 
 
+def _sqlite_uri(u: URL) -> bool:
+    """Whether ``u`` names an SQLite URI filename (``sqlite:///file:PATH?uri=true``)."""
+    return str(u.query.get("uri", "")).lower() in ("true", "1") and (u.database or "").startswith("file:")
+
+
+def _sqlite_file(u: URL) -> Path | None:
+    """The file an SQLite URL opens, or None for an in-memory database."""
+    database = u.database or ""
+    if _sqlite_uri(u):
+        if u.query.get("mode") == "memory":
+            return None
+        database = database.removeprefix("file:")
+    return Path(database) if database and database != ":memory:" else None
+
+
 def resolve_url(url: str, base_dir: Path) -> str:
     """Make a relative SQLite path relative to the config file, not to the working directory."""
     try:
         u = make_url(url)
     except ArgumentError as e:
         raise StoreUnavailable(f"invalid database URL {url!r}: {e}") from None
-    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
-        path = Path(u.database)
-        if not path.is_absolute():
-            u = u.set(database=str((base_dir / path).resolve()))
+    path = _sqlite_file(u) if u.get_backend_name() == "sqlite" else None
+    if path is not None and not path.is_absolute():
+        resolved = str((base_dir / path).resolve())
+        u = u.set(database=f"file:{resolved}" if _sqlite_uri(u) else resolved)
     return u.render_as_string(hide_password=False)
 
 
@@ -64,11 +79,12 @@ def make_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {}
     backend = u.get_backend_name()
     if backend == "sqlite":
-        if not u.database or u.database == ":memory:":
+        file = _sqlite_file(u)
+        if file is None:
             kwargs["poolclass"] = StaticPool
             kwargs["connect_args"] = {"check_same_thread": False}
         else:
-            parent = Path(u.database).parent
+            parent = file.parent
             if not parent.is_dir():
                 raise StoreUnavailable(f"cannot open database {safe_url(url)}: directory {parent} does not exist")
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
