@@ -70,32 +70,80 @@ def _person(customer_id: str | None, name: str | None) -> str | None:
 @FORMAT
 @click.pass_context
 def customer_show(ctx: click.Context, customer_id: str, fmt: str) -> None:
-    """Show one customer with roles, groups and devices."""
+    """Show one customer whole: identity and devices, subscriptions, open and recent demands on every
+    channel with the sentence the customer reads, announcements affecting them, survey answers and
+    their trend, and reviews."""
     from ..config import did_you_mean
-    from ..deployment import Deployment, Directory
     from ..errors import UnknownCustomer
 
-    dep = Deployment.load(ctx.obj.get("config"))
-    directory = Directory(dep.directories())
-    c = directory.get_customer(customer_id)
-    if c is None:
-        raise UnknownCustomer(customer_id, did_you_mean(customer_id, [x.id for x in directory.list_customers()]))
-    manager = directory.get_customer(c.manager) if c.manager else None
-    row = _customer_row(c, directory.configuration_items(c.id), manager.name if manager else None)
+    desk = open_desk(ctx)
+    if desk.find_customer(customer_id) is None:
+        raise UnknownCustomer(customer_id, did_you_mean(customer_id, [x.id for x in desk.list_customers()]))
+    p = desk.customer_profile(customer_id)
+    row = _customer_row(p.customer, p.items, p.manager.name if p.manager else None)
+    row |= profile_fields(p)
     if fmt == "json":
         emit(fmt, row, [])
         return
-    devices = row.pop("devices")
     row["manager"] = _person(row["manager"], row.pop("manager_name"))
     row["disabled"] = "yes: the directory has switched this account off" if row["disabled"] else "no"
-    emit("table", [{"field": k, "value": cell(v)} for k, v in row.items()], ["field", "value"], f"customer {c.id}")
-    if devices:
-        emit(
-            "table",
-            [{"id": d["id"], "kind": d["kind"], "name": d["name"]} for d in devices],
-            ["id", "kind", "name"],
-            "devices",
-        )
+    facts = ["id", "name", "disabled", "email", "mobile", "role", "department", "groups", "manager"]
+    facts += ["preferred_channels", "subscriptions", "channels", "trend"]
+    row["channels"] = [f"{ch} {n}" for ch, n in row["channels"].items()]
+    emit("table", [{"field": k, "value": cell(row[k])} for k in facts], ["field", "value"], f"customer {p.customer.id}")
+    sections = [
+        ("devices", ["id", "kind", "name"]),
+        ("open_demands", ["id", "service", "channel", "status"]),
+        ("recent_demands", ["id", "service", "channel", "status"]),
+        ("announcements", ["id", "service", "title"]),
+        ("survey_answers", ["method", "score", "comment", "demand", "at"]),
+        ("reviews", ["service", "rating", "text", "at"]),
+    ]
+    for key, columns in sections:
+        if row[key]:
+            emit("table", row[key], columns, key.replace("_", " "))
+
+
+def profile_fields(p: Any) -> dict[str, Any]:
+    """The parts of a :class:`~itsmcore.CustomerProfile` beyond the directory entry, as plain values."""
+
+    def demand(d: Any) -> dict[str, Any]:
+        return {
+            "id": d.id,
+            "kind": d.kind,
+            "summary": d.summary,
+            "service": d.service_key,
+            "channel": d.channel,
+            "state": d.state,
+            "status": d.status,
+            "created_at": d.created_at.isoformat(),
+        }
+
+    return {
+        "subscriptions": list(p.subscriptions),
+        "channels": dict(p.channels),
+        "open_demands": [demand(d) for d in p.open_demands],
+        "recent_demands": [demand(d) for d in p.recent_demands],
+        "announcements": [
+            {"id": a.id, "service": a.service_key, "title": a.title, "state": str(a.state)} for a in p.announcements
+        ],
+        "survey_answers": [
+            {
+                "method": a.method,
+                "score": a.score,
+                "comment": a.comment,
+                "demand": a.demand_id,
+                "service": a.service_key,
+                "at": a.at.isoformat(timespec="minutes"),
+            }
+            for a in p.survey_answers
+        ],
+        "trend": str(p.trend),
+        "reviews": [
+            {"service": r.service_key, "rating": r.rating, "text": r.text, "at": r.at.isoformat(timespec="minutes")}
+            for r in p.reviews
+        ],
+    }
 
 
 @customer.command("unlock")

@@ -26,6 +26,7 @@ from ..model import (
     Announcement,
     ConfigurationItem,
     Customer,
+    CustomerProfile,
     Demand,
     DemandKind,
     DemandState,
@@ -57,6 +58,7 @@ from .journey import Journey
 from .operations import Operations
 from .outages import FANOUT, FOLLOW_UP, Outages
 from .outbox import Outbox
+from .profiles import Profiles
 from .queue import JobQueue
 from .reviews import Reviews
 from .services import Catalog, CatalogEntry, Held
@@ -90,7 +92,8 @@ class Desk(Operations):
         subscriptions = self._subscriptions = Subscriptions(ctx, customers, catalog)
         delivery = self._delivery = Delivery(ctx, customers)
         surveys = self._surveys = Surveys(ctx, customers, demands, journey, outbox)
-        self._reviews = Reviews(ctx, customers, demands, journey)
+        reviews = self._reviews = Reviews(ctx, customers, demands, journey)
+        self._profiles = Profiles(ctx, customers, demands, book, reviews)
         handling = self._handling = Handling(ctx, demands, journey, outbox, customers)
         intake = self._intake = Intake(ctx, customers, catalog, book, demands, journey, outbox)
         fulfilment = Fulfilment(ctx, outbox, subscriptions)
@@ -193,6 +196,11 @@ class Desk(Operations):
     def configuration_items(self, customer_id: str) -> list[ConfigurationItem]:
         """The customer's devices and other CIs, from the directories."""
         return self._customers.configuration_items(customer_id)
+
+    def customer_profile(self, customer_id: str) -> CustomerProfile:
+        """One view of a customer: identity, devices, subscriptions, demands on every channel with the
+        sentence they read, announcements affecting them, survey answers and their trend, reviews."""
+        return self._profiles.profile(customer_id)
 
     def authenticate(
         self,

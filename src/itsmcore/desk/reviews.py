@@ -194,6 +194,10 @@ class Reviews:
                 out[r.service_key] = ReviewSummary(service_key=r.service_key, count=int(r.n), average=float(r.avg))
         return out
 
+    def rows_to_reviews(self, found: Iterable[Any]) -> list[Review]:
+        """Rows of the ``reviews`` table as :class:`~itsmcore.model.Review`, with each author's name."""
+        return self._reviews(found)
+
     def _reviews(self, found: Iterable[Any]) -> list[Review]:
         names: dict[str, str] = {}
         out = []

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         check_transition,
     )
     from .journey import Actor, JourneyEvent, MomentOfTruth, Stage
+    from .profile import CustomerProfile, DemandSummary, Trend
     from .review import A_COLLEAGUE, RATING_HIGH, RATING_LOW, Review, ReviewSummary
     from .service import Ask, AskType, Eligibility, ExperiencePackage, HumanTask, Link, Milestone, PlanStep, Service
     from .service_level import Prioritisation, ServiceTarget
@@ -40,8 +41,10 @@ _WHERE: dict[str, str] = {
     "CIKind": "customer",
     "ConfigurationItem": "customer",
     "Customer": "customer",
+    "CustomerProfile": "profile",
     "Demand": "demand",
     "DemandKind": "demand",
+    "DemandSummary": "profile",
     "DemandState": "demand",
     "Eligibility": "service",
     "ExperiencePackage": "service",
@@ -68,6 +71,7 @@ _WHERE: dict[str, str] = {
     "SurveyResponse": "survey",
     "Task": "task",
     "TaskState": "task",
+    "Trend": "profile",
     "check_transition": "demand",
 }
 
@@ -99,9 +103,11 @@ __all__ = [
     "CIKind",
     "ConfigurationItem",
     "Customer",
+    "CustomerProfile",
     "Demand",
     "DemandKind",
     "DemandState",
+    "DemandSummary",
     "Eligibility",
     "ExperiencePackage",
     "HumanTask",
@@ -123,5 +129,6 @@ __all__ = [
     "SurveyResponse",
     "Task",
     "TaskState",
+    "Trend",
     "check_transition",
 ]
