@@ -184,7 +184,11 @@ class Delivery:
 
 @runtime_checkable
 class Channel(Protocol):
-    """An outbound touchpoint. Inbound intake calls :class:`~itsmcore.desk.Desk` directly."""
+    """An outbound touchpoint. Inbound intake calls :class:`~itsmcore.desk.Desk` directly.
+
+    A channel may have an ``inbox`` attribute set to True: it is the portal inbox, which
+    keeps every message anyway, so customers are not offered it as a preference.
+    """
 
     def address_for(self, customer: Customer) -> str | None:
         """The customer's address on this channel, or ``None`` if they cannot be reached here."""

@@ -378,6 +378,18 @@ def run_demo(
                 f" {keyboard.acknowledgement}",
                 markup=False,
             )
+            console.rule("One view of the customer, and what Tony chose")
+            prefs = desk.set_preferences(
+                "tony", by="tony", quiet_hours="22:00-07:00", time_zone="Europe/London", surveys=False
+            )
+            profile = desk.customer_profile("tony")
+            console.print(
+                f"Tony sets quiet hours ({prefs.quiet_hours}: news waits, outages still reach him) and asks not"
+                f" to be surveyed; survey allowed now: {desk.survey_allowed('tony')[0]}.",
+                markup=False,
+            )
+            for d in profile.open_demands:
+                console.print(f"The desk sees Tony's #{d.id} ({d.channel}): {d.status}", markup=False)
             if sandboxes:
                 console.rule("What the stand-ins received")
                 for box in sandboxes:

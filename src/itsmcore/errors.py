@@ -9,6 +9,7 @@ Map an error to an answer by its ``http_status`` or ``exit_code``, never by its 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import attrs
 
@@ -19,6 +20,7 @@ __all__ = [
     "ConfigError",
     "ConfigProblem",
     "Conflict",
+    "Deferred",
     "Forbidden",
     "IllegalTransition",
     "IneligibleCustomer",
@@ -122,6 +124,15 @@ class TemporaryFailure(ItsmError):
 
 class PermanentFailure(ItsmError):
     """Raised by an action or channel when trying again cannot help (4xx, bad data)."""
+
+
+class Deferred(ItsmError):
+    """Raised by a job's handler when the job should wait, not fail: it runs again at ``until``
+    (aware) and the wait counts no attempt (a message held for the customer's quiet hours)."""
+
+    def __init__(self, until: datetime, reason: str):
+        self.until = until
+        super().__init__(reason)
 
 
 class TooManyAttempts(ItsmError):

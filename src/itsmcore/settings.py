@@ -40,6 +40,13 @@ class DeploymentSettings:
     default_channel: str = attrs.field(
         default="log", metadata={"doc": "Channel used when a customer has no reachable preferred channel."}
     )
+    language: str = attrs.field(
+        default="en",
+        metadata={
+            "doc": "Language of customer-facing text when neither the customer's preferences nor the directory "
+            "name one (a locale code: en, fr, de_CH)."
+        },
+    )
     public_url: str = attrs.field(default="http://127.0.0.1:8000", metadata={"doc": "Base of links sent out."})
 
 

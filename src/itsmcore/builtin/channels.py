@@ -25,6 +25,8 @@ class LogChannel:
 
     def __init__(self, settings: LogChannelSettings, context: ComponentContext):
         self.file: Path | None = context.path(settings.path) if settings.path else None
+        # without a file it is the portal inbox alone: not a channel a customer would choose
+        self.inbox = self.file is None
 
     def address_for(self, customer: Customer) -> str | None:
         return customer.id

@@ -91,6 +91,7 @@ CUSTOMER_KEYS = (
     "groups",
     "manager",
     "preferred_channels",
+    "language",
     "password",
     "disabled",
     "attributes",
@@ -212,7 +213,8 @@ class FileDirectory:
                 groups=tuple(raw.get("groups", ())),
                 manager=raw.get("manager"),
                 preferred_channels=tuple(raw.get("preferred_channels", ())),
-                attributes={str(k): str(v) for k, v in dict(raw.get("attributes", {})).items()},
+                attributes={str(k): str(v) for k, v in dict(raw.get("attributes", {})).items()}
+                | ({"language": str(raw["language"])} if raw.get("language") else {}),
             )
         except (TypeError, ValueError) as e:
             problems.append(ConfigProblem(file, where, f"invalid customer: {e}"))

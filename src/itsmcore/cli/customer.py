@@ -88,7 +88,8 @@ def customer_show(ctx: click.Context, customer_id: str, fmt: str) -> None:
     row["manager"] = _person(row["manager"], row.pop("manager_name"))
     row["disabled"] = "yes: the directory has switched this account off" if row["disabled"] else "no"
     facts = ["id", "name", "disabled", "email", "mobile", "role", "department", "groups", "manager"]
-    facts += ["preferred_channels", "subscriptions", "channels", "trend"]
+    facts += ["preferred_channels", "contact", "subscriptions", "channels", "trend"]
+    row["contact"] = _contact(row["preferences"])
     row["channels"] = [f"{ch} {n}" for ch, n in row["channels"].items()]
     emit("table", [{"field": k, "value": cell(row[k])} for k in facts], ["field", "value"], f"customer {p.customer.id}")
     sections = [
@@ -119,7 +120,9 @@ def profile_fields(p: Any) -> dict[str, Any]:
             "created_at": d.created_at.isoformat(),
         }
 
+    prefs = p.preferences
     return {
+        "preferences": preferences_fields(prefs) if prefs is not None else None,
         "subscriptions": list(p.subscriptions),
         "channels": dict(p.channels),
         "open_demands": [demand(d) for d in p.open_demands],
@@ -144,6 +147,88 @@ def profile_fields(p: Any) -> dict[str, Any]:
             for r in p.reviews
         ],
     }
+
+
+def preferences_fields(prefs: Any) -> dict[str, Any]:
+    """A :class:`~itsmcore.Preferences` as plain values."""
+    return {
+        "channels": list(prefs.channels),
+        "quiet_hours": str(prefs.quiet_hours) if prefs.quiet_hours else None,
+        "language": prefs.language,
+        "surveys": prefs.surveys,
+        "source": prefs.source,
+        "updated_at": prefs.updated_at.isoformat(timespec="seconds") if prefs.updated_at else None,
+        "updated_by": prefs.updated_by,
+    }
+
+
+def _contact(prefs: dict[str, Any] | None) -> str:
+    """The preferences in one line: "email, sms; quiet 22:00-07:00 Europe/Paris; fr; no surveys (their choice)"."""
+    if prefs is None:
+        return ""
+    parts = [", ".join(prefs["channels"]) or "the default channel"]
+    if prefs["quiet_hours"]:
+        parts.append(f"quiet {prefs['quiet_hours']}")
+    parts.append(prefs["language"])
+    if not prefs["surveys"]:
+        parts.append("no surveys")
+    chosen = " (their choice)" if prefs["source"] == "customer" else " (from the directory)"
+    return "; ".join(parts) + chosen
+
+
+@customer.command("preferences")
+@click.argument("customer_id")
+@click.option("--channels", help="Channels in order, comma-separated (from those that can reach the customer).")
+@click.option("--quiet-hours", metavar="HH:MM-HH:MM", help='When non-urgent messages wait ("" clears them).')
+@click.option("--time-zone", help="Time zone of the quiet hours (e.g. Europe/Paris; default UTC).")
+@click.option("--language", help="Language of customer-facing text (en, fr, de_CH).")
+@click.option("--surveys/--no-surveys", default=None, help="Whether the customer may be asked for feedback.")
+@click.option("--by", default=None, help="Who makes the change (default: the customer, for a change they asked for).")
+@FORMAT
+@click.pass_context
+def customer_preferences(
+    ctx: click.Context,
+    customer_id: str,
+    channels: str | None,
+    quiet_hours: str | None,
+    time_zone: str | None,
+    language: str | None,
+    surveys: bool | None,
+    by: str | None,
+    fmt: str,
+) -> None:
+    """Show a customer's contact preferences, or change them with the options.
+
+    Stored choices override the directory; every change is kept with who made it (listed
+    below the preferences). Outage announcements and their workarounds still go out in
+    quiet hours, as do messages about a critical demand.
+    """
+    desk = open_desk(ctx)
+    changing = any(v is not None for v in (channels, quiet_hours, time_zone, language, surveys))
+    if changing:
+        prefs = desk.set_preferences(
+            customer_id,
+            by=by or customer_id,
+            channels=channels.split(",") if channels is not None else None,
+            quiet_hours=quiet_hours,
+            time_zone=time_zone,
+            language=language,
+            surveys=surveys,
+        )
+    else:
+        prefs = desk.preferences(customer_id)
+    row = preferences_fields(prefs) | {"offered": desk.offered_channels(customer_id)}
+    changes = [
+        {"field": c.field, "old": c.old, "new": c.new, "by": c.by, "at": c.at.isoformat(timespec="seconds")}
+        for c in desk.preference_changes(customer_id, limit=10)
+    ]
+    if fmt == "json":
+        emit(fmt, row | {"changes": changes}, [])
+        return
+    title = f"preferences of {customer_id}"
+    emit("table", [{"field": k, "value": cell(v)} for k, v in row.items()], ["field", "value"], title)
+    if changes:
+        emit("table", changes, ["at", "field", "old", "new", "by"], "changes")
 
 
 @customer.command("unlock")

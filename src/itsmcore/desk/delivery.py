@@ -7,12 +7,14 @@ link providers the desk registers, so delivery knows nothing of surveys or outag
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select
 
 from ..components import ActionResult, Channel, Message
-from ..model import Customer, Demand, Link
+from ..errors import Deferred
+from ..model import Customer, Demand, Link, Priority
 from ..model.job import Job
 from ..store import tables as t
 from .context import KEEP, Context, Keep
@@ -57,11 +59,20 @@ class Delivery:
         self.customers = customers
         self._channels: dict[str, Channel] | None = None
         self.link_providers: list[LinkProvider] = []
+        # the customer's channels in order (their stored choice over the directory's), and when a
+        # message of a purpose may go to them (None: now): the desk plugs its preferences in here
+        self.channel_order: Callable[[Customer], Sequence[str]] = lambda c: c.preferred_channels
+        self.hold_until: Callable[[Customer, str, bool], datetime | None] = lambda c, purpose, urgent: None
 
     def run_notify(self, job: Job, demand: Demand | None) -> tuple[ActionResult, dict[str, Any]]:
         """Send a notify job's message; the messages row is for the caller to write when the job is marked done."""
         p = job.params
         customer = self.customers.get(job.customer_id or (demand.customer_id if demand else ""))
+        purpose = p.get("purpose", "notification")
+        urgent = demand is not None and demand.priority is Priority.CRITICAL
+        held = self.hold_until(customer, purpose, urgent)
+        if held is not None:
+            raise Deferred(held, f"{customer.id}'s quiet hours: the {purpose} waits until {held:%H:%M} UTC")
         channel = p.get("channel") or self.reply_channel(customer, p.get("via", "")) or None
         links = tuple(Link(title=x["title"], url=x["url"]) for x in p.get("links", []))
         for provide in self.link_providers:
@@ -78,7 +89,6 @@ class Delivery:
             job_id=job.id,
             thread_ref=demand.external_ref if demand is not None else None,
         )
-        purpose = p.get("purpose", "notification")
         behind = f"{purpose} sent by {name} to {address}" + (f" ({note})" if note else "")
         told = sent_words(name, address, purpose, p.get("text", ""))
         return ActionResult(customer_sees=told, behind_scenes=behind, links=links, channel=name), row
@@ -204,7 +214,7 @@ class Delivery:
         the message is counted as a fallback.
         """
         chans = self.channels()
-        first = [wanted] if wanted else list(customer.preferred_channels)
+        first = [wanted] if wanted else list(self.channel_order(customer))
         for name in first:
             if name in chans:
                 addr = chans[name].address_for(customer)

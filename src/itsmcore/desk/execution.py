@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select, update
 
 from ..components import ActionComponent, ActionRequest, ActionResult, AlreadyDone, NeedsCustomer, StepOutcome
 from ..config import CONVERTER
-from ..errors import PermanentFailure, TemporaryFailure
+from ..errors import Deferred, PermanentFailure, TemporaryFailure
 from ..jobs import backoff
 from ..logs import log_context
 from ..model import Actor, Demand
@@ -128,6 +128,8 @@ class Execution:
                     result = self._run_action(job)
             except StepOutcome as e:  # a foreseen ending, raised where the action learnt it
                 result = e
+            except Deferred as e:
+                return self._deferred(job, e)
             except PermanentFailure as e:
                 return self._failed(job, str(e), permanent=True)
             except TemporaryFailure as e:
@@ -218,6 +220,15 @@ class Execution:
             self.ctx.host.job_finished(self.ctx.desk, done, self.ctx.on_error(job.demand_id))
         self.outbox.wake(ids)
         return done
+
+    def _deferred(self, job: Job, wait: Deferred) -> Job:
+        """Put a claimed job back to wait until ``wait.until``; the claim's attempt is given back."""
+        running = (t.jobs.c.id == job.id, t.jobs.c.state == "running")
+        values = {"state": "pending", "run_after": wait.until, "lease_until": None, "error": f"waiting: {wait}"}
+        with self.ctx.engine.begin() as conn:
+            conn.execute(update(t.jobs).where(*running).values(attempts=t.jobs.c.attempts - 1, **values))
+        log.info("job %s (%s) waits until %s: %s", job.id, job.action, wait.until.isoformat(), wait)
+        return self.queue.job(job.id)
 
     def _failed(self, job: Job, error: str, *, permanent: bool, retry_after: float | None = None) -> Job:
         now = self.ctx.clock()

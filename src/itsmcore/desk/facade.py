@@ -32,6 +32,8 @@ from ..model import (
     DemandState,
     JourneyEvent,
     Link,
+    PreferenceChange,
+    Preferences,
     Priority,
     Review,
     ReviewSummary,
@@ -58,6 +60,7 @@ from .journey import Journey
 from .operations import Operations
 from .outages import FANOUT, FOLLOW_UP, Outages
 from .outbox import Outbox
+from .preferences import PreferenceBook
 from .profiles import Profiles
 from .queue import JobQueue
 from .reviews import Reviews
@@ -93,7 +96,11 @@ class Desk(Operations):
         delivery = self._delivery = Delivery(ctx, customers)
         surveys = self._surveys = Surveys(ctx, customers, demands, journey, outbox)
         reviews = self._reviews = Reviews(ctx, customers, demands, journey)
-        self._profiles = Profiles(ctx, customers, demands, book, reviews)
+        prefs = self._preferences = PreferenceBook(ctx, customers, delivery.channels)
+        delivery.channel_order = lambda c: prefs.get(c).channels
+        delivery.hold_until = prefs.hold_until
+        surveys.opted_in = lambda customer_id: prefs.get(customer_id).surveys
+        self._profiles = Profiles(ctx, customers, demands, book, reviews, prefs)
         handling = self._handling = Handling(ctx, demands, journey, outbox, customers)
         intake = self._intake = Intake(ctx, customers, catalog, book, demands, journey, outbox)
         fulfilment = Fulfilment(ctx, outbox, subscriptions)
@@ -196,6 +203,42 @@ class Desk(Operations):
     def configuration_items(self, customer_id: str) -> list[ConfigurationItem]:
         """The customer's devices and other CIs, from the directories."""
         return self._customers.configuration_items(customer_id)
+
+    def preferences(self, customer_id: str) -> Preferences:
+        """How the customer wants to be contacted: their stored choices laid over the directory's."""
+        return self._preferences.get(customer_id)
+
+    def set_preferences(
+        self,
+        customer_id: str,
+        *,
+        by: str,
+        channels: Sequence[str] | None = None,
+        quiet_hours: str | None = None,
+        time_zone: str | None = None,
+        language: str | None = None,
+        surveys: bool | None = None,
+    ) -> Preferences:
+        """Change what is given and keep an audit entry per change (``by``: who). ``quiet_hours`` is
+        ``"22:00-07:00"`` in ``time_zone`` (``""`` clears them). A channel that cannot reach the
+        customer, an unknown language or time zone is :class:`~itsmcore.InvalidInput` naming what is offered."""
+        return self._preferences.set(
+            customer_id,
+            by=by,
+            channels=channels,
+            quiet_hours=quiet_hours,
+            time_zone=time_zone,
+            language=language,
+            surveys=surveys,
+        )
+
+    def offered_channels(self, customer_id: str) -> list[str]:
+        """The channels a customer may choose from: offered by the deployment and able to reach them."""
+        return self._preferences.offered(self._customers.get(customer_id))
+
+    def preference_changes(self, customer_id: str, limit: int = 50) -> list[PreferenceChange]:
+        """Who changed which of the customer's preferences, from what, when; newest first."""
+        return self._preferences.changes(customer_id, limit)
 
     def customer_profile(self, customer_id: str) -> CustomerProfile:
         """One view of a customer: identity, devices, subscriptions, demands on every channel with the

@@ -13,6 +13,7 @@ from .announcements import Book
 from .context import Context
 from .customers import Customers
 from .demands import Demands
+from .preferences import PreferenceBook
 from .reviews import Reviews
 
 #: Finished demands shown beside the open ones, and survey answers and reviews listed.
@@ -20,8 +21,11 @@ RECENT = 10
 
 
 class Profiles:
-    def __init__(self, ctx: Context, customers: Customers, demands: Demands, book: Book, reviews: Reviews):
+    def __init__(
+        self, ctx: Context, customers: Customers, demands: Demands, book: Book, reviews: Reviews, prefs: PreferenceBook
+    ):
         self.ctx = ctx
+        self.prefs = prefs
         self.customers = customers
         self.demands = demands
         self.book = book
@@ -87,6 +91,7 @@ class Profiles:
             survey_answers=answers,
             trend=trend(answers),
             reviews=self.reviews.rows_to_reviews(review_rows),
+            preferences=self.prefs.get(c),
         )
 
     def _summary(self, d: Demand) -> DemandSummary:

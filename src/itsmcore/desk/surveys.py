@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy import func, insert, select
@@ -32,6 +32,8 @@ class Surveys:
         self.demands = demands
         self.journey = journey
         self.outbox = outbox
+        # False when the customer asked not to be surveyed (their preferences): the desk plugs this in
+        self.opted_in: Callable[[str], bool] = lambda _customer_id: True
 
     def method(self) -> tuple[str, SurveyMethod]:
         """The deployment's transactional survey method: its name and the method itself."""
@@ -53,6 +55,8 @@ class Surveys:
         """Survey governance: one survey per period, none while still affected by an outage, none after self-help."""
         rules = self.ctx.config.survey_rules
         now = self.ctx.clock()
+        if not self.opted_in(customer_id):
+            return False, "the customer asked not to be surveyed"
         with self.ctx.engine.connect() as conn:
             recent = conn.execute(
                 select(func.count())

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         check_transition,
     )
     from .journey import Actor, JourneyEvent, MomentOfTruth, Stage
+    from .preferences import PreferenceChange, Preferences, QuietHours
     from .profile import CustomerProfile, DemandSummary, Trend
     from .review import A_COLLEAGUE, RATING_HIGH, RATING_LOW, Review, ReviewSummary
     from .service import Ask, AskType, Eligibility, ExperiencePackage, HumanTask, Link, Milestone, PlanStep, Service
@@ -58,8 +59,11 @@ _WHERE: dict[str, str] = {
     "Milestone": "service",
     "MomentOfTruth": "journey",
     "PlanStep": "service",
+    "PreferenceChange": "preferences",
+    "Preferences": "preferences",
     "Prioritisation": "service_level",
     "Priority": "demand",
+    "QuietHours": "preferences",
     "RATING_HIGH": "review",
     "RATING_LOW": "review",
     "ReachedMilestone": "task",
@@ -118,8 +122,11 @@ __all__ = [
     "Milestone",
     "MomentOfTruth",
     "PlanStep",
+    "PreferenceChange",
+    "Preferences",
     "Prioritisation",
     "Priority",
+    "QuietHours",
     "ReachedMilestone",
     "Review",
     "ReviewSummary",

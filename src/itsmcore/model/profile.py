@@ -16,6 +16,7 @@ import attrs
 from ._convert import to_tuple
 from .announcement import Announcement
 from .customer import ConfigurationItem, Customer
+from .preferences import Preferences
 from .review import Review
 from .survey import SurveyResponse
 
@@ -51,7 +52,8 @@ class CustomerProfile:
 
     ``open_demands`` are the ones not yet finished as the customer reads them, newest first;
     ``recent_demands`` the latest finished ones (a request done but not yet confirmed among them). ``channels`` counts the customer's demands per channel they came by.
-    ``trend`` compares the latest survey answer with the previous one of the same method.
+    ``trend`` compares the latest survey answer with the previous one of the same method;
+    ``preferences`` are the customer's own choices laid over the directory's.
     """
 
     customer: Customer
@@ -65,3 +67,4 @@ class CustomerProfile:
     survey_answers: tuple[SurveyResponse, ...] = attrs.field(default=(), converter=to_tuple)
     trend: Trend = Trend.NONE
     reviews: tuple[Review, ...] = attrs.field(default=(), converter=to_tuple)
+    preferences: Preferences | None = None

@@ -446,3 +446,35 @@ service_level_clocks = Table(
     Index(None, "state", "warn_at"),
     Index(None, "started_at"),
 )
+
+# What a customer chose about being contacted (``Desk.set_preferences``; the portal's
+# preferences page): a null column means "as the directory says". ``channels`` is
+# space-separated, in order; quiet hours are wall-clock ``HH:MM`` in ``time_zone``.
+customer_preferences = Table(
+    "customer_preferences",
+    metadata,
+    Column("customer_id", String(128), primary_key=True),
+    Column("channels", String(512)),
+    Column("quiet_start", String(5)),
+    Column("quiet_end", String(5)),
+    Column("time_zone", String(64)),
+    Column("language", String(35)),
+    Column("surveys", Boolean),
+    Column("updated_at", TS, nullable=False),
+    Column("updated_by", String(128), nullable=False),
+)
+
+# One row per changed preference: who changed what, from what, when. Kept apart from the
+# journey: a preference belongs to the customer, not to a demand.
+preference_changes = Table(
+    "preference_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(128), nullable=False),
+    Column("field", String(32), nullable=False),
+    Column("old", Text, nullable=False),
+    Column("new", Text, nullable=False),
+    Column("by", String(128), nullable=False),
+    Column("at", TS, nullable=False),
+    Index(None, "customer_id", "at"),
+)

@@ -524,7 +524,7 @@ def create_app(
         desk = _Desk.open(config)
     portal = Portal(desk, settings or portal_settings(desk), owns_desk=owns)
 
-    from . import api, approval_links, views
+    from . import api, approval_links, preferences, views
 
     routes = [
         Route("/healthz", healthz),
@@ -532,6 +532,7 @@ def create_app(
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         *views.routes(),
         *approval_links.routes(),
+        *preferences.routes(),
     ]
     middleware = [
         Middleware(RequestLogContext),

@@ -15,6 +15,9 @@ from .settings import PortalSettings
 class PortalChannel:
     """Reaches every customer through their portal inbox."""
 
+    #: the portal inbox: never offered to customers as a channel to choose
+    inbox = True
+
     def __init__(self, settings: PortalSettings, context: ComponentContext):
         self.settings = settings
         self.context = context
