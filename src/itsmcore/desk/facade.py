@@ -221,7 +221,7 @@ class Desk(Operations):
     ) -> Preferences:
         """Change what is given and keep an audit entry per change (``by``: who). ``quiet_hours`` is
         ``"22:00-07:00"`` in ``time_zone`` (``""`` clears them). A channel that cannot reach the
-        customer, an unknown language or time zone is :class:`~itsmcore.InvalidInput` naming what is offered."""
+        customer, an unknown language or time zone is :class:`~itsmcore.errors.InvalidInput` naming what is offered."""
         return self._preferences.set(
             customer_id,
             by=by,

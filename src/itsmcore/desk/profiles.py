@@ -32,7 +32,7 @@ class Profiles:
         self.reviews = reviews
 
     def profile(self, customer_id: str) -> CustomerProfile:
-        """Raises :class:`~itsmcore.UnknownCustomer` when no directory knows ``customer_id``."""
+        """Raises :class:`~itsmcore.errors.UnknownCustomer` when no directory knows ``customer_id``."""
         c = self.customers.get(customer_id)
         manager = self.customers.find(c.manager) if c.manager else None
         # every open one (up to 50) and the latest others; split by what the customer reads, so a
