@@ -15,6 +15,8 @@ from .components import (
     ComponentContext,
     DirectoryBackend,
     FulfilmentAction,
+    JobHandler,
+    JobHandlerComponent,
     JobRunner,
     SurveyComponent,
     SurveyMethod,
@@ -197,6 +199,13 @@ class Deployment:
 
     def survey_records(self) -> Mapping[str, SurveyComponent]:
         return self.host.registry()["survey"]  # type: ignore[return-value]
+
+    def job_handler(self, action: str) -> tuple[JobHandlerComponent, JobHandler] | None:
+        """The record and the handler a plugin registered for jobs of ``action`` (``itsm_job_handlers``), or ``None``."""
+        record = self.host.registry().get("job", {}).get(action)
+        if not isinstance(record, JobHandlerComponent):
+            return None
+        return record, self._implicit("job", action)
 
     def runner(self) -> JobRunner:
         cc = self.config.runner
