@@ -161,6 +161,9 @@ class JobHandlerComponent(Component):
 
     family: ClassVar[str] = "job"
     max_attempts: int = 5
+    #: The top-level config table this kind of job is configured by (``"webhooks"``): its
+    #: ``sandbox``, if any, is started by ``Deployment.sandboxed`` only when the config has it.
+    config_table: str = ""
 
 
 # --------------------------------------------------------------------------- channels

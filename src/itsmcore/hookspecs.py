@@ -36,8 +36,8 @@ if TYPE_CHECKING:
         Classification,
         DirectoryComponent,
         EligibilityDecision,
-        JobHandlerComponent,
         Intake,
+        JobHandlerComponent,
         RunnerComponent,
         SurveyComponent,
     )
