@@ -61,7 +61,7 @@ class Subscription:
             return False
         if self.services and service not in self.services:
             return False
-        return not self.kinds or kind in self.kinds
+        return not self.kinds or kind is None or kind in self.kinds  # kinds filter demands only
 
 
 @attrs.frozen(kw_only=True)

@@ -137,7 +137,12 @@ class Receiver:
     def summary(self) -> str:
         counts = collections.Counter(self.types())
         listed = ", ".join(f"{n} {t}" for t, n in sorted(counts.items())) or "nothing"
-        return f"webhook receiver got {sum(counts.values())} deliveries: {listed}"
+        with self.lock:
+            signed = sum(1 for r in self.received if r.headers.get("webhook-signature", "").startswith("v1,"))
+        return (
+            f"webhook receiver ({self.url}) got {sum(counts.values())} deliveries, {signed} signed"
+            f" (Standard Webhooks): {listed}"
+        )
 
 
 def main() -> None:
