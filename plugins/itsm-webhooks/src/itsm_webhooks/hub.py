@@ -9,6 +9,7 @@ the next one is queued in the same transaction that records the end.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import secrets
 import threading
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import httpx
 from itsmcore import ActionResult, InvalidInput, NotFound, PermanentFailure, TemporaryFailure
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Integer, String, Text, bindparam, func, insert, select, update
 from standardwebhooks import Webhook
 
 from . import __version__
@@ -40,6 +41,57 @@ TEST_EVENT = "webhook.test"
 #: Bytes of a receiver's answer kept in the delivery log.
 KEPT = 2000
 OPEN = ("waiting", "queued")
+
+_M, _S = s.messages.c, s.subscriptions.c
+# Built once: a delivery runs these for every message, and building a statement costs more than running it.
+_SUBSCRIPTIONS = select(s.subscriptions).order_by(_S.id)
+_LOCK = select(_S.id).where(_S.id == bindparam("b_sid")).with_for_update()
+_OPEN_OF_DEMAND = (
+    select(_M.id, _M.state)
+    .where(_M.subscription_id == bindparam("b_sid"), _M.demand_id == bindparam("b_demand"), _M.state.in_(OPEN))
+    .order_by(_M.id)
+    .limit(1)
+)
+_INSERT_MESSAGE = insert(s.messages).returning(_M.id)
+_LOAD = (
+    select(
+        _M.id,
+        _M.subscription_id,
+        _M.demand_id,
+        _M.msg_id,
+        _M.body,
+        _M.state,
+        _M.attempts,
+        _S.url,
+        _S.enabled,
+        _S.secret,
+        _S.previous_secret,
+        _S.previous_until,
+    )
+    .join(s.subscriptions, _M.subscription_id == _S.id)
+    .where(_M.id == bindparam("b_mid"))
+)
+_ATTEMPTED = (
+    update(s.messages)
+    .where(_M.id == bindparam("b_mid"))
+    .values(
+        attempts=_M.attempts + 1,
+        last_status=bindparam("b_status", type_=Integer),
+        last_error=bindparam("b_error", type_=Text),
+    )
+    .returning(_M.attempts)
+)
+_ENDED = (
+    update(s.messages)
+    .where(_M.id == bindparam("b_mid"))
+    .values(state=bindparam("b_state", type_=String), finished_at=bindparam("b_now", type_=s.TS))
+)
+_QUEUED = (
+    update(s.messages)
+    .where(_M.id == bindparam("b_mid"))
+    .values(job_id=bindparam("b_job", type_=Integer), state="queued")
+)
+_INSERT_ATTEMPT = insert(s.attempts)
 
 
 @attrs.frozen(kw_only=True)
@@ -225,7 +277,7 @@ class Webhooks:
 
     def subscriptions(self) -> list[Subscription]:
         with self.engine.connect() as conn:
-            return [_sub(r) for r in conn.execute(select(s.subscriptions).order_by(s.subscriptions.c.id))]
+            return [_sub(r) for r in conn.execute(_SUBSCRIPTIONS)]
 
     def subscription(self, name: str) -> Subscription:
         with self.engine.connect() as conn:
@@ -293,35 +345,28 @@ class Webhooks:
 
     def _lock(self, conn: Connection, subscription_id: int) -> None:
         """Serialise the chain bookkeeping of one subscription across processes (PostgreSQL; SQLite has one writer)."""
-        conn.execute(select(s.subscriptions.c.id).where(s.subscriptions.c.id == subscription_id).with_for_update())
+        conn.execute(_LOCK, {"b_sid": subscription_id})
 
     def _enqueue(
         self, conn: Connection, sid: int, demand_id: int | None, event_type: str, body: str, now: datetime
     ) -> list[int]:
-        m = s.messages.c
         behind = False
         if demand_id is not None:
             self._lock(conn, sid)
-            behind = (
-                conn.execute(
-                    select(m.id).where(m.subscription_id == sid, m.demand_id == demand_id, m.state.in_(OPEN)).limit(1)
-                ).first()
-                is not None
-            )
+            behind = conn.execute(_OPEN_OF_DEMAND, {"b_sid": sid, "b_demand": demand_id}).first() is not None
         mid = conn.execute(
-            insert(s.messages)
-            .values(
-                subscription_id=sid,
-                demand_id=demand_id,
-                event_type=event_type,
-                msg_id=f"msg_{secrets.token_hex(12)}",
-                body=body,
-                state="waiting" if behind else "queued",
-                attempts=0,
-                last_error="",
-                created_at=now,
-            )
-            .returning(m.id)
+            _INSERT_MESSAGE,
+            {
+                "subscription_id": sid,
+                "demand_id": demand_id,
+                "event_type": event_type,
+                "msg_id": f"msg_{secrets.token_hex(12)}",
+                "body": body,
+                "state": "waiting" if behind else "queued",
+                "attempts": 0,
+                "last_error": "",
+                "created_at": now,
+            },
         ).scalar_one()
         if behind:
             return []
@@ -331,21 +376,15 @@ class Webhooks:
         key = f"msg:{mid}" + (f":again:{again}" if again else "")
         params: dict[str, Any] = {"message": mid, **({"again": True} if again else {})}
         jid = self.desk.queue_job(DELIVER, key, params, max_attempts=self.settings.max_attempts, conn=conn)
-        conn.execute(update(s.messages).where(s.messages.c.id == mid).values(job_id=jid, state="queued"))
+        conn.execute(_QUEUED, {"b_mid": mid, "b_job": jid})
         return jid
 
     def _next(self, conn: Connection, sid: int, demand_id: int | None) -> list[int]:
         """Queue the oldest waiting message of (subscription, demand) unless one is queued already."""
         if demand_id is None:
             return []
-        m = s.messages.c
         self._lock(conn, sid)
-        rows = conn.execute(
-            select(m.id, m.state)
-            .where(m.subscription_id == sid, m.demand_id == demand_id, m.state.in_(OPEN))
-            .order_by(m.id)
-            .limit(1)
-        ).first()
+        rows = conn.execute(_OPEN_OF_DEMAND, {"b_sid": sid, "b_demand": demand_id}).first()
         if rows is None or rows.state == "queued":
             return []
         return [self._queue(conn, rows.id)]
@@ -353,7 +392,7 @@ class Webhooks:
     # ------------------------------------------------------------------ delivering
 
     def _send(self, url: str, msg_id: str, body: str, keys: Iterable[str], now: datetime) -> Outcome:
-        signatures = " ".join(Webhook(k).sign(msg_id, now, body.encode("utf-8")) for k in keys)
+        signatures = " ".join(_signer(k).sign(msg_id, now, body.encode("utf-8")) for k in keys)
         headers = {
             "content-type": "application/json",
             "webhook-id": msg_id,
@@ -393,25 +432,7 @@ class Webhooks:
         return Outcome(status=status, error=error, response=text, duration_ms=_ms(start), retry_after=retry_after)
 
     def _load(self, conn: Connection, mid: int) -> Any:
-        m, sub = s.messages.c, s.subscriptions.c
-        return conn.execute(
-            select(
-                m.id,
-                m.subscription_id,
-                m.demand_id,
-                m.msg_id,
-                m.body,
-                m.state,
-                m.attempts,
-                sub.url,
-                sub.enabled,
-                sub.secret,
-                sub.previous_secret,
-                sub.previous_until,
-            )
-            .join(s.subscriptions, m.subscription_id == sub.id)
-            .where(m.id == mid)
-        ).first()
+        return conn.execute(_LOAD, {"b_mid": mid}).first()
 
     def deliver(self, job: Job, *, redirect_to: str = "") -> ActionResult:
         """Run one delivery job (the ``webhooks.deliver`` handler): post, log the attempt, end or retry."""
@@ -468,28 +489,24 @@ class Webhooks:
         now = now or self.desk.clock()
         jobs: list[int] = []
         with self.engine.begin() as conn:
-            values: dict[str, Any] = {}
             if outcome is not None:
                 n = conn.execute(
-                    update(s.messages)
-                    .where(s.messages.c.id == row.id)
-                    .values(attempts=s.messages.c.attempts + 1, last_status=outcome.status, last_error=outcome.error)
-                    .returning(s.messages.c.attempts)
+                    _ATTEMPTED, {"b_mid": row.id, "b_status": outcome.status, "b_error": outcome.error}
                 ).scalar_one()
                 conn.execute(
-                    insert(s.attempts).values(
-                        message_id=row.id,
-                        attempt=n,
-                        at=now,
-                        status=outcome.status,
-                        error=outcome.error,
-                        response=outcome.response,
-                        duration_ms=outcome.duration_ms,
-                    )
+                    _INSERT_ATTEMPT,
+                    {
+                        "message_id": row.id,
+                        "attempt": n,
+                        "at": now,
+                        "status": outcome.status,
+                        "error": outcome.error,
+                        "response": outcome.response,
+                        "duration_ms": outcome.duration_ms,
+                    },
                 )
             if state is not None:
-                values = {"state": state, "finished_at": now}
-                conn.execute(update(s.messages).where(s.messages.c.id == row.id).values(**values))
+                conn.execute(_ENDED, {"b_mid": row.id, "b_state": state, "b_now": now})
                 if disable:
                     conn.execute(
                         update(s.subscriptions)
@@ -613,6 +630,11 @@ class Webhooks:
                 r.state: r.n
                 for r in conn.execute(select(s.messages.c.state, func.count().label("n")).group_by(s.messages.c.state))
             }
+
+
+@functools.lru_cache(maxsize=256)
+def _signer(secret: str) -> Webhook:
+    return Webhook(secret)
 
 
 def _ms(start: float) -> int:
