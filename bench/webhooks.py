@@ -87,7 +87,7 @@ def main() -> None:
             root,
             customers=10,
             database=database,
-            services=f'\n[webhooks]\nallow_addresses = ["127.0.0.1/32"]\ntimeout = 10.0\n',
+            services='\n[webhooks]\nallow_addresses = ["127.0.0.1/32"]\ntimeout = 10.0\n',
         )
         with Desk.open(config, entry_points=True) as desk:
             hub = for_desk(desk)
