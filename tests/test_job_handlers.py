@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from click.testing import CliRunner
 
@@ -23,6 +24,8 @@ from itsmcore import (
     hookimpl,
 )
 from itsmcore.cli import cli
+from itsmcore.deployment import Deployment
+from itsmcore.store.engine import open_engine, resolve_url
 
 DEFERRED = '[runner]\nuse = "deferred"\n'
 
@@ -178,3 +181,61 @@ def test_the_job_finished_hook_hears_of_plugin_jobs(config: Path, plugin: object
         desk.queue_job("mirror.push", "b", {"n": 9})
         desk.run_due_jobs()
     assert sorted(ended) == [("mirror.push", "dead"), ("mirror.push", "done")]
+
+
+class _Standin:
+    """A stand-in that only records that it ran."""
+
+    started: list[str] = []
+
+    def __enter__(self) -> dict[str, str]:
+        self.started.append("up")
+        return {"target": "http://127.0.0.1:9/standin"}
+
+    def __exit__(self, *exc: object) -> None:
+        self.started.append("down")
+
+    def summary(self) -> str:
+        return "mirror stand-in got nothing"
+
+
+@attrs.frozen
+class _Target:
+    target: str = "https://mirror.example"
+
+
+@pytest.mark.parametrize("configured", [True, False])
+def test_a_plugin_jobs_sandbox_starts_only_with_its_config_table(
+    write_deployment: Callable[..., Path], configured: bool
+) -> None:
+    built: list[str] = []
+    mod = types.ModuleType("mirror_sandboxed")
+
+    def factory(settings: _Target, _ctx: object) -> Mirror:
+        built.append(settings.target)
+        return Mirror()
+
+    @hookimpl
+    def itsm_job_handlers() -> list[JobHandlerComponent]:
+        return [
+            JobHandlerComponent(
+                name="mirror.push",
+                factory=factory,
+                settings=_Target,
+                config_table="webhooks",
+                sandbox=lambda _s, _c: _Standin(),
+            )
+        ]
+
+    mod.itsm_job_handlers = itsm_job_handlers  # type: ignore[attr-defined]
+    config = write_deployment(DEFERRED + ("[webhooks]\n" if configured else ""))
+    _Standin.started = []
+    deployment = Deployment.load(config, plugins=[mod], entry_points=False)
+    with deployment.sandboxed() as boxes:
+        engine = open_engine(resolve_url(deployment.config.deployment.database, deployment.config.base_dir))
+        with Desk(deployment, engine) as desk:
+            desk.queue_job("mirror.push", "k", {"n": 1})
+            desk.run_due_jobs()
+        assert [b.summary() for b in boxes] == (["mirror stand-in got nothing"] if configured else [])
+    assert built == ["http://127.0.0.1:9/standin" if configured else "https://mirror.example"]
+    assert _Standin.started == (["up", "down"] if configured else [])

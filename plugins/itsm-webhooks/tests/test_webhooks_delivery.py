@@ -27,7 +27,7 @@ def _verified(receiver: Receiver, secret: str) -> list[dict[str, object]]:
 
 
 def test_every_event_is_delivered_signed_once_and_in_order(
-    desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None], wait_for: Callable[..., object]
+    desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None]
 ) -> None:
     _, secret = hub.add("all", receiver.url, ["*"])
     d = desk.submit("failure", "steve", "The CRM is down", service="crm").demand
@@ -52,7 +52,7 @@ def test_every_event_is_delivered_signed_once_and_in_order(
 
 
 def test_filters_by_event_type_service_and_kind(
-    desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None], wait_for: Callable[..., object]
+    desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None]
 ) -> None:
     other = Receiver().start()
     try:
@@ -68,7 +68,7 @@ def test_filters_by_event_type_service_and_kind(
 
 
 def test_a_failing_receiver_gets_retries_and_later_events_wait_their_turn(
-    desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None], wait_for: Callable[..., object]
+    desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None]
 ) -> None:
     hub.add("states", receiver.url, ["demand.received", "demand.state_changed"])
     receiver.script.extend(["fail", "fail"])
@@ -90,7 +90,6 @@ def test_after_max_attempts_the_delivery_is_dead_in_itsm_jobs_and_can_be_redeliv
     hub: Webhooks,
     receiver: Receiver,
     drain: Callable[..., None],
-    wait_for: Callable[..., object],
 ) -> None:
     hub.add("received", receiver.url, ["demand.received", "demand.state_changed"])
     receiver.script.extend(["fail"] * 3)
@@ -119,7 +118,7 @@ def test_after_max_attempts_the_delivery_is_dead_in_itsm_jobs_and_can_be_redeliv
 
 
 def test_a_receiver_that_times_out_is_tried_again(
-    desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None], wait_for: Callable[..., object]
+    desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None]
 ) -> None:
     hub.add("slow", receiver.url, ["demand.received"])
     receiver.script.append("slow")
@@ -136,7 +135,6 @@ def test_a_410_gone_disables_the_subscription(
     hub: Webhooks,
     receiver: Receiver,
     drain: Callable[..., None],
-    wait_for: Callable[..., object],
 ) -> None:
     hub.add("gone", receiver.url, ["demand.received", "demand.state_changed"])
     receiver.script.append("gone")
@@ -158,7 +156,7 @@ def test_a_410_gone_disables_the_subscription(
 
 
 def test_a_receiver_that_restarts_gets_everything(
-    desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None], wait_for: Callable[..., object]
+    desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None]
 ) -> None:
     hub.add("restart", receiver.url, ["demand.received"])
     receiver.stop()
@@ -171,9 +169,7 @@ def test_a_receiver_that_restarts_gets_everything(
     assert hub.deliveries("restart")[0]["state"] == "delivered" and len(receiver.received) == 1
 
 
-def test_a_redirect_is_not_followed(
-    desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None], wait_for: Callable[..., object]
-) -> None:
+def test_a_redirect_is_not_followed(desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None]) -> None:
     hub.add("moved", receiver.url, ["demand.received"])
     receiver.script.append("redirect")
     desk.submit("failure", "steve", "The CRM is down", service="crm")
@@ -185,7 +181,7 @@ def test_a_redirect_is_not_followed(
 
 
 def test_a_10_mb_answer_is_read_only_up_to_the_limit(
-    desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None], wait_for: Callable[..., object]
+    desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None]
 ) -> None:
     hub.add("huge", receiver.url, ["demand.received"])
     receiver.script.append("huge")
@@ -198,7 +194,7 @@ def test_a_10_mb_answer_is_read_only_up_to_the_limit(
 
 
 def test_rotation_signs_with_both_secrets_until_the_overlap_ends(
-    desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None], wait_for: Callable[..., object]
+    desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None]
 ) -> None:
     _, old = hub.add("rotating", receiver.url, ["demand.received"])
     new = hub.rotate("rotating")
