@@ -397,7 +397,7 @@ class ConfigReference(SphinxDirective):
                 extra = (
                     [" Its keys are those of the ", _link("`portal` channel", "config-channel-portal"), "."]
                     if key == "portal"
-                    else [" Its keys are listed in ", _link("Outbound webhooks", "webhooks-config"), "."]
+                    else [" Its keys are listed in ", _ref("Outbound webhooks", "webhooks-config"), "."]
                     if key == "webhooks"
                     else []
                 )

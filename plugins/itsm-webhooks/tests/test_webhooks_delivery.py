@@ -229,3 +229,18 @@ def test_itsm_webhook_test_posts_now_and_says_what_came_back(
         ("webhook.test", "delivered"),
     ]
     wait_for(lambda: len(receiver.received) == 2)
+
+
+def test_a_dead_delivery_retried_with_itsm_jobs_retry_is_sent(
+    config: Path, desk: Desk, hub: Webhooks, receiver: Receiver, drain: Callable[..., None]
+) -> None:
+    hub.add("retry", receiver.url, ["demand.received"])
+    receiver.script.append("redirect")  # failed for good at once: dead
+    desk.submit("failure", "steve", "The CRM is down", service="crm")
+    drain(desk)
+    (dead,) = desk.jobs(state="dead")
+    code, out, err = _itsm(config, "jobs", "retry", str(dead.id))
+    assert code == 0, err
+    drain(desk)
+    assert desk.job(dead.id).state == "done"
+    assert hub.deliveries("retry")[0]["state"] == "delivered" and len(receiver.received) == 2

@@ -442,7 +442,8 @@ class Webhooks:
         if row is None:
             return ActionResult(behind_scenes=f"message {mid} is gone (its subscription was removed)")
         again = bool(job.params.get("again"))
-        if row.state not in OPEN and not again:
+        # a failed message's job runs again only when someone retried it (itsm jobs retry): send it
+        if row.state in ("delivered", "cancelled") and not again:
             return ActionResult(behind_scenes=f"message {mid} is {row.state} already")
         if not row.enabled:
             self._finish(row, "cancelled", None)
