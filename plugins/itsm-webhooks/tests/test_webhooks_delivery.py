@@ -239,7 +239,7 @@ def test_a_dead_delivery_retried_with_itsm_jobs_retry_is_sent(
     desk.submit("failure", "steve", "The CRM is down", service="crm")
     drain(desk)
     (dead,) = desk.jobs(state="dead")
-    code, out, err = _itsm(config, "jobs", "retry", str(dead.id))
+    code, _, err = _itsm(config, "jobs", "retry", str(dead.id))
     assert code == 0, err
     drain(desk)
     assert desk.job(dead.id).state == "done"
