@@ -165,7 +165,8 @@ def itsm_job_handlers() -> Iterable[JobHandlerComponent]:
     :class:`~itsmcore.errors.TemporaryFailure`'s ``retry_after``), dead after its
     ``max_attempts`` (``itsm jobs list --state dead``, ``itsm jobs retry``), and
     ``itsm_job_finished`` is called when it ends. Such jobs belong to no demand's plan:
-    ending one, done or dead, changes no demand.
+    ending one, done or dead, changes no demand. A record's ``sandbox`` (a local stand-in
+    for ``itsm demo``) is started when the config has its ``config_table``.
 
     :return: an iterable of :class:`~itsmcore.components.JobHandlerComponent`.
 
