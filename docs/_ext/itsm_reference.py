@@ -392,11 +392,13 @@ class ConfigReference(SphinxDirective):
             elif key == "include":
                 written, anchor = ['include = ["GLOB", ...]'], _anchor(key)
                 sections.append(self.include_section(what))
-            elif key in ("reports", "portal"):
+            elif key in ("reports", "portal", "webhooks"):
                 written, anchor = [f"[{key}]"], _anchor(key)
                 extra = (
                     [" Its keys are those of the ", _link("`portal` channel", "config-channel-portal"), "."]
                     if key == "portal"
+                    else [" Its keys are listed in ", _ref("Outbound webhooks", "webhooks-config"), "."]
+                    if key == "webhooks"
                     else []
                 )
                 sections.append(_section(self, f"`[{key}]`", anchor, _para(what, *extra)))

@@ -24,6 +24,7 @@ from .model._convert import to_tuple
 
 if TYPE_CHECKING:
     from .desk import Desk
+    from .model.job import Job
 
 
 @attrs.frozen
@@ -147,6 +148,22 @@ class RunnerComponent(Component):
     """Runs durable jobs: builds a :class:`JobRunner` (inline by default)."""
 
     family: ClassVar[str] = "runner"
+
+
+@attrs.frozen(kw_only=True)
+class JobHandlerComponent(Component):
+    """A plugin's own kind of durable job: builds a :class:`JobHandler` for jobs of action ``name``.
+
+    ``name`` is the job action (``"webhooks.deliver"``: prefix it with the plugin's name);
+    ``max_attempts`` how many attempts a job of this kind gets before it is dead, unless
+    :meth:`~itsmcore.desk.Desk.queue_job` says otherwise for one job.
+    """
+
+    family: ClassVar[str] = "job"
+    max_attempts: int = 5
+    #: The top-level config table this kind of job is configured by (``"webhooks"``): its
+    #: ``sandbox``, if any, is started by ``Deployment.sandboxed`` only when the config has it.
+    config_table: str = ""
 
 
 # --------------------------------------------------------------------------- channels
@@ -369,6 +386,24 @@ class JobRunner(Protocol):
 
     def wake(self, desk: Desk, job_ids: Sequence[int]) -> None:
         """Jobs were just committed; run them now (inline) or hand them on (to workers)."""
+
+
+@runtime_checkable
+class JobHandler(Protocol):
+    """Runs one job of a plugin's own kind (see :class:`JobHandlerComponent`).
+
+    Called by whichever runner claimed the job (inline, ``itsm jobs run``, a worker), with
+    the job as claimed: ``job.attempts`` counts this attempt, ``job.key`` is stable across
+    attempts (an idempotency key for the remote side). Return normally (an
+    :class:`ActionResult` or ``None``) and the job is done; raise
+    :class:`~itsmcore.errors.TemporaryFailure` (optionally with ``retry_after``) to be
+    retried, :class:`~itsmcore.errors.PermanentFailure` to end it dead at once. Any other
+    exception is logged and retried with backoff; after ``max_attempts`` the job is dead,
+    listed by ``itsm jobs list --state dead`` and given another go by ``itsm jobs retry``.
+    """
+
+    def run(self, job: Job, desk: Desk) -> ActionResult | None:
+        """Do the job's work."""
 
 
 @attrs.frozen(kw_only=True)

@@ -205,6 +205,7 @@ TOP_LEVEL: Mapping[str, str] = {
     "journeys": "To-be journeys: how each service should feel, compared with how it does in the reports.",
     "reports": "Kept for report plugins; the core reads nothing from it.",
     "portal": "The portal's settings, read only when no `[channels.NAME]` table uses the portal.",
+    "webhooks": "Outbound webhooks (the itsm-webhooks plugin reads it; the core reads nothing from it).",
 }
 
 STANDARD_ASKS: Mapping[str, Ask] = {
@@ -385,7 +386,7 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
         teams=teams,
         survey_rules=survey_rules,
         security=security,
-        extra={k: data[k] for k in ("journeys", "reports", "portal") if k in data},
+        extra={k: data[k] for k in ("journeys", "reports", "portal", "webhooks") if k in data},
         to_be=to_be,
     )
 

@@ -15,6 +15,8 @@ from .components import (
     ComponentContext,
     DirectoryBackend,
     FulfilmentAction,
+    JobHandler,
+    JobHandlerComponent,
     JobRunner,
     SurveyComponent,
     SurveyMethod,
@@ -52,6 +54,8 @@ class Deployment:
     config: Config
     host: PluginHost
     _instances: dict[str, Any] = attrs.field(factory=dict, init=False)
+    #: Settings of plugins' job handlers while :meth:`sandboxed` points them at stand-ins.
+    _job_settings: dict[str, Any] = attrs.field(factory=dict, init=False)
 
     @classmethod
     def load(
@@ -89,6 +93,8 @@ class Deployment:
         built on first use, so enter this right after :meth:`load`). On exit the components
         are closed, the stand-ins stopped and the config restored. Plan steps that give their
         own ``url`` (or other settings) as step keys are not touched: only component tables are.
+        A plugin's kind of job (``itsm_job_handlers``) with a sandbox is started too when the
+        config has the record's ``config_table``; its handler is built with the overrides.
         """
         if self._instances:
             raise RuntimeError("sandboxed() must be entered before any component is built")
@@ -99,11 +105,24 @@ class Deployment:
             for table, family in original.components.items():
                 components[table] = {name: self._sandbox_one(cc, stack, started) for name, cc in family.items()}
             runner = self._sandbox_one(original.runner, stack, started)
+            for record in self.host.registry().get("job", {}).values():  # plugins' kinds of job
+                if isinstance(record, JobHandlerComponent) and record.sandbox and record.config_table in original.extra:
+                    cc = ComponentConfig(
+                        table=record.config_table,
+                        name="",
+                        use=record.name,
+                        settings=record.settings(),
+                        file=original.path.name,
+                        record=record,
+                    )
+                    cc = self._sandbox_one(cc, stack, started)
+                    self._job_settings[record.name] = cc.settings
             self.config = attrs.evolve(original, components=components, runner=runner)
             try:
                 yield started
             finally:
                 self.close()
+                self._job_settings.clear()
                 self.config = original
 
     def _sandbox_one(self, cc: ComponentConfig, stack: contextlib.ExitStack, started: list[Sandbox]) -> ComponentConfig:
@@ -198,6 +217,13 @@ class Deployment:
     def survey_records(self) -> Mapping[str, SurveyComponent]:
         return self.host.registry()["survey"]  # type: ignore[return-value]
 
+    def job_handler(self, action: str) -> tuple[JobHandlerComponent, JobHandler] | None:
+        """The record and the handler a plugin registered for jobs of ``action`` (``itsm_job_handlers``), or ``None``."""
+        record = self.host.registry().get("job", {}).get(action)
+        if not isinstance(record, JobHandlerComponent):
+            return None
+        return record, self._implicit("job", action)
+
     def runner(self) -> JobRunner:
         cc = self.config.runner
         if cc.record is None:
@@ -209,13 +235,14 @@ class Deployment:
         key = f"implicit.{family}.{name}"
         if key not in self._instances:
             record = self.host.registry()[family][name]
+            settings = self._job_settings.get(name) if family == "job" else None
             ctx = ComponentContext(
                 name=name,
                 deployment=self.name,
                 base_dir=self.config.base_dir,
                 secret_file=self.config.deployment.secret_file,
             )
-            self._instances[key] = record.factory(record.settings(), ctx)
+            self._instances[key] = record.factory(settings if settings is not None else record.settings(), ctx)
         return self._instances[key]
 
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         DirectoryComponent,
         EligibilityDecision,
         Intake,
+        JobHandlerComponent,
         RunnerComponent,
         SurveyComponent,
     )
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
 
 #: The version of this contract. Minor versions add hooks or arguments; a major version
 #: removes or changes them. Plugins declare ``ITSM_CONTRACT = "<major>.<minor>"``.
-CONTRACT_VERSION = "1.1"
+CONTRACT_VERSION = "1.2"
 
 #: Hooks on their way out: name -> what to use instead. A deprecated hook keeps working
 #: for the rest of its major contract version; its spec carries pluggy's
@@ -147,6 +148,36 @@ def itsm_job_runners() -> Iterable[RunnerComponent]:
     the submitting process right after commit) by default.
 
     :return: an iterable of :class:`~itsmcore.components.RunnerComponent`.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def itsm_job_handlers() -> Iterable[JobHandlerComponent]:
+    """Register a plugin's own kinds of durable job (a webhook delivery, a sync to a mirror).
+
+    Called once per deployment. Each record's ``name`` is a job action; its ``factory``
+    builds a :class:`~itsmcore.components.JobHandler` whose ``run(job, desk)`` does one
+    job. Queue a job with :meth:`~itsmcore.desk.Desk.queue_job` (in your own transaction
+    with ``conn``, then :meth:`~itsmcore.desk.Desk.wake_jobs` after commit): it goes
+    through the same outbox as fulfilment steps and notifications, so it is durable,
+    claimed by one runner at a time, retried with backoff (or after a
+    :class:`~itsmcore.errors.TemporaryFailure`'s ``retry_after``), dead after its
+    ``max_attempts`` (``itsm jobs list --state dead``, ``itsm jobs retry``), and
+    ``itsm_job_finished`` is called when it ends. Such jobs belong to no demand's plan:
+    ending one, done or dead, changes no demand. A record's ``sandbox`` (a local stand-in
+    for ``itsm demo``) is started when the config has its ``config_table``.
+
+    :return: an iterable of :class:`~itsmcore.components.JobHandlerComponent`.
+
+    Example::
+
+        @hookimpl
+        def itsm_job_handlers():
+            return [JobHandlerComponent(name="mirror.push", factory=lambda _s, _c: MirrorPush(),
+                                        max_attempts=8)]
+
+    .. versionadded:: 1.2
     """
     raise NotImplementedError
 

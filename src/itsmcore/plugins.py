@@ -36,6 +36,7 @@ from .components import (
     DirectoryComponent,
     EligibilityDecision,
     Intake,
+    JobHandlerComponent,
     RunnerComponent,
     SurveyComponent,
 )
@@ -76,6 +77,7 @@ REGISTRATION_HOOKS: Mapping[str, tuple[str, type[Component]]] = {
     "itsm_fulfilment_actions": ("action", ActionComponent),
     "itsm_survey_methods": ("survey", SurveyComponent),
     "itsm_job_runners": ("runner", RunnerComponent),
+    "itsm_job_handlers": ("job", JobHandlerComponent),
 }
 
 ErrorHandler = Callable[[str, str, BaseException], None]

@@ -499,7 +499,7 @@ class ComponentConfig:
 
     @property
     def path(self) -> str:
-        return f"{self.table}.{self.name}"
+        return f"{self.table}.{self.name}" if self.name else self.table
 
 
 @attrs.frozen(kw_only=True)

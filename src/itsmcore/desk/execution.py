@@ -1,8 +1,8 @@
 """Running jobs: a table of handlers filled by registration, and ending each job visibly.
 
 The desk registers its own handlers (``notify``, an announcement's fan-out and
-follow-up) here; any other action is a plugin's fulfilment action, found in the
-deployment. A job ends done, retried with backoff, or dead with its error, in one
+follow-up) here; a plugin's own kinds of job (``itsm_job_handlers``) are found in the
+deployment, as is any other action: a plugin's fulfilment action. A job ends done, retried with backoff, or dead with its error, in one
 transaction with what it did to its demand.
 """
 
@@ -122,8 +122,11 @@ class Execution:
             result: ActionResult | StepOutcome
             try:
                 handler = self._handlers.get(job.action) if job.step < 0 else None
+                plugin = self.ctx.deployment.job_handler(job.action) if job.step < 0 and handler is None else None
                 if handler is not None:
                     result, message = handler(job, demand)
+                elif plugin is not None:  # a plugin's own kind of job (itsm_job_handlers)
+                    result = plugin[1].run(job, self.ctx.desk) or ActionResult()
                 else:
                     result = self._run_action(job)
             except StepOutcome as e:  # a foreseen ending, raised where the action learnt it

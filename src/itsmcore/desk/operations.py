@@ -6,21 +6,22 @@ stays small. One-line delegations to delivery, the outbox, the queue and executi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from ..calendars import WorkingCalendar
 from ..components import Channel
+from ..errors import NotFound
 from ..model import Actor, Customer, Demand, Link
 from ..model.job import Job
 from .context import KEEP, Context, Keep
 from .delivery import Delivery
 from .execution import Execution
 from .handling import Handling
-from .outbox import Outbox
+from .outbox import Outbox, job_row
 from .queue import JobQueue
 
 
@@ -141,6 +142,49 @@ class Operations:
     def job_stats(self) -> dict[str, int]:
         """How many jobs are in each state."""
         return self._queue.stats()
+
+    def queue_job(
+        self,
+        action: str,
+        key: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        run_after: datetime | None = None,
+        max_attempts: int | None = None,
+        conn: Connection | None = None,
+    ) -> int:
+        """Queue a job of a plugin's own kind (registered by ``itsm_job_handlers``); its id, or 0 if ``key`` was queued already.
+
+        ``key`` makes queueing idempotent (the deployment's key prefix and ``action`` are put
+        before it) and is the job's idempotency key on every attempt. ``params`` must be
+        JSON. ``max_attempts`` overrides the handler's. With ``conn`` the job is written in
+        the caller's transaction, with the caller's own rows, and the caller wakes the runner
+        with :meth:`wake_jobs` after the commit; without, it is committed and the runner is
+        woken here. :class:`~itsmcore.errors.NotFound` when no plugin handles ``action``.
+        """
+        found = self._ctx.deployment.job_handler(action)
+        if found is None:
+            known = sorted(self._ctx.host.registry().get("job", {}))
+            raise NotFound(f"no plugin handles jobs of {action!r}; known: {', '.join(known) or 'none'}")
+        now = self._ctx.clock()
+        row = job_row(
+            action=action,
+            key=f"{self._ctx.key_prefix}:{action}:{key}",
+            now=now,
+            params=params,
+            run_after=run_after,
+            max_attempts=max_attempts or found[0].max_attempts,
+        )
+        if conn is not None:
+            return self._outbox.add(conn, row)
+        with self.engine.begin() as own:
+            jid = self._outbox.add(own, row)
+        self._outbox.wake([jid])
+        return jid
+
+    def wake_jobs(self, job_ids: Sequence[int]) -> None:
+        """Tell the runner that jobs queued with :meth:`queue_job` in the caller's transaction were committed."""
+        self._outbox.wake(job_ids)
 
     def retry_job(self, job_id: int) -> Job:
         """Give a dead job another go (``itsm jobs retry``); a stuck demand resumes. Conflict unless it is dead."""

@@ -37,6 +37,7 @@ def job_row(
     announcement_id: int | None = None,
     step: int = -1,
     run_after: datetime | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> dict[str, Any]:
     """A new job's row: pending, no attempts yet, due at ``run_after`` (default now)."""
     return {
@@ -49,7 +50,7 @@ def job_row(
         "key": key,
         "state": "pending",
         "attempts": 0,
-        "max_attempts": MAX_ATTEMPTS,
+        "max_attempts": max_attempts,
         "run_after": run_after or now,
         "created_at": now,
     }
