@@ -119,6 +119,10 @@ if TYPE_CHECKING:
     from .plugins import (
         hookimpl,
     )
+    from .reports.data import (
+        REPORT_NAMES,
+        report_data,
+    )
     from .status import (
         CustomerStatus,
         acknowledgement,
@@ -223,6 +227,8 @@ _WHERE: dict[str, str] = {
     "configure_logging": "logs",
     "log_context": "logs",
     "Job": "jobs",
+    "REPORT_NAMES": "reports.data",
+    "report_data": "reports.data",
 }
 
 
@@ -304,6 +310,7 @@ __all__ = [
     "PluginError",
     "Prioritisation",
     "Priority",
+    "REPORT_NAMES",
     "ReachedMilestone",
     "Receipt",
     "Review",
@@ -332,5 +339,6 @@ __all__ = [
     "hookimpl",
     "log_context",
     "open_desk",
+    "report_data",
     "stage_label",
 ]
