@@ -38,8 +38,7 @@ class Customers:
         found = [
             c
             for c in self.all()
-            if not needle
-            or any(needle in (v or "").casefold() for v in (c.id, c.name, c.email, c.department))
+            if not needle or any(needle in (v or "").casefold() for v in (c.id, c.name, c.email, c.department))
         ]
         return found[: max(0, limit)]
 

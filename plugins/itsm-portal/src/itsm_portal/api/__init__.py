@@ -16,16 +16,16 @@ from starlette.routing import Route
 
 # the resources, in the order the document lists them; importing one declares its operations
 from . import (  # noqa: F401
-    demands,
-    approvals,
     announcements,
-    customers,
-    surveys,
-    jobs,
-    tasks,
+    approvals,
     catalog,
-    reviews,
+    customers,
+    demands,
+    jobs,
     reports,
+    reviews,
+    surveys,
+    tasks,
     tokens,
 )
 from .openapi import build

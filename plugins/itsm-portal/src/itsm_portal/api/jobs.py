@@ -10,14 +10,14 @@ import msgspec
 from itsmcore import Job
 
 from .demands import Limit
-from .routing import Call, operation
+from .routing import MAX_ID, Call, operation
 from .shapes import when
 
 
 @attrs.frozen(kw_only=True)
 class JobQuery:
     state: Literal["pending", "running", "done", "dead"] | None = None
-    demand: Annotated[int, msgspec.Meta(ge=1, description="only this demand's")] | None = None
+    demand: Annotated[int, msgspec.Meta(ge=1, le=MAX_ID, description="only this demand's")] | None = None
     limit: Limit = 100
 
 

@@ -40,6 +40,8 @@ SCOPES = ("read", "write", "agent", "admin")
 OLDER_TOKEN_SCOPES = ("read", "write", "agent")
 #: Text that must say something (not empty, not only spaces): a required field of a body.
 Text = Annotated[str, msgspec.Meta(pattern=r"\S", description="not blank")]
+#: The largest record id there can be (18 digits): larger ones are out of range for the store.
+MAX_ID = 10**18 - 1
 #: How deeply a request's JSON may nest: no operation takes more than a few levels.
 MAX_DEPTH = 32
 
@@ -85,7 +87,7 @@ class Call:
     def id(self, name: str) -> int:
         """A record id from the path; anything that cannot be one (too long for the store, not digits) is a 404."""
         value = self.path[name]
-        if not (value.isascii() and value.isdigit() and len(value) <= 18):
+        if not (value.isascii() and value.isdigit() and len(value) <= len(str(MAX_ID))):
             raise NotFound("not found")
         return int(value)
 
@@ -241,13 +243,27 @@ def decode_body(raw: bytes, media: str, cls: type) -> Any:
         raise InvalidAnswers(field_errors(e, cls)) from None
 
 
-def decode_query(params: Mapping[str, str], cls: type) -> Any:
-    """The query string as an instance of ``cls`` (an empty value is no value); 422 naming each bad parameter."""
+def decode_query(params: Mapping[str, str], cls: type | None) -> Any:
+    """The query string as an instance of ``cls`` (an empty value is no value); 422 naming each bad parameter.
+
+    A parameter the operation does not take is refused too, as a body's unknown field is.
+    """
+    known = _field_names(cls) if cls is not None else ()
+    unknown = [k for k in params if k not in known]
+    if unknown:
+        takes = f"it takes {', '.join(known)}" if known else "it takes none"
+        raise InvalidAnswers(dict.fromkeys(unknown, f"unknown query parameter; {takes}"))
+    if cls is None:
+        return None
     data = {k: v for k, v in params.items() if v != ""}
     try:
-        return msgspec.convert(data, cls, strict=False)
+        parsed = msgspec.convert(data, cls, strict=False)
     except msgspec.ValidationError as e:
         raise InvalidAnswers(field_errors(e, cls)) from None
+    nulls = [k for k in data if getattr(parsed, k) is None]  # "null" in a query string is no value of any type
+    if nulls:
+        raise InvalidAnswers(dict.fromkeys(nulls, "expected a value (leave the parameter out for none)"))
+    return parsed
 
 
 def _caller(portal: Portal, authorization: str) -> Caller | None:
@@ -274,7 +290,7 @@ def _run(op: Operation, portal: Portal, authorization: str, path: Mapping[str, s
         return None
     if op.scope is not None and not caller.allows(op.scope):
         raise MissingScope(op.scope, caller.name, caller.scopes)
-    parsed_query = decode_query(query, op.query) if op.query is not None else None
+    parsed_query = decode_query(query, op.query)
     parsed_body = decode_body(body[1], body[0], op.body) if op.body is not None else None
     return (caller, op.handler(Call(portal, caller, path, parsed_body, parsed_query)))
 

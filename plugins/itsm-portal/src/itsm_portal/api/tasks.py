@@ -9,7 +9,7 @@ import msgspec
 from itsmcore import InvalidAnswers, InvalidInput, TaskState
 
 from .demands import Limit
-from .routing import Call, operation
+from .routing import MAX_ID, Call, operation
 from .shapes import TaskOut, task_out
 
 TaskStateName = Literal[tuple(str(s) for s in TaskState)]  # type: ignore[valid-type]
@@ -19,7 +19,7 @@ TaskStateName = Literal[tuple(str(s) for s in TaskState)]  # type: ignore[valid-
 class TaskQuery:
     team: Annotated[str | None, msgspec.Meta(description="the team the task is with")] = None
     state: TaskStateName | None = None
-    demand: Annotated[int, msgspec.Meta(ge=1, description="the demand's id")] | None = None
+    demand: Annotated[int, msgspec.Meta(ge=1, le=MAX_ID, description="the demand's id")] | None = None
     open: Annotated[bool, msgspec.Meta(description="true for tasks not done only")] = False
     limit: Limit = 100
 
