@@ -23,13 +23,13 @@ from . import (
     survey_report,
     trend_report,
 )
-from . import consistency as _consistency
-from . import failure as _failure
-from . import journeys as _journeys
-from . import outside_in as _outside_in
-from . import reviews as _reviews
-from . import surveys as _surveys
-from . import trends as _trends
+from .consistency import as_dicts as consistency_dicts
+from .failure import as_dicts as failure_dicts
+from .journeys import as_dict as journeys_dict
+from .outside_in import as_dict as outside_in_dict
+from .reviews import as_dicts as review_dicts
+from .surveys import as_dicts as survey_dicts
+from .trends import as_dict as trends_dict
 
 if TYPE_CHECKING:
     from ..desk import Desk
@@ -37,17 +37,17 @@ if TYPE_CHECKING:
 
 def _journeys_data(desk: Desk, scope: Scope) -> Any:
     m, g = journey_report(desk, scope)
-    return _journeys.as_dict(m, g)
+    return journeys_dict(m, g)
 
 
 def _outside_in_data(desk: Desk, scope: Scope) -> Any:
     oi, marks = outside_in_report(desk, scope)
-    return _outside_in.as_dict(oi, marks)
+    return outside_in_dict(oi, marks)
 
 
 def _surveys_data(desk: Desk, scope: Scope) -> Any:
     rows, _ = survey_report(desk, scope, DIMENSIONS)
-    return _surveys.as_dicts(rows)
+    return survey_dicts(rows)
 
 
 #: Each report by name, and how to get its data.
@@ -55,10 +55,10 @@ _REPORTS: dict[str, Callable[[Desk, Scope], Any]] = {
     "journeys": _journeys_data,
     "outside-in": _outside_in_data,
     "surveys": _surveys_data,
-    "reviews": lambda desk, scope: _reviews.as_dicts(review_report(desk, scope)),
-    "failure-demand": lambda desk, scope: _failure.as_dicts(failure_demand_report(desk, scope)),
-    "consistency": lambda desk, scope: _consistency.as_dicts(consistency_report(desk, scope)),
-    "trends": lambda desk, scope: _trends.as_dict(trend_report(desk, scope)),
+    "reviews": lambda desk, scope: review_dicts(review_report(desk, scope)),
+    "failure-demand": lambda desk, scope: failure_dicts(failure_demand_report(desk, scope)),
+    "consistency": lambda desk, scope: consistency_dicts(consistency_report(desk, scope)),
+    "trends": lambda desk, scope: trends_dict(trend_report(desk, scope)),
 }
 
 #: The names :func:`report_data` knows.
