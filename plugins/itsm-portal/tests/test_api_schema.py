@@ -9,9 +9,6 @@ operation in the normal run; ``tox -e fuzz`` (HYPOTHESIS_PROFILE=fuzz) sends man
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +16,7 @@ from typing import Any
 import pytest
 
 schemathesis = pytest.importorskip("schemathesis")
-from conftest import TOKENS_ENV, make_eagle5  # noqa: E402
+from conftest import TOKENS_ENV, make_eagle5, serve  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 pytestmark = pytest.mark.fuzz
@@ -28,40 +25,18 @@ pytestmark = pytest.mark.fuzz
 EXAMPLES = 300 if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" else 6
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """The portal on a copy of Eagle5 served by uvicorn on 127.0.0.1, and an admin token of the store."""
-    import uvicorn
     from itsmcore import Desk
 
-    from itsm_portal.app import create_app
-
     os.environ.setdefault(TOKENS_ENV, "older:itsm_older-token-of-the-schema-check-0123456789")
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
     root = tmp_path_factory.mktemp("schema")
-    desk = Desk.open(make_eagle5(Path(root) / "eagle5", public_url=base, extra="api_rate_limit = 0\n"))
-    _, secret = desk.new_api_token("schema-check-7f3a9c", ["admin"])
-    desk.submit("failure", "tony", "VPN drops", channel="phone")
-    server = uvicorn.Server(uvicorn.Config(create_app(desk=desk), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60  # generous: a busy machine starts it late
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield base, secret
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        desk.close()
+    with Desk.open(make_eagle5(Path(root) / "eagle5", extra="api_rate_limit = 0\n")) as desk:
+        _, secret = desk.new_api_token("schema-check-7f3a9c", ["admin"])
+        desk.submit("failure", "tony", "VPN drops", channel="phone")
+        with serve(desk) as base:
+            yield base, secret
 
 
 @pytest.fixture(scope="module")
