@@ -8,7 +8,7 @@ answer=DemandOut, conflict=True, summary=...)`` over ``Desk.assign``.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import attrs
 import msgspec
@@ -19,8 +19,12 @@ from .routing import Answered, Call, Text, operation
 from .shapes import DemandDetail, DemandOut, EventOut, LinkOut, demand_detail, demand_out, event_out
 
 Kind = Literal["value", "failure", "information"]
-StateName = Literal[tuple(str(s) for s in DemandState)]  # type: ignore[valid-type]
-StageName = Literal[tuple(str(s) for s in Stage)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    StateName = str
+    StageName = str
+else:  # the core's names, so the document lists them and a wrong one is refused naming them
+    StateName = Literal[tuple(str(s) for s in DemandState)]
+    StageName = Literal[tuple(str(s) for s in Stage)]
 Limit = Annotated[int, msgspec.Meta(ge=1, le=500, description="at most this many (1-500)")]
 
 

@@ -128,8 +128,8 @@ def build(operations: Iterable[Operation]) -> dict[str, Any]:
             statuses.append("415")
         if op.conflict:
             statuses.append("409")
-        for status in sorted(statuses):
-            responses[status] = {"$ref": f"#/components/responses/{status}"}
+        for refusal in sorted(statuses):
+            responses[refusal] = {"$ref": f"#/components/responses/{refusal}"}
         doc: dict[str, Any] = {
             "operationId": op.name,
             "summary": op.summary,

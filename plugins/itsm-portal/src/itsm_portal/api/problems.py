@@ -98,7 +98,9 @@ def problem_response(status: int, detail: str, headers: dict[str, str] | None = 
 def problem_for(exc: Exception) -> Response:
     """The answer to a refused call, from the error's class; ``ValueError`` is a name the desk does not know (422)."""
     status = error_status(exc)
-    detail, headers, members = str(exc), {}, {}
+    detail = str(exc)
+    headers: dict[str, str] = {}
+    members: dict[str, Any] = {}
     if isinstance(exc, TemporaryFailure):
         log.warning("answered 503, unavailable: %s", exc)
         status, detail = 503, UNAVAILABLE

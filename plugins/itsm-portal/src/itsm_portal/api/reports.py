@@ -11,7 +11,6 @@ from itsmcore import REPORT_NAMES, InvalidAnswers, report_data
 
 from .routing import Call, operation
 
-ReportName = Literal[REPORT_NAMES]  # type: ignore[valid-type]
 Day = Annotated[str | None, msgspec.Meta(description="a date (2026-03-01) or an ISO 8601 timestamp")]
 
 

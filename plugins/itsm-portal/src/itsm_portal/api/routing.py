@@ -257,7 +257,7 @@ def decode_query(params: Mapping[str, str], cls: type | None) -> Any:
         return None
     data = {k: v for k, v in params.items() if v != ""}
     try:
-        parsed = msgspec.convert(data, cls, strict=False)
+        parsed: Any = msgspec.convert(data, cls, strict=False)
     except msgspec.ValidationError as e:
         raise InvalidAnswers(field_errors(e, cls)) from None
     nulls = [k for k in data if getattr(parsed, k) is None]  # "null" in a query string is no value of any type

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import attrs
 import msgspec
@@ -12,7 +12,10 @@ from .demands import Limit
 from .routing import MAX_ID, Call, operation
 from .shapes import TaskOut, task_out
 
-TaskStateName = Literal[tuple(str(s) for s in TaskState)]  # type: ignore[valid-type]
+if TYPE_CHECKING:
+    TaskStateName = str
+else:
+    TaskStateName = Literal[tuple(str(s) for s in TaskState)]
 
 
 @attrs.frozen(kw_only=True)
