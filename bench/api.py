@@ -59,7 +59,7 @@ def deployment(root: Path) -> tuple[Path, str]:
 
 
 @contextmanager
-def serve(config: Path, workers: int) -> Iterator[str]:
+def serve(config: Path, workers: int, http: str = "auto") -> Iterator[str]:
     """uvicorn serving the portal of ``config`` with ``workers`` processes; its base URL once it answers."""
     port = _free_port()
     env = dict(os.environ, ITSM_CONFIG=str(config), ITSM_LOG_LEVEL="WARNING")
@@ -77,6 +77,8 @@ def serve(config: Path, workers: int) -> Iterator[str]:
             "--workers",
             str(workers),
             "--no-access-log",
+            "--http",
+            http,
             "--log-level",
             "warning",
         ],
@@ -133,17 +135,17 @@ def rate(base: str, token: str, n: int, clients: int) -> float:
             s.close()
 
 
-def measure(n: int, clients: int, workers: int, runs: int) -> dict[str, float]:
+def measure(n: int, clients: int, workers: int, runs: int, http: str = "auto") -> dict[str, float]:
     figures: dict[str, list[float]] = {"sequential": [], "concurrent": [], "workers": []}
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
             config, token = deployment(Path(tmp))
-            with serve(config, 1) as base:
+            with serve(config, 1, http) as base:
                 figures["sequential"].append(rate(base, token, n, 1))
                 figures["concurrent"].append(rate(base, token, n, clients))
         with tempfile.TemporaryDirectory() as tmp:
             config, token = deployment(Path(tmp))
-            with serve(config, workers) as base:
+            with serve(config, workers, http) as base:
                 figures["workers"].append(rate(base, token, n, clients))
     return {k: statistics.median(v) for k, v in figures.items()}
 
@@ -221,6 +223,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="runs of each; the median is printed")
     ap.add_argument("--peer-python", default=os.environ.get("ITSM_PEER_PYTHON"), help="the peer virtualenv's python")
     ap.add_argument("--peer-n", type=int, default=300, help="tickets per peer run")
+    ap.add_argument(
+        "--http", default="auto", choices=["auto", "h11", "httptools"], help="uvicorn's HTTP parser (auto: httptools)"
+    )
     a = ap.parse_args()
 
     where = peer_dir()
@@ -231,7 +236,7 @@ def main() -> None:
         python = peer_python(where, a.peer_python)
         if python is not None:
             peer = peer_rate(python, where, a.peer_n, a.runs)
-    ours = measure(a.n, a.clients, a.workers, a.runs)
+    ours = measure(a.n, a.clients, a.workers, a.runs, a.http)
     labels = {
         "sequential": "POST /api/v1/demands, 1 client, 1 process",
         "concurrent": f"POST /api/v1/demands, {a.clients} clients, 1 process",
