@@ -29,6 +29,7 @@ extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
     "itsm_reference",
+    "itsm_api_reference",
 ]
 
 source_suffix = {".md": "markdown"}

@@ -125,6 +125,10 @@ if TYPE_CHECKING:
     from .plugins import (
         hookimpl,
     )
+    from .reports.data import (
+        REPORT_NAMES,
+        report_data,
+    )
     from .status import (
         CustomerStatus,
         acknowledgement,
@@ -235,6 +239,8 @@ _WHERE: dict[str, str] = {
     "configure_logging": "logs",
     "log_context": "logs",
     "Job": "jobs",
+    "REPORT_NAMES": "reports.data",
+    "report_data": "reports.data",
 }
 
 
@@ -258,6 +264,7 @@ __all__ = [
     "LIFECYCLES",
     "RATING_HIGH",
     "RATING_LOW",
+    "REPORT_NAMES",
     "ActionComponent",
     "ActionRequest",
     "ActionResult",
@@ -350,5 +357,6 @@ __all__ = [
     "hookimpl",
     "log_context",
     "open_desk",
+    "report_data",
     "stage_label",
 ]

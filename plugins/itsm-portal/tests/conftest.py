@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -114,3 +118,28 @@ def second_client(app: Any) -> Iterator[TestClient]:
 
     with TestClient(app, follow_redirects=False) as c:
         yield c
+
+
+@contextlib.contextmanager
+def serve(desk: Desk) -> Iterator[str]:
+    """The portal of ``desk`` served by uvicorn in a thread on 127.0.0.1 (a free port); its base URL once it is up."""
+    import uvicorn
+
+    from itsm_portal.app import create_app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(create_app(desk=desk), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60  # generous: a busy machine starts it late
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn stopped"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -99,7 +99,7 @@ def test_api_errors_are_json_with_fields(client: TestClient) -> None:
     r = client.post(
         "/api/v1/demands", headers=AUTH, json={"kind": "value", "customer": "susan", "service": "expensatron"}
     )
-    assert r.status_code == 403 and "Sales" in r.json()["error"]
+    assert r.status_code == 403 and "Sales" in r.json()["detail"]
     assert client.get("/api/v1/demands/99999", headers=AUTH).status_code == 404
     as_json = AUTH | {"Content-Type": "application/json"}
     assert client.post("/api/v1/demands", headers=as_json, content=b"not json").status_code == 400
@@ -112,7 +112,7 @@ def test_api_errors_are_json_with_fields(client: TestClient) -> None:
 def test_illegal_transition_is_409(client: TestClient, desk: Desk) -> None:
     did = desk.submit("failure", "tony", "x", channel="phone").demand.id
     r = client.post(f"/api/v1/demands/{did}/advance", headers=AUTH, json={"state": "fulfilled"})
-    assert r.status_code == 409 and "Allowed next" in r.json()["error"]
+    assert r.status_code == 409 and "Allowed next" in r.json()["detail"]
 
 
 def test_announce_confirm_survey_via_api(client: TestClient, desk: Desk) -> None:

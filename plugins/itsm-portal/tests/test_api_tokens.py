@@ -39,7 +39,7 @@ def test_each_operation_needs_its_scope(client: TestClient, desk: Desk) -> None:
 
     refused = client.post("/api/v1/demands", headers=read, json=EXPENSATRON)
     assert refused.status_code == 403 and refused.json()["scope"] == "write"
-    assert "'write' scope" in refused.json()["error"] and "dashboard" in refused.json()["error"]
+    assert "'write' scope" in refused.json()["detail"] and "dashboard" in refused.json()["detail"]
     assert not desk.list_demands(), "nothing was written"
     assert client.get("/api/v1/demands", headers=write).json()["scope"] == "read"
 
@@ -84,7 +84,7 @@ def test_the_tokens_name_is_the_actor_on_the_journey(client: TestClient, desk: D
     assert events[-1].actor == "chat-bridge" and events[-1].stage == "share"
     incident = desk.submit("failure", "tony", "VPN drops", channel="phone").demand.id
     moved = client.post(f"/api/v1/demands/{incident}/advance", headers=both, json={"state": "in_progress"})
-    assert moved.status_code == 200, moved.text
+    assert moved.status_code == 201, moved.text
     assert desk.journey(incident)[-1].actor == "chat-bridge"
     assert "by chat-bridge" in desk.journey(incident)[-1].behind_scenes
 
@@ -100,9 +100,9 @@ def test_tokens_are_managed_with_the_admin_scope(client: TestClient, desk: Desk)
     again = client.post("/api/v1/tokens", headers=admin, json={"name": "monitoring", "scopes": ["read"]})
     assert again.status_code == 409
     bad = client.post("/api/v1/tokens", headers=admin, json={"name": "x", "scopes": ["raed"]})
-    assert bad.status_code == 422 and "did you mean 'read'" in bad.json()["error"]
+    assert bad.status_code == 422 and "did you mean 'read'" in bad.json()["detail"]
     missing = client.post("/api/v1/tokens/monitorin/revoke", headers=admin, json={})
-    assert missing.status_code == 404 and "did you mean 'monitoring'" in missing.json()["error"]
+    assert missing.status_code == 404 and "did you mean 'monitoring'" in missing.json()["detail"]
     assert client.get("/api/v1/demands", headers=bearer(secret)).status_code == 200
     assert client.post("/api/v1/tokens/monitoring/revoke", headers=admin, json={}).status_code == 200
     assert client.get("/api/v1/demands", headers=bearer(secret)).status_code == 401
@@ -144,7 +144,7 @@ def test_revoked_and_rate_limited_on_every_process(two_apps: Any) -> None:
     assert answers == [200, 200, 200, 200]
     limited = b.get("/api/v1/demands", headers=auth)
     assert limited.status_code == 429 and 0 < int(limited.headers["retry-after"]) <= 3600
-    assert "monitoring-v2" in limited.json()["error"]
+    assert "monitoring-v2" in limited.json()["detail"]
     assert a.get("/api/v1/demands", headers=auth).status_code == 429, "the count is shared"
     assert a.get("/api/v1/demands", headers=other).status_code == 200, "per token"
     assert a.get("/api/v1/demands", headers=OLDER).status_code == 200, "the older tokens are not counted"

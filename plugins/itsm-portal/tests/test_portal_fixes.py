@@ -150,4 +150,4 @@ def test_a_too_large_api_body_is_json(client: TestClient) -> None:
         headers={"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"},
         content=b'{"customer": "steve", "details": "' + b"x" * 1_100_000 + b'"}',
     )
-    assert r.status_code == 413 and "more than we can take" in r.json()["error"]
+    assert r.status_code == 413 and "more than we can take" in r.json()["detail"]

@@ -48,7 +48,7 @@ def test_an_illegal_transition_answers_409_with_state_and_allowed(client: TestCl
     body = r.json()
     assert body["state"] == str(demand.state) == "new"
     assert body["allowed"] == sorted(str(s) for s in demand.allowed_next()) and body["allowed"]
-    assert "cannot become closed" in body["error"] and "errors" not in body
+    assert "cannot become closed" in body["detail"] and "errors" not in body
 
 
 def test_resolving_a_resolved_announcement_answers_409(client: TestClient, desk: Desk) -> None:
@@ -57,14 +57,14 @@ def test_resolving_a_resolved_announcement_answers_409(client: TestClient, desk:
     r = client.post(f"/api/v1/announcements/{ann.id}/resolve", headers=AUTH, json={"resolution": "Again."})
     assert r.status_code == 409
     assert r.json()["state"] == "resolved" and r.json()["allowed"] == []
-    assert "already resolved" in r.json()["error"]
+    assert "already resolved" in r.json()["detail"]
 
 
 def test_answering_a_survey_twice_answers_409(client: TestClient, desk: Desk) -> None:
     token = survey_token(desk)
     assert client.post("/api/v1/survey", headers=AUTH, json={"token": token, "score": 9}).status_code == 201
     r = client.post("/api/v1/survey", headers=AUTH, json={"token": token, "score": 3})
-    assert r.status_code == 409 and r.json()["state"] == "answered" and "already answered" in r.json()["error"]
+    assert r.status_code == 409 and r.json()["state"] == "answered" and "already answered" in r.json()["detail"]
 
 
 def test_an_unknown_demand_answers_404(client: TestClient) -> None:
@@ -76,7 +76,7 @@ def test_an_unknown_demand_answers_404(client: TestClient) -> None:
         client.post("/api/v1/announcements/99999/resolve", headers=AUTH, json={"resolution": "Fixed."}),
     ):
         assert r.status_code == 404, r.request.url
-        assert r.json()["error"] and "state" not in r.json()
+        assert r.json()["detail"] and "state" not in r.json()
 
 
 def test_a_bad_body_answers_422_naming_the_field(client: TestClient, desk: Desk) -> None:
@@ -92,23 +92,25 @@ def test_a_bad_body_answers_422_naming_the_field(client: TestClient, desk: Desk)
     ):
         r = client.post(path, headers=AUTH, json=body)
         assert r.status_code == 422, (path, body, r.text)
-        assert field in r.json()["errors"] and r.json()["error"], (path, body)
+        assert field in r.json()["errors"] and r.json()["detail"], (path, body)
     as_json = AUTH | {"Content-Type": "application/json"}
     r = client.post(f"/api/v1/demands/{did}/advance", headers=as_json, content=b"{not json")
-    assert r.status_code == 400 and r.json() == {"error": "the body must be JSON"}
+    assert r.status_code == 400 and r.json()["detail"] == "the body must be JSON"
+    assert r.headers["content-type"] == "application/problem+json"
     assert desk.get(did).state == "new"  # nothing was changed
 
 
 def test_a_bad_filter_answers_422(client: TestClient) -> None:
     r = client.get("/api/v1/demands?state=sideways", headers=AUTH)
-    assert r.status_code == 422 and "invalid filter" in r.json()["error"]
+    assert r.status_code == 422 and "state" in r.json()["errors"]
 
 
 def test_the_schema_documents_conflicts(client: TestClient) -> None:
     schema = client.get("/api/v1/openapi.json").json()
     assert "409" in schema["paths"]["/demands/{did}/advance"]["post"]["responses"]
-    props = schema["components"]["responses"]["Error"]["content"]["application/json"]["schema"]["properties"]
-    assert {"error", "errors", "state", "allowed"} <= set(props)
+    problem = schema["components"]["responses"]["409"]["content"]["application/problem+json"]["schema"]
+    props = schema["components"]["schemas"][problem["$ref"].rsplit("/", 1)[-1]]["properties"]
+    assert {"type", "title", "status", "detail", "errors", "state", "allowed"} <= set(props)
 
 
 # ---------------------------------------------------------------------------- pages

@@ -95,9 +95,12 @@ class Demands:
         service: str | None = None,
         open_only: bool = False,
         limit: int = 100,
+        before: int | None = None,
     ) -> list[Demand]:
-        """Newest first."""
+        """Newest first; ``before`` (a demand id) starts the page after that demand."""
         q = select(t.demands).order_by(t.demands.c.id.desc()).limit(limit)
+        if before is not None:
+            q = q.where(t.demands.c.id < before)
         if customer:
             q = q.where(t.demands.c.customer_id == customer)
         if kind:

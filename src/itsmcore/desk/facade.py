@@ -196,6 +196,10 @@ class Desk(Operations):
         """The customer with this email address, for channels that only know an address."""
         return self._customers.by_email(email)
 
+    def search_customers(self, query: str = "", *, limit: int = 50) -> list[Customer]:
+        """Customers whose id, name, email or department contains ``query`` (any case), by id; all without one."""
+        return self._customers.search(query, limit=limit)
+
     def list_customers(self) -> list[Customer]:
         """Every customer of every directory, by id."""
         return self._customers.all()
@@ -434,10 +438,11 @@ class Desk(Operations):
         service: str | None = None,
         open_only: bool = False,
         limit: int = 100,
+        before: int | None = None,
     ) -> list[Demand]:
-        """Newest first."""
+        """Newest first; ``before`` (a demand id) gives the page that follows it, for paging through them all."""
         return self._demands.listing(
-            customer=customer, kind=kind, state=state, service=service, open_only=open_only, limit=limit
+            customer=customer, kind=kind, state=state, service=service, open_only=open_only, limit=limit, before=before
         )
 
     def plugin_failures(self, demand_id: int | None = None) -> list[PluginFailure]:
@@ -737,6 +742,10 @@ class Desk(Operations):
     def unsubscribe(self, customer: str, service: str) -> None:
         """The customer asks not to; remembered, so the CMDB does not subscribe them again."""
         self._subscriptions.unsubscribe(customer, service)
+
+    def subscriptions_of(self, customer: str) -> list[str]:
+        """The keys of the services the customer hears announcements about (active subscriptions), sorted."""
+        return self._subscriptions.of_customer(customer)
 
     def subscribers(self, service: str) -> list[str]:
         """The service's active subscribers (after adding those the config and the CMDB name)."""

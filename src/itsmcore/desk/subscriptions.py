@@ -93,3 +93,14 @@ class Subscriptions:
                     .order_by(SUB.c.customer_id)
                 ).scalars()
             )
+
+    def of_customer(self, customer_id: str) -> list[str]:
+        self.customers.get(customer_id)  # UnknownCustomer: 404
+        with self.ctx.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(SUB.c.service_key)
+                    .where(SUB.c.customer_id == customer_id, SUB.c.active.is_(True))
+                    .order_by(SUB.c.service_key)
+                ).scalars()
+            )

@@ -429,6 +429,10 @@ def _wants_json(request: Request) -> bool:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if request.url.path.startswith("/api/"):
+        from .api.problems import problem_response
+
+        return problem_response(exc.status_code, str(exc.detail), dict(exc.headers or {}))
     if _wants_json(request):
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
     from .views import render
