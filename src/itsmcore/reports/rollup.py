@@ -172,7 +172,7 @@ def refresh(
     )
     done("per day")
     if dialect == "sqlite":
-        # keep the planner's statistics fresh as the rollup grows (the rollup's own tables after a big fold)
+        # keep the planner's statistics fresh as the rollup grows
         _statistics(conn, full=top - last > 50_000)
     done("statistics")
     _mark(conn, top)
@@ -206,16 +206,9 @@ def _empty(conn: Connection) -> bool:
 
 
 def _statistics(conn: Connection, *, full: bool) -> None:
-    """SQLite's planner statistics for the rollup's tables (all of them after a big fold, else as needed)."""
-    if full:
-        for table in ROLLUP:
-            conn.execute(text(f"ANALYZE {table.name}"))
-    else:
-        conn.execute(text("PRAGMA optimize"))
-
-
-#: The tables a refresh writes.
-ROLLUP = (t.journey_stages, t.journey_totals, t.journey_days)
+    """SQLite's planner statistics: all of them after a big fold (the reports join the rollup to
+    demands and survey answers, so those tables' figures matter as much), else as needed."""
+    conn.execute(text("ANALYZE" if full else "PRAGMA optimize"))
 
 
 def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable[[str], None]) -> None:
