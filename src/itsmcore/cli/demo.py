@@ -10,7 +10,7 @@ import click
 from .base import console
 
 #: The generated history ``--workshop`` plays: about two months of a 300-person company.
-HISTORY = {"customers": 300, "demands": 400, "days": 60}
+CUSTOMERS, DEMANDS, DAYS = 300, 400, 60
 #: The service whose workshop pack ``--workshop`` writes.
 WORKSHOP_SERVICE = "smartphone"
 
@@ -76,11 +76,13 @@ def workshop_pack(example: Path | None, directory: Path, out: Any) -> None:
         if not config.is_file():
             raise click.UsageError(f"the example has no history.toml ({config.name}): no history to make a pack from")
         out.rule(f"Workshop pack: the {WORKSHOP_SERVICE} service")
-        with progress_bar("playing the history (days)", total=HISTORY["days"]) as bar:
-            summary = make_history(config, **HISTORY, progress=lambda n: bar.update(completed=n))
+        with progress_bar("playing the history (days)", total=DAYS) as bar:
+            summary = make_history(
+                config, customers=CUSTOMERS, demands=DEMANDS, days=DAYS, progress=lambda n: bar.update(completed=n)
+            )
         out.print(
             f"{summary.customers:,} generated customers, {sum(summary.by_kind.values()):,} demands and "
-            f"{summary.surveys:,} survey answers over {HISTORY['days']} days"
+            f"{summary.surveys:,} survey answers over {DAYS} days"
         )
         with Desk.open(config) as desk, progress_bar("workshop pack", total=7) as bar:
             desk.get_service(WORKSHOP_SERVICE)  # an example without it: a clear error with a close match
