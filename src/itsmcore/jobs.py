@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +27,17 @@ from .model.job import Job, JobState
 if TYPE_CHECKING:
     from .desk import Desk
 
-__all__ = ["LEASE", "DeferredRunner", "InlineRunner", "Job", "JobState", "backoff", "watch"]
+__all__ = [
+    "LEASE",
+    "DeferredRunner",
+    "InlineRunner",
+    "Job",
+    "JobState",
+    "backoff",
+    "job_ended",
+    "on_job_ended",
+    "watch",
+]
 
 log = logging.getLogger("itsmcore.jobs")
 
@@ -38,6 +50,30 @@ def backoff(attempt: int, *, base: float = 2.0, cap: float = 600.0, jitter: floa
     """Delay before retry number ``attempt`` (1-based): exponential, capped, jittered."""
     delay = min(cap, base * (2 ** (attempt - 1)))
     return timedelta(seconds=delay * (1 + random.uniform(-jitter, jitter)))
+
+
+_ended: ContextVar[Callable[[Job], object] | None] = ContextVar("itsm_job_ended", default=None)
+
+
+@contextmanager
+def on_job_ended(callback: Callable[[Job], object]) -> Iterator[None]:
+    """Within the block, ``callback`` is told of each job this thread runs as it ends (done, retried or dead).
+
+    How the command line draws a bar while it runs jobs itself (an announcement's fan-out
+    with the inline runner, ``itsm jobs run``); the callback must not raise.
+    """
+    token = _ended.set(callback)
+    try:
+        yield
+    finally:
+        _ended.reset(token)
+
+
+def job_ended(job: Job) -> None:
+    """Tell the callback of :func:`on_job_ended`, if any, that ``job`` has ended (the runners' loop calls this)."""
+    callback = _ended.get()
+    if callback is not None:
+        callback(job)
 
 
 @attrs.frozen

@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .base import FORMAT, emit, open_desk
+
+if TYPE_CHECKING:
+    from ..desk import Desk
+
+#: The ``--quiet`` option of the commands that tell customers.
+QUIET = click.option(
+    "--quiet", "-q", is_flag=True, help="No progress bar (there is none when stderr is not a terminal)."
+)
+
+
+@contextmanager
+def telling(desk: Desk, quiet: bool, total: Callable[[], int | None]) -> Iterator[None]:
+    """A bar of the customers told while this process runs the fan-out itself (the inline runner).
+
+    With another runner the jobs run elsewhere and the command returns at once: no bar.
+    ``total`` (how many will be told, when known) is asked only when a bar is drawn.
+    """
+    from ..jobs import InlineRunner, on_job_ended
+    from ..progress import progress_bar, shows_progress
+
+    if not isinstance(desk.runner, InlineRunner) or not shows_progress(quiet):
+        yield
+        return
+    with (
+        progress_bar("telling customers", total=total(), quiet=quiet) as bar,
+        on_job_ended(lambda job: bar.advance() if job.action == "notify" else None),
+    ):
+        yield
 
 
 def _links(values: Iterable[str]) -> list[Any]:
@@ -21,6 +50,12 @@ def _links(values: Iterable[str]) -> list[Any]:
             raise click.BadParameter(f"expected TITLE=URL, got {v!r}", param_hint="--link")
         out.append(Link(title=title.strip(), url=url.strip()))
     return out
+
+
+def _audience(desk: Desk, announcement_id: int) -> int | None:
+    """At most how many customers an update or resolution of the announcement tells (subscribers and affected)."""
+    led = desk.ledger(announcement_id)
+    return led.subscribers + led.affected
 
 
 def _announcement_row(a: Any) -> dict[str, Any]:
@@ -55,6 +90,7 @@ def announcement() -> None:
 @click.option("--estimate", default="", help="When it should be fixed, e.g. 'by 3 pm'.")
 @click.option("--source", default="agent", show_default=True, help="Who opened it (agent, or a monitoring tool).")
 @FORMAT
+@QUIET
 @click.pass_context
 def announcement_open(
     ctx: click.Context,
@@ -66,18 +102,24 @@ def announcement_open(
     estimate: str,
     source: str,
     fmt: str,
+    quiet: bool,
 ) -> None:
-    """Open an announcement; every subscriber of the service is told through their preferred channel."""
+    """Open an announcement; every subscriber of the service is told through their preferred channel.
+
+    With the inline runner the telling happens before the command returns, with a
+    progress bar on a terminal; with another runner it is queued for the workers.
+    """
     desk = open_desk(ctx)
-    a = desk.open_announcement(
-        service,
-        title,
-        description=description,
-        workaround=workaround,
-        links=_links(links),
-        estimate=estimate,
-        source=source,
-    )
+    with telling(desk, quiet, lambda: len(desk.subscribers(service))):
+        a = desk.open_announcement(
+            service,
+            title,
+            description=description,
+            workaround=workaround,
+            links=_links(links),
+            estimate=estimate,
+            source=source,
+        )
     if fmt == "json":
         emit(fmt, _announcement_row(a), [])
     else:
@@ -90,6 +132,7 @@ def announcement_open(
 @click.option("--workaround", default=None)
 @click.option("--link", "links", multiple=True, metavar="TITLE=URL", help="Replace the workaround links.")
 @click.option("--estimate", default=None)
+@QUIET
 @click.pass_context
 def announcement_update(
     ctx: click.Context,
@@ -98,25 +141,31 @@ def announcement_update(
     workaround: str | None,
     links: tuple[str, ...],
     estimate: str | None,
+    quiet: bool,
 ) -> None:
-    """Update an open announcement; everyone concerned is told."""
-    a = open_desk(ctx).update_announcement(
-        announcement_id,
-        description=description,
-        workaround=workaround,
-        links=_links(links) if links else None,
-        estimate=estimate,
-    )
+    """Update an open announcement; everyone concerned is told (a progress bar on a terminal)."""
+    desk = open_desk(ctx)
+    with telling(desk, quiet, lambda: _audience(desk, announcement_id)):
+        a = desk.update_announcement(
+            announcement_id,
+            description=description,
+            workaround=workaround,
+            links=_links(links) if links else None,
+            estimate=estimate,
+        )
     click.echo(f"announcement {a.id} updated")
 
 
 @announcement.command("resolve")
 @click.argument("announcement_id", type=int)
 @click.option("--resolution", required=True, help="What was fixed, in plain words.")
+@QUIET
 @click.pass_context
-def announcement_resolve(ctx: click.Context, announcement_id: int, resolution: str) -> None:
-    """Announce the fix; affected customers get a link to confirm it works for them."""
-    a = open_desk(ctx).resolve_announcement(announcement_id, resolution)
+def announcement_resolve(ctx: click.Context, announcement_id: int, resolution: str, quiet: bool) -> None:
+    """Announce the fix; affected customers get a link to confirm it works for them (a progress bar on a terminal)."""
+    desk = open_desk(ctx)
+    with telling(desk, quiet, lambda: _audience(desk, announcement_id)):
+        a = desk.resolve_announcement(announcement_id, resolution)
     click.echo(f"announcement {a.id} resolved")
 
 

@@ -69,8 +69,9 @@ def jobs_retry(ctx: click.Context, job_ids: tuple[int, ...]) -> None:
     show_default=True,
     help="Jobs claimed at a time; lower it when jobs are slow, so several processes share them.",
 )
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (there is none when stderr is not a terminal).")
 @click.pass_context
-def jobs_run(ctx: click.Context, watch: float | None, batch: int) -> None:
+def jobs_run(ctx: click.Context, watch: float | None, batch: int, quiet: bool) -> None:
     """Run every job that is due now (retries whose backoff has passed, jobs left by a crash).
 
     With --watch this is a worker process for deployments without Celery
@@ -79,7 +80,22 @@ def jobs_run(ctx: click.Context, watch: float | None, batch: int) -> None:
     """
     desk = open_desk(ctx)
     if watch is None:
-        click.echo(f"ran {desk.run_due_jobs(batch=batch)} job(s)")
+        from ..jobs import on_job_ended
+        from ..progress import progress_bar
+
+        # the jobs pending now; those they queue (an announcement's next batch) join the total as they come
+        pending = desk.job_stats().get("pending", 0)
+        with progress_bar("running jobs", total=pending or None, quiet=quiet) as bar:
+            count = 0
+
+            def ended(_job: object) -> None:
+                nonlocal count
+                count += 1
+                bar.update(completed=count, total=max(count, pending) or None)
+
+            with on_job_ended(ended):
+                ran = desk.run_due_jobs(batch=batch)
+        click.echo(f"ran {ran} job(s)")
         return
     if ctx.obj.get("log_level") is None:  # a long-running process: say what it does unless told otherwise
         from ..logs import configure_logging

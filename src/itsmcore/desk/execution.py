@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, select, update
 from ..components import ActionComponent, ActionRequest, ActionResult, AlreadyDone, NeedsCustomer, StepOutcome
 from ..config import CONVERTER
 from ..errors import Deferred, PermanentFailure, TemporaryFailure
-from ..jobs import backoff
+from ..jobs import backoff, job_ended
 from ..logs import log_context
 from ..model import Actor, Demand
 from ..model.job import Job, JobState
@@ -103,7 +103,7 @@ class Execution:
                     if i and job.lease_until is not None and self.ctx.clock() >= job.lease_until:
                         self.queue.release([j.id for j, _ in claimed[i:]], job.lease_until)
                         break
-                    self.execute(job, KEEP if job.demand_id in touched else demand)
+                    job_ended(self.execute(job, KEEP if job.demand_id in touched else demand))
                     ran += 1
                     if job.demand_id is not None:
                         touched.add(job.demand_id)

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, func, select
 
 from ..components import SurveyMethod
 from ..model import Stage
@@ -222,39 +222,44 @@ def outside_in(
     }
     # survey answers, each placed on the stage its journey spent longest in before the outcome
     r_where = and_all(scope.filters(R.c.at, R.c.service_key, D.c.kind))  # D only joined when a kind is asked for
-    answered = select(R.c.demand_id).where(r_where, R.c.demand_id.is_not(None))
-    if scope.kind:
-        answered = answered.join_from(R, D, D.c.id == R.c.demand_id)
-    pain = (
-        select(
-            J.c.demand_id,
-            J.c.stage,
-            func.row_number()
-            .over(partition_by=J.c.demand_id, order_by=(func.coalesce(J.c.secs, -1.0).desc(), J.c.pos))
-            .label("rk"),
-        )
-        .where(J.c.demand_id.in_(answered), J.c.stage.not_in(AFTER))
-        .subquery()
+    # the stage each answered journey spent longest in (ties: the earlier), looked up per answer
+    # through the rollup's primary key: a few rows each, however many journeys are in scope
+    pain_stage = (
+        select(J.c.stage)
+        .where(J.c.demand_id == R.c.demand_id, J.c.stage.not_in(AFTER))
+        .order_by(func.coalesce(J.c.secs, -1.0).desc(), J.c.pos)
+        .limit(1)
+        .correlate(R)
+        .scalar_subquery()
     )
-    on_pain = and_(pain.c.demand_id == R.c.demand_id, pain.c.rk == 1)
-    src = R.join(pain, on_pain)
-    if scope.kind:
-        src = src.join(D, D.c.id == R.c.demand_id)
+    answers = R.join(D, D.c.id == R.c.demand_id) if scope.kind else R
+
+    def placed(*columns: Any, where: Any = True) -> Any:
+        """The answers in scope with the stage they are placed on (answers without a journey are left out)."""
+        return (
+            select(*columns, pain_stage.label("stage"))
+            .select_from(answers)
+            .where(r_where, R.c.demand_id.is_not(None), where)
+        )
+
+    # looked up once per answer, not once per mention of the column (SQLite would inline it thrice)
+    pain = placed(R.c.method, R.c.score, R.c.demand_id).cte("placed")
+    if _materialized(conn):
+        pain = pain.prefix_with("MATERIALIZED")
     hist: dict[tuple[str, str], dict[int, int]] = {}
     answer_ids: dict[tuple[str, str], set[int]] = {}
     per_method: dict[str, int] = {}
     for r in conn.execute(
         select(
-            R.c.method,
+            pain.c.method,
             pain.c.stage,
-            R.c.score,
+            pain.c.score,
             func.count().label("n"),
-            func.min(R.c.demand_id).label("lo"),
-            func.max(R.c.demand_id).label("hi"),
+            func.min(pain.c.demand_id).label("lo"),
+            func.max(pain.c.demand_id).label("hi"),
         )
-        .select_from(src)
-        .where(r_where)
-        .group_by(R.c.method, pain.c.stage, R.c.score)
+        .where(pain.c.stage.is_not(None))
+        .group_by(pain.c.method, pain.c.stage, pain.c.score)
     ):
         hist.setdefault((r.method, r.stage), {})[int(r.score)] = int(r.n)
         answer_ids.setdefault((r.method, r.stage), set()).update(_ids(r.lo, r.hi))
@@ -283,11 +288,13 @@ def outside_in(
             )
     # the customers' own words, placed the same way, latest first
     comments: list[Comment] = []
+    said_words = placed(
+        R.c.method, R.c.score, R.c.comment, R.c.demand_id, R.c.at, R.c.id, where=R.c.comment != ""
+    ).subquery()
     for r in conn.execute(
-        select(R.c.method, R.c.score, R.c.comment, R.c.demand_id, pain.c.stage)
-        .select_from(src)
-        .where(r_where, R.c.comment != "")
-        .order_by(R.c.at.desc(), R.c.id.desc())
+        select(said_words)
+        .where(said_words.c.stage.is_not(None))
+        .order_by(said_words.c.at.desc(), said_words.c.id.desc())
         .limit(400)
     ):
         said = methods.get(r.method)
@@ -574,3 +581,14 @@ __all__ = [
     "outside_in",
     "to_be_stages",
 ]
+
+
+def _materialized(conn: Connection) -> bool:
+    """Whether the database takes ``WITH x AS MATERIALIZED`` (PostgreSQL 12+, SQLite 3.35+)."""
+    if conn.dialect.name == "postgresql":
+        return True
+    if conn.dialect.name == "sqlite":
+        import sqlite3
+
+        return sqlite3.sqlite_version_info >= (3, 35)
+    return False

@@ -8,6 +8,10 @@ indexes: percentiles are an ``ORDER BY secs LIMIT 1 OFFSET k`` on (stage, secs).
 On PostgreSQL, ids are not handed out in commit order: an event committed after a
 refresh with an id below the mark would be missed, so the refresh leaves a margin of
 recent ids to be read again next time and re-folds their demands from scratch.
+
+The first refresh (an empty rollup, e.g. after an upgrade over years of events) builds
+the tables in one pass instead: each stage's leaving time by a window over the grouped
+events, the secondary indexes dropped while the rows go in and built once at the end.
 """
 
 from __future__ import annotations
@@ -65,6 +69,10 @@ def refresh(
     top = conn.execute(select(func.max(t.journey_events.c.id))).scalar() or 0
     if top <= last:
         return 0
+    if last == 0 and _empty(conn):
+        _build(conn, dialect, _scaled(scales), top, done)
+        _mark(conn, top)
+        return int(top)
     start = last
     if dialect == "postgresql" and last:
         # re-fold every demand with an event in the margin, from all its events
@@ -126,17 +134,7 @@ def refresh(
     conn.execute(text(f"UPDATE journey_stages SET secs = left_at - entered WHERE demand_id IN ({touched})"))
     done("durations")
     conn.execute(text(f"DELETE FROM journey_totals WHERE demand_id IN ({touched})"))
-    scaled = (
-        "CASE r.method "
-        + " ".join(
-            f"WHEN '{_quote(m)}' THEN (r.score - {int(lo)}) * 1.0 / {int(hi) - int(lo)}"
-            for m, (lo, hi) in (scales or {}).items()
-            if hi > lo
-        )
-        + " END"
-        if scales
-        else "NULL"
-    )
+    scaled = _scaled(scales)
     conn.execute(
         text(
             f"""
@@ -174,12 +172,133 @@ def refresh(
     )
     done("per day")
     if dialect == "sqlite":
-        # keep the planner's statistics fresh as the rollup grows (a full ANALYZE after a big fold)
-        conn.execute(text("ANALYZE" if top - last > 50_000 else "PRAGMA optimize"))
+        # keep the planner's statistics fresh as the rollup grows
+        _statistics(conn, full=top - last > 50_000)
     done("statistics")
-    mark = top
+    _mark(conn, top)
+    return int(top - last)
+
+
+def _scaled(scales: Mapping[str, tuple[int, int]] | None) -> str:
+    """A survey answer (``r``) on its method's 0..1 scale; NULL for methods without one."""
+    whens = " ".join(
+        f"WHEN '{_quote(m)}' THEN (r.score - {int(lo)}) * 1.0 / {int(hi) - int(lo)}"
+        for m, (lo, hi) in (scales or {}).items()
+        if hi > lo
+    )
+    return f"CASE r.method {whens} END" if whens else "NULL"
+
+
+def _mark(conn: Connection, mark: int) -> None:
+    """Remember the newest event id folded in."""
     if conn.execute(select(t.report_state.c.name).where(t.report_state.c.name == NAME)).first() is None:
         conn.execute(t.report_state.insert().values(name=NAME, value=mark))
     else:
         conn.execute(t.report_state.update().where(t.report_state.c.name == NAME).values(value=mark))
-    return int(top - last)
+
+
+def _empty(conn: Connection) -> bool:
+    """Whether the rollup holds nothing yet (a first refresh may then build it in one pass)."""
+    return all(
+        conn.execute(select(table.c[0]).limit(1)).first() is None
+        for table in (t.journey_stages, t.journey_totals, t.journey_days)
+    )
+
+
+def _statistics(conn: Connection, *, full: bool) -> None:
+    """SQLite's planner statistics: all of them after a big fold (the reports join the rollup to
+    demands and survey answers, so those tables' figures matter as much), else as needed."""
+    conn.execute(text("ANALYZE" if full else "PRAGMA optimize"))
+
+
+def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable[[str], None]) -> None:
+    """Fill the empty rollup from every event up to ``top`` in one pass per table (see the module's text)."""
+    indexes = [ix for table in (t.journey_stages, t.journey_totals) for ix in table.indexes]
+    for ix in indexes:
+        ix.drop(conn)
+    pragmas: dict[str, int] = {}
+    if dialect == "sqlite":  # room to sort and build the indexes in memory, for this connection's while
+        for name, value in (("cache_size", -131072), ("temp_store", 2)):
+            pragmas[name] = int(conn.execute(text(f"PRAGMA {name}")).scalar() or 0)
+            conn.execute(text(f"PRAGMA {name} = {value}"))
+    try:
+        at = _epoch(dialect, "e.at")
+        first_channel = "e.channel" if dialect == "sqlite" else "(array_agg(e.channel ORDER BY e.at, e.id))[1]"
+        # as stored: a float, so the durations are the same differences of floats as a later fold's
+        entered = f"MIN({at})" if dialect == "sqlite" else f"CAST(MIN({at}) AS DOUBLE PRECISION)"
+        # the bare columns of demands are one per demand (SQLite); PostgreSQL groups by its primary key
+        conn.execute(
+            text(
+                f"""
+                INSERT INTO journey_stages (demand_id, stage, pos, entered, left_at, secs, channel, effort,
+                                            touches, customer_actions, contacts, comments, kind, service_key,
+                                            created_at)
+                SELECT g.demand_id, g.stage, g.pos, g.entered, g.left_at, g.left_at - g.entered, g.channel,
+                       g.effort, g.touches, g.customer_actions, g.contacts, g.comments, g.kind, g.service_key,
+                       g.created_at
+                FROM (
+                    SELECT s.*, LEAD(s.entered) OVER (PARTITION BY s.demand_id ORDER BY s.entered, s.pos) AS left_at
+                    FROM (
+                        SELECT e.demand_id, e.stage, {_POS.replace("stage", "e.stage", 1)} AS pos,
+                               {entered} AS entered, {first_channel} AS channel, SUM(e.effort) AS effort,
+                               COUNT(*) AS touches,
+                               SUM(CASE WHEN e.actor = 'customer' THEN 1 ELSE 0 END) AS customer_actions,
+                               SUM(CASE WHEN e.actor = 'customer' AND e.kind IN ('submitted', 'comment')
+                                        THEN 1 ELSE 0 END) AS contacts,
+                               SUM(CASE WHEN e.actor = 'customer' AND e.kind = 'comment' THEN 1 ELSE 0 END)
+                                   AS comments,
+                               d.kind, d.service_key, d.created_at
+                        FROM journey_events e JOIN demands d ON d.id = e.demand_id
+                        WHERE e.id <= {int(top)}
+                        GROUP BY e.demand_id, e.stage{"" if dialect == "sqlite" else ", d.id"}
+                    ) s
+                ) g
+                """
+            )
+        )
+        done("stages")
+        done("leaving times")
+        for ix in t.journey_stages.indexes:
+            ix.create(conn)
+        done("durations")
+        conn.execute(
+            text(
+                f"""
+                INSERT INTO journey_totals (demand_id, effort, touches, contacts, outcome_secs, score, customer_id,
+                                            kind, cause, service_key, created_at)
+                SELECT s.demand_id, SUM(s.effort), SUM(s.touches), SUM(s.contacts),
+                       {_epoch(dialect, "d.resolved_at")} - {_epoch(dialect, "d.created_at")},
+                       (SELECT AVG({scaled}) FROM survey_responses r WHERE r.demand_id = s.demand_id),
+                       d.customer_id, d.kind, d.cause, d.service_key, d.created_at
+                FROM journey_stages s JOIN demands d ON d.id = s.demand_id
+                GROUP BY s.demand_id{"" if dialect == "sqlite" else ", d.id"}
+                """
+            )
+        )
+        for ix in t.journey_totals.indexes:
+            ix.create(conn)
+        done("per demand")
+        day = (
+            "substr(created_at, 1, 10)"
+            if dialect == "sqlite"
+            else "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        )
+        conn.execute(
+            text(
+                f"""
+                INSERT INTO journey_days (day, service_key, kind, stage, channel, reached, timed, effort, touches,
+                                          customer_actions, contacts, comments)
+                SELECT {day}, coalesce(service_key, ''), kind, stage, channel, COUNT(*), COUNT(secs), SUM(effort),
+                       SUM(touches), SUM(customer_actions), SUM(contacts), SUM(comments)
+                FROM journey_stages
+                GROUP BY {day}, coalesce(service_key, ''), kind, stage, channel
+                """
+            )
+        )
+        done("per day")
+        if dialect == "sqlite":
+            _statistics(conn, full=True)
+        done("statistics")
+    finally:
+        for name, value in pragmas.items():
+            conn.execute(text(f"PRAGMA {name} = {value}"))

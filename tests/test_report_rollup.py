@@ -1,0 +1,66 @@
+"""The journey rollup: built in one pass the first time, folded in step by step after, to the same rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from itsmcore.desk import Desk
+from itsmcore.history import Clock, generate, write_customers
+from itsmcore.reports import Scope, experience_report, refresh_rollup
+from itsmcore.reports.render import experience_dict
+from itsmcore.store import tables as t
+
+START = datetime(2026, 2, 2, 8, 0, tzinfo=UTC)
+ROLLUP = (t.journey_stages, t.journey_totals, t.journey_days)
+
+
+def snapshot(desk: Desk) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the rollup's tables, in key order, floats rounded (the two paths add in other orders)."""
+    out = {}
+    with desk.engine.connect() as conn:
+        for table in ROLLUP:
+            rows = conn.execute(select(table).order_by(*table.primary_key.columns)).all()
+            out[table.name] = [tuple(round(v, 3) if isinstance(v, float) else v for v in r) for r in rows]
+    return out
+
+
+def test_the_first_refresh_builds_what_refreshes_along_the_way_fold_in(
+    eagle5: Callable[..., Path], database_url: str
+) -> None:
+    config = eagle5().parent / "history.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("sqlite:///history.db", database_url), encoding="utf-8")
+    customers = write_customers(config.parent / "history-customers.toml", 40, seed=5)
+    clock = Clock(START)
+    with Desk.open(config, entry_points=False, clock=clock) as desk:
+        folded: list[int] = []
+        # a refresh every few days while the history plays: the incremental fold
+        generate(
+            desk,
+            clock,
+            customers,
+            demands=80,
+            days=21,
+            seed=11,
+            progress=lambda day: folded.append(refresh_rollup(desk)) if day % 4 == 0 else None,
+        )
+        folded.append(refresh_rollup(desk))
+        assert len([n for n in folded if n]) > 2, "the rollup was folded in several steps"
+        stepwise = snapshot(desk)
+        report = experience_dict(experience_report(desk, Scope()))
+        assert stepwise["journey_stages"] and stepwise["journey_totals"] and stepwise["journey_days"]
+        # the same events, the rollup emptied: the first refresh builds it in one pass
+        with desk.engine.begin() as conn:
+            for table in (*ROLLUP, t.report_state):
+                conn.execute(delete(table))
+        steps: list[str] = []
+        assert refresh_rollup(desk, steps.append) > 0
+        assert snapshot(desk) == stepwise
+        assert steps == ["stages", "leaving times", "durations", "per demand", "per day", "statistics"]
+        assert experience_dict(experience_report(desk, Scope())) == report
+        assert refresh_rollup(desk) == 0, "nothing new: nothing read"
