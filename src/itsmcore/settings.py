@@ -19,6 +19,13 @@ from .model._convert import to_tuple
 
 if TYPE_CHECKING:
     from .calendars import WorkingCalendar
+    from .teamwork import AssignmentSettings, EscalationRule
+
+
+def _teamwork() -> Any:
+    from . import teamwork
+
+    return teamwork
 
 
 @attrs.frozen(kw_only=True)
@@ -67,10 +74,33 @@ class AnnouncementSettings:
 
 @attrs.frozen(kw_only=True)
 class TeamSettings:
-    """A ``[teams.KEY]`` table, one per team: who people's plan steps (tasks) are assigned to."""
+    """A ``[teams.KEY]`` table, one per team: who owns demands and people's plan steps (tasks).
+
+    Its members are the directory's members of ``group`` and those listed in ``members``;
+    a demand or task may be given to a member only. ``assign`` names the policy that picks
+    an agent for the team's new demands (see ``[assignment]``).
+    """
 
     name: str = attrs.field(default="", metadata={"doc": "The team's name as agents see it; the key if empty."})
     description: str = attrs.field(default="", metadata={"doc": "What the team does, for the desk."})
+    group: str = attrs.field(
+        default="", metadata={"doc": "The directory group whose members are the team's agents (none if empty)."}
+    )
+    members: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=to_tuple,
+        metadata={"doc": "Directory ids of agents in the team besides the group's members."},
+    )
+    lead: str = attrs.field(
+        default="", metadata={"doc": "The team lead's directory id: escalations `to = \"lead\"` reach them."}
+    )
+    assign: str = attrs.field(
+        default="",
+        metadata={
+            "doc": "How the team's new demands get an agent: `by_service` (none: the team's queue), `round_robin`,"
+            " `least_open_work`; `[assignment] policy` if empty."
+        },
+    )
     notify: tuple[str, ...] = attrs.field(
         default=(),
         converter=to_tuple,
@@ -518,6 +548,10 @@ class Config:
     calendars: Mapping[str, CalendarSettings] = attrs.field(factory=dict)
     #: ``[[service_levels]]``, in the order declared.
     service_levels: tuple[ServiceLevelRule, ...] = ()
+    #: ``[assignment]``: who owns new demands (see :mod:`itsmcore.teamwork`).
+    assignment: AssignmentSettings = attrs.field(factory=lambda: _teamwork().AssignmentSettings())
+    #: ``[[escalations]]``, in the order declared.
+    escalations: tuple[EscalationRule, ...] = ()
 
     @property
     def default_calendar(self) -> str | None:

@@ -22,6 +22,7 @@ from .deployment import check, init, plugins
 from .jobs import jobs
 from .plugin import plugin
 from .report import report  # click only; the reports load when one runs
+from .queue import queue
 from .sla import sla
 from .subscription import subscription
 from .survey import survey
@@ -47,6 +48,7 @@ for _command in (
     survey,
     task,
     sla,
+    queue,
     demo,
 ):
     cli.add_command(_command)
