@@ -251,7 +251,8 @@ def test_a_service_naming_an_unknown_team_is_a_config_error(write_deployment: Ca
     from tests.conftest import SERVICES
 
     path = write_deployment(
-        '[teams.apps]\ngroup = "it-apps"\n', services=SERVICES.replace('kind = "failure"\n', 'kind = "failure"\nteam = "app"\n')
+        '[teams.apps]\ngroup = "it-apps"\n',
+        services=SERVICES.replace('kind = "failure"\n', 'kind = "failure"\nteam = "app"\n'),
     )
     with pytest.raises(ConfigError) as e:
         Desk.open(path, entry_points=False)

@@ -92,7 +92,7 @@ class TeamSettings:
         metadata={"doc": "Directory ids of agents in the team besides the group's members."},
     )
     lead: str = attrs.field(
-        default="", metadata={"doc": "The team lead's directory id: escalations `to = \"lead\"` reach them."}
+        default="", metadata={"doc": 'The team lead\'s directory id: escalations `to = "lead"` reach them.'}
     )
     assign: str = attrs.field(
         default="",

@@ -42,16 +42,6 @@ TARGETS: Mapping[str, str] = {
 }
 
 
-def _one_of(name: str, known: Mapping[str, str]) -> Any:
-    def check(_inst: Any, _attr: Any, value: str) -> None:
-        if value and value not in known:
-            from .config import did_you_mean
-
-            raise ValueError(f"{name}: unknown {name} {value!r}; {did_you_mean(value, known)}")
-
-    return check
-
-
 @attrs.frozen(kw_only=True)
 class AssignmentSettings:
     """The ``[assignment]`` table: who owns a new demand.
@@ -65,17 +55,12 @@ class AssignmentSettings:
 
     policy: str = attrs.field(
         default="by_service",
-        validator=_one_of("policy", POLICIES),
         metadata={"doc": "The builtin policy: " + "; ".join(f"`{k}`: {v}" for k, v in POLICIES.items()) + "."},
     )
     default_team: str = attrs.field(
         default="",
         metadata={"doc": "The team of demands whose service names none (and of demands without a service)."},
     )
-
-
-def _triggers(_inst: Any, _attr: Any, value: str) -> None:
-    _one_of("trigger", TRIGGERS)(_inst, _attr, value)
 
 
 @attrs.frozen(kw_only=True)
@@ -91,11 +76,9 @@ class EscalationRule:
 
     name: str = attrs.field(default="", metadata={"doc": "What the journey calls the rule; `escalation N` if empty."})
     when: str = attrs.field(
-        validator=_triggers,
         metadata={"doc": "What fires it: " + "; ".join(f"`{k}`: {v}" for k, v in TRIGGERS.items()) + "."},
     )
     to: str = attrs.field(
-        validator=_one_of("target", TARGETS),
         metadata={"doc": "Whom it reaches: " + "; ".join(f"`{k}`: {v}" for k, v in TARGETS.items()) + "."},
     )
     team: str = attrs.field(default="", metadata={"doc": "The `[teams.KEY]` team `to` names (required for `team`)."})
@@ -142,6 +125,15 @@ def read_teamwork(
     assignment = structure(data.get("assignment", {}), AssignmentSettings, file, "assignment", problems)
     if assignment is None:
         assignment = AssignmentSettings()
+    if assignment.policy not in POLICIES:
+        problems.append(
+            ConfigProblem(
+                file,
+                "assignment.policy",
+                f"unknown policy {assignment.policy!r}",
+                did_you_mean(assignment.policy, POLICIES),
+            )
+        )
     if assignment.default_team and assignment.default_team not in teams:
         unknown_team("assignment.default_team", assignment.default_team)
     for key, team in teams.items():
@@ -152,9 +144,7 @@ def read_teamwork(
                 )
             )
         if team.lead and team.members and team.lead not in team.members and not team.group:
-            problems.append(
-                ConfigProblem(file, f"teams.{key}.lead", f"{team.lead!r} is not one of the team's members")
-            )
+            problems.append(ConfigProblem(file, f"teams.{key}.lead", f"{team.lead!r} is not one of the team's members"))
     for service in services:
         if service.team and service.team not in teams:
             f, p = where.get(service.key, (file, "services"))
@@ -173,10 +163,18 @@ def read_teamwork(
         rule = structure(body, EscalationRule, file, path, problems)
         if rule is None:
             continue
+        if rule.when not in TRIGGERS:
+            problems.append(
+                ConfigProblem(file, f"{path}.when", f"unknown trigger {rule.when!r}", did_you_mean(rule.when, TRIGGERS))
+            )
+        if rule.to not in TARGETS:
+            problems.append(
+                ConfigProblem(file, f"{path}.to", f"unknown target {rule.to!r}", did_you_mean(rule.to, TARGETS))
+            )
         if rule.team and rule.team not in teams:
             unknown_team(f"{path}.team", rule.team)
         if rule.to == "team" and not rule.team:
-            problems.append(ConfigProblem(file, f"{path}.team", "missing", "say which team: team = \"KEY\""))
+            problems.append(ConfigProblem(file, f"{path}.team", "missing", 'say which team: team = "KEY"'))
         if rule.when == "approval":
             if not rule.after:
                 problems.append(ConfigProblem(file, f"{path}.after", "missing", 'say how long it may wait: "4h", "2d"'))
