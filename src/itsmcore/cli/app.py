@@ -21,8 +21,8 @@ from .demo import demo
 from .deployment import check, init, plugins
 from .jobs import jobs
 from .plugin import plugin
-from .report import report  # click only; the reports load when one runs
 from .queue import queue
+from .report import report  # click only; the reports load when one runs
 from .sla import sla
 from .subscription import subscription
 from .survey import survey
