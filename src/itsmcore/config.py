@@ -373,7 +373,9 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
     where = {
         raw["key"]: (f, p) for f, p, raw in raw_services if isinstance(raw, Mapping) and isinstance(raw.get("key"), str)
     }
-    assignment, escalations = read_teamwork(data, teams, tuple(services), calendars, where, file, problems)
+    assignment, escalations = read_teamwork(
+        data, teams, tuple(services), calendars, where, file, problems, structure=structure, did_you_mean=did_you_mean
+    )
     if problems:
         raise ConfigError(problems)
     return Config(

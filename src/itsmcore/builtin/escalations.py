@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ..desk import Desk
     from ..model import Demand, JourneyEvent
     from ..model.job import Job
-    from ..teamwork import EscalationRule
+    from ..settings import EscalationRule
 
 _J = t.jobs.c
 
@@ -108,7 +108,7 @@ def sweep(desk: Desk, *, now: datetime | None = None, limit: int = 10_000) -> Sw
             allowed = seconds + days * calendar.day_seconds
             waited = calendar.between(since, now)
             if waited >= allowed:
-                who = desk.find_customer(approver).name if approver and desk.find_customer(approver) else approver
+                who = _name(desk, approver) if approver else None
                 escalated += escalate(
                     desk,
                     demand,
@@ -178,11 +178,14 @@ def _message(desk: Desk, demand: Demand, rule: EscalationRule, whom: str, why: s
     if demand.team:
         with_whom.append(f"team {demand.team}")
     if demand.assignee:
-        with_whom.append(
-            f"agent {desk.find_customer(demand.assignee).name if desk.find_customer(demand.assignee) else demand.assignee}"
-        )
+        with_whom.append(f"agent {_name(desk, demand.assignee)}")
     held = f" It is with {' and '.join(with_whom)}." if with_whom else " Nobody is working on it yet."
     return (
         f"Demand #{demand.id} ({demand.summary}) is escalated to you as {whom} by the rule {rule.name!r}:"
         f" {why[:1].lower()}{why[1:]}.{held}"
     )
+
+
+def _name(desk: Desk, person: str) -> str:
+    found = desk.find_customer(person)
+    return found.name if found is not None else person

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import attrs
-from sqlalchemy import bindparam, exists, func, select
+from sqlalchemy import ColumnElement, bindparam, exists, func, select
 
 from ..components import Intake as IntakeRecord
 from ..config import did_you_mean
@@ -254,7 +254,7 @@ class Teams:
         if team is None and agent is None:
             raise InvalidInput("say whose queue: a team, an agent, or both")
         limit = max(1, min(int(limit), 500))
-        mine = [_D.state.in_(_WORK)]
+        mine: list[ColumnElement[bool]] = [_D.state.in_(_WORK)]
         if team is not None:
             mine.append(_D.team == team)
         if agent is not None:
