@@ -265,3 +265,15 @@ def test_existing_teams_for_tasks_stay_valid_and_assign_nothing(write_deployment
         d = desk.submit("failure", "steve", "CRM down", service="crm").demand
         assert (d.team, d.assignee) == (None, None)
         assert behind(desk, d.id) == []
+
+
+def test_a_policy_answering_something_else_than_an_assignment_costs_nothing(deployment: Callable[..., Path]) -> None:
+    class Odd:
+        @hookimpl
+        def itsm_assign(self):  # type: ignore[no-untyped-def]
+            return {"team": "apps"}
+
+    with Desk.open(deployment(), entry_points=False, plugins=[Odd()]) as desk:
+        d = desk.submit("failure", "steve", "CRM down", service="crm").demand
+        assert (d.team, d.assignee) == ("apps", None)
+        assert "expected an Assignment or None" in behind(desk, d.id)[0]

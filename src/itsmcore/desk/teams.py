@@ -20,7 +20,7 @@ from ..components import Intake as IntakeRecord
 from ..config import did_you_mean
 from ..errors import Conflict, InvalidInput, NotFound
 from ..logs import log_context
-from ..model import Actor, Demand, DemandState, Service
+from ..model import Actor, Assignment, Demand, DemandState, Service
 from ..store import rows
 from ..store import tables as t
 from .context import Context
@@ -166,10 +166,12 @@ class Teams:
         if decided is not None and not failures:  # after a failure, the service's team decides (below)
             plugin, chosen = decided
             try:
+                if not isinstance(chosen, Assignment):
+                    raise InvalidInput(f"itsm_assign returned {chosen!r}; expected an Assignment or None")
                 self.check(chosen.team)
                 if chosen.agent:
                     self._require_member(chosen.team, chosen.agent)
-            except (UnknownTeam, NotInTeam) as e:
+            except (UnknownTeam, NotInTeam, InvalidInput) as e:
                 failures.append((plugin, "itsm_assign", e))
             else:
                 to = f"team {chosen.team}" + (f", agent {chosen.agent}" if chosen.agent else "")
