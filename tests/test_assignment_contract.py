@@ -35,7 +35,7 @@ class TestBuiltinRoundRobin(AssignmentPolicyContract):
     def teams_config(self) -> str:
         from itsmcore.testing.assignment import TEAMS
 
-        return TEAMS.replace('[assignment]\n', '[assignment]\npolicy = "round_robin"\n')
+        return TEAMS.replace("[assignment]\n", '[assignment]\npolicy = "round_robin"\n')
 
 
 class TestBuiltinLeastOpenWork(TestBuiltinRoundRobin):
@@ -43,7 +43,7 @@ class TestBuiltinLeastOpenWork(TestBuiltinRoundRobin):
     def teams_config(self) -> str:
         from itsmcore.testing.assignment import TEAMS
 
-        return TEAMS.replace('[assignment]\n', '[assignment]\npolicy = "least_open_work"\n')
+        return TEAMS.replace("[assignment]\n", '[assignment]\npolicy = "least_open_work"\n')
 
 
 class Urgent:
@@ -62,7 +62,7 @@ class TestVendorPolicy(AssignmentPolicyContract):
         return Urgent()
 
 
-DEFECTS = '''
+DEFECTS = """
 import pytest
 from itsmcore import Assignment, hookimpl
 from itsmcore.testing import AssignmentPolicyContract
@@ -114,7 +114,7 @@ class TestDefault(AssignmentPolicyContract):
     @pytest.fixture
     def policy(self):
         return Default()
-'''
+"""
 
 
 @pytest.fixture(scope="module")

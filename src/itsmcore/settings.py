@@ -541,7 +541,7 @@ class AssignmentSettings:
 
 @attrs.frozen(kw_only=True)
 class EscalationRule:
-    """An ``[[escalations]]`` rule: when a demand needs someone above the work, and who that is.
+    """An ``[escalations]`` rule, written ``[[escalations]]`` once per rule: when a demand needs someone above the work.
 
     Each rule fires once per demand and person reached, whoever runs the sweep and however
     often; each escalation is a journey event behind the scenes, and a message to each

@@ -64,7 +64,9 @@ def test_giving_a_demand_to_an_outsider_is_refused_with_the_members(
     assert r.status_code == 303
     assert desk.get(d.id).assignee == other
     assert f"Demand #{d.id} is with {other} now." in text_of(client.get("/desk/teams/service-desk").text)
-    (line,) = [e.behind_scenes for e in desk.journey(d.id) if e.kind == "assignment" and "reassigned" in e.behind_scenes]
+    (line,) = [
+        e.behind_scenes for e in desk.journey(d.id) if e.kind == "assignment" and "reassigned" in e.behind_scenes
+    ]
     assert line.endswith(": on holiday tomorrow") and line.startswith("reassigned by patrick")
 
     r = client.post(

@@ -20,7 +20,7 @@ class TeamDesk:
         return self._teams.listing()
 
     def team(self, key: str) -> TeamView:
-        """One team; :class:`~itsmcore.desk.teams.UnknownTeam` (with a close match) if there is none."""
+        """One team; :class:`~itsmcore.errors.UnknownTeam` (with a close match) if there is none."""
         return self._teams.view(key)
 
     def team_members(self, key: str) -> tuple[str, ...]:
@@ -38,7 +38,7 @@ class TeamDesk:
     ) -> Demand:
         """Give a demand to another team and/or agent; ``reason`` is required and kept on its journey.
 
-        An agent who is not in the team is refused (:class:`~itsmcore.desk.teams.NotInTeam`,
+        An agent who is not in the team is refused (:class:`~itsmcore.errors.NotInTeam`,
         a 409 Conflict naming the team's members); ``agent=""`` takes the demand off its
         agent, back to the team's queue.
         """

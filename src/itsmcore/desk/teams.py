@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, bindparam, exists, func, select
 
 from ..components import Intake as IntakeRecord
 from ..config import did_you_mean
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotInTeam, UnknownTeam
 from ..logs import log_context
 from ..model import Actor, Assignment, Demand, DemandState, Service
 from ..store import rows
@@ -42,18 +42,6 @@ MEMBERS_TTL = 60.0
 
 _D = t.demands.c
 _C = t.service_level_clocks.c
-
-
-class UnknownTeam(NotFound):
-    """No ``[teams.KEY]`` team of that name; the message lists the known ones with a close match."""
-
-    exit_code = 2
-
-
-class NotInTeam(Conflict):
-    """An agent who is not a member of the team was named; the message names the team's members."""
-
-    exit_code = 2
 
 
 @attrs.frozen(kw_only=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -105,9 +105,13 @@ class AssignmentPolicyContract:
         allowed = set(inspect.signature(hookspecs.itsm_assign).parameters)
         params = inspect.signature(impl).parameters
         unknown = set(params) - allowed
-        assert not unknown, f"itsm_assign takes {sorted(unknown)}, which the hook does not pass; it passes {sorted(allowed)}"
+        assert not unknown, (
+            f"itsm_assign takes {sorted(unknown)}, which the hook does not pass; it passes {sorted(allowed)}"
+        )
         defaults = [n for n, p in params.items() if p.default is not inspect.Parameter.empty]
-        assert not defaults, f"hook implementations take no default values (pluggy differs between versions): {defaults}"
+        assert not defaults, (
+            f"hook implementations take no default values (pluggy differs between versions): {defaults}"
+        )
         host = PluginHost()
         host.register(policy, name="policy-under-test")
         assert host.implemented("itsm_assign")
@@ -136,13 +140,18 @@ class AssignmentPolicyContract:
         from ..components import Intake
         from ..model import Assignment, DemandKind
 
-        impl = getattr(policy, "itsm_assign")
+        impl = cast(Any, policy).itsm_assign
         wanted = set(inspect.signature(impl).parameters)
         customer = policy_desk.get_customer("steve")
         for kind, summary, service in demands:
             svc = policy_desk.get_service(service) if service else None
             intake = Intake(
-                kind=DemandKind(kind), customer=customer, summary=summary, details="", channel="cli", service_key=service
+                kind=DemandKind(kind),
+                customer=customer,
+                summary=summary,
+                details="",
+                channel="cli",
+                service_key=service,
             )
             args = {"desk": policy_desk, "intake": intake, "service": svc, "priority": 3}
             result = impl(**{k: v for k, v in args.items() if k in wanted})

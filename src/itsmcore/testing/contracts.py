@@ -749,8 +749,8 @@ plan = [{{ action = "{recorder.ACTION}", fail = "temporary" }}]
 
 
 __all__ = [
-    "AssignmentPolicyContract",
     "ActionContract",
+    "AssignmentPolicyContract",
     "ChannelContract",
     "DirectoryContract",
     "JobRunnerContract",
