@@ -98,7 +98,7 @@ class Desk(Operations, TeamDesk):
         intake = self._intake = Intake(ctx, customers, catalog, book, demands, journey, outbox, teams)
         fulfilment = Fulfilment(ctx, outbox, subscriptions)
         approvals = self._approvals = Approvals(ctx, customers, demands, journey, outbox, fulfilment, delivery)
-        tasks = self._tasks = Tasks(ctx, journey, outbox, fulfilment)
+        tasks = self._tasks = Tasks(ctx, journey, outbox, fulfilment, teams)
         self._corrections = Corrections(ctx, customers, demands, journey, outbox, fulfilment)
         outages = self._outages = Outages(
             ctx, customers, catalog, demands, book, subscriptions, intake, handling, journey, outbox

@@ -131,7 +131,7 @@ class Teams:
     def listing(self) -> list[TeamView]:
         return [self.view(k) for k in self.ctx.config.teams]
 
-    def _require_member(self, team: str, agent: str) -> None:
+    def require_member(self, team: str, agent: str) -> None:
         members = self.members(team)
         if agent not in members:
             name = self.ctx.config.teams[team].name or team
@@ -158,7 +158,7 @@ class Teams:
                     raise InvalidInput(f"itsm_assign returned {chosen!r}; expected an Assignment or None")
                 self.check(chosen.team)
                 if chosen.agent:
-                    self._require_member(chosen.team, chosen.agent)
+                    self.require_member(chosen.team, chosen.agent)
             except (UnknownTeam, NotInTeam, InvalidInput) as e:
                 failures.append((plugin, "itsm_assign", e))
             else:
@@ -206,7 +206,7 @@ class Teams:
                 if agent:
                     if to_team is None:
                         raise InvalidInput(f"demand {demand_id} has no team: give it one with the agent")
-                    self._require_member(to_team, agent)
+                    self.require_member(to_team, agent)
                 # a new team without a named agent: the demand waits in the new team's queue
                 to_agent = (
                     (agent or None) if agent is not None else (demand.assignee if team in (None, demand.team) else None)
