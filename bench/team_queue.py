@@ -132,8 +132,7 @@ def fill(desk: Desk, n: int) -> None:
         with desk.engine.begin() as conn:
             conn.execute(insert(t.demands), demands)
             conn.execute(insert(t.service_level_clocks), clocks)
-    with desk.engine.connect() as conn:
-        conn.execute(text("COMMIT"))
+    with desk.engine.begin() as conn:  # committed: statistics of a rolled-back ANALYZE are thrown away
         conn.execute(text(f"SELECT setval(pg_get_serial_sequence('demands', 'id'), {first + n})"))
         conn.execute(text("ANALYZE"))
 
