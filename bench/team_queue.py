@@ -47,10 +47,12 @@ START = datetime(2026, 3, 2, 9, tzinfo=UTC)
 PASSWORD = "eagle5-demo"
 HASH = "scrypt$16384$8$1$SkOMJRP7Q/UTr6zcAbKYfA==$3LQUKvrkriakS3raIQsvzb5pNtHkMVsdlpqZW5oRHMQ="
 
-CONFIG = "".join(
-    f'\n[teams.{team}]\nname = "{team.title()}"\nmembers = [{", ".join(f"{chr(34)}c{i}{chr(34)}" for i in range(k * 8, k * 8 + 8))}, "agent"]\n'
-    for k, team in enumerate(TEAMS)
-) + """
+CONFIG = (
+    "".join(
+        f'\n[teams.{team}]\nname = "{team.title()}"\nmembers = [{", ".join(f"{chr(34)}c{i}{chr(34)}" for i in range(k * 8, k * 8 + 8))}, "agent"]\n'
+        for k, team in enumerate(TEAMS)
+    )
+    + """
 [channels.portal]
 use = "portal"
 agent_groups = ["desk-agents"]
@@ -61,6 +63,7 @@ kinds = ["failure"]
 response = "1h"
 resolution = "1d"
 """
+)
 
 AGENT = f"""
 [[customers]]
@@ -225,11 +228,16 @@ def main() -> None:
         with Desk.open(config, clock=lambda: START + timedelta(days=3)) as desk:
             t0 = time.perf_counter()
             fill(desk, args.demands)
-            print(f"queue: {args.demands:,} open demands over {len(TEAMS)} teams written in {time.perf_counter() - t0:.1f}s")
+            print(
+                f"queue: {args.demands:,} open demands over {len(TEAMS)} teams written in {time.perf_counter() - t0:.1f}s"
+            )
             team = TEAMS[0]
-            bare = select(t.service_level_clocks.c.demand_id, t.service_level_clocks.c.due_at).where(
-                t.service_level_clocks.c.state == "running"
-            ).order_by(t.service_level_clocks.c.due_at).limit(50)
+            bare = (
+                select(t.service_level_clocks.c.demand_id, t.service_level_clocks.c.due_at)
+                .where(t.service_level_clocks.c.state == "running")
+                .order_by(t.service_level_clocks.c.due_at)
+                .limit(50)
+            )
 
             def ceiling() -> None:
                 with desk.engine.connect() as conn:
