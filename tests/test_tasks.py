@@ -181,8 +181,10 @@ def test_a_milestone_can_be_told_quietly(eagle5: Callable[..., Path], clock: Clo
 def test_reassigning_names_the_new_person_and_team(desk: Desk) -> None:
     did = approved_phone(desk)
     (task,) = desk.tasks(demand_id=did)
-    moved = desk.reassign_task(task.id, assignee="maria", team="service-desk")
-    assert (moved.assignee, moved.team) == ("maria", "service-desk")
+    with pytest.raises(Conflict, match="'maria' is not in team service-desk"):  # its agents: a directory group
+        desk.reassign_task(task.id, assignee="maria", team="service-desk")
+    moved = desk.reassign_task(task.id, assignee="nina", team="service-desk")
+    assert (moved.assignee, moved.team) == ("nina", "service-desk")
     assert desk.tasks(team="service-desk") == [moved]
     with pytest.raises(InvalidInput):
         desk.reassign_task(task.id)

@@ -196,12 +196,14 @@ TOP_LEVEL: Mapping[str, str] = {
     "knowledge": "Knowledge articles: one `[[knowledge]]` table per article.",
     "announcements": "How outages are followed through.",
     "approvals": "How approvers are asked and reminded.",
-    "teams": "The teams people's plan steps are assigned to.",
+    "teams": "The teams that own demands and people's plan steps, their members (a directory group), lead and policy.",
     "survey_rules": "When customers are asked how it went.",
     "security": "How sign-ins are protected from password guessing.",
     "priorities": "A demand's priority from its impact and urgency (a matrix, the services' impact, VIPs' urgency).",
     "calendars": "Business-hours calendars: the working time every due date and working-time figure counts in.",
     "service_levels": "Service-level targets (first response, resolution) by service, kind and priority.",
+    "assignment": "Who owns a new demand: the team, and the policy that picks its agent.",
+    "escalations": "Escalation rules: on a service-level warning or breach, a late approval or a dead job, whom to tell.",
     "journeys": "To-be journeys: how each service should feel, compared with how it does in the reports.",
     "reports": "Kept for report plugins; the core reads nothing from it.",
     "portal": "The portal's settings, read only when no `[channels.NAME]` table uses the portal.",
@@ -367,6 +369,14 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
     priorities = _priorities(data.get("priorities"), service_keys, file, problems)
     calendars = _calendars(data.get("calendars", {}), file, problems)
     service_levels = _service_levels(data.get("service_levels", []), service_keys, calendars, file, problems)
+    from .teamwork import read_teamwork
+
+    where = {
+        raw["key"]: (f, p) for f, p, raw in raw_services if isinstance(raw, Mapping) and isinstance(raw.get("key"), str)
+    }
+    assignment, escalations = read_teamwork(
+        data, teams, tuple(services), calendars, where, file, problems, structure=structure, did_you_mean=did_you_mean
+    )
     if problems:
         raise ConfigError(problems)
     return Config(
@@ -374,6 +384,8 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
         priorities=priorities,
         calendars=calendars,
         service_levels=service_levels,
+        assignment=assignment,
+        escalations=escalations,
         deployment=deployment,
         plugins=plugins,
         components=components,

@@ -331,6 +331,30 @@ def _asks(desk: Desk, question: str) -> str:
     return answer[0] if answer else "routed to a person"
 
 
+def show_teamwork(desk: Desk, demand_id: int, say: Callable[..., None]) -> None:
+    """The assignment of ``demand_id`` and, with the clock moved past its first-response target, its escalation."""
+    from .builtin.service_levels import clocks, sweep
+
+    d = desk.get(demand_id)
+    for e in desk.journey(demand_id):
+        if e.kind == "assignment":
+            say(f"Assignment: {e.behind_scenes}", markup=False)
+    due = next((c.due_at for c in clocks(desk, demand_id) if c.due_at is not None), None)
+    if due is None or not desk.config.escalations:
+        return
+    real = desk.clock
+    desk.clock = lambda: due + timedelta(minutes=1)  # nobody answered Tony in time
+    try:
+        sweep(desk)
+    finally:
+        desk.clock = real
+    for e in desk.journey(demand_id):
+        if e.kind == "escalation":
+            say(f"Escalation: {e.behind_scenes}", markup=False)
+    if d.team:
+        say(f"'itsm queue {d.team}' lists the team's open work, what breaches first on top.", markup=False)
+
+
 def run_demo(
     example: Path | None = None,
     *,
@@ -378,6 +402,8 @@ def run_demo(
                 f" {keyboard.acknowledgement}",
                 markup=False,
             )
+            console.rule("Teams: who takes it, and who hears when it is late")
+            show_teamwork(desk, keyboard.demand.id, console.print)
             console.rule("One view of the customer, and what Tony chose")
             prefs = desk.set_preferences(
                 "tony", by="tony", quiet_hours="22:00-07:00", time_zone="Europe/London", surveys=False

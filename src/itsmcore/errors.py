@@ -28,6 +28,7 @@ __all__ = [
     "InvalidInput",
     "ItsmError",
     "NotFound",
+    "NotInTeam",
     "PermanentFailure",
     "PluginError",
     "StoreUnavailable",
@@ -35,6 +36,7 @@ __all__ = [
     "TooManyAttempts",
     "UnknownCustomer",
     "UnknownService",
+    "UnknownTeam",
 ]
 
 
@@ -93,6 +95,18 @@ class UnknownService(NotFound):
     def __init__(self, service_key: str, hint: str = ""):
         self.service_key = service_key
         super().__init__(f"unknown service {service_key!r}" + (f"; {hint}" if hint else ""))
+
+
+class UnknownTeam(NotFound):
+    """No ``[teams.KEY]`` team of that name; the message lists the known ones with a close match (exit 2)."""
+
+    exit_code = 2
+
+
+class NotInTeam(Conflict):
+    """An agent who is not a member of the team was named; the message names the team's members (409, exit 2)."""
+
+    exit_code = 2
 
 
 class IneligibleCustomer(Forbidden):

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from .desk import Desk
     from .model import (
         Announcement,
+        Assignment,
         Customer,
         Demand,
         DemandState,
@@ -457,5 +458,49 @@ def itsm_service_target(desk: Desk, demand: Demand) -> ServiceTarget | None:
     :return: a :class:`~itsmcore.model.ServiceTarget`, or ``None`` for no promise.
 
     .. versionadded:: 1.1
+    """
+    raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------
+# Teams and assignment. The builtin plugin implements ``itsm_assign`` (trylast),
+# so a vendor's policy takes precedence.
+# ---------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def itsm_assign(desk: Desk, intake: Intake, service: Service | None, priority: int) -> Assignment | None:
+    """Decide which team owns a new demand, and which of its agents works on it.
+
+    Called once per demand at intake, after ``itsm_classify`` and ``itsm_prioritise`` and
+    before the demand is written, when the deployment has ``[teams.KEY]`` tables. The
+    first non-``None`` result wins (firstresult). The builtin implementation (``trylast``)
+    takes the service's ``team`` (else ``[assignment] default_team``) and picks an agent by
+    the team's policy: ``by_service`` (none: the team's queue), ``round_robin`` or
+    ``least_open_work``.
+
+    The result is checked: the team must be a ``[teams.KEY]`` key and the agent one of its
+    members (``desk.team_members(team)``). An implementation that raises (whatever the
+    others answer), or an assignment that fails the check, never costs the demand: it goes
+    to the service's team (else the default team) with no agent, for a person to pick up, the failure is kept against the demand
+    (``itsm demand show``) and its journey says which plugin failed. The assignment and
+    its reason are recorded on the journey behind the scenes.
+
+    :param desk: the deployment's desk (``desk.teams()``, ``desk.team_members(team)``,
+        ``desk.workload(team)`` help a policy decide).
+    :param intake: the demand as it arrives, its ``kind`` and ``service_key`` decided.
+    :param service: the catalog service it is for, or ``None``.
+    :param priority: its priority, 1 (critical) to 4 (low), as decided at intake.
+    :return: an :class:`~itsmcore.model.Assignment`, or ``None`` to let others decide.
+
+    Example::
+
+        @hookimpl
+        def itsm_assign(desk, intake, service, priority):
+            if priority == 1:
+                return Assignment(team="major-incidents", agent="oncall", reason="priority 1")
+            return None
+
+    .. versionadded:: 1.2
     """
     raise NotImplementedError

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from .desk import Desk
     from .model import (
         Announcement,
+        Assignment,
         Customer,
         Demand,
         DemandState,
@@ -67,6 +68,8 @@ HOOK_PREFIX = "itsm_"
 BUILTIN_PLUGINS = ("itsmcore.builtin",)
 #: The service-levels plugin: registered only for a deployment with ``[[service_levels]]`` rules.
 SERVICE_LEVELS_PLUGIN = "itsmcore.builtin.service_level_hooks"
+#: The escalations plugin: registered only for a deployment with ``[[escalations]]`` rules.
+ESCALATIONS_PLUGIN = "itsmcore.builtin.escalation_hooks"
 
 hookimpl = pluggy.HookimplMarker(NAME)
 
@@ -207,6 +210,8 @@ class PluginHost:
             host.register(
                 importlib.import_module(SERVICE_LEVELS_PLUGIN), name="service_levels", distribution="itsmcore"
             )
+        if config is not None and config.escalations:  # observes journey events and jobs: only when wanted
+            host.register(importlib.import_module(ESCALATIONS_PLUGIN), name="escalations", distribution="itsmcore")
         if config is not None:
             host.load_modules(config.plugins.modules)
         for p in plugins:
@@ -503,6 +508,11 @@ class PluginHost:
         self, desk: Desk, intake: Intake, service: Service | None, on_error: ErrorHandler
     ) -> tuple[str, Prioritisation] | None:
         return self.first("itsm_prioritise", on_error, desk=desk, intake=intake, service=service)
+
+    def assign(
+        self, desk: Desk, intake: Intake, service: Service | None, priority: int, on_error: ErrorHandler
+    ) -> tuple[str, Assignment] | None:
+        return self.first("itsm_assign", on_error, desk=desk, intake=intake, service=service, priority=priority)
 
     def service_target(self, desk: Desk, demand: Demand, on_error: ErrorHandler) -> ServiceTarget | None:
         res = self.first("itsm_service_target", on_error, desk=desk, demand=demand)

@@ -77,10 +77,33 @@ class AnnouncementSettings:
 
 @attrs.frozen(kw_only=True)
 class TeamSettings:
-    """A ``[teams.KEY]`` table, one per team: who people's plan steps (tasks) are assigned to."""
+    """A ``[teams.KEY]`` table, one per team: who owns demands and people's plan steps (tasks).
+
+    Its members are the directory's members of ``group`` and those listed in ``members``;
+    a demand or task may be given to a member only. ``assign`` names the policy that picks
+    an agent for the team's new demands (see ``[assignment]``).
+    """
 
     name: str = attrs.field(default="", metadata={"doc": "The team's name as agents see it; the key if empty."})
     description: str = attrs.field(default="", metadata={"doc": "What the team does, for the desk."})
+    group: str = attrs.field(
+        default="", metadata={"doc": "The directory group whose members are the team's agents (none if empty)."}
+    )
+    members: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=to_tuple,
+        metadata={"doc": "Directory ids of agents in the team besides the group's members."},
+    )
+    lead: str = attrs.field(
+        default="", metadata={"doc": 'The team lead\'s directory id: escalations `to = "lead"` reach them.'}
+    )
+    assign: str = attrs.field(
+        default="",
+        metadata={
+            "doc": "How the team's new demands get an agent: `by_service` (none: the team's queue), `round_robin`,"
+            " `least_open_work`; `[assignment] policy` if empty."
+        },
+    )
     notify: tuple[str, ...] = attrs.field(
         default=(),
         converter=to_tuple,
@@ -482,6 +505,89 @@ class ToBeJourney:
     )
 
 
+#: The assignment policies the builtin ``itsm_assign`` knows, with what each does.
+POLICIES: Mapping[str, str] = {
+    "by_service": "the service's team (else the default team); no agent: the demand waits in the team's queue",
+    "round_robin": "the service's team, and its members in turn",
+    "least_open_work": "the service's team, and the member with the fewest open demands",
+}
+
+#: What an escalation rule may fire on.
+TRIGGERS: Mapping[str, str] = {
+    "warning": "a service-level warning recorded by the sweep",
+    "breach": "a service-level breach recorded by the sweep",
+    "approval": "an approval still pending after `after` working time",
+    "dead_job": "a job of the demand that failed for good (dead)",
+}
+
+#: Whom an escalation rule may reach.
+TARGETS: Mapping[str, str] = {
+    "team": "the team named by `team` (its `notify` people, else its lead, else its members)",
+    "lead": "the lead of the team named by `team`, else of the demand's team",
+    "manager": "the manager of the approver the demand waits for, else of the agent working on it",
+}
+
+
+@attrs.frozen(kw_only=True)
+class AssignmentSettings:
+    """The ``[assignment]`` table: who owns a new demand.
+
+    At intake every demand gets a team, and perhaps an agent, through the ``itsm_assign``
+    hook. The builtin implementation runs last: the team is the service's (its ``team``),
+    else ``default_team``, and the team's ``assign`` (else ``policy``) picks the agent. A
+    policy that fails leaves the demand with the service's team, and the failure on its
+    journey. Without teams, demands are not assigned.
+    """
+
+    policy: str = attrs.field(
+        default="by_service",
+        metadata={"doc": "The builtin policy: " + "; ".join(f"`{k}`: {v}" for k, v in POLICIES.items()) + "."},
+    )
+    default_team: str = attrs.field(
+        default="",
+        metadata={"doc": "The team of demands whose service names none (and of demands without a service)."},
+    )
+
+
+@attrs.frozen(kw_only=True)
+class EscalationRule:
+    """An ``[escalations]`` rule, written ``[[escalations]]`` once per rule: when a demand needs someone above the work.
+
+    Each rule fires once per demand and person reached, whoever runs the sweep and however
+    often; each escalation is a journey event behind the scenes, and a message to each
+    person through their preferred channel. Service-level warnings and breaches and dead
+    jobs escalate as they happen; pending approvals when ``itsm sla sweep`` (or ``itsm
+    escalations sweep``) runs.
+    """
+
+    name: str = attrs.field(default="", metadata={"doc": "What the journey calls the rule; `escalation N` if empty."})
+    when: str = attrs.field(
+        metadata={"doc": "What fires it: " + "; ".join(f"`{k}`: {v}" for k, v in TRIGGERS.items()) + "."},
+    )
+    to: str = attrs.field(
+        metadata={"doc": "Whom it reaches: " + "; ".join(f"`{k}`: {v}" for k, v in TARGETS.items()) + "."},
+    )
+    team: str = attrs.field(default="", metadata={"doc": "The `[teams.KEY]` team `to` names (required for `team`)."})
+    after: str = attrs.field(
+        default="",
+        metadata={"doc": "For `approval`: how long it may wait, in working time (`4h`, `2d`); required there only."},
+    )
+    calendar: str = attrs.field(
+        default="", metadata={"doc": "The `[calendars.NAME]` that `after` counts in; the default if empty."}
+    )
+    services: tuple[str, ...] = attrs.field(
+        default=(), converter=to_tuple, metadata={"doc": "Service keys it applies to; any if empty."}
+    )
+    priorities: tuple[int, ...] = attrs.field(
+        default=(), converter=to_tuple, metadata={"doc": "Priorities (1 to 4) it applies to; any if empty."}
+    )
+
+    def matches(self, service: str | None, priority: int) -> bool:
+        return (not self.services or (service or "") in self.services) and (
+            not self.priorities or priority in self.priorities
+        )
+
+
 @attrs.frozen(kw_only=True)
 class ComponentConfig:
     """One selected component: ``[channels.sms] use = "apprise" ...``.
@@ -528,6 +634,10 @@ class Config:
     calendars: Mapping[str, CalendarSettings] = attrs.field(factory=dict)
     #: ``[[service_levels]]``, in the order declared.
     service_levels: tuple[ServiceLevelRule, ...] = ()
+    #: ``[assignment]``: who owns new demands.
+    assignment: AssignmentSettings = attrs.field(factory=lambda: AssignmentSettings())
+    #: ``[[escalations]]``, in the order declared.
+    escalations: tuple[EscalationRule, ...] = ()
 
     @property
     def default_calendar(self) -> str | None:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
         SurveyComponent,
     )
     from ..desk import Desk
-    from ..model import Demand, DemandState, Prioritisation, Service
+    from ..model import Assignment, Demand, DemandState, Prioritisation, Service
 
 ITSM_CONTRACT = CONTRACT_VERSION
 
@@ -90,3 +90,10 @@ def itsm_prioritise(desk: Desk, intake: Intake, service: Service | None) -> Prio
     from .priorities import prioritise
 
     return prioritise(desk, intake, service)
+
+
+@hookimpl(trylast=True)
+def itsm_assign(desk: Desk, intake: Intake, service: Service | None, priority: int) -> Assignment | None:
+    from .assignment import assign
+
+    return assign(desk, intake, service, priority)

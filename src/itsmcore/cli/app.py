@@ -21,6 +21,7 @@ from .demo import demo
 from .deployment import check, init, plugins
 from .jobs import jobs
 from .plugin import plugin
+from .queue import queue
 from .report import report  # click only; the reports load when one runs
 from .sla import sla
 from .subscription import subscription
@@ -47,6 +48,7 @@ for _command in (
     survey,
     task,
     sla,
+    queue,
     demo,
 ):
     cli.add_command(_command)

@@ -303,3 +303,18 @@ def demand_priority(ctx: click.Context, demand_id: int, priority: int, reason: s
     """Change a demand's priority (1 critical to 4 low); its service-level targets follow."""
     d = open_desk(ctx).set_priority(demand_id, priority, reason, actor=actor)
     click.echo(f"demand {d.id}: priority {int(d.priority)}")
+
+
+@demand.command("assign")
+@click.argument("demand_id", type=int)
+@click.option("--team", default=None, help="The team that takes it (a [teams.KEY] key).")
+@click.option("--agent", default=None, help="The agent who works on it: a member of the team ('' for none).")
+@click.option("--reason", required=True, help="Why it moves; kept on the demand's journey.")
+@click.option("--actor", default="agent", show_default=True)
+@click.pass_context
+def demand_assign(
+    ctx: click.Context, demand_id: int, team: str | None, agent: str | None, reason: str, actor: str
+) -> None:
+    """Give a demand to another team or agent; an agent outside the team is refused (exit 2)."""
+    d = open_desk(ctx).assign(demand_id, team=team, agent=agent, reason=reason, actor=actor)
+    click.echo(f"demand {d.id}: team {d.team or '(none)'}, agent {d.assignee or '(none)'}")

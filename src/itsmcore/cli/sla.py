@@ -24,16 +24,23 @@ def sla() -> None:
 def sla_sweep(ctx: click.Context, watch: float | None) -> None:
     """Record the service-level warnings and breaches that have fallen due, and tell who works on each demand.
 
+    With [[escalations]] rules, warnings and breaches escalate as they are recorded, and
+    approvals that have waited too long (in working time) are escalated too.
+
     Run it every minute or so (cron: ``* * * * * itsm -c /etc/itsm/itsm.toml sla sweep``),
     or keep one process at it with --watch. Sweeping from several machines at once is
     safe: each warning and each breach is recorded and sent once.
     """
+    from ..builtin.escalations import sweep as escalation_sweep
     from ..builtin.service_levels import sweep
 
     desk = open_desk(ctx)
     if watch is None:
         r = sweep(desk)
         click.echo(f"{r.warnings} warning(s), {r.breaches} breach(es) recorded")
+        if desk.config.escalations:
+            e = escalation_sweep(desk)
+            click.echo(f"{e.escalated} escalation(s) of late approvals recorded")
         return
     import signal
     import threading
@@ -48,6 +55,8 @@ def sla_sweep(ctx: click.Context, watch: float | None) -> None:
             warnings, breaches = warnings + r.warnings, breaches + r.breaches
             if r.warnings or r.breaches:
                 click.echo(f"{r.warnings} warning(s), {r.breaches} breach(es) recorded")
+            if desk.config.escalations and (e := escalation_sweep(desk)).escalated:
+                click.echo(f"{e.escalated} escalation(s) of late approvals recorded")
             stop.wait(watch)
     finally:
         for sig, handler in previous.items():

@@ -69,10 +69,12 @@ from .signin import Sessions, SignIn
 from .subscriptions import Subscriptions
 from .surveys import Surveys
 from .tasks import Tasks
+from .team_desk import TeamDesk
+from .teams import Teams
 from .tokens import ApiToken, ApiTokens
 
 
-class Desk(Operations):
+class Desk(Operations, TeamDesk):
     """A deployment's service desk. Open with :meth:`open`; close when done."""
 
     def __init__(self, deployment: Deployment, engine: Engine, *, clock: Clock = utcnow):
@@ -102,10 +104,11 @@ class Desk(Operations):
         surveys.opted_in = lambda customer_id: prefs.get(customer_id).surveys
         self._profiles = Profiles(ctx, customers, demands, book, reviews, prefs)
         handling = self._handling = Handling(ctx, demands, journey, outbox, customers)
-        intake = self._intake = Intake(ctx, customers, catalog, book, demands, journey, outbox)
+        teams = self._teams = Teams(ctx, customers, journey)
+        intake = self._intake = Intake(ctx, customers, catalog, book, demands, journey, outbox, teams)
         fulfilment = Fulfilment(ctx, outbox, subscriptions)
         approvals = self._approvals = Approvals(ctx, customers, demands, journey, outbox, fulfilment, delivery)
-        tasks = self._tasks = Tasks(ctx, journey, outbox, fulfilment)
+        tasks = self._tasks = Tasks(ctx, journey, outbox, fulfilment, teams)
         self._corrections = Corrections(ctx, customers, demands, journey, outbox, fulfilment)
         outages = self._outages = Outages(
             ctx, customers, catalog, demands, book, subscriptions, intake, handling, journey, outbox

@@ -28,6 +28,7 @@ from .handling import ON_THE_PAGE, tells_by_message
 from .journey import Journey
 from .outbox import Outbox
 from .services import Catalog
+from .teams import Decision, Teams
 
 log = logging.getLogger("itsmcore.desk")
 
@@ -55,8 +56,10 @@ class Intake:
         demands: Demands,
         journey: Journey,
         outbox: Outbox,
+        teams: Teams | None = None,
     ):
         self.ctx = ctx
+        self.teams = teams
         self.customers = customers
         self.catalog = catalog
         self.book = book
@@ -148,6 +151,16 @@ class Intake:
         elif answers:
             clean = {k: str(v) for k, v in answers.items()}
 
+        # who owns it: the classifier's team, else as a policy decides (a failure: the service's team, kept)
+        assigned: Decision | None = None
+        if team is None and self.teams is not None and ctx.config.teams:
+            assigned = self.teams.decide(
+                attrs.evolve(intake, kind=kind_v, service_key=svc.key if svc else None),
+                svc,
+                int(prio or Priority.MEDIUM),
+            )
+            team = assigned.team
+
         now = ctx.clock()
         typed = len(clean) if effort is None else effort
         outage = None
@@ -182,6 +195,7 @@ class Intake:
                     "outputs": {},
                     "priority": int(prio or Priority.MEDIUM),
                     "team": team,
+                    "assignee": assigned.agent if assigned is not None else None,
                     "external_ref": external_ref,
                     "caused_by": caused_by,
                     "cause": cause,
@@ -264,6 +278,34 @@ class Intake:
                         now,
                     )
                 )
+            if assigned is not None:
+                for plugin, hook, exc in assigned.failures:  # kept with the demand: it is never lost
+                    text = f"{type(exc).__name__}: {exc}"
+                    log.warning("plugin %s failed in %s for demand %s: %s", plugin, hook, demand_id, text)
+                    conn.execute(
+                        insert(t.plugin_errors).values(
+                            demand_id=demand_id, plugin=plugin, hook=hook, error=text[:4000], at=now
+                        )
+                    )
+                    events.append(
+                        _event_row(
+                            demand_id,
+                            Stage.ACKNOWLEDGE,
+                            channel,
+                            Actor.SYSTEM,
+                            "assignment",
+                            "",
+                            f"plugin {plugin} failed in {hook} ({text[:300]}); {assigned.note or 'not assigned'}",
+                            0,
+                            now,
+                        )
+                    )
+                if assigned.note and not assigned.failures:
+                    events.append(
+                        _event_row(
+                            demand_id, Stage.ACKNOWLEDGE, channel, Actor.SYSTEM, "assignment", "", assigned.note, 0, now
+                        )
+                    )
             if outage is not None:
                 self.book.mark_affected(conn, outage.id, cust.id, now)
                 workaround = f" Meanwhile: {outage.workaround}" if outage.workaround else ""

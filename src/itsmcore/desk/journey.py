@@ -142,6 +142,8 @@ class Change:
         external_ref: str | None = None,
         at: datetime | None = None,
         priority: Priority | int | None = None,
+        team: str | Keep | None = KEEP,
+        assignee: str | Keep | None = KEEP,
     ) -> JourneyEvent:
         """Add one event to a demand's journey; with ``state`` the demand moves along its lifecycle too.
 
@@ -150,7 +152,8 @@ class Change:
         and written only if nobody changed the state since this change read it
         (:class:`~itsmcore.errors.Conflict` otherwise). ``waiting_for`` says what the demand
         now waits for (``None``: nothing). ``priority`` sets the demand's priority (an
-        agent's change, its reason in the event). A demand given as an id is read in the
+        agent's change, its reason in the event); ``team`` and ``assignee`` who owns it and
+        works on it (a reassignment, its reason in the event). A demand given as an id is read in the
         transaction; a :class:`Demand` object is taken as what the caller last read.
         """
         before = self._current(demand)
@@ -169,6 +172,10 @@ class Change:
             values["waiting_for"] = waiting_for
         if priority is not None and int(priority) != int(before.priority):
             values["priority"] = int(priority)
+        if not isinstance(team, Keep) and team != before.team:
+            values["team"] = team
+        if not isinstance(assignee, Keep) and assignee != before.assignee:
+            values["assignee"] = assignee
         after = before
         if values:
             values["updated_at"] = now
@@ -184,6 +191,8 @@ class Change:
                 stage=st,
                 waiting_for=values.get("waiting_for", before.waiting_for),
                 priority=Priority(values.get("priority", before.priority)),
+                team=values.get("team", before.team),
+                assignee=values.get("assignee", before.assignee),
                 updated_at=now,
                 resolved_at=values.get("resolved_at", before.resolved_at),
             )

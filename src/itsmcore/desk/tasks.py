@@ -29,6 +29,7 @@ from .context import KEEP, Context
 from .fulfilment import Fulfilment
 from .journey import Change, Journey
 from .outbox import Outbox
+from .teams import Teams
 
 _T = t.tasks.c
 _SELECT_TASK = select(t.tasks).where(_T.id == bindparam("b_id"))
@@ -48,8 +49,10 @@ class Tasks:
         journey: Journey,
         outbox: Outbox,
         fulfilment: Fulfilment,
+        teams: Teams | None = None,
     ):
         self.ctx = ctx
+        self.teams = teams
         self.journey = journey
         self.outbox = outbox
         self.fulfilment = fulfilment
@@ -228,6 +231,14 @@ class Tasks:
             self.outbox.wake(ids)
             return self.get(task_id)
 
+    def _check_member(self, team: str | None, assignee: str | None) -> None:
+        """An agent given a task must be in its team, when the team has members (a group or a list)."""
+        if self.teams is None or not team or not assignee or team not in self.ctx.config.teams:
+            return
+        settings = self.ctx.config.teams[team]
+        if settings.group or settings.members:
+            self.teams.require_member(team, assignee)
+
     def _write(self, change: Change, task: Task, now: datetime, **values: Any) -> None:
         change.conn.execute(update(t.tasks).where(_T.id == task.id).values(updated_at=now, **values))
 
@@ -239,6 +250,7 @@ class Tasks:
                 allowed=["milestone", "done", "reassign"],
             )
         who = assignee or task.assignee
+        self._check_member(task.team, assignee)
         self._write(change, task, now, state=str(TaskState.STARTED), assignee=who)
         change.record(
             task.demand_id,
@@ -252,6 +264,7 @@ class Tasks:
     def _reassign(
         self, change: Change, task: Task, assignee: str | None, team: str | None, actor: str, now: datetime
     ) -> list[int]:
+        self._check_member(team if team is not None else task.team, assignee or task.assignee)
         values: dict[str, Any] = {}
         if assignee is not None:
             values["assignee"] = assignee or None

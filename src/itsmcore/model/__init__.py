@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .announcement import Announcement, AnnouncementState
+    from .assignment import Assignment
     from .customer import CIKind, ConfigurationItem, Customer
     from .demand import (
         FINAL_STATES,
@@ -36,6 +37,7 @@ _WHERE: dict[str, str] = {
     "A_COLLEAGUE": "review",
     "Actor": "journey",
     "Announcement": "announcement",
+    "Assignment": "assignment",
     "AnnouncementState": "announcement",
     "Ask": "service",
     "AskType": "service",
@@ -104,6 +106,7 @@ __all__ = [
     "AnnouncementState",
     "Ask",
     "AskType",
+    "Assignment",
     "CIKind",
     "ConfigurationItem",
     "Customer",

@@ -132,6 +132,9 @@ class Demand:
     cause: str | None = None
     announcement_id: int | None = None
     waiting_for: str | None = None
+    #: The ``[teams.KEY]`` team that owns the demand, and the agent (a directory id) who works on it.
+    team: str | None = None
+    assignee: str | None = None
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None = None

@@ -246,6 +246,13 @@ class Service:
         metadata={"doc": 'How long it usually takes, in plain words ("within 5 minutes"); the status says it.'},
     )
     owner: str | None = attrs.field(default=None, metadata={"doc": "The customer id of the service's owner."})
+    team: str = attrs.field(
+        default="",
+        metadata={
+            "doc": "The `[teams.KEY]` team that owns its demands (`[assignment] default_team` if empty); the team an"
+            " assignment falls back to when a policy fails."
+        },
+    )
     attributes: Mapping[str, Any] = attrs.field(
         factory=dict, metadata={"doc": "Anything else about it, for plugins and reports."}
     )

@@ -55,6 +55,8 @@ def demand(row: Any) -> Demand:
         cause=row.cause,
         announcement_id=row.announcement_id,
         waiting_for=row.waiting_for,
+        team=row.team,
+        assignee=row.assignee,
         created_at=aware(row.created_at),  # type: ignore[arg-type]
         updated_at=aware(row.updated_at),  # type: ignore[arg-type]
         resolved_at=aware(row.resolved_at),

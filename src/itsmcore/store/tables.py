@@ -83,6 +83,7 @@ demands = Table(
     Column("outputs", JSON, nullable=False, default=dict),
     Column("priority", Integer, nullable=False, default=3),
     Column("team", String(128)),
+    Column("assignee", String(128)),
     Column("external_ref", String(512), unique=True),
     Column("caused_by", Integer, ForeignKey("demands.id")),
     Column("cause", String(64)),
@@ -95,6 +96,8 @@ demands = Table(
     Index(None, "customer_id", "created_at"),
     Index(None, "state"),
     Index(None, "service_key"),
+    Index(None, "team", "state"),
+    Index(None, "assignee", "state"),
 )
 
 journey_events = Table(
@@ -477,4 +480,13 @@ preference_changes = Table(
     Column("by", String(128), nullable=False),
     Column("at", TS, nullable=False),
     Index(None, "customer_id", "at"),
+)
+
+# Round robin's turn per team: the counter an assignment policy takes the next agent from,
+# advanced in one statement, so two processes taking in demands at once give out turns once.
+team_turns = Table(
+    "team_turns",
+    metadata,
+    Column("team", String(128), primary_key=True),
+    Column("turn", BigInteger, nullable=False, default=0),
 )

@@ -16,12 +16,14 @@ throwaway cluster) and contract test classes, one per component family, to subcl
         @pytest.fixture
         def channel(self, tmp_path): return Pigeon(PigeonSettings(loft="roof"), context_for(tmp_path))
 
+``AssignmentPolicyContract`` for an ``itsm_assign`` policy (``itsmcore.testing.assignment``),
 and ``ObserverContract``, which proves that every journey event, stage and state change
 of a deployment reached the hooks once (``itsmcore.testing.observer``).
 """
 
 from __future__ import annotations
 
+from .assignment import AssignmentPolicyContract
 from .contracts import (
     ActionContract,
     ChannelContract,
@@ -53,6 +55,7 @@ from .postgres import PostgresCluster, find_pg_bin
 __all__ = [
     "DEFAULT_PASSWORD",
     "ActionContract",
+    "AssignmentPolicyContract",
     "ChannelContract",
     "DirectoryContract",
     "HookCall",

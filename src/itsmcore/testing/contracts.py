@@ -39,6 +39,7 @@ from ..jobs import Job, JobState
 from ..model import ConfigurationItem, Customer, Link
 from ..plugins import ENTRY_POINT_GROUP, PluginHost
 from . import recorder
+from .assignment import AssignmentPolicyContract
 
 if TYPE_CHECKING:
     from ..desk import Desk
@@ -749,6 +750,7 @@ plan = [{{ action = "{recorder.ACTION}", fail = "temporary" }}]
 
 __all__ = [
     "ActionContract",
+    "AssignmentPolicyContract",
     "ChannelContract",
     "DirectoryContract",
     "JobRunnerContract",

@@ -528,13 +528,14 @@ def create_app(
         desk = _Desk.open(config)
     portal = Portal(desk, settings or portal_settings(desk), owns_desk=owns)
 
-    from . import api, approval_links, preferences, views
+    from . import api, approval_links, preferences, team_views, views
 
     routes = [
         Route("/healthz", healthz),
         Mount("/api/v1", routes=api.routes()),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         *views.routes(),
+        *team_views.routes(),
         *approval_links.routes(),
         *preferences.routes(),
     ]

@@ -1,0 +1,270 @@
+"""A team's queue with 100,000 open demands on PostgreSQL, at 50 requests a second.
+
+A throwaway PostgreSQL cluster is started on 127.0.0.1. The store gets N open demands
+(100,000 by default) spread over four teams, nine in ten with running service-level
+clocks (first response and resolution, due at times spread over two weeks), the rest
+paused. Then, paced at 50 requests a second for a number of seconds, each figure beside
+its ceiling measured the same way in the same run (latencies: lower is better; the ratio
+is the ceiling's p99 over the figure's):
+
+- ``Desk.queue(team, limit=50)``: the team's open work by what breaches first, beside a
+  bare indexed SELECT of the 50 first running clocks by due date (no join, no team);
+- the team's page ``GET /desk/teams/TEAM`` over real HTTP (the portal served by uvicorn on
+  127.0.0.1, an agent signed in: the queue, the agent's own work and the workload,
+  rendered), beside ``GET /healthz`` on the same server (one trivial query).
+
+The goal is a p99 of at most 25 ms for the queue.
+
+Run: ``tox -e bench`` or ``python bench/team_queue.py [--demands 100000] [--seconds 10] [--rate 50]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from common import write_deployment
+from sqlalchemy import insert, select, text
+
+from itsmcore.desk import Desk
+from itsmcore.store import tables as t
+from itsmcore.testing.postgres import PostgresCluster, find_pg_bin
+
+TEAMS = ("apps", "infra", "network", "service-desk")
+GOAL_MS = 25.0
+START = datetime(2026, 3, 2, 9, tzinfo=UTC)
+# the demo password "eagle5-demo", as the Eagle5 example stores it
+PASSWORD = "eagle5-demo"
+HASH = "scrypt$16384$8$1$SkOMJRP7Q/UTr6zcAbKYfA==$3LQUKvrkriakS3raIQsvzb5pNtHkMVsdlpqZW5oRHMQ="
+
+CONFIG = (
+    "".join(
+        f'\n[teams.{team}]\nname = "{team.title()}"\nmembers = [{", ".join(f"{chr(34)}c{i}{chr(34)}" for i in range(k * 8, k * 8 + 8))}, "agent"]\n'
+        for k, team in enumerate(TEAMS)
+    )
+    + """
+[channels.portal]
+use = "portal"
+agent_groups = ["desk-agents"]
+
+[[service_levels]]
+name = "incidents"
+kinds = ["failure"]
+response = "1h"
+resolution = "1d"
+"""
+)
+
+AGENT = f"""
+[[customers]]
+id = "agent"
+name = "Alex Agent"
+email = "agent@example.org"
+groups = ["desk-agents"]
+password = "{HASH}"
+"""
+
+
+def fill(desk: Desk, n: int) -> None:
+    """``n`` open demands over the teams, nine in ten with running clocks; written with Core, in batches."""
+    batch = 5000
+    with desk.engine.begin() as conn:
+        first = (conn.execute(select(t.demands.c.id).order_by(t.demands.c.id.desc()).limit(1)).scalar() or 0) + 1
+    for lo in range(0, n, batch):
+        demands, clocks = [], []
+        for i in range(lo, min(n, lo + batch)):
+            did = first + i
+            team = TEAMS[i % len(TEAMS)]
+            created = START + timedelta(seconds=13 * i)
+            demands.append(
+                {
+                    "id": did,
+                    "kind": "failure",
+                    "state": "new" if i % 3 else "in_progress",
+                    "stage": "acknowledge",
+                    "customer_id": f"c{100 + i % 800}",
+                    "channel": "bench",
+                    "summary": f"demand {i}",
+                    "details": "",
+                    "answers": {},
+                    "outputs": {},
+                    "priority": 1 + i % 4,
+                    "team": team,
+                    "assignee": f"c{TEAMS.index(team) * 8 + i % 8}" if i % 5 else None,
+                    "self_service": False,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
+            running = i % 10 != 0
+            for metric, hours in (("response", 1), ("resolution", 8)):
+                due = START + timedelta(minutes=(i * 7919) % (14 * 24 * 60), hours=hours)
+                clocks.append(
+                    {
+                        "demand_id": did,
+                        "metric": metric,
+                        "rule": "incidents",
+                        "calendar": "",
+                        "target_secs": hours * 3600.0,
+                        "warn_share": 0.75,
+                        "service_key": None,
+                        "kind": "failure",
+                        "priority": 1 + i % 4,
+                        "state": "running" if running else "paused",
+                        "paused_for": None if running else "customer",
+                        "elapsed": 0.0,
+                        "running_since": created if running else None,
+                        "due_at": due if running else None,
+                        "warn_at": None,
+                        "warned_at": None,
+                        "breached_at": None,
+                        "started_at": created,
+                        "stopped_at": None,
+                    }
+                )
+        with desk.engine.begin() as conn:
+            conn.execute(insert(t.demands), demands)
+            conn.execute(insert(t.service_level_clocks), clocks)
+    with desk.engine.begin() as conn:  # committed: statistics of a rolled-back ANALYZE are thrown away
+        conn.execute(text(f"SELECT setval(pg_get_serial_sequence('demands', 'id'), {first + n})"))
+        conn.execute(text("ANALYZE"))
+
+
+def paced(rate: float, seconds: float, call: Callable[[], object]) -> list[float]:
+    """Latencies (ms) of ``call`` made ``rate`` times a second for ``seconds``, each at its slot."""
+    out = []
+    interval = 1 / rate
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        slot = start + i * interval
+        wait = slot - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        t0 = time.perf_counter()
+        call()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def line(label: str, got: list[float], ceiling_label: str, ceiling: list[float], goal: float | None = None) -> str:
+    text_ = (
+        f"{label:<42} p50 {p(got, 50):6.1f} ms  p99 {p(got, 99):6.1f} ms   "
+        f"{ceiling_label:<30} p50 {p(ceiling, 50):6.1f} ms  p99 {p(ceiling, 99):6.1f} ms   "
+        f"ratio {p(ceiling, 99) / p(got, 99):6.1%}"
+    )
+    if goal is not None:
+        text_ += f"  (goal p99 <= {goal:g} ms: {'met' if p(got, 99) <= goal else 'NOT met'})"
+    return text_
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(desk: Desk) -> tuple[str, Callable[[], None]]:
+    """The portal on 127.0.0.1 in a thread; its base URL and how to stop it."""
+    import uvicorn
+    from itsm_portal.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(desk=desk), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the portal did not start within 60 s")
+        time.sleep(0.05)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+    return f"http://127.0.0.1:{port}", stop
+
+
+def sign_in(client: object, base: str) -> None:
+    import re
+
+    import httpx
+
+    assert isinstance(client, httpx.Client)
+    page = client.get(f"{base}/signin")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token, page.text[:300]
+    r = client.post(f"{base}/signin", data={"login": "agent", "password": PASSWORD, "csrf": token.group(1)})
+    assert r.status_code == 303, r.text[:300]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--demands", type=int, default=100_000)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--rate", type=float, default=50.0)
+    args = ap.parse_args()
+    if find_pg_bin() is None:
+        print("queue: skipped, PostgreSQL's binaries were not found (install postgresql-15)")
+        return
+    with tempfile.TemporaryDirectory(prefix="itsm-bench-queue-") as tmp, PostgresCluster() as pg:
+        root = Path(tmp)
+        config = write_deployment(root, services=CONFIG, database=pg.create_database("queue"))
+        (root / "customers.toml").write_text((root / "customers.toml").read_text() + AGENT)
+        with Desk.open(config, clock=lambda: START + timedelta(days=3)) as desk:
+            t0 = time.perf_counter()
+            fill(desk, args.demands)
+            print(
+                f"queue: {args.demands:,} open demands over {len(TEAMS)} teams written in {time.perf_counter() - t0:.1f}s"
+            )
+            team = TEAMS[0]
+            bare = (
+                select(t.service_level_clocks.c.demand_id, t.service_level_clocks.c.due_at)
+                .where(t.service_level_clocks.c.state == "running")
+                .order_by(t.service_level_clocks.c.due_at)
+                .limit(50)
+            )
+
+            def ceiling() -> None:
+                with desk.engine.connect() as conn:
+                    conn.execute(bare).all()
+
+            for _ in range(20):  # warm the pool and the caches
+                desk.queue(team, limit=50)
+                ceiling()
+            got = paced(args.rate, args.seconds, lambda: desk.queue(team, limit=50))
+            bare_ms = paced(args.rate, args.seconds, ceiling)
+            print(line(f"Desk.queue({team!r}, limit=50)", got, "bare indexed SELECT", bare_ms, GOAL_MS))
+
+            import httpx
+
+            base, stop = serve(desk)
+            try:
+                with httpx.Client(follow_redirects=False, timeout=30) as client:
+                    sign_in(client, base)
+                    for _ in range(5):
+                        assert client.get(f"{base}/desk/teams/{team}").status_code == 200
+                        client.get(f"{base}/healthz")
+                    page = paced(args.rate, args.seconds, lambda: client.get(f"{base}/desk/teams/{team}"))
+                    health = paced(args.rate, args.seconds, lambda: client.get(f"{base}/healthz"))
+                print(line(f"GET /desk/teams/{team} (HTTP)", page, "GET /healthz (HTTP)", health))
+            finally:
+                stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The service desk's team pages: each team's queue by what breaches first, the agent's own work, the workload.
+
+``/desk/teams`` lists the teams; ``/desk/teams/{team}`` shows the team's open demands with
+the service-level clock that falls due first (breached ones on top), the signed-in agent's
+own demands, and how many each member holds, with a form to give a demand to another
+member or team (the reason goes on its journey, behind the scenes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from urllib.parse import quote
+
+from itsmcore import Conflict, Forbidden, InvalidInput, NotFound
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from .app import call, checked_form, field, need_agent, portal_of
+from .views import _int, customer_names, render, say
+
+#: Most demands one queue page shows.
+QUEUE_LIMIT = 100
+
+
+def _due_words(due: datetime | None, breached: bool, now: datetime) -> str:
+    """When the clock falls due, as an agent reads it: "breached", "in 1 h 20 min", or nothing."""
+    if due is None:
+        return ""
+    if breached or due <= now:
+        return "breached"
+    minutes = int((due - now).total_seconds() // 60)
+    if minutes >= 24 * 60:
+        return f"in {minutes // (24 * 60)} d {minutes % (24 * 60) // 60} h"
+    return f"in {minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"in {minutes} min"
+
+
+async def teams_page(request: Request) -> Response:
+    """Every team, with its members and how much it holds open."""
+    await need_agent(request)
+    desk = portal_of(request).desk
+    teams = await call(desk.teams)
+    loads = {t.key: await call(desk.workload, t.key) for t in teams}
+    return await render(
+        request,
+        "desk/teams.html",
+        {
+            "title": "Teams",
+            "teams": teams,
+            "open": {k: sum(w.open for w in v) for k, v in loads.items()},
+            "breached": {k: sum(w.breached for w in v) for k, v in loads.items()},
+            "names": await call(customer_names, desk),
+        },
+    )
+
+
+async def team_page(request: Request) -> Response:
+    """One team: its queue, the agent's own work in it, and the workload per member."""
+    me = await need_agent(request)
+    desk = portal_of(request).desk
+    key = request.path_params["team"]
+    try:
+        team = await call(desk.team, key)
+    except NotFound:
+        raise HTTPException(404, f"There is no team {key}.") from None
+    queue = await call(desk.queue, key, limit=QUEUE_LIMIT)
+    mine = await call(desk.queue, key, agent=me.id, limit=QUEUE_LIMIT) if me.id in team.members else []
+    now = desk.clock()
+    return await render(
+        request,
+        "desk/team.html",
+        {
+            "title": team.name,
+            "team": team,
+            "queue": queue,
+            "mine": mine,
+            "due": {q.demand.id: _due_words(q.due_at, q.breached, now) for q in [*queue, *mine]},
+            "workload": await call(desk.workload, key),
+            "teams": await call(desk.teams),
+            "names": await call(customer_names, desk),
+            "limit": QUEUE_LIMIT,
+        },
+    )
+
+
+async def team_assign(request: Request) -> Response:
+    """Give a demand to a member of this team (or to another team), with the reason on its journey."""
+    me = await need_agent(request)
+    form = await checked_form(request)
+    desk = portal_of(request).desk
+    key = request.path_params["team"]
+    did = _int(request.path_params["did"])
+    to_team = field(form, "team") or None
+    agent = field(form, "agent")
+    try:
+        d = await call(
+            desk.assign,
+            did,
+            team=to_team if to_team != key else None,
+            agent=agent if agent else ("" if to_team and to_team != key else None),
+            reason=field(form, "reason"),
+            actor=me.id,
+        )
+        who = f"{d.assignee}" if d.assignee else f"team {d.team}'s queue"
+        say(request, f"Demand #{did} is with {who} now.")
+    except (InvalidInput, Conflict, Forbidden, NotFound) as e:
+        say(request, str(e))
+    return RedirectResponse(f"/desk/teams/{quote(key)}", status_code=303)
+
+
+def routes() -> Sequence[Route]:
+    return [
+        Route("/desk/teams", teams_page, methods=["GET"]),
+        Route("/desk/teams/{team}", team_page, methods=["GET"]),
+        Route("/desk/teams/{team}/assign/{did}", team_assign, methods=["POST"]),
+    ]

@@ -1,0 +1,84 @@
+"""The desk's team pages: the team's queue by what breaches first, the agent's own work, the workload per
+member, and giving a demand to another member or team (refused, with the team's members, for an outsider)."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+
+from conftest import csrf_of
+from itsmcore import Desk
+from starlette.testclient import TestClient
+
+
+def text_of(page: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
+
+
+def test_a_team_page_shows_the_queue_my_work_and_the_workload(
+    desk: Desk, client: TestClient, sign_in: Callable[..., TestClient]
+) -> None:
+    first = desk.submit("failure", "steve", "The printer is jammed").demand
+    second = desk.submit("failure", "tony", "My keyboard is broken").demand
+    assert {first.assignee, second.assignee} == {"nina", "patrick"}  # the service desk, in turn
+    mine = first if first.assignee == "patrick" else second
+    sign_in("patrick")
+
+    teams = text_of(client.get("/desk/teams").text)
+    assert "Service desk" in teams and "Nina Patel, Patrick Hale" in teams
+
+    page = client.get("/desk/teams/service-desk")
+    assert page.status_code == 200
+    text = text_of(page.text)
+    assert "My work" in text and "Queue" in text and "Workload" in text
+    my_part = text.split("My work", 1)[1].split("Queue", 1)[0]
+    assert mine.summary in my_part and "1 open demand of yours" in my_part
+    queue = text.split("What breaches its service level first", 1)[1].split("Workload", 1)[0]
+    assert queue.index(first.summary) < queue.index(second.summary)  # its first response falls due first
+    assert "(first response)" in queue  # the clock that falls due first, and which one it is
+    assert re.search(r"Nina Patel 1 0 Patrick Hale 1 0 Not assigned yet 0 0", text)
+    assert client.get("/desk/teams/nobody").status_code == 404
+
+
+def test_giving_a_demand_to_an_outsider_is_refused_with_the_members(
+    desk: Desk, client: TestClient, sign_in: Callable[..., TestClient]
+) -> None:
+    d = desk.submit("failure", "steve", "The printer is jammed").demand
+    sign_in("patrick")
+    token = csrf_of(client, "/desk/teams/service-desk")
+    r = client.post(
+        f"/desk/teams/service-desk/assign/{d.id}",
+        data={"csrf": token, "agent": "steve", "team": "service-desk", "reason": "he knows printers"},
+    )
+    assert r.status_code == 303
+    page = text_of(client.get("/desk/teams/service-desk").text)
+    assert "'steve' is not in team service-desk (Service desk); its members: nina, patrick" in page
+    assert desk.get(d.id).assignee == d.assignee  # nothing changed
+
+    other = "nina" if d.assignee == "patrick" else "patrick"
+    r = client.post(
+        f"/desk/teams/service-desk/assign/{d.id}",
+        data={"csrf": token, "agent": other, "team": "service-desk", "reason": "on holiday tomorrow"},
+    )
+    assert r.status_code == 303
+    assert desk.get(d.id).assignee == other
+    assert f"Demand #{d.id} is with {other} now." in text_of(client.get("/desk/teams/service-desk").text)
+    (line,) = [
+        e.behind_scenes for e in desk.journey(d.id) if e.kind == "assignment" and "reassigned" in e.behind_scenes
+    ]
+    assert line.endswith(": on holiday tomorrow") and line.startswith("reassigned by patrick")
+
+    r = client.post(
+        f"/desk/teams/service-desk/assign/{d.id}",
+        data={"csrf": token, "agent": "", "team": "logistics", "reason": "it is a delivery"},
+    )
+    assert r.status_code == 303
+    assert (desk.get(d.id).team, desk.get(d.id).assignee) == ("logistics", None)
+
+
+def test_team_pages_are_for_the_desk(desk: Desk, client: TestClient, sign_in: Callable[..., TestClient]) -> None:
+    assert client.get("/desk/teams").status_code == 303  # to sign in
+    sign_in("steve")
+    assert client.get("/desk/teams").status_code == 403
+    assert client.get("/desk/teams/service-desk").status_code == 403
