@@ -1,0 +1,191 @@
+"""Knowledge search: the catalog's search engine over published articles, with the same typo tolerance.
+
+As for services (:mod:`itsmcore.catalog`): SQLite's FTS5 with porter stemming for words
+and word forms, and each word the index does not know corrected to the closest words of
+the articles' vocabulary by trigram similarity; PostgreSQL's weighted tsvector and
+``pg_trgm`` on the articles' table itself. A title match ranks above a keyword match,
+which ranks above a match in the body. A customer's groups filter in SQL, so an article
+for a group they are not in is never a candidate.
+
+The SQLite index is kept as articles change (:func:`add` when published or edited while
+published, :func:`remove` otherwise); the vocabulary only grows, and a word left behind by
+a retired article corrects a typo to an article no longer there, which finds nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from ..catalog import MIN_SIMILARITY, trigrams, words
+from ..model.knowledge import Article, ArticleState
+from ..store import tables as t
+from ..store.sql import insert_ignore
+
+CANDIDATES = 40
+#: Words of an article's body put in the vocabulary (the start of the body says what it is about).
+BODY_WORDS = 400
+
+_KNOWN = text("SELECT 1 FROM knowledge_words WHERE word >= :w AND word < :end LIMIT 1")
+_CLOSEST = text(
+    "SELECT g.word, count(*) * 1.0 / (w.grams + :n - count(*)) AS sim "
+    "FROM knowledge_grams g JOIN knowledge_words w ON w.word = g.word "
+    "WHERE g.gram IN (SELECT value FROM json_each(:grams)) "
+    "GROUP BY g.word, w.grams ORDER BY sim DESC LIMIT 3"
+)
+
+
+def _vocabulary(article: Article) -> set[str]:
+    body = words(article.body)[:BODY_WORDS]
+    found = words(f"{article.title} {' '.join(article.keywords)}") + body
+    return {w for w in found if 3 <= len(w) <= 64 and not w.isdigit()}
+
+
+def add(conn: Connection, article: Article) -> None:
+    """Put a published article in the index (in the caller's transaction); PostgreSQL needs nothing."""
+    if conn.dialect.name != "sqlite" or article.state != ArticleState.PUBLISHED:
+        return
+    conn.execute(text("DELETE FROM knowledge_fts WHERE key = :key"), {"key": article.key})
+    conn.execute(
+        text("INSERT INTO knowledge_fts (key, title, keywords, body) VALUES (:key, :title, :keywords, :body)"),
+        {"key": article.key, "title": article.title, "keywords": " ".join(article.keywords), "body": article.body},
+    )
+    vocab = sorted(_vocabulary(article))
+    if vocab:
+        conn.execute(insert_ignore(conn, t.knowledge_words), [{"word": w, "grams": len(trigrams(w))} for w in vocab])
+        conn.execute(insert_ignore(conn, t.knowledge_grams), [{"gram": g, "word": w} for w in vocab for g in trigrams(w)])
+
+
+def remove(conn: Connection, key: str) -> None:
+    """Take an article out of the index (it was retired, or is about to be indexed again)."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("DELETE FROM knowledge_fts WHERE key = :key"), {"key": key})
+
+
+def _audience(groups: Iterable[str] | None, column: str) -> tuple[str, dict[str, Any]]:
+    """SQL keeping the articles for everyone and those for one of ``groups`` (nothing for the desk itself)."""
+    if groups is None:
+        return "", {}
+    params: dict[str, Any] = {}
+    terms = [f"{column} = ''"]
+    for i, g in enumerate(sorted(set(groups))[:64]):
+        escaped = g.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+        params[f"g{i}"] = f"%|{escaped}|%"
+        terms.append(f"{column} LIKE :g{i} ESCAPE '!'")
+    return " AND (" + " OR ".join(terms) + ")", params
+
+
+def _corrections(conn: Connection, terms: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for term in terms:
+        if conn.execute(_KNOWN, {"w": term, "end": term + "\U0010ffff"}).first() is not None:
+            continue
+        grams = sorted(trigrams(term))
+        for row in conn.execute(_CLOSEST, {"grams": json.dumps(grams), "n": len(grams)}):
+            if row.sim >= MIN_SIMILARITY and row.word not in out:
+                out[row.word] = float(row.sim)
+    return out
+
+
+def _fts_sqlite(conn: Connection, terms: list[str], groups: Iterable[str] | None) -> dict[str, tuple[float, str, str]]:
+    """Key -> (relative rank, title, keywords): articles having every word first, any word when that finds few."""
+    where, params = _audience(groups, "a.audience_text")
+    sql = text(
+        "SELECT f.key, a.title, a.keywords_text, bm25(knowledge_fts, 0.0, 10.0, 8.0, 1.0) AS rank "
+        "FROM knowledge_fts f JOIN knowledge_articles a ON a.key = f.key "
+        f"WHERE knowledge_fts MATCH :q{where} ORDER BY rank LIMIT :n"
+    )
+    rows: Sequence[Any] = ()
+    if len(terms) > 1:
+        rows = conn.execute(sql, {"q": " ".join(f'"{w}"*' for w in terms), "n": CANDIDATES, **params}).all()
+    if len(rows) < 10:
+        rows = conn.execute(sql, {"q": " OR ".join(f'"{w}"*' for w in terms), "n": CANDIDATES, **params}).all()
+    if not rows:
+        return {}
+    best = min(r.rank for r in rows) or -1.0
+    return {r.key: ((r.rank / best if best else 0.0), r.title, r.keywords_text) for r in rows}
+
+
+def _postgres(conn: Connection, terms: list[str], groups: Iterable[str] | None) -> tuple[dict[str, Any], dict[str, float]]:
+    where, params = _audience(groups, "audience_text")
+    vector = (
+        "setweight(to_tsvector('english', title || ' ' || keywords_text), 'A') || "
+        "setweight(to_tsvector('english', body), 'C')"
+    )
+    cleaned = [re.sub(r"[^a-z0-9]", "", w) for w in terms]
+    query = " | ".join(f"{w}:*" for w in cleaned if w)
+    fts: dict[str, Any] = {}
+    if query:
+        rows = conn.execute(
+            text(
+                f"SELECT key, title, keywords_text, ts_rank('{{0.1, 0.2, 0.4, 1.0}}', {vector}, q) AS rank "
+                f"FROM knowledge_articles, to_tsquery('english', :q) q "
+                f"WHERE state = 'published' AND {vector} @@ q{where} ORDER BY rank DESC LIMIT :n"
+            ),
+            {"q": query, "n": CANDIDATES, **params},
+        ).all()
+        best = max((r.rank for r in rows), default=0.0) or 1.0
+        fts = {r.key: (r.rank / best, r.title, r.keywords_text) for r in rows}
+    similar_rows = conn.execute(
+        text(
+            "SELECT key, title, keywords_text, word_similarity(:q, lower(title || ' ' || keywords_text)) AS score "
+            f"FROM knowledge_articles WHERE state = 'published' AND :q <% lower(title || ' ' || keywords_text){where} "
+            "ORDER BY score DESC LIMIT :n"
+        ),
+        {"q": " ".join(terms), "n": CANDIDATES, **params},
+    ).all()
+    for r in similar_rows:
+        fts.setdefault(r.key, (0.0, r.title, r.keywords_text))
+    return fts, {r.key: float(r.score) for r in similar_rows}
+
+
+def search(
+    conn: Connection, query: str, *, groups: Iterable[str] | None = None, limit: int = 10
+) -> list[tuple[str, float, str]]:
+    """(key, score, matched) of the published articles matching ``query`` best first; ``groups`` None: all audiences."""
+    terms = [w for w in words(query) if len(w) >= 2][:12]
+    if not terms or limit <= 0:
+        return []
+    corrected = terms
+    if conn.dialect.name == "postgresql":
+        found, similar = _postgres(conn, terms, groups)
+    else:
+        corrections = _corrections(conn, terms)
+        corrected = terms + list(corrections)
+        found = _fts_sqlite(conn, corrected, groups)
+        similar = {}
+        if corrections:
+            for key, (_rank, title, keywords) in found.items():
+                hit = set(words(f"{title} {keywords}")) & corrections.keys()
+                if hit:
+                    similar[key] = max(corrections[w] for w in hit)
+    phrase = " ".join(terms)
+    hits: list[tuple[str, float, str]] = []
+    for key, (rank, title, keywords) in found.items():
+        title_words, keyword_words = set(words(title)), set(words(keywords))
+        score = rank + 1.5 * similar.get(key, 0.0)
+        matched = "similar" if key in similar and not set(terms) & (title_words | keyword_words) else "text"
+        if phrase == title.casefold() or any(_starts(w, title_words) for w in corrected):
+            score += 3.0
+            matched = "title" if matched != "similar" else matched
+        elif any(_starts(w, keyword_words) for w in corrected):
+            score += 2.5
+            matched = "keyword" if matched != "similar" else matched
+        elif rank == 0.0 and similar.get(key, 0.0) < 0.45:
+            continue  # a weak trigram overlap alone is noise
+        hits.append((key, score, matched))
+    hits.sort(key=lambda h: (-h[1], h[0]))
+    return hits[:limit]
+
+
+def _starts(term: str, candidates: set[str]) -> bool:
+    """``term`` is one of the words, or a stem of one ("expense" for "expenses") and the other way round."""
+    if term in candidates:
+        return True
+    if len(term) < 4:
+        return False
+    return any(c.startswith(term) or (len(c) >= 4 and term.startswith(c)) for c in candidates)
