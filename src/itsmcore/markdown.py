@@ -55,11 +55,11 @@ def render(body: str) -> str:
 
 
 def plain(body: str, limit: int = 300) -> str:
-    """The first ``limit`` characters of the body's text, without Markdown marks (for result cards and messages)."""
+    """The body's text without Markdown or HTML, at most ``limit`` characters (for result cards and messages)."""
+    import html
     import re
 
-    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", body[: limit * 4])
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"[#>*_`|]+", "", text)
+    rendered = re.sub(r"</?(?:p|li|ul|ol|h\d|br|hr|tr|td|th|blockquote|pre)\b[^>]*>", " ", render(body[: limit * 8]))
+    text = html.unescape(re.sub(r"<[^>]*>", "", rendered))
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -20,6 +20,7 @@ from .demand import demand
 from .demo import demo
 from .deployment import check, init, plugins
 from .jobs import jobs
+from .kb import kb
 from .plugin import plugin
 from .report import report  # click only; the reports load when one runs
 from .sla import sla
@@ -42,6 +43,7 @@ for _command in (
     customer,
     jobs,
     announcement,
+    kb,
     api_token,
     subscription,
     survey,
