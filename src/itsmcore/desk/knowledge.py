@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..config import did_you_mean
 from ..errors import Conflict, InvalidInput, NotFound
-from ..markdown import MAX_BODY_CHARS, render
+from ..markdown import MAX_BODY_CHARS, plain, render
 from ..model import Customer, DemandState
 from ..model.knowledge import ARTICLE_MOVES, Article, ArticleState, ArticleVersion, EditConflict, as_document
 from ..store import tables as t
@@ -411,6 +411,11 @@ class Knowledge:
     def render(article: Article | ArticleVersion) -> str:
         """The article's body as safe HTML (see :mod:`itsmcore.markdown`)."""
         return render(article.body)
+
+    @staticmethod
+    def summary(article: Article | ArticleVersion, limit: int = 300) -> str:
+        """The start of the article's text, without Markdown (for result cards and messages)."""
+        return plain(article.body, limit)
 
     def answering(self, key: str) -> tuple[int, ...]:
         """Open demands this article answered (by self-service), oldest first."""

@@ -524,12 +524,13 @@ def create_app(
         desk = _Desk.open(config)
     portal = Portal(desk, settings or portal_settings(desk), owns_desk=owns)
 
-    from . import api, approval_links, views
+    from . import api, approval_links, knowledge_pages, views
 
     routes = [
         Route("/healthz", healthz),
         Mount("/api/v1", routes=api.routes()),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        *knowledge_pages.routes(),
         *views.routes(),
         *approval_links.routes(),
     ]
