@@ -90,7 +90,7 @@ def test_an_article_is_written_published_edited_and_retired_with_every_version_k
 def test_bad_fields_are_refused_naming_what_to_do(desk: Desk) -> None:
     with pytest.raises(InvalidInput, match="lower-case letters"):
         desk.knowledge.create("VPN Setup!", "t", "b", actor="a")
-    with pytest.raises(InvalidInput, match="unknown service 'expensatorn'.*expensatron"):
+    with pytest.raises(InvalidInput, match=r"unknown service .expensatorn.*expensatron"):
         desk.knowledge.create("x", "t", "b", services=("expensatorn",), actor="a")
     with pytest.raises(InvalidInput, match="needs a body"):
         desk.knowledge.create("x", "t", "  ", actor="a")
@@ -99,7 +99,7 @@ def test_bad_fields_are_refused_naming_what_to_do(desk: Desk) -> None:
         desk.knowledge.create("x", "t", "b", actor="a")
     with pytest.raises(NotFound, match="no article 'y'"):
         desk.knowledge.get("y")
-    assert desk.knowledge.list() and [a.key for a in desk.knowledge.list(state="draft")] == ["x"]
+    assert desk.knowledge.articles() and [a.key for a in desk.knowledge.articles(state="draft")] == ["x"]
 
 
 # ---------------------------------------------------------------------------- the config's [[knowledge]]
@@ -123,9 +123,7 @@ def test_config_articles_are_imported_once_as_published_so_answers_keep_working(
 
 def test_search_forgives_typos_and_word_forms_and_respects_the_audience(desk: Desk) -> None:
     _pipeline(desk, audience=("crm-users",))
-    assert [h.article.key for h in desk.knowledge.search("pipline reprot", customer="steve")] == [
-        "crm-pipeline-report"
-    ]
+    assert [h.article.key for h in desk.knowledge.search("pipline reprot", customer="steve")] == ["crm-pipeline-report"]
     assert [h.article.key for h in desk.knowledge.search("expense claims", customer="steve")] == ["kb-expenses"]
     assert desk.knowledge.search("pipeline report", customer="scott") == [], "scott is not in crm-users"
     with pytest.raises(NotFound):

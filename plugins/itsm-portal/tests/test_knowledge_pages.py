@@ -57,9 +57,7 @@ def test_a_customer_finds_an_article_beside_services_with_typos_and_says_whether
     assert (figures.reads, figures.helped, figures.not_helped) == (2, 1, 1), "two page views, one yes, one no"
 
 
-def test_a_customer_outside_the_audience_never_sees_the_article(
-    sign_in: Callable[..., TestClient], desk: Desk
-) -> None:
+def test_a_customer_outside_the_audience_never_sees_the_article(sign_in: Callable[..., TestClient], desk: Desk) -> None:
     _crm_article(desk, audience=("managers",))
     c = sign_in("steve")  # sales and crm-users, not managers
     page = c.get("/search", params={"q": "pipeline report"})

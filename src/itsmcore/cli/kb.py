@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def _read(path: Path) -> dict[str, Any]:
     from ..model.knowledge import parse_document
 
     try:
-        text = path.read_text(encoding="utf-8") if str(path) != "-" else click.get_text_stream("stdin").read()
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise click.BadParameter(f"cannot read {path}: {e}", param_hint="--file") from None
     return parse_document(text)
@@ -216,7 +217,7 @@ def kb_retire(ctx: click.Context, key: str, note: str, by: str | None) -> None:
 @click.pass_context
 def kb_list(ctx: click.Context, state: str | None, service: str | None, fmt: str) -> None:
     """Articles, by key: state, version, services, audience, who changed each last."""
-    rows = [_row(a) for a in open_desk(ctx).knowledge.list(state=state, service=service)]
+    rows = [_row(a) for a in open_desk(ctx).knowledge.articles(state=state, service=service)]
     emit(fmt, rows, ["key", "title", "state", "version", "services", "audience", "owner", "updated_by", "updated_at"])
 
 

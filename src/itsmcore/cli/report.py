@@ -471,7 +471,7 @@ def service_levels(
 def knowledge(ctx: click.Context, fmt: str, output: Path | None, where: Where, top: int) -> None:
     """Knowledge articles most used and least helpful, and the searches that found nothing (articles to write)."""
     from ..reports import knowledge as k
-    from ..reports import refresh_rollup, render
+    from ..reports import refresh_rollup
 
     desk = open_desk(ctx)
     refresh_rollup(desk)  # its "could not find it" is the failure-demand report's, from the rollup

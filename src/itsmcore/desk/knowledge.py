@@ -18,6 +18,7 @@ import difflib
 import logging
 import re
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -61,6 +62,12 @@ class Retirement:
     open_demands: tuple[int, ...] = ()
 
 
+def _when(value: datetime) -> datetime:
+    when = aware(value)
+    assert when is not None  # the columns are NOT NULL
+    return when
+
+
 def _article(row: Any) -> Article:
     return Article(
         key=row.key,
@@ -72,7 +79,7 @@ def _article(row: Any) -> Article:
         owner=row.owner,
         state=ArticleState(row.state),
         version=int(row.version),
-        updated_at=aware(row.updated_at),
+        updated_at=_when(row.updated_at),
         updated_by=row.updated_by,
     )
 
@@ -89,7 +96,7 @@ def _version(row: Any) -> ArticleVersion:
         owner=row.owner,
         state=ArticleState(row.state),
         changed_by=row.changed_by,
-        changed_at=aware(row.changed_at),
+        changed_at=_when(row.changed_at),
         note=row.note,
     )
 
@@ -374,7 +381,7 @@ class Knowledge:
                 raise NotFound(f"no article {key!r}")
         return article
 
-    def list(self, *, state: ArticleState | str | None = None, service: str | None = None) -> list[Article]:
+    def articles(self, *, state: ArticleState | str | None = None, service: str | None = None) -> list[Article]:
         """Every article (or those in ``state``, or about ``service``), by key."""
         q = select(t.knowledge_articles).order_by(t.knowledge_articles.c.key)
         if state is not None:

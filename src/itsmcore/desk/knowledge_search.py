@@ -57,7 +57,9 @@ def add(conn: Connection, article: Article) -> None:
     vocab = sorted(_vocabulary(article))
     if vocab:
         conn.execute(insert_ignore(conn, t.knowledge_words), [{"word": w, "grams": len(trigrams(w))} for w in vocab])
-        conn.execute(insert_ignore(conn, t.knowledge_grams), [{"gram": g, "word": w} for w in vocab for g in trigrams(w)])
+        conn.execute(
+            insert_ignore(conn, t.knowledge_grams), [{"gram": g, "word": w} for w in vocab for g in trigrams(w)]
+        )
 
 
 def remove(conn: Connection, key: str) -> None:
@@ -110,7 +112,9 @@ def _fts_sqlite(conn: Connection, terms: list[str], groups: Iterable[str] | None
     return {r.key: ((r.rank / best if best else 0.0), r.title, r.keywords_text) for r in rows}
 
 
-def _postgres(conn: Connection, terms: list[str], groups: Iterable[str] | None) -> tuple[dict[str, Any], dict[str, float]]:
+def _postgres(
+    conn: Connection, terms: list[str], groups: Iterable[str] | None
+) -> tuple[dict[str, Any], dict[str, float]]:
     where, params = _audience(groups, "audience_text")
     vector = (
         "setweight(to_tsvector('english', title || ' ' || keywords_text), 'A') || "

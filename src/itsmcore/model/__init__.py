@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         check_transition,
     )
     from .journey import Actor, JourneyEvent, MomentOfTruth, Stage
+    from .knowledge import Article, ArticleState, ArticleVersion, EditConflict
     from .review import A_COLLEAGUE, RATING_HIGH, RATING_LOW, Review, ReviewSummary
     from .service import Ask, AskType, Eligibility, ExperiencePackage, HumanTask, Link, Milestone, PlanStep, Service
     from .service_level import Prioritisation, ServiceTarget
@@ -34,6 +35,9 @@ _WHERE: dict[str, str] = {
     "A_COLLEAGUE": "review",
     "Actor": "journey",
     "Announcement": "announcement",
+    "Article": "knowledge",
+    "ArticleState": "knowledge",
+    "ArticleVersion": "knowledge",
     "AnnouncementState": "announcement",
     "Ask": "service",
     "AskType": "service",
@@ -43,6 +47,7 @@ _WHERE: dict[str, str] = {
     "Demand": "demand",
     "DemandKind": "demand",
     "DemandState": "demand",
+    "EditConflict": "knowledge",
     "Eligibility": "service",
     "ExperiencePackage": "service",
     "FINAL_STATES": "demand",
@@ -94,6 +99,9 @@ __all__ = [
     "Actor",
     "Announcement",
     "AnnouncementState",
+    "Article",
+    "ArticleState",
+    "ArticleVersion",
     "Ask",
     "AskType",
     "CIKind",
@@ -102,6 +110,7 @@ __all__ = [
     "Demand",
     "DemandKind",
     "DemandState",
+    "EditConflict",
     "Eligibility",
     "ExperiencePackage",
     "HumanTask",

@@ -98,7 +98,9 @@ class EditConflict(Conflict):
 DOCUMENT_FIELDS = ("title", "services", "keywords", "audience", "owner")
 
 
-def as_document(title: str, body: str, services: tuple[str, ...], keywords: tuple[str, ...], audience: tuple[str, ...], owner: str) -> str:
+def as_document(
+    title: str, body: str, services: tuple[str, ...], keywords: tuple[str, ...], audience: tuple[str, ...], owner: str
+) -> str:
     """An article as one text: ``name: value`` header lines, a blank line, then the Markdown body.
 
     Lists are comma-separated; an empty audience is written ``everyone``.

@@ -97,7 +97,9 @@ def knowledge_report(desk: Desk, scope: Scope, *, top: int = 10) -> KnowledgeRep
         articles = {r.key: r for r in conn.execute(select(A.c.key, A.c.title, A.c.state, A.c.services))}
         period = attrs.evolve(scope, service=None, kind=None)  # articles are not of a demand kind
         when = period.filters(U.c.at, None, None)
-        for r in conn.execute(select(U.c.article_key, U.c.via, func.count()).where(and_all(when)).group_by(U.c.article_key, U.c.via)):
+        for r in conn.execute(
+            select(U.c.article_key, U.c.via, func.count()).where(and_all(when)).group_by(U.c.article_key, U.c.via)
+        ):
             figures[r[0]]["answered" if r[1] == "answer" else "reads"] += int(r[2])
         # the customer's word on questions an article answered: closed (yes) or reopened for a person (no)
         answered = (
@@ -112,7 +114,11 @@ def knowledge_report(desk: Desk, scope: Scope, *, top: int = 10) -> KnowledgeRep
             elif r[1] in _HELPED:
                 figures[r[0]]["helped"] += int(r[3])
         fwhen = period.filters(F.c.at, None, None)
-        for r in conn.execute(select(F.c.article_key, F.c.helped, func.count()).where(and_all(fwhen)).group_by(F.c.article_key, F.c.helped)):
+        for r in conn.execute(
+            select(F.c.article_key, F.c.helped, func.count())
+            .where(and_all(fwhen))
+            .group_by(F.c.article_key, F.c.helped)
+        ):
             figures[r[0]]["helped" if r[1] else "not_helped"] += int(r[2])
         swhen = period.filters(S.c.at, None, None)
         searches = int(conn.execute(select(func.count()).select_from(S).where(and_all(swhen))).scalar_one())
@@ -143,9 +149,7 @@ def knowledge_report(desk: Desk, scope: Scope, *, top: int = 10) -> KnowledgeRep
                 not_helped=f.get("not_helped", 0),
             )
         )
-    return KnowledgeReport(
-        scope=scope, articles=rows, unfound=unfound, searches=searches, cant_find=cant_find, top=top
-    )
+    return KnowledgeReport(scope=scope, articles=rows, unfound=unfound, searches=searches, cant_find=cant_find, top=top)
 
 
 def _article_dict(a: ArticleFigures) -> dict[str, Any]:

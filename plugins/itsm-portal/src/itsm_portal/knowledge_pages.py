@@ -94,7 +94,7 @@ async def desk_articles(
     await need_agent(request)
     desk = portal_of(request).desk
     state = request.query_params.get("state") or None
-    articles = await call(desk.knowledge.list, state=state if state in ("draft", "published", "retired") else None)
+    articles = await call(desk.knowledge.articles, state=state if state in ("draft", "published", "retired") else None)
     return await render(
         request,
         "desk/knowledge.html",
@@ -271,4 +271,3 @@ def routes() -> list[Route]:
 
 
 __all__ = ["routes"]
-
