@@ -15,6 +15,7 @@ a retired article corrects a typo to an article no longer there, which finds not
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -27,6 +28,22 @@ from ..store import tables as t
 from ..store.sql import insert_ignore
 
 CANDIDATES = 40
+#: Candidates that make a query's later, costlier stages needless (see :func:`_fts_sqlite`).
+ENOUGH = 10
+#: How a match found only in the body ranks against one in the title or keywords.
+BODY_WEIGHT = 0.5
+#: Bodies a word may be in and still be looked up there (ten times as many titles).
+COMMON = 1000
+_TERM = text("SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :q LIMIT :cap")
+#: Words a question is made of that say nothing about what it is about (kept when nothing else is left).
+STOP_WORDS = frozenset(
+    {
+        *("a", "an", "and", "are", "as", "at", "be", "by", "can", "could", "do", "does", "for", "from", "get"),
+        *("has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "need", "not", "of"),
+        *("on", "or", "our", "please", "should", "so", "that", "the", "their", "then", "there", "this", "to"),
+        *("up", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your"),
+    }
+)
 #: Words of an article's body put in the vocabulary (the start of the body says what it is about).
 BODY_WORDS = 400
 
@@ -49,9 +66,13 @@ def add(conn: Connection, article: Article) -> None:
     """Put a published article in the index (in the caller's transaction); PostgreSQL needs nothing."""
     if conn.dialect.name != "sqlite" or article.state != ArticleState.PUBLISHED:
         return
-    conn.execute(text("DELETE FROM knowledge_fts WHERE key = :key"), {"key": article.key})
+    remove(conn, article.key)
+    # the index row shares the article row's rowid: a word's matches are read as row ids alone
     conn.execute(
-        text("INSERT INTO knowledge_fts (key, title, keywords, body) VALUES (:key, :title, :keywords, :body)"),
+        text(
+            "INSERT INTO knowledge_fts (rowid, key, title, keywords, body) "
+            "SELECT rowid, key, :title, :keywords, :body FROM knowledge_articles WHERE key = :key"
+        ),
         {"key": article.key, "title": article.title, "keywords": " ".join(article.keywords), "body": article.body},
     )
     vocab = sorted(_vocabulary(article))
@@ -65,7 +86,10 @@ def add(conn: Connection, article: Article) -> None:
 def remove(conn: Connection, key: str) -> None:
     """Take an article out of the index (it was retired, or is about to be indexed again)."""
     if conn.dialect.name == "sqlite":
-        conn.execute(text("DELETE FROM knowledge_fts WHERE key = :key"), {"key": key})
+        conn.execute(
+            text("DELETE FROM knowledge_fts WHERE rowid = (SELECT rowid FROM knowledge_articles WHERE key = :key)"),
+            {"key": key},
+        )
 
 
 def _audience(groups: Iterable[str] | None, column: str) -> tuple[str, dict[str, Any]]:
@@ -94,22 +118,44 @@ def _corrections(conn: Connection, terms: list[str]) -> dict[str, float]:
 
 
 def _fts_sqlite(conn: Connection, terms: list[str], groups: Iterable[str] | None) -> dict[str, tuple[float, str, str]]:
-    """Key -> (relative rank, title, keywords): articles having every word first, any word when that finds few."""
-    where, params = _audience(groups, "a.audience_text")
-    sql = text(
-        "SELECT f.key, a.title, a.keywords_text, bm25(knowledge_fts, 0.0, 10.0, 8.0, 1.0) AS rank "
-        "FROM knowledge_fts f JOIN knowledge_articles a ON a.key = f.key "
-        f"WHERE knowledge_fts MATCH :q{where} ORDER BY rank LIMIT :n"
-    )
-    rows: Sequence[Any] = ()
-    if len(terms) > 1:
-        rows = conn.execute(sql, {"q": " ".join(f'"{w}"*' for w in terms), "n": CANDIDATES, **params}).all()
-    if len(rows) < 10:
-        rows = conn.execute(sql, {"q": " OR ".join(f'"{w}"*' for w in terms), "n": CANDIDATES, **params}).all()
-    if not rows:
+    """Key -> (relative score, title, keywords) of the best candidates, titles and keywords first.
+
+    Each word is looked up on its own (FTS5 hands back the row ids, which costs little
+    however many match) and weighs by how rare it is, so an article with the rarer
+    words of the query comes first, without ranking every article that holds a common
+    one (what bm25 over ``word OR word`` costs). Bodies are searched only when titles
+    and keywords find fewer than :data:`ENOUGH`, a match there weighs :data:`BODY_WEIGHT`,
+    and a word in more than :data:`COMMON` bodies is passed over there: it tells nothing.
+    The customer's audience is filtered in SQL as the candidates are read.
+    """
+    scores: dict[int, float] = {}
+    for columns, weight, cap in (("{title keywords}", 1.0, COMMON * 10), ("{body}", BODY_WEIGHT, COMMON)):
+        for term in terms:
+            ids = conn.execute(_TERM, {"q": f'{columns} : "{term}"*', "cap": cap + 1}).scalars().all()
+            if len(ids) > cap:
+                continue
+            w = weight / math.log2(2 + len(ids))
+            for rowid in ids:
+                scores[rowid] = scores.get(rowid, 0.0) + w
+        if len(scores) >= ENOUGH:
+            break
+    if not scores:
         return {}
-    best = min(r.rank for r in rows) or -1.0
-    return {r.key: ((r.rank / best if best else 0.0), r.title, r.keywords_text) for r in rows}
+    ranked = sorted(scores, key=lambda r: -scores[r])
+    best = scores[ranked[0]]
+    where, params = _audience(groups, "audience_text")
+    read = text(
+        "SELECT rowid AS rid, key, title, keywords_text FROM knowledge_articles "
+        f"WHERE rowid IN (SELECT value FROM json_each(:ids)) AND state = 'published'{where}"
+    )
+    found: dict[str, tuple[float, str, str]] = {}
+    for start in range(0, min(len(ranked), CANDIDATES * 25), CANDIDATES):
+        batch = ranked[start : start + CANDIDATES]
+        for r in conn.execute(read, {"ids": json.dumps(batch), **params}):
+            found[r.key] = (scores[r.rid] / best, r.title, r.keywords_text)
+        if len(found) >= CANDIDATES:
+            break
+    return found
 
 
 def _postgres(
@@ -151,7 +197,8 @@ def search(
     conn: Connection, query: str, *, groups: Iterable[str] | None = None, limit: int = 10
 ) -> list[tuple[str, float, str]]:
     """(key, score, matched) of the published articles matching ``query`` best first; ``groups`` None: all audiences."""
-    terms = [w for w in words(query) if len(w) >= 2][:12]
+    every = [w for w in words(query) if len(w) >= 2]
+    terms = ([w for w in every if w not in STOP_WORDS] or every)[:12]
     if not terms or limit <= 0:
         return []
     corrected = terms
