@@ -36,8 +36,8 @@ WORDS = """
 account access printer laptop phone vpn mail calendar licence software database report dashboard badge parking desk monitor headset camera backup storage network wifi password token server cloud invoice payroll travel booking training onboarding contract portal analytics mobile tablet keyboard
 """.split()  # noqa: SIM905  (one line of words reads better than 40)
 GROUPS = ["staff", "sales", "engineering", "finance", "managers"]
-VERBS = "install reset renew connect replace request share restore configure update".split()
-SYLLABLES = "ka lo mi ne ru ta vi zo be da fe gu hi jo pu".split()
+VERBS = ["install", "reset", "renew", "connect", "replace", "request", "share", "restore", "configure", "update"]
+SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "vi", "zo", "be", "da", "fe", "gu", "hi", "jo", "pu"]
 
 
 def vocabulary(n: int = 3000) -> list[str]:
