@@ -27,7 +27,7 @@ from ..model.knowledge import Article, ArticleState
 from ..store import tables as t
 from ..store.sql import insert_ignore
 
-CANDIDATES = 40
+CANDIDATES = 20
 #: Candidates that make a query's later, costlier stages needless (see :func:`_fts_sqlite`).
 ENOUGH = 10
 #: How a match found only in the body ranks against one in the title or keywords.
