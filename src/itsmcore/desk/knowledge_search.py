@@ -180,14 +180,25 @@ def _postgres(
         ).all()
         best = max((r.rank for r in rows), default=0.0) or 1.0
         fts = {r.key: (r.rank / best, r.title, r.keywords_text) for r in rows}
-    similar_rows = conn.execute(
-        text(
-            "SELECT key, title, keywords_text, word_similarity(:q, lower(title || ' ' || keywords_text)) AS score "
-            f"FROM knowledge_articles WHERE state = 'published' AND :q <% lower(title || ' ' || keywords_text){where} "
-            "ORDER BY score DESC LIMIT :n"
-        ),
-        {"q": " ".join(terms), "n": CANDIDATES, **params},
-    ).all()
+    # each word on its own against titles and keywords, at the similarity SQLite's correction
+    # asks for (pg_trgm's default threshold, 0.6, misses "reprot" for "report")
+    typed = [w for w in cleaned if len(w) >= 3][:8]
+    similar_rows: Sequence[Any] = ()
+    if typed:
+        conn.execute(
+            text("SELECT set_config('pg_trgm.word_similarity_threshold', :t, true)"), {"t": str(MIN_SIMILARITY)}
+        )
+        line = "lower(title || ' ' || keywords_text)"
+        names = {f"t{i}": w for i, w in enumerate(typed)}
+        best_of = ", ".join(f"word_similarity(:{n}, {line})" for n in names)
+        matches = " OR ".join(f":{n} <% {line}" for n in names)
+        similar_rows = conn.execute(
+            text(
+                f"SELECT key, title, keywords_text, GREATEST({best_of}) AS score FROM knowledge_articles "
+                f"WHERE state = 'published' AND ({matches}){where} ORDER BY score DESC LIMIT :n"
+            ),
+            {**names, "n": CANDIDATES, **params},
+        ).all()
     for r in similar_rows:
         fts.setdefault(r.key, (0.0, r.title, r.keywords_text))
     return fts, {r.key: float(r.score) for r in similar_rows}
