@@ -85,7 +85,7 @@ class Desk(Operations):
         customers = self._customers = Customers(ctx)
         catalog = self._catalog = Catalog(ctx, customers)
         book = self._book = Book(ctx, customers)
-        #: The knowledge base: articles, their versions, search and feedback (:class:`.knowledge.Knowledge`).
+        #: The knowledge base: articles, their versions, search and feedback (see the knowledge base page).
         self.knowledge = Knowledge(ctx, customers)
         self._signin = SignIn(ctx)
         self._sessions = Sessions(ctx)
