@@ -177,6 +177,12 @@ def test_the_demo_runs_the_reference_plugins_against_local_stand_ins(example: Pa
     assert "the workaround link goes out by sms" in out
     assert "webhook stand-in (channels.sms) got 2 messages for +447700900123" in out
     assert "'Eagle5: CRM mobile app'" in out
+    # two articles written with itsm kb; Steve finds the pipeline report one, typo and all, and is answered by it
+    assert out.count("saved as published") == 2 and "$ itsm kb new crm-pipeline-report --file" in out
+    search = next(line for line in out.splitlines() if line.startswith("Steve searches 'crm reprot'"))
+    assert "Running your pipeline report in the CRM" in search
+    asked = out.split("Steve asks 'How do I run my pipeline report in the CRM?' -> ", 1)[1]
+    assert asked.startswith("Running your pipeline report in the CRM: Open the CRM")
     # acknowledgements, progress, confirm and survey links by email to the SMTP sink
     sink = next(line for line in out.splitlines() if line.startswith("SMTP sink (channels.email, 127.0.0.1:"))
     assert "steve@eagle5.example" in sink and "tony@eagle5.example" in sink

@@ -448,6 +448,9 @@ class Answer:
     #: The customer's earlier demand this answer is about: the question was a chase
     #: (failure demand), not a query the catalog or knowledge should have answered.
     about: int | None = None
+    #: The key of the knowledge article the answer comes from, if any: the desk counts the
+    #: article as used, and "That answered it" / "I still need help" as its feedback.
+    article: str | None = None
 
 
 def components_by_name(records: Iterable[Component]) -> dict[str, Component]:

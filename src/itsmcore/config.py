@@ -193,7 +193,8 @@ TOP_LEVEL: Mapping[str, str] = {
     "services": "The catalog: one `[[services]]` table per service.",
     "include": "Catalog files read with this one, each holding `[[services]]` and `[[knowledge]]` only.",
     "asks": "Named questions services ask by name, besides the standard ones.",
-    "knowledge": "Knowledge articles: one `[[knowledge]]` table per article.",
+    "knowledge": "Knowledge articles: one `[[knowledge]]` table per article, imported once into the store as "
+    "published (then edited with `itsm kb`; see the knowledge base page).",
     "announcements": "How outages are followed through.",
     "approvals": "How approvers are asked and reminded.",
     "teams": "The teams that own demands and people's plan steps, their members (a directory group), lead and policy.",

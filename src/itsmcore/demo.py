@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import functools
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
@@ -324,6 +327,34 @@ def information_journey(desk: Desk, say: Callable[[str], None]) -> int:
     return phone.id
 
 
+#: The articles the demo writes with ``itsm kb new`` (files under the example's ``knowledge/``).
+ARTICLES = ("crm-pipeline-report", "crm-mobile-app")
+
+
+def knowledge_journey(desk: Desk, config: Path, say: Callable[[str], None]) -> int:
+    """IT writes two articles with the command line; Steve finds one by searching (typo and all) and asking."""
+    for key in ARTICLES:
+        command = ["kb", "new", key, "--file", f"knowledge/{key}.md", "--publish", "--by", "patrick"]
+        done = subprocess.run(
+            [sys.executable, "-m", "itsmcore", "-c", str(config), *command],
+            capture_output=True,
+            text=True,
+            cwd=config.parent,
+            check=False,
+        )
+        result = (done.stdout or done.stderr).strip().splitlines()
+        say(f"$ itsm {' '.join(command)}\n  {result[-1] if result else f'exit status {done.returncode}'}")
+    found = desk.knowledge.search("crm reprot", customer="steve")
+    say(
+        "Steve searches 'crm reprot' (sic) in the portal; beside the CRM service he finds: "
+        + ("; ".join(h.article.title for h in found[:2]) or "nothing")
+    )
+    q = desk.submit("information", "steve", "How do I run my pipeline report in the CRM?", channel="portal").demand
+    answer = [e.customer_sees for e in desk.journey(q.id) if e.kind == "state"]
+    say(f"Steve asks 'How do I run my pipeline report in the CRM?' -> {answer[0] if answer else 'routed to a person'}")
+    return q.id
+
+
 def _asks(desk: Desk, question: str) -> str:
     """Steve's question in the portal, and the answer he gets on the page."""
     q = desk.submit("information", "steve", question, channel="portal").demand
@@ -388,9 +419,13 @@ def run_demo(
                 ("Value demand: Steve gets Expensatron", value_journey),
                 ("Failure demand: the CRM outage", failure_journey),
                 ("Information demand: where is my smartphone?", information_journey),
+                (
+                    "Knowledge: IT writes two articles, Steve finds his answer",
+                    functools.partial(knowledge_journey, config=config),
+                ),
             ):
                 console.rule(title)
-                did = journey(desk, console.print)
+                did = journey(desk, say=console.print)
                 console.print(
                     journey_table(desk, did, f"Journey of demand #{did}: what Steve sees / behind the scenes")
                 )

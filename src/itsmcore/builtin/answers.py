@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 from ..components import Answer
 from ..errors import NotFound
-from ..model import Demand, DemandKind, DemandState, KnowledgeArticle, Link
+from ..markdown import plain
+from ..model import Demand, DemandKind, DemandState, Link
+from ..model.knowledge import Article
 
 if TYPE_CHECKING:
     from ..desk import Desk
@@ -40,6 +42,10 @@ _ABOUT_MINE = re.compile(
 _ANY_OF_MINE = re.compile(r"\bmy\s+(?:request|order|ticket|report|case)\b", re.IGNORECASE)
 #: Share of the question's words an article must cover when it matches one word only.
 _ENOUGH = 0.5
+#: Articles the knowledge search offers to choose the answer from.
+CANDIDATES = 10
+#: How much of an article's text an answer carries (the link opens the whole of it).
+ANSWER_CHARS = 600
 
 
 def _words(text: str) -> set[str]:
@@ -117,8 +123,13 @@ def _asked_about(desk: Desk, demand: Demand, text: str, words: set[str]) -> Dema
     return None
 
 
-def _best_article(articles: Sequence[KnowledgeArticle], words: set[str]) -> KnowledgeArticle | None:
-    """The article covering most of the question: two words, or one that is half the question."""
+def _best_article(articles: Sequence[Article], words: set[str]) -> Article | None:
+    """The article covering most of the question: two words, or one that is half the question.
+
+    The candidates come from the knowledge search (published, in the customer's audience,
+    typos forgiven); an answer is only given when the article's title and keywords cover
+    the question this well, so a question is not closed by a loosely related article.
+    """
     best, article = 0, None
     for a in articles:
         score = len(words & (_words(a.title) | _words(" ".join(a.keywords))))
@@ -144,11 +155,13 @@ def answer_query(desk: Desk, demand: Demand) -> Answer | None:
             return _status_answer(desk, mine)
     if not words:
         return None
-    article = _best_article(desk.config.knowledge, words)
+    found = desk.knowledge.search(text, customer=demand.customer_id, limit=CANDIDATES)
+    article = _best_article([h.article for h in found], words)
     if article is None:
         return None
     return Answer(
-        text=f"{article.title}: {article.body}",
+        text=f"{article.title}: {plain(article.body, ANSWER_CHARS)}",
         links=(Link(title=article.title, url=f"{_base(desk)}/knowledge/{article.key}"),),
         source=f"knowledge article {article.key}",
+        article=article.key,
     )

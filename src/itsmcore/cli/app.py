@@ -20,6 +20,7 @@ from .demand import demand
 from .demo import demo
 from .deployment import check, init, plugins
 from .jobs import jobs
+from .kb import kb
 from .plugin import plugin
 from .queue import queue
 from .report import report  # click only; the reports load when one runs
@@ -43,6 +44,7 @@ for _command in (
     customer,
     jobs,
     announcement,
+    kb,
     api_token,
     subscription,
     survey,

@@ -474,3 +474,25 @@ def service_levels(
         html=lambda: render.service_level_html(r),
         table=lambda console: render.service_level_table(console, r),
     )
+
+
+@report.command("knowledge")
+@scope_options
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="Articles per list.")
+@click.pass_context
+def knowledge(ctx: click.Context, fmt: str, output: Path | None, where: Where, top: int) -> None:
+    """Knowledge articles most used and least helpful, and the searches that found nothing (articles to write)."""
+    from ..reports import knowledge as k
+    from ..reports import refresh_rollup
+
+    desk = open_desk(ctx)
+    refresh_rollup(desk)  # its "could not find it" is the failure-demand report's, from the rollup
+    r = k.knowledge_report(desk, _scope(desk, where), top=top)
+    _show(
+        fmt,
+        output,
+        data=lambda: k.as_dict(r),
+        rows=lambda: k.as_dicts(r),
+        html=lambda: k.html(r),
+        table=lambda console: k.table(console, r),
+    )

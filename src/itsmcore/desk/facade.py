@@ -57,6 +57,7 @@ from .fulfilment import Fulfilment
 from .handling import Handling
 from .intake import Intake, Receipt
 from .journey import Journey
+from .knowledge import Knowledge
 from .operations import Operations
 from .outages import FANOUT, FOLLOW_UP, Outages
 from .outbox import Outbox
@@ -91,6 +92,8 @@ class Desk(Operations, TeamDesk):
         customers = self._customers = Customers(ctx)
         catalog = self._catalog = Catalog(ctx, customers)
         book = self._book = Book(ctx, customers)
+        #: The knowledge base: articles, their versions, search and feedback (see the knowledge base page).
+        self.knowledge = Knowledge(ctx, customers)
         self._signin = SignIn(ctx)
         self._sessions = Sessions(ctx)
         self._tokens = ApiTokens(ctx)
@@ -126,6 +129,7 @@ class Desk(Operations, TeamDesk):
             APPROVAL_MESSAGE, lambda job, demand: approvals.run_message(job, execution.demand_of(job, demand))
         )
         catalog.sync()
+        self.knowledge.import_config()
         self.host.desk_opened(self, ctx.on_error(None))
 
     @classmethod

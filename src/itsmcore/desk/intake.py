@@ -434,6 +434,16 @@ class Intake:
                 .where(t.demands.c.id == demand.id)
                 .values(self_service=True, cause=cause, caused_by=answer.about)
             )
+            if answer.article is not None:  # the knowledge report counts what each article answered
+                change.conn.execute(
+                    insert(t.knowledge_uses).values(
+                        article_key=answer.article,
+                        demand_id=demand.id,
+                        customer_id=demand.customer_id,
+                        via="answer",
+                        at=ctx.clock(),
+                    )
+                )
             change.record(
                 demand,
                 state=DemandState.ANSWERED,

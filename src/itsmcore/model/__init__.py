@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         check_transition,
     )
     from .journey import Actor, JourneyEvent, MomentOfTruth, Stage
+    from .knowledge import Article, ArticleState, ArticleVersion, EditConflict
     from .preferences import PreferenceChange, Preferences, QuietHours
     from .profile import CustomerProfile, DemandSummary, Trend
     from .review import A_COLLEAGUE, RATING_HIGH, RATING_LOW, Review, ReviewSummary
@@ -38,6 +39,9 @@ _WHERE: dict[str, str] = {
     "Actor": "journey",
     "Announcement": "announcement",
     "Assignment": "assignment",
+    "Article": "knowledge",
+    "ArticleState": "knowledge",
+    "ArticleVersion": "knowledge",
     "AnnouncementState": "announcement",
     "Ask": "service",
     "AskType": "service",
@@ -49,6 +53,7 @@ _WHERE: dict[str, str] = {
     "DemandKind": "demand",
     "DemandSummary": "profile",
     "DemandState": "demand",
+    "EditConflict": "knowledge",
     "Eligibility": "service",
     "ExperiencePackage": "service",
     "FINAL_STATES": "demand",
@@ -104,6 +109,9 @@ __all__ = [
     "Actor",
     "Announcement",
     "AnnouncementState",
+    "Article",
+    "ArticleState",
+    "ArticleVersion",
     "Ask",
     "AskType",
     "Assignment",
@@ -115,6 +123,7 @@ __all__ = [
     "DemandKind",
     "DemandState",
     "DemandSummary",
+    "EditConflict",
     "Eligibility",
     "ExperiencePackage",
     "HumanTask",

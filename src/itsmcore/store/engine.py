@@ -19,9 +19,11 @@ SCHEMA_REVISION = "0018"
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """Leave out of autogenerate what tables.py cannot describe: FTS5 tables, expression indexes."""
-    if type_ == "table" and name and name.startswith("catalog_fts"):
+    if type_ == "table" and name and name.startswith(("catalog_fts", "knowledge_fts")):
         return False
-    return not (type_ == "index" and name in ("ix_services_fts", "ix_services_trgm"))
+    return not (
+        type_ == "index" and name in ("ix_services_fts", "ix_services_trgm", "ix_knowledge_fts", "ix_knowledge_trgm")
+    )
 
 
 def _sqlite_uri(u: URL) -> bool:

@@ -490,3 +490,99 @@ team_turns = Table(
     Column("team", String(128), primary_key=True),
     Column("turn", BigInteger, nullable=False, default=0),
 )
+
+# Knowledge base: each article's latest version in ``knowledge_articles`` and every version
+# saved in ``knowledge_versions``. ``services``, ``keywords`` and ``audience`` are JSON lists;
+# ``keywords_text`` and ``audience_text`` ("" for everyone, else "|group|group|") are the same
+# as text the search's SQL can match in both dialects. Only published articles are in the
+# search index (``knowledge_fts`` on SQLite, expression indexes on PostgreSQL, created by the
+# migration) and its vocabulary of words a typo is corrected to.
+knowledge_articles = Table(
+    "knowledge_articles",
+    metadata,
+    Column("key", String(128), primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("services", JSON, nullable=False),
+    Column("keywords", JSON, nullable=False),
+    Column("keywords_text", Text, nullable=False, default=""),
+    Column("audience", JSON, nullable=False),
+    Column("audience_text", Text, nullable=False, default=""),
+    Column("owner", String(128), nullable=False, default=""),
+    Column("state", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("updated_by", String(128), nullable=False, default=""),
+    Index(None, "state"),
+)
+
+knowledge_versions = Table(
+    "knowledge_versions",
+    metadata,
+    Column("key", String(128), ForeignKey("knowledge_articles.key"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("services", JSON, nullable=False),
+    Column("keywords", JSON, nullable=False),
+    Column("audience", JSON, nullable=False),
+    Column("owner", String(128), nullable=False, default=""),
+    Column("state", String(16), nullable=False),
+    Column("changed_by", String(128), nullable=False),
+    Column("changed_at", TS, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+)
+
+# How customers met articles: an answer to their question (``demand_id`` set) or an article
+# opened from a search or a suggestion; and what they said when asked "did this help?".
+knowledge_uses = Table(
+    "knowledge_uses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("article_key", String(128), nullable=False),
+    Column("demand_id", Integer, ForeignKey("demands.id")),
+    Column("customer_id", String(128), nullable=False),
+    Column("via", String(16), nullable=False),  # answer, read
+    Column("at", TS, nullable=False),
+    Index(None, "article_key", "at"),
+    Index(None, "demand_id"),
+)
+
+knowledge_feedback = Table(
+    "knowledge_feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("article_key", String(128), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("helped", Boolean, nullable=False),
+    Column("at", TS, nullable=False),
+    Index(None, "article_key", "at"),
+)
+
+# What customers searched the portal for, and how much it found: searches finding nothing
+# are the articles to write.
+knowledge_searches = Table(
+    "knowledge_searches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("query", String(200), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("services", Integer, nullable=False),
+    Column("articles", Integer, nullable=False),
+    Column("at", TS, nullable=False),
+    Index(None, "at"),
+)
+
+knowledge_words = Table(
+    "knowledge_words",
+    metadata,
+    Column("word", String(64), primary_key=True),
+    Column("grams", Integer, nullable=False),
+)
+
+knowledge_grams = Table(
+    "knowledge_grams",
+    metadata,
+    Column("gram", String(8), primary_key=True),
+    Column("word", String(64), primary_key=True),
+)

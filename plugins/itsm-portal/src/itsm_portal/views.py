@@ -474,17 +474,48 @@ async def _search(request: Request, me: Customer, q: str) -> list[dict[str, Any]
     return results
 
 
+#: Knowledge articles shown beside the services a search finds.
+ARTICLE_RESULTS = 5
+
+
+async def _articles(request: Request, me: Customer, q: str) -> list[dict[str, Any]]:
+    """Published articles for the search, in the customer's audience only (see ``Desk.knowledge``)."""
+    q = " ".join(q.split())[:200]
+    if not q:
+        return []
+    knowledge = portal_of(request).desk.knowledge
+    hits = await call(knowledge.search, q, customer=me, limit=ARTICLE_RESULTS)
+    return [
+        {
+            "key": h.article.key,
+            "title": h.article.title,
+            "summary": knowledge.summary(h.article, 200),
+            "url": f"/knowledge/{quote(h.article.key)}",
+        }
+        for h in hits
+    ]
+
+
 async def search_page(request: Request) -> Response:
     me = await need_customer(request)
     q = request.query_params.get("q", "").strip()
     results = await _search(request, me, q)
-    return await render(request, "search.html", {"title": "Find a service", "q": q, "results": results})
+    articles = await _articles(request, me, q)
+    if q:  # what was looked for and how much it found: searches finding nothing are articles to write
+        await call(
+            portal_of(request).desk.knowledge.record_search, q, me.id, services=len(results), articles=len(articles)
+        )
+    return await render(
+        request, "search.html", {"title": "Find a service", "q": q, "results": results, "articles": articles}
+    )
 
 
 async def search_json(request: Request) -> Response:
     me = await need_customer(request)
     q = request.query_params.get("q", "").strip()
-    return JSONResponse({"query": q, "results": await _search(request, me, q)})
+    return JSONResponse(
+        {"query": q, "results": await _search(request, me, q), "articles": await _articles(request, me, q)}
+    )
 
 
 def _prefill(desk: Desk, service: Service, me: Customer) -> dict[str, str]:
@@ -576,18 +607,18 @@ def suggestions(desk: Desk, me: Customer, text: str) -> list[dict[str, Any]]:
         out.append(
             {"title": "From what we know", "text": answer.text, "links": [[x.title, x.url] for x in answer.links]}
         )
-    scored = []
-    for article in desk.config.knowledge:
-        keys = set(re.findall(r"[a-z0-9]+", f"{article.title} {' '.join(article.keywords)}".lower()))
-        score = len(words & keys)
-        if score:
-            scored.append((score, article))
     seen = {o["text"] for o in out}
-    for _score, article in sorted(scored, key=lambda x: -x[0])[:3]:
-        text_ = f"{article.title}: {article.body}"
-        if not any(article.body in s for s in seen):
-            out.append({"title": article.title, "text": article.body, "links": []})
-            seen.add(text_)
+    for hit in desk.knowledge.search(text, customer=me, limit=3):
+        summary = desk.knowledge.summary(hit.article, 300)
+        if not any(summary in s or hit.article.title in s for s in seen):
+            out.append(
+                {
+                    "title": hit.article.title,
+                    "text": summary,
+                    "links": [["Read the article", f"/knowledge/{quote(hit.article.key)}"]],
+                }
+            )
+            seen.add(summary)
     return out
 
 
@@ -862,16 +893,6 @@ async def demand_answered(request: Request) -> Response:
         return RedirectResponse(f"/demands/{demand.id}", status_code=303)
     say(request, "Glad that answered it." if helped else "Someone from IT will answer you and keep you posted.")
     return RedirectResponse(f"/demands/{demand.id}", status_code=303)
-
-
-async def knowledge_page(request: Request) -> Response:
-    """A knowledge article on its own page, where a self-service answer links to."""
-    await need_customer(request)
-    key = request.path_params["key"]
-    article = next((a for a in portal_of(request).desk.config.knowledge if a.key == key), None)
-    if article is None:
-        raise HTTPException(404)
-    return await render(request, "knowledge.html", {"title": article.title, "article": article})
 
 
 # ---------------------------------------------------------------------------- signed links: confirm, survey
@@ -1383,7 +1404,6 @@ def routes() -> Sequence[Route]:
         Route("/demands/{did}/confirm", demand_confirm, methods=["POST"]),
         Route("/demands/{did}/answered", demand_answered, methods=["POST"]),
         Route("/demands/{did}/review", demand_review, methods=["POST"]),
-        Route("/knowledge/{key}", knowledge_page, methods=["GET"]),
         Route("/confirm/{token}", confirm_page, methods=["GET"]),
         Route("/confirm/{token}", confirm_submit, methods=["POST"]),
         Route("/survey/{token}", survey_page, methods=["GET"]),

@@ -1,7 +1,7 @@
 """Contact preferences the customer controls, and an audit entry per change
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0015
 Create Date: 2026-12-04
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0012"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
