@@ -26,6 +26,7 @@ from . import (  # noqa: F401
     reviews,
     surveys,
     tasks,
+    teams,
     tokens,
 )
 from .openapi import build

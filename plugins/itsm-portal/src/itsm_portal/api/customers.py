@@ -1,8 +1,8 @@
-"""Customers: search, show, their demands and their subscriptions (subscribe, unsubscribe)."""
+"""Customers: search, show, one view of each (profile), their demands, subscriptions and preferences."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import attrs
 import msgspec
@@ -10,7 +10,7 @@ from itsmcore import Customer
 
 from .demands import Limit
 from .routing import Call, Text, operation
-from .shapes import DemandOut, demand_out
+from .shapes import DemandOut, demand_out, when
 
 
 @attrs.frozen(kw_only=True)
@@ -146,3 +146,154 @@ def unsubscribe(call: Call) -> Subscriptions:
     call.desk.get_service(key)
     call.desk.unsubscribe(cid, key)
     return Subscriptions(customer=cid, services=call.desk.subscriptions_of(cid))
+
+
+@attrs.frozen(kw_only=True)
+class PreferencesOut:
+    """How the customer wants to be contacted: their stored choices (``source`` customer) over the directory's."""
+
+    customer: str
+    channels: list[str]
+    offered: list[str]
+    quiet_hours: str | None
+    language: str
+    surveys: bool
+    source: str
+    updated_at: str | None
+    updated_by: str | None
+
+
+@attrs.frozen(kw_only=True)
+class PreferencesChange:
+    """Only what is given changes; ``quiet_hours`` "" clears them. Recorded with the token's name as who changed it."""
+
+    channels: Annotated[list[str] | None, msgspec.Meta(description="in order; from the offered ones")] = None
+    quiet_hours: Annotated[str | None, msgspec.Meta(description="HH:MM-HH:MM, e.g. 22:00-07:00")] = None
+    time_zone: Annotated[str | None, msgspec.Meta(description="of the quiet hours, e.g. Europe/Paris")] = None
+    language: Annotated[str | None, msgspec.Meta(description="a locale code: en, fr, de_CH")] = None
+    surveys: bool | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ProfileDemand:
+    id: int
+    kind: str
+    summary: str
+    service: str | None
+    channel: str
+    state: str
+    status: str
+    created_at: str
+
+
+@attrs.frozen(kw_only=True)
+class ProfileAnswer:
+    method: str
+    score: int
+    comment: str
+    demand: int | None
+    service: str | None
+    at: str
+
+
+@attrs.frozen(kw_only=True)
+class ProfileOut:
+    """One view of a customer: the directory's entry, their services and demands on every channel with the sentence
+    they read, the announcements affecting them, survey answers with the trend, reviews, and preferences."""
+
+    customer: CustomerOut
+    subscriptions: list[str]
+    channels: dict[str, int]
+    open_demands: list[ProfileDemand]
+    recent_demands: list[ProfileDemand]
+    announcements: list[int]
+    survey_answers: list[ProfileAnswer]
+    trend: str
+    reviews: list[int]
+    preferences: PreferencesOut
+
+
+def preferences_out(call: Call, cid: str, p: Any) -> PreferencesOut:
+    return PreferencesOut(
+        customer=cid,
+        channels=list(p.channels),
+        offered=call.desk.offered_channels(cid),
+        quiet_hours=str(p.quiet_hours) if p.quiet_hours else None,
+        language=p.language,
+        surveys=p.surveys,
+        source=p.source,
+        updated_at=when(p.updated_at),
+        updated_by=p.updated_by,
+    )
+
+
+def _profile_demand(d: Any) -> ProfileDemand:
+    return ProfileDemand(
+        id=d.id,
+        kind=d.kind,
+        summary=d.summary,
+        service=d.service_key,
+        channel=d.channel,
+        state=d.state,
+        status=d.status,
+        created_at=d.created_at.isoformat(),
+    )
+
+
+@operation("GET", "/customers/{cid}/profile", scope="agent", answer=ProfileOut, summary="One view of a customer")
+def profile(call: Call) -> ProfileOut:
+    cid = call.path["cid"]
+    p = call.desk.customer_profile(cid)
+    return ProfileOut(
+        customer=customer_out(p.customer),
+        subscriptions=list(p.subscriptions),
+        channels=dict(p.channels),
+        open_demands=[_profile_demand(d) for d in p.open_demands],
+        recent_demands=[_profile_demand(d) for d in p.recent_demands],
+        announcements=[a.id for a in p.announcements],
+        survey_answers=[
+            ProfileAnswer(
+                method=a.method,
+                score=a.score,
+                comment=a.comment,
+                demand=a.demand_id,
+                service=a.service_key,
+                at=a.at.isoformat(),
+            )
+            for a in p.survey_answers
+        ],
+        trend=str(p.trend),
+        reviews=[r.id for r in p.reviews],
+        preferences=preferences_out(call, cid, p.preferences or call.desk.preferences(cid)),
+    )
+
+
+@operation(
+    "GET", "/customers/{cid}/preferences", scope="agent", answer=PreferencesOut, summary="A customer's preferences"
+)
+def read_preferences(call: Call) -> PreferencesOut:
+    cid = call.path["cid"]
+    return preferences_out(call, cid, call.desk.preferences(cid))
+
+
+@operation(
+    "PATCH",
+    "/customers/{cid}/preferences",
+    scope="agent",
+    body=PreferencesChange,
+    answer=PreferencesOut,
+    summary="Change a customer's preferences (422 names the offered channels, or a close time zone)",
+)
+def change_preferences(call: Call) -> PreferencesOut:
+    b: PreferencesChange = call.body
+    cid = call.path["cid"]
+    p = call.desk.set_preferences(
+        cid,
+        by=call.actor,
+        channels=b.channels,
+        quiet_hours=b.quiet_hours,
+        time_zone=b.time_zone,
+        language=b.language,
+        surveys=b.surveys,
+    )
+    return preferences_out(call, cid, p)

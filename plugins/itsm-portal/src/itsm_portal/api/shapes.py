@@ -42,6 +42,8 @@ class DemandOut:
     state: str
     stage: str
     priority: int
+    team: str | None
+    assignee: str | None
     waiting_for: str | None
     status: StatusOut
     announcement_id: int | None
@@ -161,6 +163,8 @@ def _demand_fields(d: Demand, status: CustomerStatus) -> dict[str, Any]:
         "state": str(d.state),
         "stage": str(d.stage),
         "priority": int(d.priority),
+        "team": d.team,
+        "assignee": d.assignee,
         "waiting_for": d.waiting_for,
         "status": status_out(status),
         "announcement_id": d.announcement_id,
