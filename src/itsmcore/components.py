@@ -184,7 +184,13 @@ class Delivery:
 
 @runtime_checkable
 class Channel(Protocol):
-    """An outbound touchpoint. Inbound intake calls :class:`~itsmcore.desk.Desk` directly."""
+    """An outbound touchpoint. Inbound intake calls :class:`~itsmcore.desk.Desk` directly.
+
+    A channel that takes messages in over HTTP (a provider's webhook) may also offer
+    ``web_app(desk) -> ASGI app``: the portal (``itsm serve``) mounts what it returns at
+    ``/channels/NAME`` (``NAME`` as in ``[channels.NAME]``), so the webhook is served on
+    the deployment's own address, beside the portal, with nothing else to run.
+    """
 
     def address_for(self, customer: Customer) -> str | None:
         """The customer's address on this channel, or ``None`` if they cannot be reached here."""

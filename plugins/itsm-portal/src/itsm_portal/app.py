@@ -510,6 +510,20 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+def channel_apps(desk: Desk) -> list[Mount]:
+    """The web apps of channels that take messages in over HTTP, each at ``/channels/NAME``.
+
+    A channel offers one with ``web_app(desk)`` (see :class:`itsmcore.Channel`): an SMS or chat
+    provider's webhook is then served by ``itsm serve`` on the deployment's own address.
+    """
+    mounts: list[Mount] = []
+    for name, channel in desk.channels().items():
+        make = getattr(channel, "web_app", None)
+        if callable(make):
+            mounts.append(Mount(f"/channels/{name}", app=make(desk)))
+    return mounts
+
+
 def create_app(
     config: str | os.PathLike[str] | None = None,
     *,
@@ -532,6 +546,7 @@ def create_app(
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         *views.routes(),
         *approval_links.routes(),
+        *channel_apps(desk),
     ]
     middleware = [
         Middleware(RequestLogContext),
