@@ -97,7 +97,10 @@ class Component:
     deployment applies them with ``attrs.evolve(settings, **overrides)`` before the
     component is built (see ``Deployment.sandboxed``) and stops the stand-in on exit.
     The context manager may also offer ``summary() -> str``, one line saying what the
-    stand-in received ("SMTP sink got 7 messages"), which ``itsm demo`` prints.
+    stand-in received ("SMTP sink got 7 messages"), which ``itsm demo`` prints, and
+    ``demo(desk, say) -> int | None``, a short journey through the stand-in (a customer
+    writing in by chat) that ``itsm demo`` runs after its own under the title ``demo_title``,
+    showing the journey of the demand id it returns.
     """
 
     family: ClassVar[str] = "component"

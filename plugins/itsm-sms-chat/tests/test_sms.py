@@ -45,9 +45,12 @@ def test_steve_raises_answers_and_confirms_by_sms_on_his_own_number(
     assert len(desk.list_demands(customer="steve")) == 1  # every text went to the one demand
 
 
-def test_a_stranger_is_answered_politely_and_nothing_is_recorded(desk: Desk, server: Server, standin: StandIn) -> None:
+def test_a_stranger_is_answered_politely_and_a_stop_opens_nothing(desk: Desk, server: Server, standin: StandIn) -> None:
     status, body = standin.text_in(webhook(server), SMS_TOKEN, "+15005550006", "hello, my printer is broken")
     assert status == 200 and "we do not recognise this number" in body and "<Message>" in body
+    # opting out is the provider's business: a customer's STOP opens nothing
+    status, body = standin.text_in(webhook(server), SMS_TOKEN, STEVE, "STOP")
+    assert status == 200 and "<Message>" not in body
     assert desk.list_demands() == [] and standin.texts == []
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,16 @@ REF_PREFIX = "chat:"
 TEMPORARY_ERRORS = frozenset({"ratelimited", "service_unavailable", "internal_error", "fatal_error", "request_timeout"})
 #: How long a top-level "yes" or "no" may follow our message about a finished demand.
 CONFIRM_WINDOW = timedelta(hours=72)
+
+
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def plain_text(text: str) -> str:
+    """A message's text as the customer wrote it: without mentions of the app, with ``&amp;`` and friends undone."""
+    text = _MENTION.sub("", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return re.sub(r"[ \t]+", " ", text).strip()
 
 
 def thread_ref(channel: str, ts: str) -> str:
@@ -212,7 +223,7 @@ class ChatChannel:
             log.info("%s: event %s was taken in before (a retry or a replay); nothing done", self.name, event_id)
             return Handled(action="duplicate")
         user, channel, ts = str(event["user"]), str(event["channel"]), str(event["ts"])
-        text = str(event.get("text") or "")
+        text = plain_text(str(event.get("text") or ""))
         root = str(event.get("thread_ts") or "") or None
         customer = self.customers.find(desk, user)
         if customer is None:

@@ -41,7 +41,7 @@ OPEN_ENDED = frozenset({"closed", "cancelled", "rejected"})
 class Handled:
     """What one incoming message did: ``action`` is one word, ``demand_id`` the demand it touched."""
 
-    action: str  # created | replied | confirmed | reopened | duplicate | refused | empty | unknown
+    action: str  # created | replied | confirmed | reopened | duplicate | refused | empty | unknown | ignored
     demand_id: int | None = None
     detail: str = ""
 

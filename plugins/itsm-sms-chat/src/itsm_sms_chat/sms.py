@@ -46,6 +46,10 @@ UNKNOWN_SENDER = (
     "Please contact the service desk or use the portal."
 )
 CONFIRM_HINT = "Reply YES if it is sorted, or NO if not."
+#: Words carriers and providers act on themselves (opting out of texts, asking for help): never a demand.
+PROVIDER_KEYWORDS = frozenset(
+    {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "start", "unstop", "help", "info"}
+)
 REF_PREFIX = "sms:"
 
 
@@ -191,7 +195,9 @@ class SmsChannel:
             return None
         customer = self.customers.find(desk, phone_key(sender))
         reply: str | None = None
-        if customer is None:
+        if text.strip().lower() in PROVIDER_KEYWORDS:
+            handled = Handled(action="ignored", detail="a keyword the provider answers itself")
+        elif customer is None:
             handled = Handled(action="unknown")
             reply = UNKNOWN_SENDER if self.settings.unknown_senders == "reply" else None
         else:

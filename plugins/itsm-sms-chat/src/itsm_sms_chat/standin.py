@@ -18,7 +18,7 @@ import secrets
 import threading
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode
 from .signatures import chat_signature, sms_signature
 
 if TYPE_CHECKING:
-    from itsmcore import ComponentContext
+    from itsmcore import ComponentContext, Desk
 
     from .settings import ChatSettings, SmsSettings
 
@@ -36,8 +36,9 @@ MAX_BODY = 1024 * 1024
 class StandIn:
     """The SMS and chat APIs on 127.0.0.1 at a free port: ``url``, ``texts``, ``posts``, ``fail_next``."""
 
-    def __init__(self, name: str = "sms-chat") -> None:
+    def __init__(self, name: str = "sms-chat", port: int = 0) -> None:
         self.name = name
+        self.port = port
         self.texts: list[dict[str, str]] = []
         self.posts: list[dict[str, Any]] = []
         self.auth: list[str] = []
@@ -104,7 +105,7 @@ class StandIn:
                 else:
                     self._answer(404, {"ok": False, "error": "unknown_method"})
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -204,11 +205,130 @@ def sms_sandbox(settings: SmsSettings, context: ComponentContext) -> _Sandbox:
     return _Sandbox(context.name, env)
 
 
-def chat_sandbox(settings: ChatSettings, context: ComponentContext) -> _Sandbox:
+class _ChatSandbox(_Sandbox):
+    """The chat sandbox; ``itsm demo`` also runs its :meth:`demo`: a customer reports and confirms by chat."""
+
+    demo_title = "Chat: Steve reports a problem and confirms the fix in its thread"
+
+    def __init__(self, name: str, secrets_env: Mapping[str, str], settings: ChatSettings):
+        super().__init__(name, secrets_env)
+        self.settings = settings
+
+    def demo(self, desk: Desk, say: Callable[[str], None]) -> int | None:
+        """Events signed as the platform signs them, handed to the channel's web app in this process."""
+        from .chat import ChatChannel
+
+        channel = desk.channels().get(self.standin.name)
+        if not isinstance(channel, ChatChannel):
+            return None
+        customer = next((c for c in desk.list_customers() if channel.address_for(c)), None)
+        if customer is None:
+            say("No customer has a chat id in the directory: nothing to show.")
+            return None
+        secret = os.environ.get(self.settings.signing_secret_env, "")
+        app = channel.web_app(desk)
+        user = str(channel.address_for(customer))
+        dm = "D" + user.removeprefix("U")  # the direct-message conversation with the app
+        first = customer.name.split()[0]
+        report = "The CRM will not let me save a contact"
+        status, answer = event_in(app, secret, user, report, channel=dm, ts="1700000000.000100")
+        (demand,) = desk.list_demands(customer=customer.id, limit=1)
+        say(f"{first} writes to the service desk's chat app: {report!r} (the webhook answered {status}: {answer}).")
+        say(
+            f"In the thread of his message: {self.standin.posts[-1]['text'] if self.standin.posts else '(nothing yet)'}"
+        )
+        desk.resolve(demand.id, "We fixed the contact form; saving works again.")
+        say(f"The service desk fixes it; in the same thread: {self.standin.posts[-1]['text']!r}")
+        status, answer = event_in(
+            app, secret, user, "yes", channel=dm, ts="1700000100.000200", thread_ts="1700000000.000100"
+        )
+        say(f"{first} answers 'yes' in the thread ({answer}): demand #{demand.id} is {desk.get(demand.id).state}.")
+        return demand.id
+
+
+def event_in(
+    app: Any, secret: str, user: str, text: str, *, channel: str, ts: str, thread_ts: str | None = None
+) -> tuple[int, str]:
+    """Hand one signed message event to an Events API web app in this process (no server); (status, body)."""
+    import asyncio
+
+    event: dict[str, Any] = {"type": "message", "user": user, "text": text, "channel": channel, "ts": ts}
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    raw = json.dumps({"type": "event_callback", "event_id": "Ev" + secrets.token_hex(8), "event": event}).encode()
+    stamp = str(int(time.time()))
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(raw)).encode()),
+        (b"x-slack-request-timestamp", stamp.encode()),
+        (b"x-slack-signature", chat_signature(secret, stamp, raw).encode()),
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/events",
+        "raw_path": b"/events",
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 0),
+        "server": ("127.0.0.1", 80),
+    }
+    sent: list[dict[str, Any]] = []
+    delivered = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if delivered:
+            return {"type": "http.disconnect"}
+        delivered = True
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    status = next((int(m["status"]) for m in sent if m["type"] == "http.response.start"), 0)
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, body.decode("utf-8", "replace")
+
+
+def chat_sandbox(settings: ChatSettings, context: ComponentContext) -> _ChatSandbox:
     """The ``slack-chat`` sandbox: the API stand-in; a bot token and signing secret (random) if unset."""
     env = {
         name: secrets.token_urlsafe(24)
         for name in (settings.bot_token_env, settings.signing_secret_env)
         if not os.environ.get(name)
     }
-    return _Sandbox(context.name, env)
+    return _ChatSandbox(context.name, env, settings)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m itsm_sms_chat.standin --port 8026``: the API stand-in in the foreground, printing what it gets."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="A local stand-in for the SMS and chat APIs (127.0.0.1 only).")
+    parser.add_argument("--port", type=int, default=8026, help="port on 127.0.0.1 (default 8026)")
+    args = parser.parse_args(argv)
+    standin = StandIn("standin", args.port).start()
+    print(f"SMS API: {standin.url}  chat API: {standin.url}/api  (Ctrl+C to stop)", flush=True)
+    seen = 0
+    try:
+        while True:
+            time.sleep(0.5)
+            with standin._lock:
+                got = [*standin.texts, *standin.posts][seen:]
+            for item in got:
+                print(json.dumps(item, ensure_ascii=False), flush=True)
+            seen += len(got)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        standin.stop()
+
+
+if __name__ == "__main__":
+    main()
