@@ -6,7 +6,6 @@ channel's web app at ``/channels/NAME`` (without the portal installed, the same 
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -88,21 +87,19 @@ class Server:
                 if hasattr(c, "web_app")
             ]
             app = Starlette(routes=mounts)
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 60
         while not self.server.started:
-            assert time.monotonic() < deadline, "the web app did not start"
+            assert time.monotonic() < deadline and self.thread.is_alive(), "the web app did not start"
             time.sleep(0.02)
+        self.url = f"http://127.0.0.1:{self.server.servers[0].sockets[0].getsockname()[1]}"
 
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
-        self.sock.close()
 
 
 @pytest.fixture
