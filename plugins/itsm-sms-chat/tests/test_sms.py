@@ -48,6 +48,8 @@ def test_steve_raises_answers_and_confirms_by_sms_on_his_own_number(
 def test_a_stranger_is_answered_politely_and_a_stop_opens_nothing(desk: Desk, server: Server, standin: StandIn) -> None:
     status, body = standin.text_in(webhook(server), SMS_TOKEN, "+15005550006", "hello, my printer is broken")
     assert status == 200 and "we do not recognise this number" in body and "<Message>" in body
+    status, body = standin.text_in(webhook(server), SMS_TOKEN, "+15005550006", "hello?")
+    assert status == 200 and "<Message>" not in body  # once a day: an auto-responder cannot start a loop
     # opting out is the provider's business: a customer's STOP opens nothing
     status, body = standin.text_in(webhook(server), SMS_TOKEN, STEVE, "STOP")
     assert status == 200 and "<Message>" not in body

@@ -30,6 +30,7 @@ from itsmcore import (
 from .conversation import CONFIRMABLE, Handled, recent_thread, take_in, yes_or_no
 from .settings import ChatSettings
 from .signatures import chat_signature_ok
+from .sms import stranger_key
 from .web import BodyTooLarge, CustomerIndex, read_body
 
 if TYPE_CHECKING:
@@ -228,7 +229,7 @@ class ChatChannel:
         customer = self.customers.find(desk, user)
         if customer is None:
             handled = Handled(action="unknown")
-            if self.settings.unknown_senders == "reply":
+            if self.settings.unknown_senders == "reply" and desk.remember_inbound(self.name, stranger_key(desk, user)):
                 try:
                     self.post(channel, UNKNOWN_SENDER, root or ts)
                 except (TemporaryFailure, PermanentFailure) as e:

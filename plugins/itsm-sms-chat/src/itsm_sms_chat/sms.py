@@ -66,6 +66,11 @@ def number_of(ref: str | None) -> str | None:
     return None
 
 
+def stranger_key(desk: Desk, sender: str) -> str:
+    """The key under which today's answer to an unknown sender is kept (one answer a day each)."""
+    return f"stranger:{sender}:{desk.clock():%Y-%m-%d}"
+
+
 def twiml(text: str | None = None) -> str:
     body = f"<Message>{escape(text)}</Message>" if text else ""
     return f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>'
@@ -179,7 +184,8 @@ class SmsChannel:
             return PlainTextResponse("bad signature", status_code=403)
         form = dict(params)
         sid = form.get("MessageSid") or form.get("SmsSid") or ""
-        missing = [f for f, v in (("MessageSid", sid), ("From", form.get("From")), ("Body", form.get("Body"))) if not v]
+        # Body may be empty (a picture alone); it must be there
+        missing = [f for f, v in (("MessageSid", sid), ("From", form.get("From")), ("Body", "Body" in form)) if not v]
         if missing:
             return PlainTextResponse(f"missing form field(s): {', '.join(missing)}", status_code=400)
         try:
@@ -199,7 +205,11 @@ class SmsChannel:
             handled = Handled(action="ignored", detail="a keyword the provider answers itself")
         elif customer is None:
             handled = Handled(action="unknown")
-            reply = UNKNOWN_SENDER if self.settings.unknown_senders == "reply" else None
+            # once a day per number: an automatic sender answering our answer would start a loop
+            if self.settings.unknown_senders == "reply" and desk.remember_inbound(
+                self.name, stranger_key(desk, sender)
+            ):
+                reply = UNKNOWN_SENDER
         else:
             handled = take_in(
                 desk,
