@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 from conftest import SMS_TOKEN, Server, wait_for
 from itsmcore import Desk
@@ -87,3 +89,19 @@ def test_an_sms_api_failure_while_answering_never_loses_the_demand(
     desk.clock = lambda: later
     desk.run_due_jobs()
     assert desk.job(job.id).state == "done" and standin.texts[0]["To"] == STEVE
+
+
+def test_check_names_a_bad_setting_with_its_key_path(config: Path, itsm_deployment_factory: Any) -> None:
+    from click.testing import CliRunner
+    from itsmcore.cli import cli
+
+    ok = CliRunner().invoke(cli, ["-c", str(config), "check"])
+    assert ok.exit_code == 0, ok.output
+    assert "sms (twilio-sms)" in ok.output and "chat (slack-chat)" in ok.output
+    base = '[channels.sms]\nuse = "twilio-sms"\naccount_sid = "AC1"\n'
+    for extra, says in (
+        ('from_number = "07700 900999"\n', "international form"),
+        ('from_number = "+447700900999"\nreply_windw_hours = 4\n', "reply_window_hours"),
+    ):
+        out = CliRunner().invoke(cli, ["-c", str(itsm_deployment_factory(base + extra)), "check"])
+        assert out.exit_code == 2 and "channels.sms" in out.output and says in out.output, out.output
