@@ -12,12 +12,15 @@ from typing import Any
 import attrs
 
 UNKNOWN_SENDERS = ("reply", "ignore")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_SENDER = re.compile(r"^(\+[1-9]\d{6,14}|\d{3,8})$")
 
 
 def _e164(_inst: Any, attribute: attrs.Attribute[Any], value: str) -> None:
-    if not _E164.match(value):
-        raise ValueError(f"{attribute.name}: {value!r} is not a phone number in international form, e.g. +447700900000")
+    if not _SENDER.match(value):
+        raise ValueError(
+            f"{attribute.name}: {value!r} is not a phone number in international form (e.g. +447700900000) "
+            "or a short code (3 to 8 digits)"
+        )
 
 
 def _http_url(_inst: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
@@ -35,7 +38,8 @@ class SmsSettings:
         }
     )
     from_number: str = attrs.field(
-        validator=_e164, metadata={"doc": "The number texts come from and customers text, in international form."}
+        validator=_e164,
+        metadata={"doc": "The number texts come from and customers text: international form, or a short code."},
     )
     auth_token_env: str = attrs.field(
         default="ITSM_SMS_AUTH_TOKEN",
