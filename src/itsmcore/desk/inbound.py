@@ -40,10 +40,12 @@ class InboundEvents:
         """Keep that ``channel`` took in ``event_id``; ``True`` when it was not known yet."""
         now = self.ctx.clock()
         with self.ctx.engine.begin() as conn:
-            stmt = insert_ignore(conn, t.inbound_events, ["channel", "event_id"]).values(
-                channel=channel[:64], event_id=event_id[:255], received_at=now
+            stmt = (
+                insert_ignore(conn, t.inbound_events, ["channel", "event_id"])
+                .values(channel=channel[:64], event_id=event_id[:255], received_at=now)
+                .returning(t.inbound_events.c.event_id)
             )
-            new = conn.execute(stmt).rowcount == 1
+            new = conn.execute(stmt).first() is not None
             self._written += 1
             if self._written % PRUNE_EVERY == 1:
                 conn.execute(delete(t.inbound_events).where(t.inbound_events.c.received_at < now - KEEP))
