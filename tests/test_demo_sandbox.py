@@ -157,7 +157,7 @@ def run(*args: str) -> Any:
 
 @pytest.fixture
 def reference_plugins() -> Iterator[None]:
-    for module in ("itsm_email", "itsm_http", "itsm_apprise", "aiosmtpd"):
+    for module in ("itsm_email", "itsm_http", "itsm_apprise", "itsm_sms_chat", "aiosmtpd"):
         pytest.importorskip(module, reason=f"{module} is not installed (bash scripts/test installs the plugins)")
     yield
 
@@ -194,6 +194,10 @@ def test_the_demo_runs_the_reference_plugins_against_local_stand_ins(example: Pa
     assert "Scott approves; Steve's request says: Waiting for the logistics team to order and ship the phone." in out
     assert "(made " in out and ": On its way: dispatched today, expected by " in out
     assert "The phone is delivered; demand #4 is fulfilled." in out
+    # Steve writes in by chat and confirms the fix in its thread, through the chat API stand-in
+    assert "channels.chat (slack-chat, plugin " in out
+    assert "Steve answers 'yes' in the thread" in out and "is closed." in out
+    assert "SMS/chat API stand-in (channels.chat) got 2 chat messages (2 in threads)" in out
 
 
 def test_the_demo_without_sandboxes_uses_the_config_addresses(example: Path, reference_plugins: None) -> None:

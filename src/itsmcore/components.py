@@ -98,7 +98,10 @@ class Component:
     deployment applies them with ``attrs.evolve(settings, **overrides)`` before the
     component is built (see ``Deployment.sandboxed``) and stops the stand-in on exit.
     The context manager may also offer ``summary() -> str``, one line saying what the
-    stand-in received ("SMTP sink got 7 messages"), which ``itsm demo`` prints.
+    stand-in received ("SMTP sink got 7 messages"), which ``itsm demo`` prints, and
+    ``demo(desk, say) -> int | None``, a short journey through the stand-in (a customer
+    writing in by chat) that ``itsm demo`` runs after its own under the title ``demo_title``,
+    showing the journey of the demand id it returns.
     """
 
     family: ClassVar[str] = "component"
@@ -205,6 +208,10 @@ class Channel(Protocol):
 
     A channel may have an ``inbox`` attribute set to True: it is the portal inbox, which
     keeps every message anyway, so customers are not offered it as a preference.
+    A channel that takes messages in over HTTP (a provider's webhook) may also offer
+    ``web_app(desk) -> ASGI app``: the portal (``itsm serve``) mounts what it returns at
+    ``/channels/NAME`` (``NAME`` as in ``[channels.NAME]``), so the webhook is served on
+    the deployment's own address, beside the portal, with nothing else to run.
     """
 
     def address_for(self, customer: Customer) -> str | None:

@@ -104,14 +104,29 @@ def _copy_tree(source: Traversable, target: Path) -> None:
 _MISSING = re.compile(r"no installed plugin provides an? (\w+) named '([^']+)'")
 
 
+def _bundled_plugin(use: str) -> str | None:
+    """The bundled plugin (``itsm-email``) that registers component ``use``, from its sources; ``None`` if none."""
+    plugins = Path(__file__).resolve().parents[2] / "plugins"
+    if (plugins / f"itsm-{use}" / "pyproject.toml").exists():
+        return f"itsm-{use}"
+    needle = f'name="{use}"'
+    for source in sorted(plugins.glob("itsm-*/src/*/*.py")):
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            if needle in source.read_text(encoding="utf-8"):
+                return source.parents[2].name
+    return None
+
+
 def _install_hint(use: str) -> str:
     """How to get the plugin that provides component ``use``: a bundled one, else from the index."""
-    bundled = Path(__file__).resolve().parents[2] / "plugins" / f"itsm-{use}"
-    if (bundled / "pyproject.toml").exists():
-        how = f"uv pip install -e plugins/itsm-{use} (bash scripts/demo installs every bundled plugin)"
+    bundled = _bundled_plugin(use)
+    if bundled is not None:
+        name = bundled
+        how = f"uv pip install -e plugins/{bundled} (bash scripts/demo installs every bundled plugin)"
     else:
+        name = f"itsm-{use}"
         how = f"pip install itsm-{use}"
-    return f"the demo needs the plugin itsm-{use}: {how}; or run the core alone: itsm demo --core-only"
+    return f"the demo needs the plugin {name}: {how}; or run the core alone: itsm demo --core-only"
 
 
 def explain_missing_plugins(error: ConfigError) -> ConfigError:
@@ -430,6 +445,16 @@ def run_demo(
                     journey_table(desk, did, f"Journey of demand #{did}: what Steve sees / behind the scenes")
                 )
                 ids.append(did)
+            for box in sandboxes:  # a stand-in with a journey of its own (a customer writing in by chat)
+                own = getattr(box.standin, "demo", None)
+                if callable(own):
+                    console.rule(str(getattr(box.standin, "demo_title", box.path)))
+                    did = own(desk, lambda line: console.print(line, markup=False, soft_wrap=True))
+                    if did is not None:
+                        console.print(
+                            journey_table(desk, did, f"Journey of demand #{did}: what Steve sees / behind the scenes")
+                        )
+                        ids.append(did)
             console.rule("Service levels: what Tony is promised")
             keyboard = desk.submit("failure", "tony", "My laptop's keyboard is broken", channel="portal")
             console.print(

@@ -55,6 +55,7 @@ from .demands import Demands, DemandView, PluginFailure
 from .execution import Execution
 from .fulfilment import Fulfilment
 from .handling import Handling
+from .inbound import InboundEvents
 from .intake import Intake, Receipt
 from .journey import Journey
 from .knowledge import Knowledge
@@ -97,6 +98,7 @@ class Desk(Operations, TeamDesk):
         self._signin = SignIn(ctx)
         self._sessions = Sessions(ctx)
         self._tokens = ApiTokens(ctx)
+        self._inbound = InboundEvents(ctx)
         subscriptions = self._subscriptions = Subscriptions(ctx, customers, catalog)
         delivery = self._delivery = Delivery(ctx, customers)
         surveys = self._surveys = Surveys(ctx, customers, demands, journey, outbox)
@@ -459,6 +461,17 @@ class Desk(Operations, TeamDesk):
     def find_event_by_external_ref(self, ref: str) -> JourneyEvent | None:
         """The journey event recorded with this external reference, on any demand (one index lookup)."""
         return self._demands.event_by_external_ref(ref)
+
+    def inbound_seen(self, channel: str, event_id: str) -> bool:
+        """Whether the inbound ``channel`` already took in the provider's event ``event_id`` (a retry, a replay).
+
+        Kept in the store (for seven days), so it holds after a restart and on every process.
+        """
+        return self._inbound.seen(channel, event_id)
+
+    def remember_inbound(self, channel: str, event_id: str) -> bool:
+        """Keep that ``channel`` took in ``event_id`` (call it once the event is handled); ``True`` if new."""
+        return self._inbound.remember(channel, event_id)
 
     # ------------------------------------------------------------------ working a demand
 

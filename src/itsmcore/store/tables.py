@@ -586,3 +586,15 @@ knowledge_grams = Table(
     Column("gram", String(8), primary_key=True),
     Column("word", String(64), primary_key=True),
 )
+
+# Deliveries an inbound channel has taken in (a chat event id, an SMS message id), so a
+# provider's retry or a replayed request is recognised after a restart and on every process.
+# Rows older than the channel's retention are deleted as new ones are written.
+inbound_events = Table(
+    "inbound_events",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("received_at", TS, nullable=False),
+    Index(None, "received_at"),
+)

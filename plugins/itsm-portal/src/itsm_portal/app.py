@@ -39,7 +39,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -514,6 +514,32 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+class ChannelApps:
+    """``/channels/NAME/...``: the web app of channel ``NAME``, for channels that take messages in over HTTP.
+
+    A channel offers one with ``web_app(desk)`` (see :class:`itsmcore.Channel`): an SMS or chat
+    provider's webhook is then served by ``itsm serve`` on the deployment's own address. The
+    channels are built on the first request here, not when the portal starts.
+    """
+
+    def __init__(self, desk: Desk):
+        self.desk = desk
+        self.router: Router | None = None
+
+    def _build(self) -> Router:
+        mounts: list[BaseRoute] = []
+        for name, channel in self.desk.channels().items():
+            make = getattr(channel, "web_app", None)
+            if callable(make):
+                mounts.append(Mount(f"/{name}", app=make(self.desk)))
+        return Router(routes=mounts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.router is None:
+            self.router = await run_in_threadpool(self._build)
+        await self.router(scope, receive, send)
+
+
 def create_app(
     config: str | os.PathLike[str] | None = None,
     *,
@@ -539,6 +565,7 @@ def create_app(
         *team_views.routes(),
         *approval_links.routes(),
         *preferences.routes(),
+        Mount("/channels", app=ChannelApps(desk)),
     ]
     middleware = [
         Middleware(RequestLogContext),
