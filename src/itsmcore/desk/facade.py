@@ -57,6 +57,7 @@ from .journey import Journey
 from .operations import Operations
 from .outages import FANOUT, FOLLOW_UP, Outages
 from .outbox import Outbox
+from .people import People
 from .queue import JobQueue
 from .reviews import Reviews
 from .services import Catalog, CatalogEntry, Held
@@ -82,6 +83,7 @@ class Desk(Operations):
         outbox = self._outbox = Outbox(ctx)
         demands = self._demands = Demands(ctx)
         customers = self._customers = Customers(ctx)
+        self._people = People(ctx, customers)
         catalog = self._catalog = Catalog(ctx, customers)
         book = self._book = Book(ctx, customers)
         self._signin = SignIn(ctx)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .announcement import Announcement, AnnouncementState
-    from .customer import CIKind, ConfigurationItem, Customer
+    from .customer import CIKind, ConfigurationItem, Customer, CustomerMatch
     from .demand import (
         FINAL_STATES,
         LIFECYCLES,
@@ -22,10 +22,10 @@ if TYPE_CHECKING:
         Priority,
         check_transition,
     )
-    from .journey import Actor, JourneyEvent, MomentOfTruth, Stage
+    from .journey import Actor, Identity, JourneyEvent, MomentOfTruth, Stage
     from .review import A_COLLEAGUE, RATING_HIGH, RATING_LOW, Review, ReviewSummary
     from .service import Ask, AskType, Eligibility, ExperiencePackage, HumanTask, Link, Milestone, PlanStep, Service
-    from .service_level import Prioritisation, ServiceTarget
+    from .service_level import Prioritisation, ServiceClock, ServiceTarget
     from .survey import KnowledgeArticle, SurveyResponse
     from .task import ReachedMilestone, Task, TaskState
 
@@ -40,6 +40,7 @@ _WHERE: dict[str, str] = {
     "CIKind": "customer",
     "ConfigurationItem": "customer",
     "Customer": "customer",
+    "CustomerMatch": "customer",
     "Demand": "demand",
     "DemandKind": "demand",
     "DemandState": "demand",
@@ -48,6 +49,7 @@ _WHERE: dict[str, str] = {
     "FINAL_STATES": "demand",
     "HumanTask": "service",
     "IllegalTransition": "demand",
+    "Identity": "journey",
     "JourneyEvent": "journey",
     "KnowledgeArticle": "survey",
     "LIFECYCLES": "demand",
@@ -63,6 +65,7 @@ _WHERE: dict[str, str] = {
     "Review": "review",
     "ReviewSummary": "review",
     "Service": "service",
+    "ServiceClock": "service_level",
     "ServiceTarget": "service_level",
     "Stage": "journey",
     "SurveyResponse": "survey",
@@ -99,12 +102,14 @@ __all__ = [
     "CIKind",
     "ConfigurationItem",
     "Customer",
+    "CustomerMatch",
     "Demand",
     "DemandKind",
     "DemandState",
     "Eligibility",
     "ExperiencePackage",
     "HumanTask",
+    "Identity",
     "IllegalTransition",
     "JourneyEvent",
     "KnowledgeArticle",
@@ -118,6 +123,7 @@ __all__ = [
     "Review",
     "ReviewSummary",
     "Service",
+    "ServiceClock",
     "ServiceTarget",
     "Stage",
     "SurveyResponse",
