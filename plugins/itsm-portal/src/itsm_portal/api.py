@@ -15,6 +15,7 @@ from itsmcore import (
     DemandKind,
     DemandState,
     Forbidden,
+    Identity,
     InvalidAnswers,
     InvalidInput,
     ItsmError,
@@ -83,6 +84,8 @@ def _event(e: JourneyEvent) -> dict[str, Any]:
         "customer_sees": e.customer_sees,
         "behind_scenes": e.behind_scenes,
         "at": e.at.isoformat(),
+        "by": {"login": e.by.login, "name": e.by.name} if e.by else None,
+        "on_behalf_of": {"login": e.on_behalf_of.login, "name": e.on_behalf_of.name} if e.on_behalf_of else None,
     }
 
 
@@ -226,7 +229,9 @@ def _endpoint(scope: str | None) -> Callable[[Any], Any]:
                 request.state.api_client = caller.name
                 if scope is not None:
                     need(request, scope)
-                return await fn(request)
+                # the token's name is who acted: on each event it records as its actor (not the customer's)
+                with portal_of(request).desk.acting_as(Identity(caller.name, "API token")):
+                    return await fn(request)
             except MissingScope as e:
                 answer = error_answer(e)
                 return JSONResponse({"error": str(e), "scope": e.scope}, status_code=answer.status_code)

@@ -524,13 +524,14 @@ def create_app(
         desk = _Desk.open(config)
     portal = Portal(desk, settings or portal_settings(desk), owns_desk=owns)
 
-    from . import api, approval_links, views
+    from . import api, approval_links, desk_people, views
 
     routes = [
         Route("/healthz", healthz),
         Mount("/api/v1", routes=api.routes()),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         *views.routes(),
+        *desk_people.routes(),
         *approval_links.routes(),
     ]
     middleware = [
