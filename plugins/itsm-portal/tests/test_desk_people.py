@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from conftest import API_TOKEN, csrf_of
-
 from itsmcore import Identity
 
 if TYPE_CHECKING:
@@ -31,8 +30,14 @@ def test_record_a_contact_finds_the_customer_by_typing_without_javascript(
     token = csrf_of(c, "/desk/contact")
     r = c.post(
         "/desk/contact",
-        data={"csrf": token, "find": "stark", "customer": "tony", "channel": "phone", "kind": "failure",
-              "summary": "VPN drops"},
+        data={
+            "csrf": token,
+            "find": "stark",
+            "customer": "tony",
+            "channel": "phone",
+            "kind": "failure",
+            "summary": "VPN drops",
+        },
     )
     assert r.status_code == 303, r.text[:500]
     did = int(r.headers["location"].rsplit("/", 1)[1])
@@ -48,13 +53,17 @@ def test_record_a_contact_without_choosing_a_customer_is_refused_keeping_the_for
     c = sign_in("patrick")
     token = csrf_of(c, "/desk/contact")
     before = len(desk.list_demands())
-    r = c.post("/desk/contact", data={"csrf": token, "find": "ton", "channel": "phone", "kind": "failure",
-                                      "summary": "Printer jam"})
+    r = c.post(
+        "/desk/contact",
+        data={"csrf": token, "find": "ton", "channel": "phone", "kind": "failure", "summary": "Printer jam"},
+    )
     assert r.status_code == 422
     assert "Find the customer and choose them from the list." in r.text
     assert 'value="Printer jam"' in r.text and "Tony Stark" in r.text  # nothing typed is lost
-    r = c.post("/desk/contact", data={"csrf": token, "customer": "nobody", "channel": "phone", "kind": "failure",
-                                      "summary": "Printer jam"})
+    r = c.post(
+        "/desk/contact",
+        data={"csrf": token, "customer": "nobody", "channel": "phone", "kind": "failure", "summary": "Printer jam"},
+    )
     assert r.status_code == 422 and "choose them from the list" in r.text
     assert len(desk.list_demands()) == before
 

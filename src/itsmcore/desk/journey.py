@@ -49,8 +49,10 @@ _SELECT_DEMAND_LOCKED = _SELECT_DEMAND.with_for_update()
 _D = t.demands.c
 # A note at the stage the demand is in when it is written: read and written in one statement.
 _INSERT_NOTE = t.journey_events.insert().from_select(
-    ["demand_id", "stage", "channel", "actor", "actor_login", "actor_name", "kind"]
-    + ["customer_sees", "behind_scenes", "effort", "at"],
+    [
+        *("demand_id", "stage", "channel", "actor", "actor_login", "actor_name", "kind"),
+        *("customer_sees", "behind_scenes", "effort", "at"),
+    ],
     select(
         _D.id,
         _D.stage,

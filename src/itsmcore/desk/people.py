@@ -140,7 +140,7 @@ class People:
 
     def _close_logins(self, login: str) -> list[str]:
         try:
-            found = [m.id for m in self.search(login[:MIN_SEARCH + 1], limit=MAX_RESULTS)] if len(login) >= 2 else []
+            found = [m.id for m in self.search(login[: MIN_SEARCH + 1], limit=MAX_RESULTS)] if len(login) >= 2 else []
         except InvalidInput:
             found = []
         return difflib.get_close_matches(login, found, n=3, cutoff=0.6)
@@ -190,9 +190,7 @@ class People:
         self._ensure()
         stmt = select(_TI.customer_id, _TI.name, _TI.email, _TI.phone, _TI.role)
         for w in wanted:
-            stmt = stmt.where(
-                _TI.customer_id.in_(select(_TT.customer_id).where(_TT.term >= w, _TT.term < w + _TOP))
-            )
+            stmt = stmt.where(_TI.customer_id.in_(select(_TT.customer_id).where(_TT.term >= w, _TT.term < w + _TOP)))
         stmt = stmt.order_by(_TI.name, _TI.customer_id).limit(limit)
         with self.ctx.engine.connect() as conn:
             return [_match(r) for r in conn.execute(stmt)]
@@ -240,8 +238,8 @@ def _batches(items: Iterable[Customer], size: int) -> Iterator[list[Customer]]:
 
 
 def _rows(batch: Sequence[Customer], now: datetime) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-    people = []
-    found = []
+    people: list[dict[str, object]] = []
+    found: list[dict[str, object]] = []
     for c in batch:
         people.append(
             {

@@ -129,7 +129,9 @@ async def contact(request: Request) -> Response:
             actor="agent",
         )
     except UnknownCustomer:
-        return await contact_page(request, values, {"customer": "Find the customer and choose them from the list."}, 422)
+        return await contact_page(
+            request, values, {"customer": "Find the customer and choose them from the list."}, 422
+        )
     except UnknownService:
         return await contact_page(request, values, {"service": "Choose a service from the list."}, 422)
     except IneligibleCustomer as e:
