@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, tuple_
 
 from ..errors import InvalidInput, NotFound
 from ..model import Customer, CustomerMatch, Identity, ServiceClock
@@ -44,6 +44,7 @@ PHONE_TAIL = 4
 _SPLIT = re.compile(r"[\W_]+")
 _TOP = "\U0010ffff"  # sorts after every character: [w, w + _TOP) is every term starting with w
 _BATCH = 5000
+_PAGE = 500  # terms read at a time while other words typed are checked
 _TI = t.customer_index.c
 _TT = t.customer_terms.c
 
@@ -178,22 +179,51 @@ class People:
         self._checked = True
 
     def search(self, text: str, *, limit: int = 20) -> list[CustomerMatch]:
-        """Customers whose name, login, email or phone has a word starting with each word typed, by name.
+        """Customers whose name, login, email or phone has a word starting with each word typed.
 
-        At most ``limit`` (1 to :data:`MAX_RESULTS`) results. Errors
-        (:class:`~itsmcore.errors.InvalidInput`): fewer than two letters or digits, more
-        than :data:`MAX_SEARCH` characters, a limit out of range.
+        The longest word typed is looked up in the terms' index in its order (the matching
+        word, then the login), a page at a time, until ``limit`` customers also match every
+        other word or there are no more; the result is shown by name. At most ``limit``
+        (1 to :data:`MAX_RESULTS`). Errors (:class:`~itsmcore.errors.InvalidInput`): fewer
+        than two letters or digits, more than :data:`MAX_SEARCH` characters, a limit out of range.
         """
         if not 1 <= limit <= MAX_RESULTS:
             raise InvalidInput(f"limit must be between 1 and {MAX_RESULTS}, not {limit}")
-        wanted = query_words(text)
+        first, *others = query_words(text)
         self._ensure()
-        stmt = select(_TI.customer_id, _TI.name, _TI.email, _TI.phone, _TI.role)
-        for w in wanted:
-            stmt = stmt.where(_TI.customer_id.in_(select(_TT.customer_id).where(_TT.term >= w, _TT.term < w + _TOP)))
-        stmt = stmt.order_by(_TI.name, _TI.customer_id).limit(limit)
+        page = limit * 4 if not others else _PAGE
+        found: list[str] = []
+        seen: set[str] = set()
+        after: tuple[str, str] | None = None
         with self.ctx.engine.connect() as conn:
-            return [_match(r) for r in conn.execute(stmt)]
+            while len(found) < limit:
+                stmt = select(_TT.term, _TT.customer_id).where(_TT.term >= first, _TT.term < first + _TOP)
+                if after is not None:
+                    stmt = stmt.where(tuple_(_TT.term, _TT.customer_id) > tuple_(*after))
+                rows_ = conn.execute(stmt.order_by(_TT.term, _TT.customer_id).limit(page)).all()
+                if not rows_:
+                    break
+                after = (rows_[-1].term, rows_[-1].customer_id)
+                fresh = [r.customer_id for r in rows_ if r.customer_id not in seen]
+                seen.update(fresh)
+                for w in others:  # keep those who also have a word starting with each other word
+                    if not fresh:
+                        break
+                    keep = select(_TT.customer_id).where(
+                        _TT.customer_id.in_(fresh), _TT.term >= w, _TT.term < w + _TOP
+                    )
+                    matched = set(conn.execute(keep).scalars())
+                    fresh = [c for c in fresh if c in matched]
+                found.extend(dict.fromkeys(fresh))
+                if len(rows_) < page:
+                    break
+            found = found[:limit]
+            if not found:
+                return []
+            people = conn.execute(
+                select(_TI.customer_id, _TI.name, _TI.email, _TI.phone, _TI.role).where(_TI.customer_id.in_(found))
+            ).all()
+        return sorted((_match(r) for r in people), key=lambda m: (fold(m.name), m.id))
 
     # ------------------------------------------------------------------ service-level clocks
 
