@@ -51,6 +51,8 @@ _TT = t.customer_terms.c
 
 def fold(text: str) -> str:
     """Lower case without accents: "José Müller" -> "jose muller" (compatibility forms unified too)."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
@@ -158,8 +160,11 @@ class People:
             for batch in _batches(self.customers.directory.list_customers(), _BATCH):
                 people, words_of = _rows(batch, now)
                 conn.execute(insert(t.customer_index), people)
-                if words_of:
-                    conn.execute(insert(t.customer_terms), words_of)
+                if words_of:  # hundreds of thousands of two-column rows: straight to the driver
+                    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+                    conn.exec_driver_sql(
+                        f"INSERT INTO customer_terms (term, customer_id) VALUES ({mark}, {mark})", words_of
+                    )
                 count += len(people)
         self._checked = True
         return count
@@ -267,9 +272,9 @@ def _batches(items: Iterable[Customer], size: int) -> Iterator[list[Customer]]:
         yield batch
 
 
-def _rows(batch: Sequence[Customer], now: datetime) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+def _rows(batch: Sequence[Customer], now: datetime) -> tuple[list[dict[str, object]], list[tuple[str, str]]]:
     people: list[dict[str, object]] = []
-    found: list[dict[str, object]] = []
+    found: list[tuple[str, str]] = []
     for c in batch:
         people.append(
             {
@@ -281,5 +286,5 @@ def _rows(batch: Sequence[Customer], now: datetime) -> tuple[list[dict[str, obje
                 "indexed_at": now,
             }
         )
-        found.extend({"term": term, "customer_id": c.id} for term in sorted(terms(c)))
+        found.extend((term, c.id) for term in terms(c))
     return people, found
