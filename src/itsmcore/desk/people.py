@@ -214,9 +214,7 @@ class People:
                 for w in others:  # keep those who also have a word starting with each other word
                     if not fresh:
                         break
-                    keep = select(_TT.customer_id).where(
-                        _TT.customer_id.in_(fresh), _TT.term >= w, _TT.term < w + _TOP
-                    )
+                    keep = select(_TT.customer_id).where(_TT.customer_id.in_(fresh), _TT.term >= w, _TT.term < w + _TOP)
                     matched = set(conn.execute(keep).scalars())
                     fresh = [c for c in fresh if c in matched]
                 found.extend(dict.fromkeys(fresh))
