@@ -22,15 +22,6 @@ def test_demands_page_by_page_with_before(eagle5: Callable[..., Path]) -> None:
         assert desk.list_demands(customer="tony", before=min(ids)) == []
 
 
-def test_search_customers(eagle5: Callable[..., Path]) -> None:
-    with Desk.open(eagle5()) as desk:
-        assert [c.id for c in desk.search_customers("TONY")] == ["tony"]
-        everyone = desk.search_customers("")
-        assert len(everyone) == len(desk.list_customers())
-        assert len(desk.search_customers("", limit=2)) == 2
-        assert desk.search_customers("no such person at all") == []
-
-
 def test_a_customers_subscriptions(eagle5: Callable[..., Path]) -> None:
     with Desk.open(eagle5()) as desk:
         desk.subscribe("tony", "crm")

@@ -208,8 +208,9 @@ def journey_table(desk: Desk, demand_id: int, title: str) -> Any:
         ("elapsed", 8),
         ("stage", 11),
         ("channel", 8),
-        ("what the customer sees", 48),
-        ("behind the scenes", 48),
+        ("who", 14),
+        ("what the customer sees", 44),
+        ("behind the scenes", 44),
     ):
         table.add_column(col, max_width=width, overflow="fold")
     events = desk.journey(demand_id)
@@ -217,8 +218,18 @@ def journey_table(desk: Desk, demand_id: int, title: str) -> Any:
     for ev in events:
         ms = (ev.at - start).total_seconds() * 1000 if start else 0.0
         elapsed = f"{ms:.0f} ms" if ms < 10_000 else f"{ms / 1000:.1f} s"
-        table.add_row(elapsed, str(ev.stage), ev.channel, ev.customer_sees, ev.behind_scenes)
+        table.add_row(elapsed, str(ev.stage), ev.channel, _who(ev), ev.customer_sees, ev.behind_scenes)
     return table
+
+
+def _who(event: Any) -> str:
+    """Who acted, as the demo's table says it: a person's name where the journey names one, else the role."""
+    if event.by is None:
+        return str(event.actor)
+    who = event.by.name or event.by.login
+    if event.on_behalf_of is not None:
+        who += f" for {event.on_behalf_of.name or event.on_behalf_of.login}"
+    return who
 
 
 def value_journey(desk: Desk, say: Callable[[str], None]) -> int:
@@ -332,12 +343,14 @@ def information_journey(desk: Desk, say: Callable[[str], None]) -> int:
     desk.approve(phone.id, "scott", "Enjoy!")
     say(f"Scott approves; Steve's request says: {desk.customer_status(phone.id).text}")
     (task,) = desk.tasks(demand_id=phone.id)
-    for milestone in ("ordered", "dispatched"):
-        desk.task_milestone(task.id, milestone)
-        told = [e.customer_sees for e in desk.journey(phone.id) if e.kind == "milestone"][-1]
-        say(f"Logistics marks task {task.id} {milestone}; Steve is told: {told}")
+    with desk.acting_as("patrick") as agent:  # the service desk's Patrick works the task: named on each step
+        for milestone in ("ordered", "dispatched"):
+            desk.task_milestone(task.id, milestone)
+            told = [e.customer_sees for e in desk.journey(phone.id) if e.kind == "milestone"][-1]
+            say(f"{agent.name if agent else 'The desk'} marks task {task.id} {milestone}; Steve is told: {told}")
     say(f"Steve asks 'Where is my smartphone?' -> {_asks(desk, 'Where is my smartphone?')}")
-    desk.task_milestone(task.id, "delivered")
+    with desk.acting_as("patrick"):
+        desk.task_milestone(task.id, "delivered")
     say(f"The phone is delivered; demand #{phone.id} is {desk.get(phone.id).state}.")
     return phone.id
 

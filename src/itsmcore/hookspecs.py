@@ -291,8 +291,17 @@ def itsm_event_recorded(desk: Desk, demand: Demand, event: JourneyEvent) -> None
 
     :param desk: the deployment's desk.
     :param demand: the demand as the event left it.
-    :param event: the event as stored (with its ``id``).
+    :param event: the event as stored (with its ``id``). ``event.actor`` is the role
+        (``customer``, ``agent``, ``system``, a plugin's or an API token's name);
+        ``event.by`` the person behind an agent's or an integration's event (an
+        :class:`~itsmcore.model.Identity`: ``login`` and ``name``), ``None`` for the
+        customer's and the system's own; ``event.on_behalf_of`` the person ``by`` acted
+        for (an approver whose answer an agent records), else ``None``. ``event.who`` puts
+        them in words. Implementations written before these fields keep working unchanged.
     :return: ignored.
+
+    .. versionchanged:: 1.1
+       The event names the person who acted (``by``) and for whom (``on_behalf_of``).
     """
     raise NotImplementedError
 

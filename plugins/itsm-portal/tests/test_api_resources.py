@@ -114,6 +114,8 @@ def test_announcements_update_affects_me_and_ledger(client: TestClient, desk: De
 def test_customers_their_demands_and_subscriptions(client: TestClient, desk: Desk) -> None:
     found = client.get("/api/v1/customers?q=ton", headers=OLDER).json()["customers"]
     assert "tony" in [c["id"] for c in found]
+    r = client.get("/api/v1/customers?q=t", headers=OLDER)
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM, "two letters or digits at least"
     assert client.get("/api/v1/customers/tony", headers=OLDER).json()["id"] == "tony"
     assert client.get("/api/v1/customers/nobody-here", headers=OLDER).status_code == 404
     did = desk.submit("failure", "tony", "VPN drops", channel="phone").demand.id

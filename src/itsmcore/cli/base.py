@@ -442,8 +442,24 @@ def _show_version(ctx: click.Context, _param: click.Parameter, value: bool) -> N
     default=None,
     help="Log lines as text (the default) or as one JSON object per line; each names its demand and job.",
 )
+@click.option(
+    "--agent",
+    "agent",
+    metavar="LOGIN",
+    envvar="ITSM_AGENT",
+    default=None,
+    help="The agent acting, by directory login, recorded on the journey as who did what (or set"
+    " ITSM_AGENT; default: your operating-system login, recorded as it is).",
+)
 @click.pass_context
-def cli(ctx: click.Context, config: Path | None, debug: bool, log_level: str | None, log_format: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    config: Path | None,
+    debug: bool,
+    log_level: str | None,
+    log_format: str | None,
+    agent: str | None,
+) -> None:
     """itsmcore: a pluggable IT service desk built around the customer's experience.
 
     Start with 'itsm init DIR', then 'itsm -c DIR/itsm.toml check'.
@@ -457,6 +473,7 @@ def cli(ctx: click.Context, config: Path | None, debug: bool, log_level: str | N
     # logs at INFO when no level was asked for, and may take its format from its settings.
     ctx.obj["log_level"] = log_level.upper() if log_level else ("DEBUG" if debug else None)
     ctx.obj["log_format"] = log_format
+    ctx.obj["agent"] = agent
     configure_logging(ctx.obj["log_level"] or "WARNING", log_format or "text")
 
 
@@ -469,7 +486,24 @@ def open_desk(ctx: click.Context) -> Desk:
 
     desk = Desk.open(ctx.obj.get("config"))
     ctx.call_on_close(desk.close)
+    # who the agent's events name: --agent / ITSM_AGENT must be a login the directory knows (a
+    # typo is refused, naming close matches); else the operating system's login, as it is
+    agent = ctx.obj.get("agent")
+    if agent:
+        ctx.with_resource(desk.acting_as(agent))
+    else:
+        ctx.with_resource(desk.acting_as(_os_login(), known=False))
     return desk
+
+
+def _os_login() -> str:
+    """The operating system's name for whoever runs ``itsm`` ("unknown" when it has none)."""
+    import getpass
+
+    try:
+        return getpass.getuser() or "unknown"
+    except (OSError, KeyError):
+        return "unknown"
 
 
 def console() -> Any:

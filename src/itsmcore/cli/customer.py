@@ -231,6 +231,43 @@ def customer_preferences(
         emit("table", changes, ["at", "field", "old", "new", "by"], "changes")
 
 
+@customer.command("search")
+@click.argument("text")
+@click.option("--limit", type=click.IntRange(1, 50), default=20, show_default=True, help="At most this many.")
+@FORMAT
+@click.pass_context
+def customer_search(ctx: click.Context, text: str, limit: int, fmt: str) -> None:
+    """Find customers by part of their name, login, email or phone number.
+
+    Each word of TEXT must start a word of theirs, case and accents ignored ("jos mul"
+    finds José Müller); digits find a phone number by its start or its last four or more.
+    TEXT needs two letters or digits at least. Results are by name; when as many as
+    --limit come back, type more to narrow them down. The search reads an index of the
+    directories, rebuilt by itself when their number of customers changes and by
+    'itsm customer index'.
+    """
+    found = open_desk(ctx).search_customers(text, limit=limit)
+    rows = [{"id": m.id, "name": m.name, "email": m.email, "phone": m.phone, "role": m.role} for m in found]
+    if fmt != "json" and not rows:
+        click.echo(f"no customer matches {text!r}")
+        return
+    emit(fmt, rows, ["id", "name", "email", "phone", "role"], f"customers matching {text!r}")
+    if fmt != "json" and len(rows) == limit:
+        click.echo(f"(the first {limit}: type more of the name to narrow them down)")
+
+
+@customer.command("index")
+@click.pass_context
+def customer_index(ctx: click.Context) -> None:
+    """Rebuild the customer search index from the directories (after editing customers).
+
+    Searches rebuild it by themselves when the directories list a different number of
+    customers than it holds; a changed name, email or phone needs this command.
+    """
+    n = open_desk(ctx).index_customers()
+    click.echo(f"{n} customer(s) indexed for search")
+
+
 @customer.command("unlock")
 @click.argument("login")
 @click.pass_context

@@ -28,6 +28,16 @@ def _demand_row(d: Any) -> dict[str, Any]:
     }
 
 
+#: ``--on-behalf-of`` of approve and reject.
+ON_BEHALF = click.option(
+    "--on-behalf-of",
+    "on_behalf_of",
+    default=None,
+    metavar="LOGIN",
+    help="The approver the demand waits for, when --as decides for them; both are recorded.",
+)
+
+
 @click.group()
 def demand() -> None:
     """Submit, list and show demands (requests, incidents and queries)."""
@@ -122,6 +132,11 @@ def _event_rows(events: Iterable[Any], start: Any = None) -> list[dict[str, Any]
                 "moment": str(ev.moment),
                 "channel": ev.channel,
                 "actor": ev.actor,
+                "who": ev.who,
+                "by": {"login": ev.by.login, "name": ev.by.name} if ev.by else None,
+                "on_behalf_of": (
+                    {"login": ev.on_behalf_of.login, "name": ev.on_behalf_of.name} if ev.on_behalf_of else None
+                ),
                 "customer_sees": ev.customer_sees,
                 "behind_scenes": ev.behind_scenes,
                 "effort": ev.effort,
@@ -169,6 +184,9 @@ def demand_show(ctx: click.Context, demand_id: int, fmt: str) -> None:
         )
         return
     d = view.demand
+    for row in journey:  # the customer by their id, where the journey says only "customer"
+        if row["who"] == "customer":
+            row["who"] = f"customer {d.customer_id}"
     out = console()
     out.print(f"[bold]#{d.id}[/bold] {d.summary}")
     out.print(
@@ -179,7 +197,7 @@ def demand_show(ctx: click.Context, demand_id: int, fmt: str) -> None:
     if d.waiting_for:
         out.print(f"waiting for: {d.waiting_for}")
     out.print(f"the customer reads: {status.text}", markup=False)
-    emit("table", journey, ["elapsed", "stage", "channel", "customer_sees", "behind_scenes"], "journey")
+    emit("table", journey, ["elapsed", "stage", "channel", "who", "customer_sees", "behind_scenes"], "journey")
     if jobs:
         emit("table", jobs, ["id", "action", "state", "attempts", "error"], "jobs")
     if failures:
@@ -273,12 +291,17 @@ def demand_resolve(ctx: click.Context, demand_id: int, resolution: str) -> None:
 
 @demand.command("approve")
 @click.argument("demand_id", type=int)
-@click.option("--as", "approver", required=True, help="The approver's customer id.")
+@click.option("--as", "approver", required=True, help="The approver's customer id (who decides).")
 @click.option("--note", default="", help="A note for the customer.")
+@ON_BEHALF
 @click.pass_context
-def demand_approve(ctx: click.Context, demand_id: int, approver: str, note: str) -> None:
-    """Approve a request that waits for approval; its plan carries on."""
-    d = open_desk(ctx).approve(demand_id, approver, note)
+def demand_approve(ctx: click.Context, demand_id: int, approver: str, note: str, on_behalf_of: str | None) -> None:
+    """Approve a request that waits for approval; its plan carries on.
+
+    With --on-behalf-of, --as records the answer for the approver the demand waits for
+    (a deputy, an agent who took the call); the journey names both.
+    """
+    d = open_desk(ctx).approve(demand_id, approver, note, on_behalf_of=on_behalf_of)
     click.echo(f"demand {d.id}: {d.state}" + (f", waiting for {d.waiting_for}" if d.waiting_for else ""))
 
 
@@ -286,10 +309,11 @@ def demand_approve(ctx: click.Context, demand_id: int, approver: str, note: str)
 @click.argument("demand_id", type=int)
 @click.option("--as", "approver", required=True, help="The approver's customer id.")
 @click.option("--reason", required=True, help="Why, in words the customer understands.")
+@ON_BEHALF
 @click.pass_context
-def demand_reject(ctx: click.Context, demand_id: int, approver: str, reason: str) -> None:
-    """Reject a request that waits for approval."""
-    d = open_desk(ctx).reject(demand_id, approver, reason)
+def demand_reject(ctx: click.Context, demand_id: int, approver: str, reason: str, on_behalf_of: str | None) -> None:
+    """Reject a request that waits for approval (--on-behalf-of as for 'approve')."""
+    d = open_desk(ctx).reject(demand_id, approver, reason, on_behalf_of=on_behalf_of)
     click.echo(f"demand {d.id}: {d.state}")
 
 

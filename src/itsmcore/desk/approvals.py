@@ -20,7 +20,7 @@ from ..components import ActionResult
 from ..errors import Conflict, Forbidden, InvalidAnswers, NotFound
 from ..links import ExpiredLink, InvalidLink, sign, verify
 from ..logs import log_context
-from ..model import Actor, Customer, Demand, DemandState, Link, Stage
+from ..model import Actor, Customer, Demand, DemandState, Identity, Link, Stage
 from ..model.job import Job
 from ..store import rows
 from ..store import tables as t
@@ -82,6 +82,7 @@ class Approvals:
 
     def _approve(self, demand: Demand, job: Job | None, approver: str, note: str, on_behalf_of: str | None) -> Demand:
         who, behind = self._who(approver, on_behalf_of)
+        by, for_ = self._people(approver, on_behalf_of)
         with self.journey.begin() as change:
             change.record(
                 demand,
@@ -92,6 +93,8 @@ class Approvals:
                 customer_sees=f"{who} approved your request." + (f" {note}" if note else ""),
                 behind_scenes=f"approved by {behind}",
                 kind="approved",
+                by=by,
+                on_behalf_of=for_,
             )
             ids = self.fulfilment.after_step(
                 change, change.demand(demand.id), job.step if job else -1, self.ctx.clock()
@@ -108,6 +111,7 @@ class Approvals:
 
     def _reject(self, demand: Demand, approver: str, reason: str, on_behalf_of: str | None) -> Demand:
         who, behind = self._who(approver, on_behalf_of)
+        by, for_ = self._people(approver, on_behalf_of)
         with self.journey.begin() as change:
             Handling.move(
                 change,
@@ -117,6 +121,8 @@ class Approvals:
                 stage=Stage.OUTCOME,
                 customer_sees=f"{who} did not approve your request: {reason}",
                 behind_scenes=f"rejected by {behind}",
+                by=by,
+                on_behalf_of=for_,
             )
             jid = self.outbox.notify(
                 change.conn,
@@ -128,6 +134,13 @@ class Approvals:
             )
         self.outbox.wake([jid])
         return change.demands()[demand.id]
+
+    def _people(self, approver: str, on_behalf_of: str | None) -> tuple[Identity, Identity | None]:
+        """Who decided and, when they decided for someone else, for whom: both recorded on the event."""
+        by = Identity(approver, self.customers.display(approver))
+        if on_behalf_of and on_behalf_of != approver:
+            return by, Identity(on_behalf_of, self.customers.display(on_behalf_of))
+        return by, None
 
     def _who(self, approver: str, on_behalf_of: str | None) -> tuple[str, str]:
         """Both people when one decides for another: (for the customer, behind the scenes)."""

@@ -33,15 +33,6 @@ class Customers:
     def all(self) -> list[Customer]:
         return sorted(self.directory.list_customers(), key=lambda c: c.id)
 
-    def search(self, query: str, *, limit: int = 50) -> list[Customer]:
-        needle = query.strip().casefold()
-        found = [
-            c
-            for c in self.all()
-            if not needle or any(needle in (v or "").casefold() for v in (c.id, c.name, c.email, c.department))
-        ]
-        return found[: max(0, limit)]
-
     def configuration_items(self, customer_id: str) -> list[ConfigurationItem]:
         return self.directory.configuration_items(customer_id)
 

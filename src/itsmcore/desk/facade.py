@@ -62,6 +62,7 @@ from .knowledge import Knowledge
 from .operations import Operations
 from .outages import FANOUT, FOLLOW_UP, Outages
 from .outbox import Outbox
+from .people import People
 from .preferences import PreferenceBook
 from .profiles import Profiles
 from .queue import JobQueue
@@ -91,6 +92,7 @@ class Desk(Operations, TeamDesk):
         outbox = self._outbox = Outbox(ctx)
         demands = self._demands = Demands(ctx)
         customers = self._customers = Customers(ctx)
+        self._people = People(ctx, customers)
         catalog = self._catalog = Catalog(ctx, customers)
         book = self._book = Book(ctx, customers)
         #: The knowledge base: articles, their versions, search and feedback (see the knowledge base page).
@@ -204,10 +206,6 @@ class Desk(Operations, TeamDesk):
     def customer_by_email(self, email: str) -> Customer | None:
         """The customer with this email address, for channels that only know an address."""
         return self._customers.by_email(email)
-
-    def search_customers(self, query: str = "", *, limit: int = 50) -> list[Customer]:
-        """Customers whose id, name, email or department contains ``query`` (any case), by id; all without one."""
-        return self._customers.search(query, limit=limit)
 
     def list_customers(self) -> list[Customer]:
         """Every customer of every directory, by id."""

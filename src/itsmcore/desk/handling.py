@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, InvalidInput
 from ..logs import log_context
-from ..model import Actor, Customer, Demand, DemandKind, DemandState, JourneyEvent, Priority, Stage
+from ..model import Actor, Customer, Demand, DemandKind, DemandState, Identity, JourneyEvent, Priority, Stage
 from ..status import customer_status
 from .context import Context
 from .customers import Customers
@@ -197,6 +197,8 @@ class Handling:
         customer_sees: str = "",
         behind_scenes: str = "",
         waiting_for: str | None = None,
+        by: Identity | None = None,
+        on_behalf_of: Identity | None = None,
     ) -> JourneyEvent:
         """A state change with its ``state`` event, worded for the customer unless the caller words it."""
         st = Stage(stage) if stage else STAGE_OF.get(target, demand.stage)
@@ -214,6 +216,8 @@ class Handling:
             customer_sees=customer_sees,
             behind_scenes=behind_scenes or f"state {demand.state} -> {target} by {actor}",
             kind="state",
+            by=by,
+            on_behalf_of=on_behalf_of,
         )
 
     def set_priority(

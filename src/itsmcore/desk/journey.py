@@ -10,6 +10,11 @@ state change, ``itsm_event_recorded`` once per journey row, and ``itsm_stage_ent
 once per event that moved the demand into another stage. Nothing is called when the
 transaction rolls back.
 
+Each event records who acted: the role (``actor``) and, for an agent's or an integration's
+event, the person (:class:`~itsmcore.model.Identity`): given to :meth:`Change.record`, else
+the one :func:`acting_as` set for the thread or task (the CLI's agent, the portal's signed-in
+agent, the API token).
+
 This is the contract vendors build on (webhooks, SLA clocks, mirrors): a path that
 wrote a demand without it would be a bug even when the customer never notices.
 """
@@ -27,7 +32,7 @@ from sqlalchemy import Connection, Integer, String, bindparam, func, literal, se
 
 from ..errors import Conflict, NotFound
 from ..logs import log_context
-from ..model import Actor, Demand, DemandState, JourneyEvent, Priority, Stage, check_transition
+from ..model import Actor, Demand, DemandState, Identity, JourneyEvent, Priority, Stage, check_transition
 from ..model.demand import IllegalTransition
 from ..store import rows
 from ..store import tables as t
@@ -44,12 +49,17 @@ _SELECT_DEMAND_LOCKED = _SELECT_DEMAND.with_for_update()
 _D = t.demands.c
 # A note at the stage the demand is in when it is written: read and written in one statement.
 _INSERT_NOTE = t.journey_events.insert().from_select(
-    ["demand_id", "stage", "channel", "actor", "kind", "customer_sees", "behind_scenes", "effort", "at"],
+    [
+        *("demand_id", "stage", "channel", "actor", "actor_login", "actor_name", "kind"),
+        *("customer_sees", "behind_scenes", "effort", "at"),
+    ],
     select(
         _D.id,
         _D.stage,
         func.coalesce(bindparam("b_channel", type_=String), _D.channel),
         bindparam("b_actor", type_=String),
+        bindparam("b_login", type_=String),
+        bindparam("b_name", type_=String),
         bindparam("b_kind", type_=String),
         bindparam("b_sees", type_=String),
         bindparam("b_behind", type_=String),
@@ -65,6 +75,37 @@ _Item = tuple[str, Demand, Any]
 #: hook implementation (a survey asked for when a demand closes) is reported after the
 #: change that caused it, so every observer hears of events in the order they were written.
 _FIRING: ContextVar[list[tuple[Change, list[_Item]]] | None] = ContextVar("itsm_journey_firing", default=None)
+
+#: The person acting in this thread or task (see :func:`acting_as`).
+_ACTING: ContextVar[Identity | None] = ContextVar("itsm_acting", default=None)
+
+
+def acting() -> Identity | None:
+    """The person :func:`acting_as` set for this thread or task, if any."""
+    return _ACTING.get()
+
+
+@contextmanager
+def acting_as(who: Identity | None) -> Iterator[Identity | None]:
+    """Record ``who`` on the events written inside the block whose actor is theirs.
+
+    That is every event of the ``agent`` role, and every event whose actor is ``who.login``
+    (an API token's name is both the actor and the login); the customer's, the system's and
+    a plugin's own events stay theirs. The identity follows the context: a thread or task
+    started inside the block (a thread pool given a copied context) keeps it.
+    """
+    token = _ACTING.set(who)
+    try:
+        yield who
+    finally:
+        _ACTING.reset(token)
+
+
+def _by(actor: str) -> Identity | None:
+    who = _ACTING.get()
+    if who is not None and (actor == Actor.AGENT or actor == who.login):
+        return who
+    return None
 
 
 class Change:
@@ -112,6 +153,8 @@ class Change:
         """
         self._now[demand.id] = demand
         self._items.append(("received", demand, None))
+        if _ACTING.get() is not None:  # an agent recording a contact: their name on their events
+            events = [{**values, **rows.identity_columns(_by(values["actor"]), None)} for values in events]
         if not self._journey.observed():
             self.conn.execute(_INSERT_EVENT, list(events))
             return []
@@ -144,6 +187,8 @@ class Change:
         priority: Priority | int | None = None,
         team: str | Keep | None = KEEP,
         assignee: str | Keep | None = KEEP,
+        by: Identity | None = None,
+        on_behalf_of: Identity | None = None,
     ) -> JourneyEvent:
         """Add one event to a demand's journey; with ``state`` the demand moves along its lifecycle too.
 
@@ -155,7 +200,10 @@ class Change:
         agent's change, its reason in the event); ``team`` and ``assignee`` who owns it and
         works on it (a reassignment, its reason in the event). A demand given as an id is read in the
         transaction; a :class:`Demand` object is taken as what the caller last read.
+        ``by`` is the person who acted (default: the one :func:`acting_as` set, for an
+        event of their role); ``on_behalf_of`` the person they acted for.
         """
+        by = by if by is not None else _by(str(actor))
         before = self._current(demand)
         now = at or self._ctx.clock()
         st = Stage(stage) if stage else before.stage
@@ -212,6 +260,7 @@ class Change:
                 "effort": effort,
                 "at": now,
                 "external_ref": external_ref,
+                **rows.identity_columns(by, on_behalf_of),
             },
         ).inserted_primary_key[0]  # type: ignore[index]
         ev = JourneyEvent(
@@ -226,6 +275,8 @@ class Change:
             at=now,
             kind=kind,
             external_ref=external_ref,
+            by=by,
+            on_behalf_of=on_behalf_of,
         )
         self._items.append(("event", after, (ev, st != before.stage)))
         return ev
@@ -249,10 +300,13 @@ class Change:
         only when a hook will be given it.
         """
         now = at or self._ctx.clock()
+        by = _by(str(actor))
         params = {
             "b_id": demand_id,
             "b_channel": channel,
             "b_actor": str(actor),
+            "b_login": by.login if by else None,
+            "b_name": by.name if by else None,
             "b_kind": kind,
             "b_sees": customer_sees,
             "b_behind": behind_scenes,
@@ -274,6 +328,7 @@ class Change:
             effort=0,
             at=now,
             kind=kind,
+            by=by,
         )
         self._items.append(("event", demand, (ev, False)))
 

@@ -6,7 +6,8 @@ stays small. One-line delegations to delivery, the outbox, the queue and executi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -15,13 +16,15 @@ from sqlalchemy import Connection, Engine
 from ..calendars import WorkingCalendar
 from ..components import Channel
 from ..errors import NotFound
-from ..model import Actor, Customer, Demand, Link
+from ..model import Actor, Customer, CustomerMatch, Demand, Identity, Link, ServiceClock
 from ..model.job import Job
 from .context import KEEP, Context, Keep
 from .delivery import Delivery
 from .execution import Execution
 from .handling import Handling
+from .journey import acting, acting_as
 from .outbox import Outbox, job_row
+from .people import People
 from .queue import JobQueue
 
 
@@ -35,6 +38,7 @@ class Operations:
     _queue: JobQueue
     _execution: Execution
     _handling: Handling
+    _people: People
 
     # ------------------------------------------------------------------ service operations
 
@@ -48,6 +52,54 @@ class Operations:
         Service-level clocks follow: the rule that matches the new priority sets the targets.
         """
         return self._handling.set_priority(demand_id, priority, reason, actor=actor)
+
+    def service_clocks(self, demand_id: int) -> list[ServiceClock]:
+        """A demand's service-level clocks (response first): state, due time, working time used, breach."""
+        return self._people.clocks(demand_id)
+
+    # ------------------------------------------------------------------ people
+
+    def identify(self, login: str | Identity, *, known: bool = True) -> Identity:
+        """The agent with this login as the directory names them (NotFound, with close matches, if unknown).
+
+        ``known=False`` takes a login no directory knows as it is, without a name (the
+        operating system's user when no agent was named).
+        """
+        return self._people.identify(login, known=known)
+
+    @contextmanager
+    def acting_as(self, who: str | Identity | None, *, known: bool = True) -> Iterator[Identity | None]:
+        """Record ``who`` (a login, looked up as :meth:`identify` does) on the agent's events written inside the block.
+
+        Every event of the ``agent`` role, and every event whose actor is the identity's
+        login (an API token's name), carries the person in ``JourneyEvent.by``; events
+        recorded with an explicit person (an approver) keep theirs. ``None`` records no one.
+        Blocks nest; the identity belongs to the current thread or task.
+        """
+        person = None if who is None else self._people.identify(who, known=known)
+        with acting_as(person):
+            yield person
+
+    def acting(self) -> Identity | None:
+        """The person :meth:`acting_as` set for the current thread or task, if any."""
+        return acting()
+
+    def search_customers(self, text: str, *, limit: int = 20) -> list[CustomerMatch]:
+        """Customers found by part of their name, login, email or phone number, by name (at most ``limit``).
+
+        Each word typed must start a word of theirs (case and accents ignored); a phone number
+        matches by its digits or its last four or more. ``InvalidInput`` for fewer than two
+        letters or digits, over 200 characters, or a ``limit`` outside 1-50.
+        """
+        return self._people.search(text, limit=limit)
+
+    def index_customers(self) -> int:
+        """Rebuild the customer search index from the directories; returns how many customers it holds.
+
+        A search rebuilds it by itself once per process when the directories list a different
+        number of customers; run this (``itsm customer index``) after editing customers.
+        """
+        return self._people.index()
 
     # ------------------------------------------------------------------ messages
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .announcement import Announcement, AnnouncementState
     from .assignment import Assignment
-    from .customer import CIKind, ConfigurationItem, Customer
+    from .customer import CIKind, ConfigurationItem, Customer, CustomerMatch
     from .demand import (
         FINAL_STATES,
         LIFECYCLES,
@@ -23,13 +23,13 @@ if TYPE_CHECKING:
         Priority,
         check_transition,
     )
-    from .journey import Actor, JourneyEvent, MomentOfTruth, Stage
+    from .journey import Actor, Identity, JourneyEvent, MomentOfTruth, Stage
     from .knowledge import Article, ArticleState, ArticleVersion, EditConflict
     from .preferences import PreferenceChange, Preferences, QuietHours
     from .profile import CustomerProfile, DemandSummary, Trend
     from .review import A_COLLEAGUE, RATING_HIGH, RATING_LOW, Review, ReviewSummary
     from .service import Ask, AskType, Eligibility, ExperiencePackage, HumanTask, Link, Milestone, PlanStep, Service
-    from .service_level import Prioritisation, ServiceTarget
+    from .service_level import Prioritisation, ServiceClock, ServiceTarget
     from .survey import KnowledgeArticle, SurveyResponse
     from .task import ReachedMilestone, Task, TaskState
 
@@ -49,6 +49,7 @@ _WHERE: dict[str, str] = {
     "ConfigurationItem": "customer",
     "Customer": "customer",
     "CustomerProfile": "profile",
+    "CustomerMatch": "customer",
     "Demand": "demand",
     "DemandKind": "demand",
     "DemandSummary": "profile",
@@ -59,6 +60,7 @@ _WHERE: dict[str, str] = {
     "FINAL_STATES": "demand",
     "HumanTask": "service",
     "IllegalTransition": "demand",
+    "Identity": "journey",
     "JourneyEvent": "journey",
     "KnowledgeArticle": "survey",
     "LIFECYCLES": "demand",
@@ -77,6 +79,7 @@ _WHERE: dict[str, str] = {
     "Review": "review",
     "ReviewSummary": "review",
     "Service": "service",
+    "ServiceClock": "service_level",
     "ServiceTarget": "service_level",
     "Stage": "journey",
     "SurveyResponse": "survey",
@@ -118,6 +121,7 @@ __all__ = [
     "CIKind",
     "ConfigurationItem",
     "Customer",
+    "CustomerMatch",
     "CustomerProfile",
     "Demand",
     "DemandKind",
@@ -127,6 +131,7 @@ __all__ = [
     "Eligibility",
     "ExperiencePackage",
     "HumanTask",
+    "Identity",
     "IllegalTransition",
     "JourneyEvent",
     "KnowledgeArticle",
@@ -143,6 +148,7 @@ __all__ = [
     "Review",
     "ReviewSummary",
     "Service",
+    "ServiceClock",
     "ServiceTarget",
     "Stage",
     "SurveyResponse",

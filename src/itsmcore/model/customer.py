@@ -44,3 +44,14 @@ class ConfigurationItem:
     name: str
     owner: str | None = None
     attributes: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class CustomerMatch:
+    """One customer found by the desk's search, with what a pick list shows to tell them apart."""
+
+    id: str
+    name: str
+    email: str = ""
+    phone: str = ""
+    role: str = ""

@@ -66,6 +66,23 @@ class Actor(enum.StrEnum):
     SYSTEM = "system"
 
 
+@attrs.frozen
+class Identity:
+    """The person (or integration) behind an event: a login and the name people know them by.
+
+    ``login`` is the agent's id in the directory, or an API token's name for what an
+    integration does; ``name`` is their display name (empty when the directory does not
+    know the login). Events keep both, so the journey still says who acted after the
+    directory changes.
+    """
+
+    login: str
+    name: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.login})" if self.name and self.name != self.login else self.login
+
+
 @attrs.frozen(kw_only=True)
 class JourneyEvent:
     """One step of a demand's journey.
@@ -75,6 +92,12 @@ class JourneyEvent:
     typed, clicks, contacts made): the raw material of the customer effort figures.
     ``external_ref`` names what caused the event outside the desk (an email's Message-ID);
     no two events share one, so the same thing taken in twice is recorded once.
+    ``by`` names the person behind an agent's (or an integration's) event: the signed-in
+    agent on the portal's desk, the agent running ``itsm``, the API token; ``None`` for the
+    customer's and the system's own events, and for an agent's event recorded without an
+    identity (the Python API used without :meth:`~itsmcore.desk.Desk.acting_as`).
+    ``on_behalf_of`` names the person ``by`` acted for (the approver whose answer an agent
+    records), else ``None``.
     """
 
     demand_id: int
@@ -88,6 +111,14 @@ class JourneyEvent:
     kind: str = "note"
     id: int | None = None
     external_ref: str | None = None
+    by: Identity | None = None
+    on_behalf_of: Identity | None = None
+
+    @property
+    def who(self) -> str:
+        """Who acted, in words for the desk: "Jo Agent (jo) for Scott Manager (scott)", else the role."""
+        who = str(self.by) if self.by is not None else self.actor
+        return f"{who} for {self.on_behalf_of}" if self.on_behalf_of is not None else who
 
     @property
     def moment(self) -> MomentOfTruth:

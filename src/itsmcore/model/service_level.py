@@ -37,3 +37,28 @@ class ServiceTarget:
     timezone: str = "UTC"
     paused: bool = False
     breached: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class ServiceClock:
+    """One service-level clock of a demand, as the desk shows it (``Desk.service_clocks``).
+
+    ``metric`` is ``"response"`` or ``"resolution"``; ``state`` is ``"running"``,
+    ``"paused"`` (``paused_for`` says whom it waits for) or ``"stopped"``; ``due_at`` is when
+    the target falls while it runs; ``used_secs`` the working time used so far, of
+    ``target_secs``; ``breached_at`` when the target was missed, if it was.
+    """
+
+    metric: str
+    rule: str
+    state: str
+    paused_for: str | None = None
+    target_secs: float
+    used_secs: float
+    due_at: datetime | None = None
+    breached_at: datetime | None = None
+    stopped_at: datetime | None = None
+
+    @property
+    def breached(self) -> bool:
+        return self.breached_at is not None

@@ -12,6 +12,7 @@ from ..model import (
     Demand,
     DemandKind,
     DemandState,
+    Identity,
     JourneyEvent,
     Link,
     Priority,
@@ -77,7 +78,24 @@ def event(row: Any) -> JourneyEvent:
         kind=row.kind,
         # rows just written by intake are dicts without the column
         external_ref=getattr(row, "external_ref", None),
+        by=identity(getattr(row, "actor_login", None), getattr(row, "actor_name", None)),
+        on_behalf_of=identity(getattr(row, "for_login", None), getattr(row, "for_name", None)),
     )
+
+
+def identity(login: str | None, name: str | None) -> Identity | None:
+    """A stored login and name as an :class:`Identity` (``None`` when no person is recorded)."""
+    return Identity(login, name or "") if login else None
+
+
+def identity_columns(by: Identity | None, on_behalf_of: Identity | None) -> dict[str, str | None]:
+    """The journey_events columns that record who acted and for whom."""
+    return {
+        "actor_login": by.login if by else None,
+        "actor_name": by.name if by else None,
+        "for_login": on_behalf_of.login if on_behalf_of else None,
+        "for_name": on_behalf_of.name if on_behalf_of else None,
+    }
 
 
 def job(row: Any) -> Job:

@@ -116,6 +116,13 @@ journey_events = Table(
     # e.g. the Message-ID of an email reply: unique, so two processes taking in the same
     # reply at once record it once (the loser's insert fails and it reads the winner's row).
     Column("external_ref", String(512)),
+    # who acted (itsmcore.model.Identity): the agent's login and name, or the API token's name;
+    # and the person they acted for (an approver whose answer an agent records). Null for the
+    # customer's and the system's own events.
+    Column("actor_login", String(128)),
+    Column("actor_name", String(256)),
+    Column("for_login", String(128)),
+    Column("for_name", String(256)),
     Index(None, "demand_id", "id"),
     Index(None, "at"),
     Index(None, "external_ref", unique=True),
@@ -597,4 +604,32 @@ inbound_events = Table(
     Column("event_id", String(255), primary_key=True),
     Column("received_at", TS, nullable=False),
     Index(None, "received_at"),
+)
+
+# Byte order on PostgreSQL, so that a prefix is a range of an index whatever the database's
+# locale (terms are folded to lower case without accents before they are stored or looked up).
+TERM = String(64).with_variant(String(64, collation="C"), "postgresql")
+
+# The customers of the directories, for the desk's search as an agent types (a name, a login,
+# an email address, a phone number): one row per customer with what the pick list shows, and
+# their search terms, each a folded word of their name, login or email, their email address,
+# and the digits of their phone number with its trailing parts (typing the last digits finds
+# it). A search is a range scan of the terms' primary key. Filled by ``itsm customer index``.
+customer_index = Table(
+    "customer_index",
+    metadata,
+    Column("customer_id", String(128), primary_key=True),
+    Column("name", String(256), nullable=False, default=""),
+    Column("email", String(320), nullable=False, default=""),
+    Column("phone", String(64), nullable=False, default=""),
+    Column("role", String(128), nullable=False, default=""),
+    Column("indexed_at", TS, nullable=False),
+)
+
+customer_terms = Table(
+    "customer_terms",
+    metadata,
+    Column("term", TERM, primary_key=True),
+    Column("customer_id", String(128), primary_key=True),
+    Index(None, "customer_id"),
 )

@@ -554,7 +554,7 @@ def create_app(
         desk = _Desk.open(config)
     portal = Portal(desk, settings or portal_settings(desk), owns_desk=owns)
 
-    from . import api, approval_links, knowledge_pages, preferences, team_views, views
+    from . import api, approval_links, desk_people, knowledge_pages, preferences, team_views, views
 
     routes = [
         Route("/healthz", healthz),
@@ -563,6 +563,7 @@ def create_app(
         *knowledge_pages.routes(),
         *views.routes(),
         *team_views.routes(),
+        *desk_people.routes(),
         *approval_links.routes(),
         *preferences.routes(),
         Mount("/channels", app=ChannelApps(desk)),

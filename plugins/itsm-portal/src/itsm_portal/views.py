@@ -28,7 +28,6 @@ from itsmcore import (
     Service,
     TemporaryFailure,
     TooManyAttempts,
-    UnknownCustomer,
     UnknownService,
     stage_label,
 )
@@ -40,6 +39,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from .acting import acting
 from .app import (
     SIGN_IN_RETRY_AFTER,
     SIGN_IN_UNAVAILABLE,
@@ -1079,7 +1079,7 @@ async def desk_task_action(request: Request) -> Response:
     """Start a task, mark its next milestone, or finish it; a refusal (done already) is a notice."""
     me = await need_agent(request)
     form = await checked_form(request)
-    desk = portal_of(request).desk
+    desk = acting(portal_of(request).desk, me)
     tid = _int(request.path_params["tid"])
     action = request.path_params["action"]
     try:
@@ -1135,6 +1135,7 @@ async def desk_demand(
             "allowed": sorted(str(s) for s in view.demand.allowed_next()),
             "approver": _expected_approver(view),
             "review": await call(desk.review_of, view.demand.id),
+            "clocks": await call(desk.service_clocks, view.demand.id),
             "errors": errors or {},
             **({"flash": notice} if notice else {}),
         },
@@ -1146,7 +1147,7 @@ async def desk_demand_action(request: Request) -> Response:
     agent = await need_agent(request)
     form = await checked_form(request)
     view = await _any_demand(request)
-    desk = portal_of(request).desk
+    desk = acting(portal_of(request).desk, agent)  # the agent named on every event they record
     did = view.demand.id
     action = request.path_params["action"]
     text = field(form, "text")[:4000]
@@ -1180,6 +1181,12 @@ async def desk_demand_action(request: Request) -> Response:
             if not text:
                 raise InvalidAnswers({"reason": "Give the reason the customer will be told."})
             await call(desk.reject, did, agent.id, text, on_behalf_of=_expected_approver(view))
+        elif action == "priority":  # the reason is kept on the journey; service-level targets follow
+            if field(form, "priority") not in ("1", "2", "3", "4"):
+                raise InvalidAnswers({"priority": "Choose the new priority."})
+            if not text:
+                raise InvalidAnswers({"priority_reason": "Say why the priority changes (kept on the journey)."})
+            await call(desk.set_priority, did, int(field(form, "priority")), text)
         elif action == "hide-review":  # kept for the desk, with who hid it and why
             review = await call(desk.review_of, did)
             if review is None:
@@ -1192,75 +1199,6 @@ async def desk_demand_action(request: Request) -> Response:
         return await desk_demand(request, refused.errors, refused.status, refused.notice)
     say(request, "Done.")
     return RedirectResponse(f"/desk/demands/{did}", status_code=303)
-
-
-async def desk_contact_page(
-    request: Request, values: Mapping[str, str] | None = None, errors: Any = None, status: int = 200, notice: str = ""
-) -> Response:
-    await need_agent(request)
-    desk = portal_of(request).desk
-    return await render(
-        request,
-        "desk/contact.html",
-        {
-            "title": "Record a contact",
-            "customers": await call(desk.list_customers),
-            "services": desk.services,
-            "channels": CONTACT_CHANNELS,
-            "values": values or {"channel": "phone", "kind": "failure"},
-            "errors": errors or {},
-            **({"flash": notice} if notice else {}),
-        },
-        status_code=status,
-    )
-
-
-def _parse_answers(text: str) -> dict[str, str]:
-    out = {}
-    for line in text.splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name.strip():
-            out[name.strip()] = value.strip()
-    return out
-
-
-async def desk_contact(request: Request) -> Response:
-    agent = await need_agent(request)
-    form = await checked_form(request)
-    desk = portal_of(request).desk
-    values = {k: field(form, k) for k in ("customer", "channel", "kind", "service", "summary", "details", "answers")}
-    errors: dict[str, str] = {}
-    if values["channel"] not in CONTACT_CHANNELS:
-        errors["channel"] = "Choose how the customer contacted you."
-    if values["kind"] not in {str(k) for k in DemandKind}:
-        errors["kind"] = "Choose request, problem or question."
-    if not values["summary"] and not values["service"]:
-        errors["summary"] = "Say in a few words what the customer needs."
-    if errors:
-        return await desk_contact_page(request, values, errors, 422)
-    try:
-        receipt = await call(
-            desk.submit,
-            values["kind"],
-            values["customer"],
-            values["summary"],
-            service=values["service"] or None,
-            details=values["details"] + f"\n(recorded by {agent.id})".rstrip(),
-            answers=_parse_answers(values["answers"]) or None,
-            channel=values["channel"],
-            actor="agent",
-        )
-    except UnknownCustomer:
-        return await desk_contact_page(request, values, {"customer": "Choose a customer from the list."}, 422)
-    except UnknownService:
-        return await desk_contact_page(request, values, {"service": "Choose a service from the list."}, 422)
-    except IneligibleCustomer as e:
-        return await desk_contact_page(request, values, {"service": f"{e.reason} {e.next_step}".strip()}, 422)
-    except REFUSED as e:
-        refused = refusal(e, "answers")
-        return await desk_contact_page(request, values, refused.errors, refused.status, refused.notice)
-    say(request, f"Recorded #{receipt.demand.id}. Tell the customer: {receipt.acknowledgement}")
-    return RedirectResponse(f"/desk/demands/{receipt.demand.id}", status_code=303)
 
 
 async def desk_announcements(
@@ -1411,8 +1349,6 @@ def routes() -> Sequence[Route]:
         Route("/desk", desk_queue),
         Route("/desk/tasks", desk_tasks, methods=["GET"]),
         Route("/desk/tasks/{tid}/{action}", desk_task_action, methods=["POST"]),
-        Route("/desk/contact", desk_contact_page, methods=["GET"]),
-        Route("/desk/contact", desk_contact, methods=["POST"]),
         Route("/desk/demands/{did}", desk_demand, methods=["GET"]),
         Route("/desk/demands/{did}/{action}", desk_demand_action, methods=["POST"]),
         Route("/desk/announcements", desk_announcements, methods=["GET"]),

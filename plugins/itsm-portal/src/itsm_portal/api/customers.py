@@ -15,8 +15,10 @@ from .shapes import DemandOut, demand_out, when
 
 @attrs.frozen(kw_only=True)
 class CustomerQuery:
-    q: Annotated[str, msgspec.Meta(description="part of the id, name, email or department; all without it")] = ""
-    limit: Limit = 50
+    q: Annotated[
+        str, msgspec.Meta(description="words starting the name, login or email, or a phone number's digits (2+)")
+    ] = ""
+    limit: Annotated[int, msgspec.Meta(ge=1, le=50, description="at most this many (1-50)")] = 20
 
 
 @attrs.frozen(kw_only=True)
@@ -82,7 +84,9 @@ def customer_out(c: Customer) -> CustomerOut:
 @operation("GET", "/customers", scope="agent", query=CustomerQuery, answer=CustomerList, summary="Search customers")
 def search_customers(call: Call) -> CustomerList:
     q: CustomerQuery = call.query
-    return CustomerList(customers=[customer_out(c) for c in call.desk.search_customers(q.q[:200], limit=q.limit)])
+    """The desk's customer search (an index: fast with 100,000 customers); 422 for fewer than two letters or digits."""
+    found = call.desk.search_customers(q.q, limit=q.limit)
+    return CustomerList(customers=[customer_out(call.desk.get_customer(m.id)) for m in found])
 
 
 @operation("GET", "/customers/{cid}", scope="agent", answer=CustomerOut, summary="A customer")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin,
 
 import attrs
 import msgspec
-from itsmcore import InvalidAnswers, ItsmError, NotFound
+from itsmcore import Identity, InvalidAnswers, ItsmError, NotFound
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -292,7 +292,9 @@ def _run(op: Operation, portal: Portal, authorization: str, path: Mapping[str, s
         raise MissingScope(op.scope, caller.name, caller.scopes)
     parsed_query = decode_query(query, op.query)
     parsed_body = decode_body(body[1], body[0], op.body) if op.body is not None else None
-    return (caller, op.handler(Call(portal, caller, path, parsed_body, parsed_query)))
+    # the token's name is who acted: on each event it records as its actor (not the customer's)
+    with portal.desk.acting_as(Identity(caller.name, "API token")):
+        return (caller, op.handler(Call(portal, caller, path, parsed_body, parsed_query)))
 
 
 def endpoint(op: Operation) -> Callable[[Request], Any]:

@@ -55,8 +55,20 @@ class DemandOut:
 
 
 @attrs.frozen(kw_only=True)
+class PersonOut:
+    """Who acted: a directory login and name (an API token: its name, and "API token")."""
+
+    login: str
+    name: str
+
+
+@attrs.frozen(kw_only=True)
 class EventOut:
-    """One event of a demand's journey: what its customer saw and what happened behind the scenes."""
+    """One event of a demand's journey: what its customer saw and what happened behind the scenes.
+
+    ``actor`` is the role (customer, agent, system, a token's or plugin's name); ``by`` the person
+    when one is known, and ``on_behalf_of`` whom they acted for (an approval recorded for the approver).
+    """
 
     id: int | None
     stage: str
@@ -66,6 +78,8 @@ class EventOut:
     customer_sees: str
     behind_scenes: str
     at: str
+    by: PersonOut | None = None
+    on_behalf_of: PersonOut | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -194,6 +208,8 @@ def event_out(e: JourneyEvent) -> EventOut:
         customer_sees=e.customer_sees,
         behind_scenes=e.behind_scenes,
         at=e.at.isoformat(),
+        by=PersonOut(login=e.by.login, name=e.by.name) if e.by else None,
+        on_behalf_of=PersonOut(login=e.on_behalf_of.login, name=e.on_behalf_of.name) if e.on_behalf_of else None,
     )
 
 
