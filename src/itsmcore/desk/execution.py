@@ -17,13 +17,13 @@ import attrs
 from sqlalchemy import bindparam, select, update
 
 from ..components import ActionComponent, ActionRequest, ActionResult, AlreadyDone, NeedsCustomer, StepOutcome
-from ..config import CONVERTER
 from ..errors import Deferred, PermanentFailure, TemporaryFailure
 from ..jobs import backoff, job_ended
 from ..logs import log_context
 from ..model import Actor, Demand
 from ..model.job import Job, JobState
 from ..store import tables as t
+from ..structuring import CONVERTER
 from .context import KEEP, Context, Keep
 from .customers import Customers
 from .delivery import INSERT_MESSAGE
