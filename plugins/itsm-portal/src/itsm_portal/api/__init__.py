@@ -22,6 +22,7 @@ from . import (  # noqa: F401
     customers,
     demands,
     jobs,
+    knowledge,
     reports,
     reviews,
     surveys,

@@ -16,7 +16,15 @@ from typing import Any
 
 import attrs
 import msgspec
-from itsmcore import Conflict, Forbidden, IneligibleCustomer, InvalidInput, TemporaryFailure, TooManyAttempts
+from itsmcore import (
+    Conflict,
+    EditConflict,
+    Forbidden,
+    IneligibleCustomer,
+    InvalidInput,
+    TemporaryFailure,
+    TooManyAttempts,
+)
 from starlette.responses import Response
 
 from ..app import error_status
@@ -110,6 +118,8 @@ def problem_for(exc: Exception) -> Response:
     if isinstance(exc, Conflict):
         members["state"] = None if exc.state is None else str(exc.state)
         members["allowed"] = [str(a) for a in exc.allowed]
+    if isinstance(exc, EditConflict):  # an edit from a replaced version: what changed since, to merge by hand
+        members |= {"base": exc.base, "current": exc.current, "diff": exc.diff}
     if isinstance(exc, IneligibleCustomer):
         detail, members["next_step"] = exc.reason, exc.next_step
     if isinstance(exc, MissingScope):
