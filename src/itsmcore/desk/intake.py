@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 import attrs
-from sqlalchemy import insert, update
+from sqlalchemy import Connection, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from ..asks import validate_answers
@@ -256,50 +257,14 @@ class Intake:
                     now,
                 )
             )
-            for plugin, hook, exc in prio_failures:  # kept with the demand, in its transaction: never lost
-                text = f"{type(exc).__name__}: {exc}"
-                log.warning("plugin %s failed in %s for demand %s: %s", plugin, hook, demand_id, text)
-                conn.execute(
-                    insert(t.plugin_errors).values(
-                        demand_id=demand_id, plugin=plugin, hook=hook, error=text[:4000], at=now
-                    )
-                )
-                events.append(
-                    _event_row(
-                        demand_id,
-                        Stage.ACKNOWLEDGE,
-                        channel,
-                        Actor.SYSTEM,
-                        "priority",
-                        "",
-                        f"plugin {plugin} failed in {hook} ({text[:300]}); priority {int(prio or Priority.MEDIUM)}"
-                        + (" decided without it" if prio_note else " (the default) kept"),
-                        0,
-                        now,
-                    )
-                )
+            # a plugin that failed is kept with the demand, in its transaction: the demand is never lost
+            priority_said = f"priority {int(prio or Priority.MEDIUM)}" + (
+                " decided without it" if prio_note else " (the default) kept"
+            )
+            events += _failures(conn, demand_id, channel, now, prio_failures, "priority", priority_said)
             if assigned is not None:
-                for plugin, hook, exc in assigned.failures:  # kept with the demand: it is never lost
-                    text = f"{type(exc).__name__}: {exc}"
-                    log.warning("plugin %s failed in %s for demand %s: %s", plugin, hook, demand_id, text)
-                    conn.execute(
-                        insert(t.plugin_errors).values(
-                            demand_id=demand_id, plugin=plugin, hook=hook, error=text[:4000], at=now
-                        )
-                    )
-                    events.append(
-                        _event_row(
-                            demand_id,
-                            Stage.ACKNOWLEDGE,
-                            channel,
-                            Actor.SYSTEM,
-                            "assignment",
-                            "",
-                            f"plugin {plugin} failed in {hook} ({text[:300]}); {assigned.note or 'not assigned'}",
-                            0,
-                            now,
-                        )
-                    )
+                said = assigned.note or "not assigned"
+                events += _failures(conn, demand_id, channel, now, assigned.failures, "assignment", said)
                 if assigned.note and not assigned.failures:
                     events.append(
                         _event_row(
@@ -492,6 +457,28 @@ class Intake:
 
         found = self.ctx.host.answer_query(self.ctx.desk, draft, skip)
         return found[1] if found is not None else None
+
+
+def _failures(
+    conn: Connection,
+    demand_id: int,
+    channel: str,
+    now: datetime,
+    failures: Iterable[tuple[str, str, BaseException]],
+    kind: str,
+    outcome: str,
+) -> list[dict[str, Any]]:
+    """Keep each plugin failure against the demand; the journey events that say so and what was done instead."""
+    events = []
+    for plugin, hook, exc in failures:
+        text = f"{type(exc).__name__}: {exc}"
+        log.warning("plugin %s failed in %s for demand %s: %s", plugin, hook, demand_id, text)
+        conn.execute(
+            insert(t.plugin_errors).values(demand_id=demand_id, plugin=plugin, hook=hook, error=text[:4000], at=now)
+        )
+        said = f"plugin {plugin} failed in {hook} ({text[:300]}); {outcome}"
+        events.append(_event_row(demand_id, Stage.ACKNOWLEDGE, channel, Actor.SYSTEM, kind, "", said, 0, now))
+    return events
 
 
 def _event_row(
