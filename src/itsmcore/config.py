@@ -36,6 +36,7 @@ from .settings import (
     TeamSettings,
     ToBeJourney,
 )
+from .structuring import CONVERTER as CONVERTER  # the converter settings go through, for tests that build settings
 from .structuring import did_you_mean, join_path, structure
 
 CONFIG_ENV = "ITSM_CONFIG"
