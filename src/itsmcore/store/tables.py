@@ -289,9 +289,8 @@ journey_totals = Table(
     Column("pain_stage", String(16)),  # the stage it spent longest in before the outcome (ties: the earlier)
     Index(None, "outcome_secs"),
     Index(None, "service_key", "outcome_secs"),
-    # each customer's journeys in order, per kind (better than last time) and per service (repeats)
-    Index(None, "customer_id", "kind", "created_at", "demand_id"),
-    Index(None, "customer_id", "service_key", "created_at", "demand_id"),
+    # a customer's journeys, paired again when one of them changes
+    Index(None, "customer_id"),
 )
 
 # journey_stages summed per day of the demand's creation, service, kind, stage and channel:
