@@ -41,9 +41,6 @@ def _epoch(dialect: str, column: str) -> str:
     return f"((julianday({column}) - 2440587.5) * 86400.0)"
 
 
-#: How many rows of each index SQLite's ANALYZE reads after a big fold.
-ANALYSIS_LIMIT = 1000
-
 #: The steps of a refresh, as :func:`refresh` reports them to its ``progress``.
 STEPS = ("stages", "leaving times", "durations", "per demand", "per day", "statistics")
 
@@ -252,17 +249,7 @@ def _empty(conn: Connection) -> bool:
 def _statistics(conn: Connection, *, full: bool) -> None:
     """SQLite's planner statistics: all of them after a big fold (the reports join the rollup to
     demands and survey answers, so those tables' figures matter as much), else as needed."""
-    if not full:
-        conn.execute(text("PRAGMA optimize"))
-        return
-    # from a sample of each index (as PRAGMA optimize does): the figures of a full scan of every
-    # table, journey events included, cost more than the reports gain from them
-    limit = int(conn.execute(text("PRAGMA analysis_limit")).scalar() or 0)
-    conn.execute(text(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}"))
-    try:
-        conn.execute(text("ANALYZE"))
-    finally:
-        conn.execute(text(f"PRAGMA analysis_limit = {limit}"))
+    conn.execute(text("ANALYZE" if full else "PRAGMA optimize"))
 
 
 def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable[[str], None]) -> None:
