@@ -105,25 +105,22 @@ def consistency(conn: Connection, scope: Scope, limit: int = 20) -> Consistency:
     if scope.until is not None:
         current.append(paired.c.created_at < scope.until)
     slower, harder, lower = _reasons(paired)
-    # one pass: the counts come from window aggregates over every compared experience,
-    # and the worse ones sort first, the most slowed-down at the top
-    is_worse = case((worse, 1), else_=0)
+    compared, n_worse = conn.execute(
+        select(func.count(), func.sum(case((worse, 1), else_=0))).where(and_all(current))
+    ).one()
+    # the worse ones, the most slowed-down at the top
     rows = conn.execute(
         select(
             paired,
             case((slower, 1), else_=0).label("slower"),
             case((harder, 1), else_=0).label("harder"),
             case((lower, 1), else_=0).label("lower"),
-            is_worse.label("worse"),
-            func.count().over().label("compared"),
-            func.sum(is_worse).over().label("n_worse"),
         )
-        .where(and_all(current))
-        .order_by(is_worse.desc(), (paired.c.secs / func.nullif(paired.c.prev_secs + GRACE_SECONDS, 0)).desc())
+        .where(and_all(current), worse)
+        .order_by((paired.c.secs / func.nullif(paired.c.prev_secs + GRACE_SECONDS, 0)).desc())
         .limit(limit)
     ).all()
-    totals = (rows[0].compared, rows[0].n_worse) if rows else (0, 0)
-    rows = [r for r in rows if r.worse]
+    totals = (compared or 0, n_worse or 0)
     pairs = []
     for r in rows:
         why = [w for w, flag in (("slower", r.slower), ("more effort", r.harder), ("lower score", r.lower)) if flag]
