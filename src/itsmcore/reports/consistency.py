@@ -2,7 +2,7 @@
 
 Per demand the database works out time to outcome, customer effort and the survey
 score (scaled 0..1 so methods compare); ``LAG`` over each customer's demands of one
-service and kind pairs it with the one before. A phone in three days is no step
+service and kind pairs it with the one before, when the rollup is refreshed. A phone in three days is no step
 backwards from a password reset in a minute, so only like is compared with like; a
 demand without a service has nothing like it to be compared with. Worse means slower by more than a quarter (and a
 minute), more effort, or a lower score.
@@ -57,7 +57,9 @@ class Consistency:
 def paired_experiences(scope: Scope) -> tuple[Any, ColumnElement[bool]]:
     """Each resolved journey beside the customer's previous one of its service and kind, and when it was worse.
 
-    Previous experiences may lie before the period, so the period is left to the caller (on ``created_at``).
+    The rollup pairs them when it is refreshed (``prev_id`` and the previous figures, none
+    for a first experience). Previous experiences may lie before the period, so the period
+    is left to the caller (on ``created_at``).
     """
     T = t.journey_totals
     base_filter: list[ColumnElement[bool]] = [T.c.outcome_secs.is_not(None), T.c.service_key.is_not(None)]
@@ -65,7 +67,7 @@ def paired_experiences(scope: Scope) -> tuple[Any, ColumnElement[bool]]:
         base_filter.append(T.c.service_key == scope.service)
     if scope.kind:
         base_filter.append(T.c.kind == scope.kind)
-    per = (
+    paired = (
         select(
             T.c.demand_id.label("id"),
             T.c.customer_id,
@@ -75,20 +77,15 @@ def paired_experiences(scope: Scope) -> tuple[Any, ColumnElement[bool]]:
             T.c.outcome_secs.label("secs"),
             T.c.effort,
             T.c.score,
+            T.c.prev_id,
+            T.c.prev_secs,
+            T.c.prev_effort,
+            T.c.prev_score,
         )
         .select_from(T)
         .where(*base_filter)
         .subquery()
     )
-    by = (per.c.customer_id, per.c.service_key, per.c.kind)
-    order = (per.c.created_at, per.c.id)
-    paired = select(
-        per,
-        func.lag(per.c.id).over(partition_by=by, order_by=order).label("prev_id"),
-        func.lag(per.c.secs).over(partition_by=by, order_by=order).label("prev_secs"),
-        func.lag(per.c.effort).over(partition_by=by, order_by=order).label("prev_effort"),
-        func.lag(per.c.score).over(partition_by=by, order_by=order).label("prev_score"),
-    ).subquery()
     return paired, or_(*_reasons(paired))
 
 
@@ -108,25 +105,22 @@ def consistency(conn: Connection, scope: Scope, limit: int = 20) -> Consistency:
     if scope.until is not None:
         current.append(paired.c.created_at < scope.until)
     slower, harder, lower = _reasons(paired)
-    # one pass: the counts come from window aggregates over every compared experience,
-    # and the worse ones sort first, the most slowed-down at the top
-    is_worse = case((worse, 1), else_=0)
+    compared, n_worse = conn.execute(
+        select(func.count(), func.sum(case((worse, 1), else_=0))).where(and_all(current))
+    ).one()
+    # the worse ones, the most slowed-down at the top
     rows = conn.execute(
         select(
             paired,
             case((slower, 1), else_=0).label("slower"),
             case((harder, 1), else_=0).label("harder"),
             case((lower, 1), else_=0).label("lower"),
-            is_worse.label("worse"),
-            func.count().over().label("compared"),
-            func.sum(is_worse).over().label("n_worse"),
         )
-        .where(and_all(current))
-        .order_by(is_worse.desc(), (paired.c.secs / func.nullif(paired.c.prev_secs + GRACE_SECONDS, 0)).desc())
+        .where(and_all(current), worse)
+        .order_by((paired.c.secs / func.nullif(paired.c.prev_secs + GRACE_SECONDS, 0)).desc())
         .limit(limit)
     ).all()
-    totals = (rows[0].compared, rows[0].n_worse) if rows else (0, 0)
-    rows = [r for r in rows if r.worse]
+    totals = (compared or 0, n_worse or 0)
     pairs = []
     for r in rows:
         why = [w for w, flag in (("slower", r.slower), ("more effort", r.harder), ("lower score", r.lower)) if flag]

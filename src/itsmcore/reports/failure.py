@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Connection, and_, case, func, select
 
 from ..store import tables as t
 from .journeys import day_filter, day_source
-from .query import Scope, and_all, epoch
+from .query import Scope, and_all
 
 #: How soon a second contact about the same service counts as a repeat.
 REPEAT_WINDOW = timedelta(days=7)
@@ -59,41 +59,31 @@ class FailureDemand:
         return self.contacts == 0
 
 
-def categorised(conn: Connection) -> tuple[Any, ColumnElement[str]]:
-    """Every journey's contact with its category: a subquery of the per-demand rollup and the category column.
+def category_of(cause: Any, kind: Any, service_key: Any, since_last: Any) -> ColumnElement[str]:
+    """A journey's category from its cause, kind, service and the seconds since the same customer's
+    previous journey about the same service (NULL for the first); the rollup keeps it per journey."""
+    return case(
+        (cause == "announced_outage", "outage_contact"),
+        (cause == "affects_me", "affects_me"),
+        (cause == "not_fixed", "not_fixed"),
+        (cause == "chase", "chase"),
+        (cause == "cant_find", "cant_find"),
+        (and_(service_key.is_not(None), since_last <= REPEAT_WINDOW.total_seconds()), "repeat"),
+        (kind == "failure", "incident"),
+        (kind == "information", "query"),
+        else_="request",
+    )
 
-    Each journey is set beside the same customer's previous one about the same service
-    (in the order of its index: no sort, no self-join); previous ones may lie before the
-    period, so the caller filters on the subquery's ``created_at``.
+
+def categorised(conn: Connection) -> tuple[Any, ColumnElement[str]]:
+    """Every journey's contact with its category: the per-demand rollup's columns and its category column.
+
+    Each journey was set beside the same customer's previous one about the same service
+    when the rollup was refreshed (see :func:`category_of`); previous ones may lie before
+    the period, so the caller filters on ``created_at``.
     """
     T = t.journey_totals
-    created = epoch(conn, T.c.created_at)
-    paired = select(
-        T.c.demand_id,
-        T.c.kind,
-        T.c.cause,
-        T.c.service_key,
-        T.c.created_at,
-        (
-            created
-            - func.lag(created).over(
-                partition_by=(T.c.customer_id, T.c.service_key), order_by=(T.c.created_at, T.c.demand_id)
-            )
-        ).label("since_last"),
-    ).subquery()
-    p = paired.c
-    category = case(
-        (p.cause == "announced_outage", "outage_contact"),
-        (p.cause == "affects_me", "affects_me"),
-        (p.cause == "not_fixed", "not_fixed"),
-        (p.cause == "chase", "chase"),
-        (p.cause == "cant_find", "cant_find"),
-        (and_(p.service_key.is_not(None), p.since_last <= REPEAT_WINDOW.total_seconds()), "repeat"),
-        (p.kind == "failure", "incident"),
-        (p.kind == "information", "query"),
-        else_="request",
-    ).label("category")
-    return p, category
+    return T.c, T.c.category.label("category")
 
 
 def failure_demand(conn: Connection, scope: Scope) -> FailureDemand:

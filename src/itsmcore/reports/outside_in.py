@@ -222,16 +222,9 @@ def outside_in(
     }
     # survey answers, each placed on the stage its journey spent longest in before the outcome
     r_where = and_all(scope.filters(R.c.at, R.c.service_key, D.c.kind))  # D only joined when a kind is asked for
-    # the stage each answered journey spent longest in (ties: the earlier), looked up per answer
-    # through the rollup's primary key: a few rows each, however many journeys are in scope
-    pain_stage = (
-        select(J.c.stage)
-        .where(J.c.demand_id == R.c.demand_id, J.c.stage.not_in(AFTER))
-        .order_by(func.coalesce(J.c.secs, -1.0).desc(), J.c.pos)
-        .limit(1)
-        .correlate(R)
-        .scalar_subquery()
-    )
+    # the stage each answered journey spent longest in (ties: the earlier), kept per journey by the
+    # rollup and looked up per answer through its primary key
+    pain_stage = select(T.c.pain_stage).where(T.c.demand_id == R.c.demand_id).correlate(R).scalar_subquery()
     answers = R.join(D, D.c.id == R.c.demand_id) if scope.kind else R
 
     def placed(*columns: Any, where: Any = True) -> Any:

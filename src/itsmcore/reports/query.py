@@ -69,7 +69,7 @@ def month(conn: Connection, column: Any) -> ColumnElement[str]:
     """The year and month of a timestamp as 'YYYY-MM'."""
     if conn.dialect.name == "postgresql":
         return func.to_char(column, "YYYY-MM")
-    return func.strftime("%Y-%m", column)
+    return func.substr(column, 1, 7)  # stored as 'YYYY-MM-DD HH:MM:SS...': no date parsing per row
 
 
 def and_all(clauses: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:

@@ -133,23 +133,10 @@ def refresh(
     done("leaving times")
     conn.execute(text(f"UPDATE journey_stages SET secs = left_at - entered WHERE demand_id IN ({touched})"))
     done("durations")
-    conn.execute(text(f"DELETE FROM journey_totals WHERE demand_id IN ({touched})"))
-    scaled = _scaled(scales)
-    conn.execute(
-        text(
-            f"""
-            INSERT INTO journey_totals (demand_id, effort, touches, contacts, outcome_secs, score, customer_id,
-                                        kind, cause, service_key, created_at)
-            SELECT s.demand_id, SUM(s.effort), SUM(s.touches), SUM(s.contacts),
-                   {_epoch(dialect, "d.resolved_at")} - {_epoch(dialect, "d.created_at")},
-                   (SELECT AVG({scaled}) FROM survey_responses r WHERE r.demand_id = s.demand_id),
-                   d.customer_id, d.kind, d.cause, d.service_key, d.created_at
-            FROM journey_stages s JOIN demands d ON d.id = s.demand_id
-            WHERE s.demand_id IN ({touched})
-            GROUP BY s.demand_id, d.resolved_at, d.created_at, d.customer_id, d.kind, d.cause, d.service_key
-            """
-        )
-    )
+    # every journey of the touched demands' customers again: each is paired with the one before it
+    customers = f"SELECT DISTINCT customer_id FROM demands WHERE id IN ({touched})"
+    conn.execute(text(f"DELETE FROM journey_totals WHERE demand_id IN ({touched}) OR customer_id IN ({customers})"))
+    _totals(conn, dialect, _scaled(scales), f"d.customer_id IN ({customers})")
     done("per demand")
     # the day buckets of every (day, service, kind) a touched demand belongs to, summed again
     day = "substr(created_at, 1, 10)" if dialect == "sqlite" else "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
@@ -187,6 +174,60 @@ def _scaled(scales: Mapping[str, tuple[int, int]] | None) -> str:
         if hi > lo
     )
     return f"CASE r.method {whens} END" if whens else "NULL"
+
+
+def _totals(conn: Connection, dialect: str, scaled: str, where: str | None) -> None:
+    """Sum journey_stages per demand (of the demands ``where`` picks, all when None) into journey_totals,
+    each with what the reports would otherwise work out again and again: its failure-demand category
+    (against the customer's previous journey about the same service), the customer's previous resolved
+    journey of the same service and kind, and the stage it spent longest in before the outcome."""
+    from sqlalchemy import literal_column as col
+
+    from .failure import category_of
+    from .outside_in import AFTER
+
+    category = category_of(col("a.cause"), col("a.kind"), col("a.service_key"), col("a.since_last"))
+    category_sql = str(category.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    after = ", ".join(f"'{s}'" for s in AFTER)
+    paired = "CASE WHEN a.outcome_secs IS NOT NULL AND a.service_key IS NOT NULL THEN 1 ELSE 0 END"
+    created = _epoch(dialect, "g.created_at")
+    conn.execute(
+        text(
+            f"""
+            INSERT INTO journey_totals (demand_id, effort, touches, contacts, outcome_secs, score, customer_id,
+                                        kind, cause, service_key, created_at, category, prev_id, prev_secs,
+                                        prev_effort, prev_score, pain_stage)
+            SELECT a.demand_id, a.effort, a.touches, a.contacts, a.outcome_secs, a.score, a.customer_id,
+                   a.kind, a.cause, a.service_key, a.created_at, {category_sql},
+                   CASE WHEN {paired} = 1 THEN a.prev_id END, CASE WHEN {paired} = 1 THEN a.prev_secs END,
+                   CASE WHEN {paired} = 1 THEN a.prev_effort END, CASE WHEN {paired} = 1 THEN a.prev_score END,
+                   a.pain_stage
+            FROM (
+                SELECT g.*,
+                       {created} - LAG({created}) OVER (PARTITION BY g.customer_id, g.service_key
+                                                          ORDER BY g.created_at, g.demand_id) AS since_last,
+                       LAG(g.demand_id) OVER w AS prev_id, LAG(g.outcome_secs) OVER w AS prev_secs,
+                       LAG(g.effort) OVER w AS prev_effort, LAG(g.score) OVER w AS prev_score
+                FROM (
+                    SELECT s.demand_id, SUM(s.effort) AS effort, SUM(s.touches) AS touches,
+                           SUM(s.contacts) AS contacts,
+                           {_epoch(dialect, "d.resolved_at")} - {_epoch(dialect, "d.created_at")} AS outcome_secs,
+                           (SELECT AVG({scaled}) FROM survey_responses r WHERE r.demand_id = s.demand_id) AS score,
+                           d.customer_id, d.kind, d.cause, d.service_key, d.created_at,
+                           (SELECT p.stage FROM journey_stages p WHERE p.demand_id = s.demand_id
+                              AND p.stage NOT IN ({after})
+                            ORDER BY coalesce(p.secs, -1.0) DESC, p.pos LIMIT 1) AS pain_stage
+                    FROM journey_stages s JOIN demands d ON d.id = s.demand_id
+                    {"" if where is None else f"WHERE {where}"}
+                    GROUP BY s.demand_id{"" if dialect == "sqlite" else ", d.id"}
+                ) g
+                WINDOW w AS (PARTITION BY g.customer_id, g.service_key, g.kind,
+                                          {paired.replace("a.", "g.")}
+                             ORDER BY g.created_at, g.demand_id)
+            ) a
+            """
+        )
+    )
 
 
 def _mark(conn: Connection, mark: int) -> None:
@@ -261,20 +302,7 @@ def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable
         for ix in t.journey_stages.indexes:
             ix.create(conn)
         done("durations")
-        conn.execute(
-            text(
-                f"""
-                INSERT INTO journey_totals (demand_id, effort, touches, contacts, outcome_secs, score, customer_id,
-                                            kind, cause, service_key, created_at)
-                SELECT s.demand_id, SUM(s.effort), SUM(s.touches), SUM(s.contacts),
-                       {_epoch(dialect, "d.resolved_at")} - {_epoch(dialect, "d.created_at")},
-                       (SELECT AVG({scaled}) FROM survey_responses r WHERE r.demand_id = s.demand_id),
-                       d.customer_id, d.kind, d.cause, d.service_key, d.created_at
-                FROM journey_stages s JOIN demands d ON d.id = s.demand_id
-                GROUP BY s.demand_id{"" if dialect == "sqlite" else ", d.id"}
-                """
-            )
-        )
+        _totals(conn, dialect, scaled, None)
         for ix in t.journey_totals.indexes:
             ix.create(conn)
         done("per demand")

@@ -14,12 +14,13 @@ from datetime import timedelta
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, and_, case, func, literal_column, select
+from sqlalchemy import Connection, DateTime, and_, case, cast, func, literal_column, select
 
 from ..components import SurveyMethod
 from ..store import tables as t
 from .consistency import paired_experiences
 from .failure import CATEGORIES, categorised
+from .journeys import day_filter, day_source
 from .query import D, R, Scope, and_all
 
 T = t.journey_totals
@@ -72,6 +73,15 @@ def bucket_expr(conn: Connection, column: Any, period: str) -> Any:
     if period == "week":
         return func.date(day, "weekday 0", "-6 days")
     return func.substr(column, 1, 7)
+
+
+def day_bucket_expr(conn: Connection, day: Any, period: str) -> Any:
+    """:func:`bucket_expr` of a day already in UTC as text ('YYYY-MM-DD', as the day buckets keep it)."""
+    if period != "week":
+        return func.substr(day, 1, 7)
+    if conn.dialect.name == "postgresql":
+        return func.to_char(func.date_trunc("week", cast(day, DateTime())), "YYYY-MM-DD")
+    return func.date(day, "weekday 0", "-6 days")
 
 
 def choose_period(conn: Connection, scope: Scope) -> str:
@@ -167,12 +177,16 @@ def trends(conn: Connection, scope: Scope, methods: Mapping[str, SurveyMethod], 
         .group_by(pb)
     ):
         contacts[str(r.b)] = [int(r[1]), int(r[2] or 0)]
-    # the customers' chases (comments on demands they wait for) are contacts and failure demand too
-    J = t.journey_stages
-    jb = bucket_expr(conn, J.c.created_at, period)
+    # the customers' chases (comments on demands they wait for) are contacts and failure demand too:
+    # from the day buckets for whole days, else from the rollup
+    source, _cols = day_source(scope)
+    if source is t.journey_days:
+        jb = day_bucket_expr(conn, source.c.day, period)
+    else:
+        jb = bucket_expr(conn, source.c.created_at, period)
     for r in conn.execute(
-        select(jb.label("b"), func.sum(J.c.comments))
-        .where(and_all(scope.filters(J.c.created_at, J.c.service_key, J.c.kind)), J.c.comments > 0)
+        select(jb.label("b"), func.sum(source.c.comments))
+        .where(and_all(day_filter(scope, source)), source.c.comments > 0)
         .group_by(jb)
     ):
         c = contacts.setdefault(str(r.b), [0, 0])

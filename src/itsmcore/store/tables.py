@@ -288,11 +288,19 @@ journey_totals = Table(
     Column("cause", String(64)),
     Column("service_key", String(128)),
     Column("created_at", TS, nullable=False),
+    # worked out at refresh time, so that reports read them instead of pairing journeys again:
+    Column("category", String(16)),  # its failure-demand category (see reports.failure)
+    # the customer's previous resolved journey of the same service and kind (reports.consistency);
+    # none when this one is unresolved, has no service or is the first
+    Column("prev_id", Integer),
+    Column("prev_secs", Float),
+    Column("prev_effort", Integer),
+    Column("prev_score", Float),
+    Column("pain_stage", String(16)),  # the stage it spent longest in before the outcome (ties: the earlier)
     Index(None, "outcome_secs"),
     Index(None, "service_key", "outcome_secs"),
-    # each customer's journeys in order, per kind (better than last time) and per service (repeats)
-    Index(None, "customer_id", "kind", "created_at", "demand_id"),
-    Index(None, "customer_id", "service_key", "created_at", "demand_id"),
+    # a customer's journeys, paired again when one of them changes
+    Index(None, "customer_id"),
 )
 
 # journey_stages summed per day of the demand's creation, service, kind, stage and channel:
