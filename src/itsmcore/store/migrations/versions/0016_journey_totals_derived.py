@@ -3,7 +3,7 @@
 The indexes that paired journeys at query time give way to one on the customer. The rollup is emptied so that the next refresh builds it again with the new columns filled.
 
 Revision ID: 0016
-Revises: 0018
+Revises: 0015
 Create Date: 2026-12-04
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0018"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
