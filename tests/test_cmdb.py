@@ -82,7 +82,8 @@ def test_a_relationship_cycle_ends_the_walk_and_is_named(eagle5: Callable[..., P
 def test_a_relationship_file_naming_an_unknown_item_or_type_is_refused_with_its_line(
     eagle5: Callable[..., Path],
 ) -> None:
-    config = eagle5(extra='\n[cmdb]\nrelationships = "relationships.csv"\n')
+    config = eagle5()
+    config.write_text(config.read_text().replace('"relationships.toml"', '"relationships.csv"'))
     rel = config.parent / "relationships.csv"
     rel.write_text(
         "ci,type,target,service\ncrm-app-01,runs_on,crm-db-1,\ncrm-app-01,depnds_on,crm-db-01,\n"
@@ -106,18 +107,18 @@ def test_an_inline_relationship_names_its_line_in_the_config(eagle5: Callable[..
 
 
 def test_the_store_is_refreshed_when_the_file_changes_and_kept_when_it_breaks(eagle5: Callable[..., Path]) -> None:
-    config = eagle5(extra='\n[cmdb]\nrelationships = "relationships.toml"\n')
+    config = eagle5()
     rel = config.parent / "relationships.toml"
-    rel.write_text('[[relationships]]\nci = "ci-crm-tony"\ntype = "runs_on"\ntarget = "crm-app-01"\n')
+    rel.write_text(rel.read_text() + '[[relationships]]\nci = "ci-crm-tony"\ntype = "runs_on"\ntarget = "crm-app-01"\n')
     with Desk.open(config) as desk:
         assert "ci-crm-tony" in {i.ci for i in desk.ci_impact("crm-app-01").items}
-    rel.write_text("")
+    rel.write_text('[[relationships]]\nci = "crm-app-01"\ntype = "provides"\nservice = "crm"\n')
     with Desk.open(config) as desk:
         assert "ci-crm-tony" not in {i.ci for i in desk.ci_impact("crm-app-01").items}
         rel.write_text('[[relationships]]\nci = "nope"\ntype = "runs_on"\ntarget = "crm-app-01"\n')
         with pytest.raises(ConfigError, match="no configuration item 'nope'"):
             desk.sync_relationships(force=True)
-        assert len(desk.relationships()) == 2  # the config's own, still loaded
+        assert len(desk.relationships()) == 1  # the ones loaded before stay
     code, _out, _ = run(config, "ci", "impact", "nope-01")
     assert code == 2  # the desk refuses to open on the broken file
 
