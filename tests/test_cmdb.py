@@ -74,6 +74,10 @@ def test_a_relationship_cycle_ends_the_walk_and_is_named(eagle5: Callable[..., P
         assert {i.ci for i in impact.items} == {"crm-db-01", "crm-app-01", "ci-crm-steve"}
         assert "crm-db-01" in impact.cycles
         assert impact.services == ("crm",)
+        # the depth limit: ci-crm-steve connects to crm-db-01, two steps from crm-app-01
+        near = desk.ci_impact("crm-app-01", depth=1)
+        assert {(i.ci, i.depth) for i in near.items} == {("crm-app-01", 0), ("crm-db-01", 1)}
+        assert near.cycles == ()
     code, _out, err = run(config, "ci", "impact", "crm-app-01")
     assert code == 0
     assert "cycle" in err and "the walk stopped there" in err
