@@ -50,7 +50,7 @@ SELECT 'service', r.service, 0, 0 FROM ci_relationships r
     WHERE r.ci IN (SELECT ci FROM walk WHERE cycle = 0) AND r.service IS NOT NULL GROUP BY r.service
 """
 # (the services as ``IN (SELECT ...)``: written as a join, SQLite builds a Bloom filter over
-# the whole table for every walk, 40 times slower; ``bench/cmdb_impact.py`` measures it)
+# the whole table for every walk, some 15 times slower; ``bench/cmdb_impact.py`` measures it)
 
 
 def impact_query(dialect: str) -> Any:
