@@ -392,6 +392,10 @@ class ConfigReference(SphinxDirective):
             elif key == "include":
                 written, anchor = ['include = ["GLOB", ...]'], _anchor(key)
                 sections.append(self.include_section(what))
+            elif key in ("cmdb", "relationships"):
+                written, anchor = ["[cmdb]" if key == "cmdb" else "[[relationships]]"], _anchor(key)
+                more = [" Its keys are listed in ", _ref("The CMDB", "cmdb-config"), "."]
+                sections.append(_section(self, f"`{written[0]}`", anchor, _para(what, *more)))
             elif key in ("reports", "portal", "webhooks"):
                 written, anchor = [f"[{key}]"], _anchor(key)
                 extra = (

@@ -292,6 +292,11 @@ def failure_journey(desk: Desk, say: Callable[[str], None]) -> int:
     # Steve is the only one in the room with the problem; elsewhere, Tony sees the notice too
     tony = desk.affects_me(ann.id, "tony")
     say(f"In another office, Tony also clicks 'This affects me' (demand #{tony}).")
+    hit = desk.ci_impact("crm-app-01")
+    say(
+        f"The CMDB: an outage of the server crm-app-01 affects {', '.join(hit.services)}, "
+        f"{len(hit.subscribers)} subscribers and open demands {', '.join(f'#{d}' for d in hit.open_demands)}."
+    )
     desk.resolve_announcement(ann.id, "The load balancer was replaced.")
     say("The CRM is fixed; every subscriber and affected customer is told.")
     try:

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         DemandState,
         JourneyEvent,
         Prioritisation,
+        Relationship,
         Service,
         ServiceTarget,
         SurveyResponse,
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
 
 #: The version of this contract. Minor versions add hooks or arguments; a major version
 #: removes or changes them. Plugins declare ``ITSM_CONTRACT = "<major>.<minor>"``.
-CONTRACT_VERSION = "1.2"
+CONTRACT_VERSION = "1.3"
 
 #: Hooks on their way out: name -> what to use instead. A deprecated hook keeps working
 #: for the rest of its major contract version; its spec carries pluggy's
@@ -511,5 +512,42 @@ def itsm_assign(desk: Desk, intake: Intake, service: Service | None, priority: i
             return None
 
     .. versionadded:: 1.2
+    """
+    raise NotImplementedError
+
+
+# ---------------------------------------------------------------------------
+# The CMDB. Relationships come from the config, a relationship file and these hooks.
+# ---------------------------------------------------------------------------
+
+
+@hookspec
+def itsm_relationships() -> Iterable[Relationship]:
+    """Declare relationships between configuration items, and from items to services.
+
+    For a directory or a vendor's CMDB that knows what runs on what. Called when a desk
+    opens and on ``itsm ci sync``, with the config's ``[[relationships]]`` and its
+    ``[cmdb] relationships`` file; the results of every implementation are put together.
+    A plugin whose source is slow should cache and answer from its cache.
+
+    What it promises: every :class:`~itsmcore.model.Relationship` names a ``ci`` (and a
+    ``target``) that one of the deployment's directories returns, or a ``service`` in the
+    catalog; the type is a :class:`~itsmcore.model.RelationshipType`. The desk checks each
+    one: a relationship naming an unknown item, service or type refuses the whole set
+    (:class:`~itsmcore.errors.ConfigError` naming the plugin, ``itsm check`` exits 2), and
+    the relationships loaded before stay in the store. An implementation that raises is
+    reported and its relationships are left out; the others still load. The store is
+    refreshed only when the set changes (a fingerprint of every source).
+
+    :return: an iterable of :class:`~itsmcore.model.Relationship` (``origin`` is set by the desk).
+
+    Example::
+
+        @hookimpl
+        def itsm_relationships():
+            return [Relationship(ci="crm-app-01", type="runs_on", target="vm-host-07"),
+                    Relationship(ci="crm-app-01", type="provides", service="crm")]
+
+    .. versionadded:: 1.3
     """
     raise NotImplementedError

@@ -283,6 +283,10 @@ class FileDirectory:
     def configuration_items(self, customer_id: str) -> Sequence[ConfigurationItem]:
         return tuple(self.items.get(customer_id, ()))
 
+    def all_configuration_items(self) -> Sequence[ConfigurationItem]:
+        """Every item of the file, owned or not (the CMDB checks relationships against them)."""
+        return tuple(ci for owned in self.items.values() for ci in owned)
+
 
 def file_directory_component() -> DirectoryComponent:
     return DirectoryComponent(

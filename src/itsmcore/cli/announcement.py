@@ -82,7 +82,13 @@ def announcement() -> None:
 
 
 @announcement.command("open")
-@click.option("--service", required=True, help="The service that is failing.")
+@click.option("--service", default=None, help="The service that is failing.")
+@click.option(
+    "--ci",
+    default=None,
+    metavar="ID",
+    help="Or a configuration item that is failing: every service its outage affects is announced.",
+)
 @click.option("--title", required=True, help="What is wrong, in the customer's words.")
 @click.option("--description", default="", help="More detail: who is affected, what they see.")
 @click.option("--workaround", default="", help="What to do meanwhile.")
@@ -94,7 +100,8 @@ def announcement() -> None:
 @click.pass_context
 def announcement_open(
     ctx: click.Context,
-    service: str,
+    service: str | None,
+    ci: str | None,
     title: str,
     description: str,
     workaround: str,
@@ -106,10 +113,32 @@ def announcement_open(
 ) -> None:
     """Open an announcement; every subscriber of the service is told through their preferred channel.
 
+    Name the failing service with --service, or a configuration item with --ci: then one
+    announcement opens on every service its outage affects (see 'itsm ci impact').
     With the inline runner the telling happens before the command returns, with a
     progress bar on a terminal; with another runner it is queued for the workers.
     """
+    if (service is None) == (ci is None):
+        raise click.UsageError("name either --service or --ci")
     desk = open_desk(ctx)
+    if ci is not None:
+        with telling(desk, quiet, lambda: len(desk.ci_impact(ci).subscribers)):
+            opened = desk.open_ci_announcement(
+                ci,
+                title,
+                description=description,
+                workaround=workaround,
+                links=_links(links),
+                estimate=estimate,
+                source=source,
+            )
+        if fmt == "json":
+            emit(fmt, [_announcement_row(a) for a in opened], [])
+        else:
+            for a in opened:
+                click.echo(f"announcement {a.id} opened for {a.service_key}: {a.title}")
+        return
+    assert service is not None
     with telling(desk, quiet, lambda: len(desk.subscribers(service))):
         a = desk.open_announcement(
             service,

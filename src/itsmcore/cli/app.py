@@ -14,6 +14,7 @@ from .announcement import announcement
 from .api_token import api_token
 from .base import cli
 from .catalog import catalog
+from .ci import ci
 from .customer import customer
 from .db import db
 from .demand import demand
@@ -41,6 +42,7 @@ for _command in (
     db,
     demand,
     catalog,
+    ci,
     customer,
     jobs,
     announcement,

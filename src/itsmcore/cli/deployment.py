@@ -56,6 +56,12 @@ def check(ctx: click.Context) -> None:
     dep = Deployment.load(config_path)
     cfg = dep.config
     dep.start_all()
+    from ..desk.cmdb import declared_relationships
+
+    def hook_failed(plugin: str, hook: str, exc: BaseException) -> None:
+        click.secho(f"warning: plugin {plugin} failed in {hook}: {exc}", fg="yellow", err=True)
+
+    relationships = declared_relationships(dep, hook_failed)
     customers = sum(1 for b in dep.directories() for _ in b.list_customers())
     click.echo(f"deployment {cfg.deployment.name!r}: OK ({cfg.path})")
     from ..store.engine import resolve_url, safe_url
@@ -101,6 +107,8 @@ def check(ctx: click.Context) -> None:
             click.secho(f"warning: {overlap}", fg="yellow", err=True)
     click.echo(f"  runner:     {cfg.runner.use}")
     click.echo(f"  plugins:    {', '.join(p.name for p in dep.host.info())}")
+    if relationships:
+        click.echo(f"  relationships: {len(relationships)} (configuration items and services; 'itsm ci impact ID')")
 
 
 def service_level_lines(cfg: Config) -> tuple[list[str], list[str]]:

@@ -43,6 +43,7 @@ from ..store.engine import open_engine, resolve_url
 from .accounts import Accounts
 from .announcements import Book, Ledger
 from .approvals import APPROVAL_MESSAGE, ApprovalAsk, Approvals
+from .cmdb import Cmdb, CmdbDesk
 from .context import Clock, Context, utcnow
 from .corrections import Corrections
 from .customers import Customers
@@ -73,7 +74,7 @@ from .teams import Teams
 from .tokens import ApiTokens
 
 
-class Desk(Operations, TeamDesk, Accounts):
+class Desk(Operations, TeamDesk, Accounts, CmdbDesk):
     """A deployment's service desk. Open with :meth:`open`; close when done."""
 
     def __init__(self, deployment: Deployment, engine: Engine, *, clock: Clock = utcnow):
@@ -130,6 +131,8 @@ class Desk(Operations, TeamDesk, Accounts):
         )
         catalog.sync()
         self.knowledge.import_config()
+        self._cmdb = Cmdb(ctx, subscriptions, demands, outages)
+        self._cmdb.sync()
         self.host.desk_opened(self, ctx.on_error(None))
 
     @classmethod

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .knowledge import Article, ArticleState, ArticleVersion, EditConflict
     from .preferences import PreferenceChange, Preferences, QuietHours
     from .profile import CustomerProfile, DemandSummary, Trend
+    from .relationship import Impact, ImpactedItem, Relationship, RelationshipType
     from .review import A_COLLEAGUE, RATING_HIGH, RATING_LOW, Review, ReviewSummary
     from .service import Ask, AskType, Eligibility, ExperiencePackage, HumanTask, Link, Milestone, PlanStep, Service
     from .service_level import Prioritisation, ServiceClock, ServiceTarget
@@ -38,6 +39,10 @@ _WHERE: dict[str, str] = {
     "A_COLLEAGUE": "review",
     "Actor": "journey",
     "Announcement": "announcement",
+    "Impact": "relationship",
+    "ImpactedItem": "relationship",
+    "Relationship": "relationship",
+    "RelationshipType": "relationship",
     "Assignment": "assignment",
     "Article": "knowledge",
     "ArticleState": "knowledge",
@@ -133,6 +138,8 @@ __all__ = [
     "HumanTask",
     "Identity",
     "IllegalTransition",
+    "Impact",
+    "ImpactedItem",
     "JourneyEvent",
     "KnowledgeArticle",
     "Link",
@@ -145,6 +152,8 @@ __all__ = [
     "Priority",
     "QuietHours",
     "ReachedMilestone",
+    "Relationship",
+    "RelationshipType",
     "Review",
     "ReviewSummary",
     "Service",

@@ -641,3 +641,31 @@ customer_terms = Table(
     Column("customer_id", String(128), primary_key=True),
     Index(None, "customer_id"),
 )
+
+# The CMDB's relationships, as declared (config, a relationship file, plugins): ``ci``
+# ``type`` ``target`` (a CI) or ``service`` (a catalog key). A ``connects_to`` is stored
+# twice, the second row ``mirrored``, so an impact walk follows ``target -> ci`` alone
+# (one index) in a recursive query. Replaced as a whole when the sources change.
+ci_relationships = Table(
+    "ci_relationships",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ci", String(128), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("target", String(128), nullable=True),
+    Column("service", String(128), nullable=True),
+    Column("origin", String(512), nullable=False, default=""),
+    Column("mirrored", Boolean, nullable=False, default=False),
+    Index(None, "target", "ci"),
+    Index(None, "ci", "service"),
+)
+
+# One row per relationship source set: the fingerprint of what was loaded, and when.
+cmdb_sync = Table(
+    "cmdb_sync",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("digest", String(64), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("synced_at", TS, nullable=False),
+)

@@ -1,0 +1,296 @@
+"""The CMDB: relationships between configuration items, and what an outage of one affects.
+
+Relationships are declared in the config (``[[relationships]]``), in a CSV or TOML file
+that ``[cmdb] relationships`` names, and by plugins (``itsm_relationships``). The desk
+keeps them in the ``ci_relationships`` table: it loads them when it opens if their
+fingerprint changed since the last load, and on ``itsm ci sync``; a set with any problem
+is refused whole (``ConfigError``) and the rows loaded before stay.
+
+An impact walk is one recursive query (SQLite and PostgreSQL): from the failing item
+along every ``runs_on``/``depends_on``/``connects_to`` relationship that points at it,
+up to a depth limit; a path that comes back to an item already on it stops there and
+the walk names that item as a cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, delete, insert, select, text
+
+from ..errors import InvalidInput, NotFound
+from ..model import Announcement, ConfigurationItem, Impact, ImpactedItem, Link, Relationship, RelationshipType
+from ..relationships import cmdb_settings, digest, read_relationships
+from ..store import tables as t
+from .context import Context
+
+if TYPE_CHECKING:
+    from ..deployment import Deployment
+    from ..plugins import ErrorHandler
+    from .demands import Demands
+    from .outages import Outages
+    from .subscriptions import Subscriptions
+
+REL = t.ci_relationships
+SYNC_NAME = "relationships"
+
+_WALK = """
+WITH RECURSIVE walk(ci, depth, path, cycle) AS (
+    SELECT CAST(:start AS VARCHAR(128)), 0, CAST('/' || :start || '/' AS TEXT), 0
+    UNION ALL
+    SELECT r.ci, w.depth + 1, w.path || r.ci || '/',
+           CASE WHEN {find}(w.path, '/' || r.ci || '/') > 0 THEN 1 ELSE 0 END
+    FROM walk w JOIN ci_relationships r ON r.target = w.ci
+    WHERE w.cycle = 0 AND w.depth < :depth
+)
+SELECT 'ci' AS kind, ci AS name, MIN(depth) AS depth, MAX(cycle) AS cycle FROM walk GROUP BY ci
+UNION ALL
+SELECT 'service', r.service, 0, 0 FROM ci_relationships r
+    WHERE r.ci IN (SELECT ci FROM walk WHERE cycle = 0) AND r.service IS NOT NULL GROUP BY r.service
+"""
+# (the services as ``IN (SELECT ...)``: written as a join, SQLite builds a Bloom filter over
+# the whole table for every walk, some 15 times slower; ``bench/cmdb_impact.py`` measures it)
+
+
+def impact_query(dialect: str) -> Any:
+    """The recursive impact query for a dialect (``start``, ``depth`` bound): rows of kind, name, depth, cycle."""
+    return text(_WALK.format(find="strpos" if dialect == "postgresql" else "instr"))
+
+
+def walk(conn: Connection, ci: str, depth: int) -> tuple[list[ImpactedItem], list[str], list[str]]:
+    """The items (with their depth), services and cycle items an outage of ``ci`` reaches."""
+    items: list[ImpactedItem] = []
+    services: list[str] = []
+    cycles: list[str] = []
+    for kind, name, d, cycle in conn.execute(impact_query(conn.dialect.name), {"start": ci, "depth": depth}):
+        if kind == "service":
+            services.append(name)
+        else:
+            if cycle:
+                cycles.append(name)
+            items.append(ImpactedItem(ci=name, depth=int(d)))
+    return sorted(items, key=lambda i: (i.depth, i.ci)), sorted(services), sorted(cycles)
+
+
+class Cmdb:
+    """Relationships in the store, impact walks and announcements on a configuration item."""
+
+    def __init__(self, ctx: Context, subscriptions: Subscriptions, demands: Demands, outages: Outages):
+        self.ctx = ctx
+        self.subscriptions = subscriptions
+        self.demands = demands
+        self.outages = outages
+        self.settings = cmdb_settings(ctx.config.extra, str(ctx.config.path))
+        self._items: dict[str, ConfigurationItem] | None = None
+
+    def items(self) -> Mapping[str, ConfigurationItem]:
+        """Every configuration item the directories know, by id."""
+        if self._items is None:
+            self._items = dict(all_items(self.ctx.deployment.directories()))
+        return self._items
+
+    def item(self, ci: str) -> ConfigurationItem:
+        found = self.items().get(ci)
+        if found is None:
+            from ..structuring import did_you_mean
+
+            raise NotFound(f"no configuration item {ci!r}; {did_you_mean(ci, self.items())}")
+        return found
+
+    def has_sources(self) -> bool:
+        """Whether the config, a relationship file or a plugin declares relationships."""
+        hook = getattr(self.ctx.host.pm.hook, "itsm_relationships", None)
+        return bool(
+            self.ctx.config.extra.get("relationships")
+            or self.settings.relationships
+            or (hook is not None and hook.get_hookimpls())
+        )
+
+    def declared(self) -> list[Relationship]:
+        """Every relationship the sources declare now, checked (ConfigError otherwise)."""
+        return declared_relationships(self.ctx.deployment, self.ctx.on_error(None), items=self.items())
+
+    def sync(self, *, force: bool = False) -> int | None:
+        """Load the declared relationships into the store if they changed (or ``force``): how many, else ``None``."""
+        if not self.has_sources():
+            with self.ctx.engine.begin() as conn:
+                if conn.execute(select(t.cmdb_sync.c.name)).first() is None:
+                    return None  # nothing declared, nothing loaded: no directory is walked
+        rels = self.declared() if self.has_sources() else []
+        fingerprint = digest(rels)
+        with self.ctx.engine.begin() as conn:
+            stored = conn.execute(select(t.cmdb_sync.c.digest).where(t.cmdb_sync.c.name == SYNC_NAME)).scalar()
+            if stored == fingerprint and not force:
+                return None
+            conn.execute(delete(REL))
+            rows = []
+            for r in rels:
+                row = {"ci": r.ci, "type": str(r.type), "target": r.target, "service": r.service, "origin": r.origin}
+                rows.append({**row, "mirrored": False})
+                if r.type == RelationshipType.CONNECTS_TO:
+                    rows.append({**row, "ci": r.target, "target": r.ci, "mirrored": True})
+            if rows:
+                conn.execute(insert(REL), rows)
+            conn.execute(delete(t.cmdb_sync).where(t.cmdb_sync.c.name == SYNC_NAME))
+            conn.execute(
+                insert(t.cmdb_sync).values(
+                    name=SYNC_NAME, digest=fingerprint, count=len(rels), synced_at=self.ctx.clock()
+                )
+            )
+        return len(rels)
+
+    def relationships(self, ci: str | None = None) -> list[Relationship]:
+        """The stored relationships (of one item, either end), as declared."""
+        q = select(REL).where(REL.c.mirrored.is_(False)).order_by(REL.c.id)
+        if ci is not None:
+            q = q.where((REL.c.ci == ci) | (REL.c.target == ci))
+        with self.ctx.engine.connect() as conn:
+            return [
+                Relationship(ci=r.ci, type=r.type, target=r.target, service=r.service, origin=r.origin)
+                for r in conn.execute(q)
+            ]
+
+    def impact(self, ci: str, depth: int | None = None) -> Impact:
+        """What an outage of ``ci`` affects: items, services, their subscribers and open demands."""
+        item = self.item(ci)
+        limit = depth if depth is not None else self.settings.depth
+        if limit < 1:
+            raise InvalidInput(f"the depth must be at least 1, got {limit}")
+        with self.ctx.engine.connect() as conn:
+            reached, services, cycles = walk(conn, ci, limit)
+        names = self.items()
+        reached = [
+            ImpactedItem(ci=i.ci, depth=i.depth, name=names[i.ci].name if i.ci in names else "") for i in reached
+        ]
+        # an item's own ``service`` attribute ties it to a service as ``provides`` would
+        known = set(services)
+        for i in reached:
+            own = names.get(i.ci, item if i.ci == ci else None)
+            key = own.attributes.get("service") if own else None
+            if key and key in self.ctx.services:
+                known.add(key)
+        affected = sorted(known)
+        subscribers: set[str] = set()
+        open_demands: set[int] = set()
+        for key in affected:
+            self.subscriptions.sync_derived(key)
+            subscribers.update(self.subscriptions.subscribers(key))
+            open_demands.update(d.id for d in self.demands.listing(service=key, open_only=True, limit=10_000))
+        return Impact(
+            ci=ci,
+            depth=limit,
+            items=tuple(reached),
+            services=tuple(affected),
+            subscribers=tuple(sorted(subscribers)),
+            open_demands=tuple(sorted(open_demands)),
+            cycles=tuple(cycles),
+        )
+
+    def announce(
+        self,
+        ci: str,
+        title: str,
+        *,
+        description: str = "",
+        workaround: str = "",
+        links: Iterable[Link] = (),
+        estimate: str = "",
+        source: str = "agent",
+        depth: int | None = None,
+    ) -> list[Announcement]:
+        """Open an announcement on every service an outage of ``ci`` affects; each reaches that service's subscribers."""
+        found = self.impact(ci, depth)
+        if not found.services:
+            raise InvalidInput(
+                f"an outage of {ci!r} affects no service: nothing to announce; "
+                'relate it to a service (type = "provides") or announce on the service itself'
+            )
+        return [
+            self.outages.open(
+                key,
+                title,
+                description=description,
+                workaround=workaround,
+                links=links,
+                estimate=estimate,
+                source=source,
+            )
+            for key in found.services
+        ]
+
+
+def declared_relationships(
+    deployment: Deployment, on_error: ErrorHandler, *, items: Mapping[str, ConfigurationItem] | None = None
+) -> list[Relationship]:
+    """The relationships a deployment's config, relationship file and plugins declare, checked.
+
+    ``itsm check`` and the desk both use it; raises ConfigError naming every problem.
+    """
+    cfg = deployment.config
+    return read_relationships(
+        config_file=str(cfg.path),
+        base_dir=cfg.base_dir,
+        extra=cfg.extra,
+        items=items if items is not None else dict(all_items(deployment.directories())),
+        services=[s.key for s in cfg.services],
+        from_plugins=deployment.host.collect("itsm_relationships", on_error),
+    )
+
+
+def all_items(backends: Iterable[Any]) -> Iterable[tuple[str, ConfigurationItem]]:
+    """Every configuration item of these directory backends, first backend first.
+
+    A backend with ``all_configuration_items()`` answers at once; otherwise each customer's
+    items are asked for, and those of nobody (``configuration_items("")``).
+    """
+    seen: set[str] = set()
+    for b in backends:
+        every = getattr(b, "all_configuration_items", None)
+        if every is not None:
+            found: Iterable[ConfigurationItem] = every()
+        else:
+            found = [ci for c in b.list_customers() for ci in b.configuration_items(c.id)]
+            found += list(b.configuration_items(""))
+        for ci in found:
+            if ci.id not in seen:
+                seen.add(ci.id)
+                yield ci.id, ci
+
+
+class CmdbDesk:
+    """The desk's CMDB calls, part of the :class:`~itsmcore.desk.Desk` facade."""
+
+    _cmdb: Cmdb
+
+    def sync_relationships(self, *, force: bool = False) -> int | None:
+        """Reload the relationships from their sources if they changed (or ``force``): how many, else ``None``."""
+        return self._cmdb.sync(force=force)
+
+    def relationships(self, ci: str | None = None) -> list[Relationship]:
+        """The relationships in the store, of one configuration item (either end) or all."""
+        return self._cmdb.relationships(ci)
+
+    def configuration_item(self, ci: str) -> ConfigurationItem:
+        """A configuration item of any directory; NotFound with a close match otherwise."""
+        return self._cmdb.item(ci)
+
+    def ci_impact(self, ci: str, depth: int | None = None) -> Impact:
+        """What an outage of ``ci`` affects: items, services, subscribers and open demands (``[cmdb] depth``)."""
+        return self._cmdb.impact(ci, depth)
+
+    def open_ci_announcement(
+        self,
+        ci: str,
+        title: str,
+        *,
+        description: str = "",
+        workaround: str = "",
+        links: Sequence[Link] = (),
+        estimate: str = "",
+        source: str = "agent",
+    ) -> list[Announcement]:
+        """Announce an outage of a configuration item on every service it affects, to their subscribers."""
+        return self._cmdb.announce(
+            ci, title, description=description, workaround=workaround, links=links, estimate=estimate, source=source
+        )
