@@ -28,7 +28,9 @@ class TestCeleryRunnerContract(JobRunnerContract):
     @pytest.fixture
     def contract_config(self, make_config: Callable[..., Path]) -> Path:
         """The suite's deployment (celery runner, Redis, PostgreSQL) with the contract's plugin module and services."""
-        config = make_config(customers=5)
+        # a lease far longer than a job takes, however busy the machine: "claimed once" is the contract
+        # here, and the suite's 3 s lease (for the takeover tests) can run out under load
+        config = make_config(customers=5, lease_seconds=120)
         text = config.read_text(encoding="utf-8")
         modules = 'modules = ["celerytest_plugin"]'
         assert modules in text
