@@ -200,6 +200,7 @@ class Cmdb:
         depth: int | None = None,
     ) -> list[Announcement]:
         """Open an announcement on every service an outage of ``ci`` affects; each reaches that service's subscribers."""
+        links = tuple(links)  # given to each service's announcement: an iterator would reach only the first
         found = self.impact(ci, depth)
         if not found.services:
             raise InvalidInput(
