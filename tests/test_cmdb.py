@@ -164,3 +164,14 @@ def test_the_hook_contract_is_kept() -> None:
     doc = inspect.getdoc(spec) or ""
     assert "What it promises" in doc and "versionadded:: 1.3" in doc
     assert {t.value for t in RelationshipType} == {"runs_on", "depends_on", "connects_to", "provides"}
+
+
+def test_items_reached_by_two_paths_are_not_a_cycle_but_a_loop_is() -> None:
+    from itsmcore.desk.cmdb import on_cycles
+
+    diamond = {"db": ["app", "batch"], "app": ["web"], "batch": ["web"]}
+    assert on_cycles(diamond) == set()
+    loop = {"db": ["app"], "app": ["web"], "web": ["db", "cdn"], "cdn": ["cdn"], "edge": ["db"]}
+    assert on_cycles(loop) == {"db", "app", "web", "cdn"}
+    chain = {f"n{i}": [f"n{i + 1}"] for i in range(50_000)}  # deeper than Python's recursion limit
+    assert on_cycles(chain) == set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -182,3 +183,40 @@ def test_moving_the_desks_clock_moves_every_part(desk: Desk) -> None:
     assert d.created_at == later
     assert {e.at for e in desk.journey(d.id)} == {later}
     assert all(j.created_at == later for j in desk.jobs(demand_id=d.id))
+
+
+def test_a_job_does_not_wait_for_a_transaction_that_only_points_at_the_demand(
+    eagle5: Callable[..., Path], database_url: str
+) -> None:
+    """A job recording a notification inserts a row pointing at the demand (its foreign key check takes
+    KEY SHARE on the demand's row) before it reads the demand to report the event. A step of the same
+    demand finishing meanwhile must not queue behind that: if it did, the notification's read would queue
+    behind the step in turn, and PostgreSQL would end one of them as a deadlock (two workers, one demand)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks are PostgreSQL's: SQLite runs one writer at a time")
+    from sqlalchemy import text
+
+    config = eagle5(database_url, '\n[runner]\nuse = "deferred"\n')
+    with Desk.open(config, entry_points=False, plugins=[States()]) as desk:
+        d = desk.submit("value", "steve", "", service="expensatron", answers={"mobile_os": "ios"}).demand
+        ran = threading.Event()
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                desk.run_due_jobs()  # the acknowledgement and the first step: each reads the demand to write
+            except BaseException as e:  # reported below
+                errors.append(e)
+            finally:
+                ran.set()
+
+        with desk.engine.begin() as pointer:  # what inserting a journey row does to the demand's row
+            pointer.execute(text("SELECT 1 FROM demands WHERE id = :id FOR KEY SHARE"), {"id": d.id})
+            runner = threading.Thread(target=run)
+            runner.start()
+            finished = ran.wait(120)  # with the bug it waits for this transaction, which outlives it
+        runner.join(120)
+        assert finished, "a job queued behind a transaction that only holds KEY SHARE on its demand"
+        assert not errors, errors
+        jobs = desk.jobs(demand_id=d.id)
+        assert jobs and all(j.state == "done" for j in jobs), [(j.action, j.state, j.error) for j in jobs]

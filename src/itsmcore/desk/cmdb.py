@@ -6,14 +6,15 @@ keeps them in the ``ci_relationships`` table: it loads them when it opens if the
 fingerprint changed since the last load, and on ``itsm ci sync``; a set with any problem
 is refused whole (``ConfigError``) and the rows loaded before stay.
 
-An impact walk is one recursive query (SQLite and PostgreSQL): from the failing item
-along every ``runs_on``/``depends_on``/``connects_to`` relationship that points at it,
-up to a depth limit; a path that comes back to an item already on it stops there and
-the walk names that item as a cycle.
+An impact walk goes breadth first, one query a level (SQLite and PostgreSQL): from the
+failing item along every ``runs_on``/``depends_on``/``connects_to`` relationship that
+points at it, up to a depth limit, each item expanded once; a path that comes back to an
+item already on it stops there and the walk names the items on that cycle.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -35,42 +36,101 @@ if TYPE_CHECKING:
 REL = t.ci_relationships
 SYNC_NAME = "relationships"
 
-_WALK = """
-WITH RECURSIVE walk(ci, depth, path, cycle) AS (
-    SELECT CAST(:start AS VARCHAR(128)), 0, CAST('/' || :start || '/' AS TEXT), 0
-    UNION ALL
-    SELECT r.ci, w.depth + 1, w.path || r.ci || '/',
-           CASE WHEN {find}(w.path, '/' || r.ci || '/') > 0 THEN 1 ELSE 0 END
-    FROM walk w JOIN ci_relationships r ON r.target = w.ci
-    WHERE w.cycle = 0 AND w.depth < :depth
-)
-SELECT 'ci' AS kind, ci AS name, MIN(depth) AS depth, MAX(cycle) AS cycle FROM walk GROUP BY ci
-UNION ALL
-SELECT 'service', r.service, 0, 0 FROM ci_relationships r
-    WHERE r.ci IN (SELECT ci FROM walk WHERE cycle = 0) AND r.service IS NOT NULL GROUP BY r.service
-"""
-# (the services as ``IN (SELECT ...)``: written as a join, SQLite builds a Bloom filter over
-# the whole table for every walk, some 15 times slower; ``bench/cmdb_impact.py`` measures it)
+# One level of the walk: the relationships pointing at the items reached last (the ids as one
+# JSON or array parameter, however many: no statement per item, no limit on bound variables).
+_LEVEL = {
+    "sqlite": text("SELECT ci, target FROM ci_relationships WHERE target IN (SELECT value FROM json_each(:ids))"),
+    "postgresql": text("SELECT ci, target FROM ci_relationships WHERE target = ANY(CAST(:ids AS TEXT[]))"),
+}
+_SERVICES = {
+    "sqlite": text(
+        "SELECT DISTINCT service FROM ci_relationships "
+        "WHERE ci IN (SELECT value FROM json_each(:ids)) AND service IS NOT NULL"
+    ),
+    "postgresql": text(
+        "SELECT DISTINCT service FROM ci_relationships WHERE ci = ANY(CAST(:ids AS TEXT[])) AND service IS NOT NULL"
+    ),
+}
 
 
-def impact_query(dialect: str) -> Any:
-    """The recursive impact query for a dialect (``start``, ``depth`` bound): rows of kind, name, depth, cycle."""
-    return text(_WALK.format(find="strpos" if dialect == "postgresql" else "instr"))
+def _ids(dialect: str, ids: Sequence[str]) -> Any:
+    return list(ids) if dialect == "postgresql" else json.dumps(list(ids))
 
 
-def walk(conn: Connection, ci: str, depth: int) -> tuple[list[ImpactedItem], list[str], list[str]]:
-    """The items (with their depth), services and cycle items an outage of ``ci`` reaches."""
-    items: list[ImpactedItem] = []
-    services: list[str] = []
-    cycles: list[str] = []
-    for kind, name, d, cycle in conn.execute(impact_query(conn.dialect.name), {"start": ci, "depth": depth}):
-        if kind == "service":
-            services.append(name)
-        else:
-            if cycle:
-                cycles.append(name)
-            items.append(ImpactedItem(ci=name, depth=int(d)))
-    return sorted(items, key=lambda i: (i.depth, i.ci)), sorted(services), sorted(cycles)
+def walk(conn: Connection, ci: str, depth: int) -> tuple[list[tuple[str, int]], list[str], list[str]]:
+    """The items (with their depth, nearest first), services and cycle items an outage of ``ci`` reaches.
+
+    Breadth first, one query a level: each item is expanded once, at the smallest depth it
+    is reached at, so a graph where many paths lead to the same items costs what its items
+    cost, not what its paths do. The cycles are the items on a cycle among the
+    relationships the walk followed (a path that comes back to an item already on it).
+    """
+    dialect = "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+    level, services_of = _LEVEL[dialect], _SERVICES[dialect]
+    reached: dict[str, int] = {ci: 0}
+    followed: dict[str, list[str]] = {}  # item -> the items that run on, depend on or connect to it
+    frontier = [ci]
+    for d in range(1, depth + 1):
+        if not frontier:
+            break
+        nxt: list[str] = []
+        # the driver's own tuples: a wide walk reads tens of thousands of rows, each wrapped for nothing
+        for other, target in conn.execute(level, {"ids": _ids(dialect, frontier)}).cursor.fetchall():
+            followed.setdefault(target, []).append(other)
+            if other not in reached:
+                reached[other] = d
+                nxt.append(other)
+        frontier = nxt
+    services = [r[0] for r in conn.execute(services_of, {"ids": _ids(dialect, list(reached))})]
+    items = sorted(reached.items(), key=lambda i: (i[1], i[0]))
+    return items, sorted(services), sorted(on_cycles(followed))
+
+
+def on_cycles(graph: Mapping[str, Sequence[str]]) -> set[str]:
+    """The nodes of ``graph`` (node -> successors) that lie on a cycle: Tarjan's strongly connected
+    components, iteratively (a long chain must not exhaust Python's stack)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: set[str] = set()
+    empty: Sequence[str] = ()
+    for root in graph:
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(graph.get(root, empty)))]
+        while work:
+            node, succ = work[-1]
+            for nxt in succ:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(graph.get(nxt, empty))))
+                    break
+                if nxt in on_stack and index[nxt] < low[node]:
+                    low[node] = index[nxt]
+            else:
+                work.pop()
+                if work:  # back in the parent: carry the child's low link up
+                    parent = work[-1][0]
+                    if low[node] < low[parent]:
+                        low[parent] = low[node]
+                if low[node] == index[node]:
+                    top = stack.pop()
+                    on_stack.discard(top)
+                    if top != node:
+                        out.add(top)
+                        while top != node:
+                            top = stack.pop()
+                            on_stack.discard(top)
+                            out.add(top)
+                    elif node in graph.get(node, empty):
+                        out.add(node)
+    return out
 
 
 class Cmdb:
@@ -160,13 +220,11 @@ class Cmdb:
         with self.ctx.engine.connect() as conn:
             reached, services, cycles = walk(conn, ci, limit)
         names = self.items()
-        reached = [
-            ImpactedItem(ci=i.ci, depth=i.depth, name=names[i.ci].name if i.ci in names else "") for i in reached
-        ]
+        items = [ImpactedItem(ci=c, depth=d, name=names[c].name if c in names else "") for c, d in reached]
         # an item's own ``service`` attribute ties it to a service as ``provides`` would
         known = set(services)
-        for i in reached:
-            own = names.get(i.ci, item if i.ci == ci else None)
+        for c, _d in reached:
+            own = names.get(c, item if c == ci else None)
             key = own.attributes.get("service") if own else None
             if key and key in self.ctx.services:
                 known.add(key)
@@ -180,7 +238,7 @@ class Cmdb:
         return Impact(
             ci=ci,
             depth=limit,
-            items=tuple(reached),
+            items=tuple(items),
             services=tuple(affected),
             subscribers=tuple(sorted(subscribers)),
             open_demands=tuple(sorted(open_demands)),

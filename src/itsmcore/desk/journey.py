@@ -44,7 +44,10 @@ _OUTCOMES = frozenset({DemandState.FULFILLED, DemandState.RESOLVED, DemandState.
 _INSERT_EVENT = t.journey_events.insert()
 _INSERT_EVENTS_IDS = t.journey_events.insert().returning(t.journey_events.c.id, sort_by_parameter_order=True)
 _SELECT_DEMAND = select(t.demands).where(t.demands.c.id == bindparam("b_id"))
-_SELECT_DEMAND_LOCKED = _SELECT_DEMAND.with_for_update()
+# FOR NO KEY UPDATE on PostgreSQL: writers of a demand queue behind each other, but a transaction that
+# inserted a row pointing at the demand (its foreign key takes KEY SHARE) may still lock it afterwards.
+# FOR UPDATE would conflict with that KEY SHARE and two jobs of one demand could deadlock.
+_SELECT_DEMAND_LOCKED = _SELECT_DEMAND.with_for_update(key_share=True)
 
 _D = t.demands.c
 # A note at the stage the demand is in when it is written: read and written in one statement.

@@ -167,7 +167,7 @@ class Outages:
                     t.demands.c.state.in_(["new", "in_progress"]),
                 )
                 .order_by(t.demands.c.id)
-                .with_for_update()  # nobody moves them between this read and the writes below
+                .with_for_update(key_share=True)  # nobody moves them between this read and the writes below
             ).all()
             for row in linked:
                 change.record(

@@ -45,7 +45,7 @@ OPEN = ("waiting", "queued")
 _M, _S = s.messages.c, s.subscriptions.c
 # Built once: a delivery runs these for every message, and building a statement costs more than running it.
 _SUBSCRIPTIONS = select(s.subscriptions).order_by(_S.id)
-_LOCK = select(_S.id).where(_S.id == bindparam("b_sid")).with_for_update()
+_LOCK = select(_S.id).where(_S.id == bindparam("b_sid")).with_for_update(key_share=True)
 _OPEN_OF_DEMAND = (
     select(_M.id, _M.state)
     .where(_M.subscription_id == bindparam("b_sid"), _M.demand_id == bindparam("b_demand"), _M.state.in_(OPEN))
