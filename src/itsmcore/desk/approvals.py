@@ -142,6 +142,13 @@ class Approvals:
             return by, Identity(on_behalf_of, self.customers.display(on_behalf_of))
         return by, None
 
+    def decision_identities(self, approver: str, on_behalf_of: str | None) -> tuple[Identity, Identity | None]:
+        """Who decides and for whom, checked against the directory: every approval (a request's, a change's) records both."""
+        self.customers.get(approver)
+        if on_behalf_of:
+            self.customers.get(on_behalf_of)
+        return self._people(approver, on_behalf_of)
+
     def _who(self, approver: str, on_behalf_of: str | None) -> tuple[str, str]:
         """Both people when one decides for another: (for the customer, behind the scenes)."""
         who = self.customers.display(approver)
