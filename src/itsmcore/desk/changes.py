@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -444,10 +445,8 @@ class Changes:
 
     def _resolve(self, change: PlannedChange, resolution: str) -> None:
         for aid in change.announcements:
-            try:
+            with suppress(Conflict):  # resolved by an agent already: the subscribers heard the end then
                 self.outages.resolve(aid, resolution)
-            except Conflict:
-                pass  # resolved by an agent already: the subscribers heard the end then
 
     def _announce(self, change: PlannedChange) -> bool:
         """Open the change's announcements unless they were opened already; whether this call opened them."""

@@ -116,6 +116,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "A_COLLEAGUE",
+    "CHANGE_TRANSITIONS",
     "FINAL_STATES",
     "LIFECYCLES",
     "RATING_HIGH",
@@ -129,7 +130,6 @@ __all__ = [
     "Ask",
     "AskType",
     "Assignment",
-    "CHANGE_TRANSITIONS",
     "CIKind",
     "ChangeDecision",
     "ChangeRisk",
