@@ -143,10 +143,7 @@ class Approvals:
         return by, None
 
     def decision_identities(self, approver: str, on_behalf_of: str | None) -> tuple[Identity, Identity | None]:
-        """Who decides and for whom, checked against the directory: every approval (a request's, a change's) records both."""
-        self.customers.get(approver)
-        if on_behalf_of:
-            self.customers.get(on_behalf_of)
+        """Who decides and for whom: every approval (a request's, a change's) records both."""
         return self._people(approver, on_behalf_of)
 
     def _who(self, approver: str, on_behalf_of: str | None) -> tuple[str, str]:

@@ -502,7 +502,7 @@ class Changes:
                 svc = self.catalog.find(key)
                 names |= {key} | (_words(svc.name) | _words(" ".join(svc.keywords)) if svc else set())
             score = len(words & title)
-            if words & names and words & (_ABOUT_WORK | title):
+            if words & names and words & _ABOUT_WORK:
                 score += 1
             if score >= 2 and (best is None or score > best[0]):
                 best = (score, change)
