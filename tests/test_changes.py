@@ -212,3 +212,13 @@ def test_steve_asks_whether_the_quote_system_upgrade_is_done_by_thursday(eagle5:
         desk.start_change(c.id)
         answer = desk.suggest_answer("steve", "Is the quote system upgrade finished?")
         assert answer is not None and answer.text.startswith("Quote system upgrade is under way now")
+
+
+def test_a_bad_changes_table_names_the_file_and_key_and_exits_2(write_deployment: Callable[..., Path]) -> None:
+    config = write_deployment("[changes]\nnotice_houres = 12\n")
+    code, out, err = run(config, "check")
+    assert code == 2, out + err
+    assert "changes.notice_houres" in err and "did you mean 'notice_hours'" in err and str(config) in err
+    config = write_deployment('[changes]\nnotice_hours = "two days"\n', name="second")
+    code, out, err = run(config, "check")
+    assert code == 2 and "changes.notice_hours" in err and "expected a number of hours" in err, out + err

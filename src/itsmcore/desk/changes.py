@@ -630,6 +630,10 @@ class ChangesDesk:
         """Call off a proposed or approved change; subscribers told of it hear so."""
         return self._changes.cancel(change_id, reason)
 
+    def change_notice_due(self, change: PlannedChange) -> datetime:
+        """When an approved change with customer impact is announced: ``[changes] notice_hours`` before its window."""
+        return change.start - timedelta(hours=self._changes.settings.notice_hours)
+
     def change_answer(self, question: str) -> tuple[PlannedChange, str] | None:
         """The planned change a customer's question is about, and the sentence that answers it."""
         return self._changes.answer(question)
