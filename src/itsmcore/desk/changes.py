@@ -303,7 +303,7 @@ class Changes:
         who = self.customers.display(change.owner) if change.owner else "The IT team"
         text = (
             f"{who} asks you to approve a planned change: {change.title}, from {window_words(change)} "
-            f"(risk: {change.risk}). It affects {names}. Please approve or decline it on the change calendar."
+            f"(risk: {change.risk}). It affects {names}. Please approve or decline it on its page."
         )
         url = f"{self.ctx.config.deployment.public_url.rstrip('/')}/desk/changes/{change.id}"
         return self.outbox.notify(

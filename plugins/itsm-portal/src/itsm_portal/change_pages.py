@@ -1,9 +1,9 @@
 """The change calendar on the desk: planned changes by day, each with its approvers' decisions.
 
 ``/desk/changes`` shows the changes planned or under way in the coming weeks and those
-waiting for approval; ``/desk/changes/{id}`` a change with every decision, where an
-agent who is one of its approvers approves or declines it, and the change's owner
-starts, completes or cancels it. Changes are recorded with ``itsm change new`` or the API.
+waiting for approval; ``/desk/changes/{id}`` a change with every decision, where one of
+its approvers (an agent or not: the message asking for their decision links here)
+approves or declines it, and an agent starts, completes or cancels it. Changes are recorded with ``itsm change new`` or the API.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import timedelta
 from itertools import groupby
 
-from itsmcore import Conflict, Forbidden, InvalidInput, NotFound
+from itsmcore import Conflict, Customer, Forbidden, InvalidInput, NotFound, PlannedChange
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .app import call, checked_form, field, need_agent, portal_of
+from .app import call, checked_form, field, need_agent, need_customer, portal_of
 from .views import render, say
 
 #: How many days the calendar shows, unless ``?days=`` asks for another number (1 to 92).
@@ -57,14 +57,28 @@ async def calendar_page(request: Request) -> Response:
     )
 
 
-async def change_page(request: Request) -> Response:
-    """A change, its window, services, risk and every approver's decision, with the steps open to the agent."""
-    me = await need_agent(request)
-    desk = portal_of(request).desk
+async def _viewer(request: Request) -> tuple[Customer, PlannedChange, bool]:
+    """The signed-in person, the change, and whether they are an agent; an approver who is not one sees only it."""
+    me = await need_customer(request)
+    portal = portal_of(request)
     try:
-        change = await call(desk.get_change, _id(request))
+        change = await call(portal.desk.get_change, _id(request))
     except NotFound:
         raise HTTPException(404) from None
+    agent = portal.is_agent(me)
+    if not agent and me.id not in change.approvers:
+        raise HTTPException(404)  # as if it did not exist
+    return me, change, agent
+
+
+async def change_page(request: Request) -> Response:
+    """A change, its window, services, risk and every approver's decision, with the steps open to the viewer.
+
+    Its approvers see it (the message asking for their decision links here) even when they
+    are not agents; they may approve or decline it, and only agents take the other steps.
+    """
+    me, change, agent = await _viewer(request)
+    desk = portal_of(request).desk
     return await render(
         request,
         "desk/change.html",
@@ -73,6 +87,7 @@ async def change_page(request: Request) -> Response:
             "c": change,
             "me": me.id,
             "can_decide": str(change.state) == "proposed" and me.id in change.waiting_for(),
+            "agent": agent,
             "names": {s.key: s.name for s in desk.services},
         },
     )
@@ -80,11 +95,13 @@ async def change_page(request: Request) -> Response:
 
 async def change_action(request: Request) -> Response:
     """approve, reject (with a reason), start, complete or cancel; a refusal is said on the change's page."""
-    me = await need_agent(request)
+    me, change, agent = await _viewer(request)
     form = await checked_form(request)
     desk = portal_of(request).desk
-    cid = _id(request)
+    cid = change.id
     action = request.path_params["action"]
+    if not agent and action not in ("approve", "reject"):
+        raise HTTPException(403, "Only the service desk starts, completes or cancels a change.")
     note = field(form, "note")
     steps = {
         "approve": (lambda: desk.approve_change(cid, me.id, note), "Your approval is recorded."),
