@@ -222,3 +222,33 @@ def test_a_bad_changes_table_names_the_file_and_key_and_exits_2(write_deployment
     config = write_deployment('[changes]\nnotice_hours = "two days"\n', name="second")
     code, out, err = run(config, "check")
     assert code == 2 and "changes.notice_hours" in err and "expected a number of hours" in err, out + err
+
+
+def test_approvers_are_asked_and_reminded_once_and_a_late_approval_is_announced_at_once(
+    eagle5: Callable[..., Path],
+) -> None:
+    config = eagle5()
+    clock = Clock(NOW)
+    with Desk.open(config, clock=clock) as desk:
+        c = desk.new_change(
+            "Quote system upgrade", start=START, end=END, services=["crm"], approvers=["scott", "susan"]
+        )
+        desk.run_due_jobs()
+        for who in ("scott", "susan"):
+            (asked,) = [m for m in desk.messages(customer=who) if m["purpose"] == "approval"]
+            assert "Quote system upgrade" in asked["subject"]
+        desk.approve_change(c.id, "scott")
+        clock.now = NOW + timedelta(hours=desk.config.approvals.remind_after_hours + 1)
+        desk.run_due_jobs()
+        assert [m for m in desk.messages(customer="susan") if m["purpose"] == "approval_reminder"]
+        assert not [m for m in desk.messages(customer="scott") if m["purpose"] == "approval_reminder"]
+        # approved less than notice_hours before the window: the subscribers are told at once
+        clock.now = START - timedelta(hours=3)
+        desk.approve_change(c.id, "susan")
+        desk.run_due_jobs()
+        (ann,) = desk.announcements(open_only=True, service="crm")
+        assert desk.get_change(c.id).announcements == (ann.id,)
+        # called off after the notice: the announcement is resolved saying nothing changes
+        desk.cancel_change(c.id, "The supplier postponed it.")
+        (done,) = [a for a in desk.announcements() if a.id == ann.id]
+        assert str(done.state) == "resolved" and "called off, so nothing changes for you" in done.resolution

@@ -46,6 +46,8 @@ DEC = t.change_decisions
 
 #: The job that announces an approved change to its services' subscribers ahead of its window.
 CHANGE_NOTICE = "itsm.change_notice"
+#: The job that reminds an approver who has not decided yet (``[approvals] remind_after_hours``).
+CHANGE_REMINDER = "itsm.change_reminder"
 #: ``[changes]`` keys and their defaults.
 CHANGES_KEYS = ("notice_hours",)
 DEFAULT_NOTICE_HOURS = 48.0
@@ -305,18 +307,61 @@ class Changes:
             f"{who} asks you to approve a planned change: {change.title}, from {window_words(change)} "
             f"(risk: {change.risk}). It affects {names}. Please approve or decline it on its page."
         )
-        url = f"{self.ctx.config.deployment.public_url.rstrip('/')}/desk/changes/{change.id}"
-        return self.outbox.notify(
+        jid = self.outbox.notify(
             conn,
             None,
             purpose="approval",
             subject=f"Please approve: {change.title}",
             body=text,
             customer_id=approver,
-            links=[Link(title="Open the change", url=url)],
+            links=[self._page(change)],
             now=now,
             key=f"{self.ctx.key_prefix}:change:{change.id}:ask:{approver}",
         )
+        hours = self.ctx.config.approvals.remind_after_hours
+        if hours > 0:  # as for a request's approver: reminded once if they have not decided by then
+            self.outbox.add(
+                conn,
+                job_row(
+                    action=CHANGE_REMINDER,
+                    key=f"{self.ctx.key_prefix}:change:{change.id}:reminder:{approver}",
+                    now=now,
+                    params={"change_id": change.id, "approver": approver},
+                    run_after=now + timedelta(hours=hours),
+                ),
+            )
+        return jid
+
+    def _page(self, change: PlannedChange) -> Link:
+        return Link(
+            title="Open the change",
+            url=f"{self.ctx.config.deployment.public_url.rstrip('/')}/desk/changes/{change.id}",
+        )
+
+    def run_reminder(self, job: Job) -> ActionResult:
+        """The reminder job: remind an approver who has not decided, unless the change was decided meanwhile."""
+        change = self.get(int(job.params["change_id"]))
+        approver = str(job.params["approver"])
+        if change.state != ChangeState.PROPOSED or approver not in change.waiting_for():
+            return ActionResult(behind_scenes=f"no reminder: {approver} decided on change {change.id} meanwhile")
+        now = self.ctx.clock()
+        with self.ctx.engine.begin() as conn:
+            jid = self.outbox.notify(
+                conn,
+                None,
+                purpose="approval_reminder",
+                subject=f"Reminder: please approve {change.title}",
+                body=(
+                    f"Reminder: {change.title}, planned from {window_words(change)}, is still waiting for your "
+                    f"decision, asked on {change.created_at:%d %b %Y}. Please approve or decline it on its page."
+                ),
+                customer_id=approver,
+                links=[self._page(change)],
+                now=now,
+                key=f"{self.ctx.key_prefix}:change:{change.id}:reminder-message:{approver}",
+            )
+        self.outbox.wake([jid] if jid else [])
+        return ActionResult(behind_scenes=f"{approver} reminded to decide on change {change.id}")
 
     # ------------------------------------------------------------------ deciding
 

@@ -43,7 +43,7 @@ from ..store.engine import open_engine, resolve_url
 from .accounts import Accounts
 from .announcements import Book, Ledger
 from .approvals import APPROVAL_MESSAGE, ApprovalAsk, Approvals
-from .changes import CHANGE_NOTICE, Changes, ChangesDesk
+from .changes import CHANGE_NOTICE, CHANGE_REMINDER, Changes, ChangesDesk
 from .cmdb import Cmdb, CmdbDesk
 from .context import Clock, Context, utcnow
 from .corrections import Corrections
@@ -136,6 +136,7 @@ class Desk(Operations, TeamDesk, Accounts, CmdbDesk, ChangesDesk):
         self._cmdb.sync()
         changes = self._changes = Changes(ctx, customers, catalog, self._cmdb, approvals, outages, outbox)
         execution.register(CHANGE_NOTICE, lambda job, _demand: (changes.run_notice(job), None))
+        execution.register(CHANGE_REMINDER, lambda job, _demand: (changes.run_reminder(job), None))
         self.host.desk_opened(self, ctx.on_error(None))
 
     @classmethod
