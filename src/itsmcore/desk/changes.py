@@ -61,6 +61,8 @@ _ABOUT_WORK = frozenset(
         *("complete", "completed", "down", "back", "outage", "update", "updated", "migration", "ready"),
     }
 )
+#: A how-to question ("how do I upgrade the CRM app?") is about using a service, not about work on it.
+_HOW_TO = re.compile(r"^\W*how\s+(?:do|can|should|would)\s+(?:i|we|you)\b", re.IGNORECASE)
 _STOP = frozenset(
     {
         *("the", "a", "an", "be", "is", "will", "by", "on", "of", "to", "it", "we", "our", "my", "when"),
@@ -538,6 +540,7 @@ class Changes:
         words = _words(question)
         if not words:
             return None
+        how_to = _HOW_TO.search(question) is not None
         now = self.ctx.clock()
         best: tuple[int, PlannedChange] | None = None
         for change in self.listing(start=now - timedelta(days=14), limit=10_000):
@@ -547,7 +550,7 @@ class Changes:
                 svc = self.catalog.find(key)
                 names |= {key} | (_words(svc.name) | _words(" ".join(svc.keywords)) if svc else set())
             score = len(words & title)
-            if words & names and words & _ABOUT_WORK:
+            if words & names and words & _ABOUT_WORK and not how_to:
                 score += 1
             if score >= 2 and (best is None or score > best[0]):
                 best = (score, change)
