@@ -232,6 +232,15 @@ def test_the_core_only_demo_needs_no_plugin(example: Path) -> None:
     assert "The phone is delivered; demand #4 is fulfilled." in r.output
     # the demo moves the desk's clock two days on: the follow-up of those who did not confirm runs
     assert "Two days later Tony has not answered: followed up (1)." in r.output
+    # the CRM web app's server fails: its impact announces it on the CRM
+    assert "Monitoring sees crm-app-01 fail" in r.output and "opens announcement 1 on crm" in r.output
+    # the planned quote-system upgrade, and Steve's question answered from its window and state
+    flat = " ".join(r.output.split())
+    assert "Scott and Susan approve it (change 1 is approved)" in flat
+    assert "Steve asks 'Will the quote system upgrade be completed by " in flat
+    assert (
+        "-> Quote system upgrade is approved and planned for " in flat and "So yes, it is planned to be done by" in flat
+    )
     # the hook contract, as an observer plugin sees it: every journey event reported once
     heard = next(line for line in r.output.splitlines() if line.startswith("An observer plugin heard "))
     counts = heard.removeprefix("An observer plugin heard ").split()

@@ -396,6 +396,10 @@ class ConfigReference(SphinxDirective):
                 written, anchor = ["[cmdb]" if key == "cmdb" else "[[relationships]]"], _anchor(key)
                 more = [" Its keys are listed in ", _ref("The CMDB", "cmdb-config"), "."]
                 sections.append(_section(self, f"`{written[0]}`", anchor, _para(what, *more)))
+            elif key == "changes":
+                written, anchor = ["[changes]"], _anchor(key)
+                more = [" Its keys are listed in ", _ref("Planned changes", "changes-config"), "."]
+                sections.append(_section(self, "`[changes]`", anchor, _para(what, *more)))
             elif key in ("reports", "portal", "webhooks"):
                 written, anchor = [f"[{key}]"], _anchor(key)
                 extra = (

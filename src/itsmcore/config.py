@@ -75,6 +75,7 @@ TOP_LEVEL: Mapping[str, str] = {
     "journeys": "To-be journeys: how each service should feel, compared with how it does in the reports.",
     "reports": "Kept for report plugins; the core reads nothing from it.",
     "cmdb": "Where the relationships between configuration items come from, and how far an impact walk goes.",
+    "changes": "Planned changes: how many hours before its window an approved change is announced (`notice_hours`).",
     "relationships": "Relationships between configuration items and to services: one `[[relationships]]` table each.",
     "portal": "The portal's settings, read only when no `[channels.NAME]` table uses the portal.",
     "webhooks": "Outbound webhooks (the itsm-webhooks plugin reads it; the core reads nothing from it).",
@@ -268,7 +269,11 @@ def read_config(path: str | os.PathLike[str] | None = None) -> Config:
         teams=teams,
         survey_rules=survey_rules,
         security=security,
-        extra={k: data[k] for k in ("journeys", "reports", "portal", "webhooks", "cmdb", "relationships") if k in data},
+        extra={
+            k: data[k]
+            for k in ("journeys", "reports", "portal", "webhooks", "cmdb", "relationships", "changes")
+            if k in data
+        },
         to_be=to_be,
     )
 

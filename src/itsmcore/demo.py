@@ -265,8 +265,9 @@ def failure_journey(desk: Desk, say: Callable[[str], None]) -> int:
     """The CRM fails; monitoring announces it; Steve says it affects him, confirms the fix, scores 9."""
     from .model import Link
 
-    ann = desk.open_announcement(
-        "crm",
+    # the CRM web app runs on crm-app-01: its outage is announced on every service the CMDB says it affects
+    (ann,) = desk.open_ci_announcement(
+        "crm-app-01",
         "The CRM web app does not load",
         description="Pages time out after you sign in.",
         workaround="Use the CRM mobile app meanwhile.",
@@ -274,7 +275,10 @@ def failure_journey(desk: Desk, say: Callable[[str], None]) -> int:
         estimate="within two hours",
         source="monitoring",
     )
-    say(f"Monitoring opens announcement {ann.id}: {ann.title}. Subscribers: {', '.join(desk.subscribers('crm'))}.")
+    say(
+        f"Monitoring sees crm-app-01 fail, the server the CRM web app runs on; its impact opens announcement"
+        f" {ann.id} on {ann.service_key}: {ann.title}. Subscribers: {', '.join(desk.subscribers('crm'))}."
+    )
     steve_incident = desk.affects_me(ann.id, "steve")
     say(f"Steve clicks 'This affects me' in the portal (demand #{steve_incident}).")
     desk.notify(
@@ -388,6 +392,42 @@ def knowledge_journey(desk: Desk, config: Path, say: Callable[[str], None]) -> i
     return q.id
 
 
+def change_journey(desk: Desk, say: Callable[[str], None]) -> int:
+    """IT plans the quote-system upgrade; both approvers say yes; Steve asks whether it is done in time."""
+    from .desk.changes import when
+
+    now = desk.clock()
+    start = (now + timedelta(days=2)).replace(hour=18, minute=0, second=0, microsecond=0)
+    with desk.acting_as("patrick"):
+        change = desk.new_change(
+            "Quote system upgrade",
+            start=start,
+            end=start + timedelta(hours=4),
+            items=["crm-app-01"],  # the quotes live in the CRM web app: its services come from the CMDB
+            approvers=["scott", "susan"],
+            risk="medium",
+            description="Quotes cannot be made in the CRM during the window.",
+            owner="patrick",
+        )
+    say(
+        f"Patrick plans the quote system upgrade on crm-app-01 (change {change.id}, like 'itsm change new'); the CMDB"
+        f" says it touches {', '.join(change.services)}. It waits for {', '.join(change.waiting_for())}."
+    )
+    desk.approve_change(change.id, "scott", "Fine, after the sales call.")
+    approved = desk.approve_change(change.id, "susan")
+    notice = desk.change_notice_due(approved)
+    say(
+        f"Scott and Susan approve it (change {change.id} is {approved.state}); the CRM's subscribers will be told on"
+        f" {when(max(notice, now))}, again when it starts, and when it ends."
+    )
+    day = (start + timedelta(days=1)).strftime("%A")
+    question = f"Will the quote system upgrade be completed by {day}?"
+    q = desk.submit("information", "steve", question, channel="portal").demand
+    answer = [e.customer_sees for e in desk.journey(q.id) if e.kind == "state"]
+    say(f"Steve asks '{question}' -> {answer[0] if answer else 'routed to a person'}")
+    return q.id
+
+
 def _asks(desk: Desk, question: str) -> str:
     """Steve's question in the portal, and the answer he gets on the page."""
     q = desk.submit("information", "steve", question, channel="portal").demand
@@ -456,6 +496,7 @@ def run_demo(
                     "Knowledge: IT writes two articles, Steve finds his answer",
                     functools.partial(knowledge_journey, config=config),
                 ),
+                ("Planned change: will the quote system upgrade be done in time?", change_journey),
             ):
                 console.rule(title)
                 did = journey(desk, say=console.print)

@@ -1,5 +1,9 @@
 """Self-service answers to information demand: knowledge first, the customer's own demand when they ask about it.
 
+A question about planned work on a service ("will the quote system upgrade be done by
+Thursday?") is answered from the change calendar: the change's window and state, in the
+one sentence :func:`itsmcore.desk.changes.change_sentence` gives.
+
 A question about how to do something is answered from knowledge even when the customer
 has a request for the same service: "how do I claim my expenses?" wants the expenses
 article, not the status of their Expensatron request. Only a question that refers to the
@@ -155,6 +159,10 @@ def answer_query(desk: Desk, demand: Demand) -> Answer | None:
             return _status_answer(desk, mine)
     if not words:
         return None
+    planned = desk.change_answer(text)  # "will the quote system upgrade be done by Thursday?"
+    if planned is not None:
+        change, sentence = planned
+        return Answer(text=sentence, source=f"planned change {change.id}")
     found = desk.knowledge.search(text, customer=demand.customer_id, limit=CANDIDATES)
     article = _best_article([h.article for h in found], words)
     if article is None:

@@ -14,6 +14,7 @@ from .announcement import announcement
 from .api_token import api_token
 from .base import cli
 from .catalog import catalog
+from .change import change
 from .ci import ci
 from .customer import customer
 from .db import db
@@ -43,6 +44,7 @@ for _command in (
     demand,
     catalog,
     ci,
+    change,
     customer,
     jobs,
     announcement,

@@ -62,6 +62,9 @@ def check(ctx: click.Context) -> None:
         click.secho(f"warning: plugin {plugin} failed in {hook}: {exc}", fg="yellow", err=True)
 
     relationships = declared_relationships(dep, hook_failed)
+    from ..desk.changes import changes_settings
+
+    changes_settings(cfg.extra, str(cfg.path))  # [changes]: a bad key or value exits 2 naming it
     customers = sum(1 for b in dep.directories() for _ in b.list_customers())
     click.echo(f"deployment {cfg.deployment.name!r}: OK ({cfg.path})")
     from ..store.engine import resolve_url, safe_url

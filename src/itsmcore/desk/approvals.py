@@ -142,6 +142,10 @@ class Approvals:
             return by, Identity(on_behalf_of, self.customers.display(on_behalf_of))
         return by, None
 
+    def decision_identities(self, approver: str, on_behalf_of: str | None) -> tuple[Identity, Identity | None]:
+        """Who decides and for whom: every approval (a request's, a change's) records both."""
+        return self._people(approver, on_behalf_of)
+
     def _who(self, approver: str, on_behalf_of: str | None) -> tuple[str, str]:
         """Both people when one decides for another: (for the customer, behind the scenes)."""
         who = self.customers.display(approver)

@@ -43,6 +43,7 @@ from ..store.engine import open_engine, resolve_url
 from .accounts import Accounts
 from .announcements import Book, Ledger
 from .approvals import APPROVAL_MESSAGE, ApprovalAsk, Approvals
+from .changes import CHANGE_NOTICE, CHANGE_REMINDER, Changes, ChangesDesk
 from .cmdb import Cmdb, CmdbDesk
 from .context import Clock, Context, utcnow
 from .corrections import Corrections
@@ -74,7 +75,7 @@ from .teams import Teams
 from .tokens import ApiTokens
 
 
-class Desk(Operations, TeamDesk, Accounts, CmdbDesk):
+class Desk(Operations, TeamDesk, Accounts, CmdbDesk, ChangesDesk):
     """A deployment's service desk. Open with :meth:`open`; close when done."""
 
     def __init__(self, deployment: Deployment, engine: Engine, *, clock: Clock = utcnow):
@@ -133,6 +134,9 @@ class Desk(Operations, TeamDesk, Accounts, CmdbDesk):
         self.knowledge.import_config()
         self._cmdb = Cmdb(ctx, subscriptions, demands, outages)
         self._cmdb.sync()
+        changes = self._changes = Changes(ctx, customers, catalog, self._cmdb, approvals, outages, outbox)
+        execution.register(CHANGE_NOTICE, lambda job, _demand: (changes.run_notice(job), None))
+        execution.register(CHANGE_REMINDER, lambda job, _demand: (changes.run_reminder(job), None))
         self.host.desk_opened(self, ctx.on_error(None))
 
     @classmethod

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .announcement import Announcement, AnnouncementState
     from .assignment import Assignment
+    from .change import CHANGE_TRANSITIONS, ChangeDecision, ChangeRisk, ChangeState, PlannedChange
     from .customer import CIKind, ConfigurationItem, Customer, CustomerMatch
     from .demand import (
         FINAL_STATES,
@@ -39,6 +40,11 @@ _WHERE: dict[str, str] = {
     "A_COLLEAGUE": "review",
     "Actor": "journey",
     "Announcement": "announcement",
+    "CHANGE_TRANSITIONS": "change",
+    "ChangeDecision": "change",
+    "ChangeRisk": "change",
+    "ChangeState": "change",
+    "PlannedChange": "change",
     "Impact": "relationship",
     "ImpactedItem": "relationship",
     "Relationship": "relationship",
@@ -110,6 +116,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "A_COLLEAGUE",
+    "CHANGE_TRANSITIONS",
     "FINAL_STATES",
     "LIFECYCLES",
     "RATING_HIGH",
@@ -124,6 +131,9 @@ __all__ = [
     "AskType",
     "Assignment",
     "CIKind",
+    "ChangeDecision",
+    "ChangeRisk",
+    "ChangeState",
     "ConfigurationItem",
     "Customer",
     "CustomerMatch",
@@ -146,6 +156,7 @@ __all__ = [
     "Milestone",
     "MomentOfTruth",
     "PlanStep",
+    "PlannedChange",
     "PreferenceChange",
     "Preferences",
     "Prioritisation",

@@ -669,3 +669,43 @@ cmdb_sync = Table(
     Column("count", Integer, nullable=False),
     Column("synced_at", TS, nullable=False),
 )
+
+# Planned changes: work on services and configuration items in a window (see desk/changes.py).
+planned_changes = Table(
+    "planned_changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", String(256), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("services", JSON, nullable=False, default=list),
+    Column("items", JSON, nullable=False, default=list),
+    Column("window_start", TS, nullable=False),
+    Column("window_end", TS, nullable=False),
+    Column("risk", String(16), nullable=False),
+    Column("customer_impact", Boolean, nullable=False, default=True),
+    Column("approvers", JSON, nullable=False, default=list),
+    Column("state", String(16), nullable=False),
+    Column("owner", String(128), nullable=False, default=""),
+    Column("announcements", JSON, nullable=False, default=list),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("started_at", TS, nullable=True),
+    Column("ended_at", TS, nullable=True),
+    Column("noticed_at", TS, nullable=True),
+    Index(None, "window_start", "window_end"),
+)
+
+# One row per approver's decision on a change; ``decided_for`` is the approver it counts for.
+change_decisions = Table(
+    "change_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("change_id", Integer, ForeignKey("planned_changes.id", ondelete="CASCADE"), nullable=False),
+    Column("approver", String(128), nullable=False),
+    Column("on_behalf_of", String(128), nullable=True),
+    Column("decided_for", String(128), nullable=False),
+    Column("approved", Boolean, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("at", TS, nullable=False),
+    Index(None, "change_id", "decided_for", unique=True),
+)

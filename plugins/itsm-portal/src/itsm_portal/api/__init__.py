@@ -19,6 +19,7 @@ from . import (  # noqa: F401
     announcements,
     approvals,
     catalog,
+    changes,
     customers,
     demands,
     jobs,
