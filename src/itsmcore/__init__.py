@@ -85,6 +85,9 @@ if TYPE_CHECKING:
     from .model import (
         A_COLLEAGUE,
         FINAL_STATES,
+        Problem,
+        ProblemIncident,
+        ProblemState,
         LIFECYCLES,
         RATING_HIGH,
         RATING_LOW,
@@ -201,6 +204,9 @@ _WHERE: dict[str, str] = {
     "NotInTeam": "errors",
     "CONTRACT_VERSION": "hookspecs",
     "A_COLLEAGUE": "model",
+    "Problem": "model",
+    "ProblemIncident": "model",
+    "ProblemState": "model",
     "Actor": "model",
     "Announcement": "model",
     "AnnouncementState": "model",
@@ -283,6 +289,9 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "A_COLLEAGUE",
+    "Problem",
+    "ProblemIncident",
+    "ProblemState",
     "CONTRACT_VERSION",
     "FINAL_STATES",
     "LIFECYCLES",

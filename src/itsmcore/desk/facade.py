@@ -61,6 +61,7 @@ from .outages import FANOUT, FOLLOW_UP, Outages
 from .outbox import Outbox
 from .people import People
 from .preferences import PreferenceBook
+from .problems import ProblemDesk, Problems
 from .profiles import Profiles
 from .queue import JobQueue
 from .reviews import Reviews
@@ -74,7 +75,7 @@ from .teams import Teams
 from .tokens import ApiTokens
 
 
-class Desk(Operations, TeamDesk, Accounts, CmdbDesk):
+class Desk(Operations, TeamDesk, Accounts, CmdbDesk, ProblemDesk):
     """A deployment's service desk. Open with :meth:`open`; close when done."""
 
     def __init__(self, deployment: Deployment, engine: Engine, *, clock: Clock = utcnow):
@@ -133,6 +134,7 @@ class Desk(Operations, TeamDesk, Accounts, CmdbDesk):
         self.knowledge.import_config()
         self._cmdb = Cmdb(ctx, subscriptions, demands, outages)
         self._cmdb.sync()
+        self._problems = Problems(ctx, demands, book, journey, outages, self.knowledge, self._cmdb)
         self.host.desk_opened(self, ctx.on_error(None))
 
     @classmethod

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     )
     from .journey import Actor, Identity, JourneyEvent, MomentOfTruth, Stage
     from .knowledge import Article, ArticleState, ArticleVersion, EditConflict
+    from .problem import PROBLEM_MOVES, Problem, ProblemIncident, ProblemState
     from .preferences import PreferenceChange, Preferences, QuietHours
     from .profile import CustomerProfile, DemandSummary, Trend
     from .relationship import Impact, ImpactedItem, Relationship, RelationshipType
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 #: Each name and the module (under ``itsmcore.model``) that defines it.
 _WHERE: dict[str, str] = {
     "A_COLLEAGUE": "review",
+    "PROBLEM_MOVES": "problem",
+    "Problem": "problem",
+    "ProblemIncident": "problem",
+    "ProblemState": "problem",
     "Actor": "journey",
     "Announcement": "announcement",
     "Impact": "relationship",
@@ -110,6 +115,10 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "A_COLLEAGUE",
+    "PROBLEM_MOVES",
+    "Problem",
+    "ProblemIncident",
+    "ProblemState",
     "FINAL_STATES",
     "LIFECYCLES",
     "RATING_HIGH",
