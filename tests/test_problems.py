@@ -150,3 +150,61 @@ def test_bad_links_and_moves_are_refused_clearly(desk: Desk) -> None:
     assert desk.problem(problem.id).incidents == ()
     with pytest.raises(NotFound, match="not linked"):
         desk.unlink_problem_incident(problem.id, phone.id)
+
+
+def test_the_command_line_opens_links_and_resolves_a_problem(eagle5: Callable[..., Path], database_url: str) -> None:
+    config = eagle5(database_url)
+    with Desk.open(config) as desk:
+        ids = [desk.submit("failure", c, "CRM is down again", service="crm").demand.id for c in ("steve", "tony")]
+        ids.append(desk.submit("failure", "steve", "The CRM fails once more", service="crm").demand.id)
+        request = desk.submit("value", "steve", "", service="expensatron").demand.id
+    # the report suggests opening a problem for the three incidents of the CRM
+    code, out, err = run(config, "report", "repeat-incidents", "--format", "json")
+    assert code == 0, out + err
+    data = json.loads(out)
+    (group,) = [g for g in data["groups"] if g["service"] == "crm"]
+    assert group["incidents"] == 3 and group["not_linked"] == 3
+    assert data["suggestions"] == [
+        f'itsm problem new "Repeated incidents on crm" --service crm --link {ids[0]},{ids[1]},{ids[2]}'
+    ]
+    for fmt in ("table", "csv", "html"):
+        code, out, err = run(config, "report", "repeat-incidents", "--format", fmt)
+        assert code == 0 and "crm" in out, out + err
+
+    code, out, err = run(
+        config, "problem", "new", "CRM keeps failing", "--service", "crm", "--link", f"{ids[0]},{ids[1]}", "-q"
+    )
+    assert code == 0, out + err
+    pid = int(out.strip())
+    code, out, err = run(config, "problem", "link", str(pid), str(ids[2]))
+    assert code == 0 and f"linked #{ids[2]}" in out, out + err
+    # a request is refused, clearly, and nothing changes
+    code, out, err = run(config, "problem", "link", str(pid), str(request))
+    assert code != 0 and "is a request, not an incident" in err
+    # unknown problem: a clear error naming the open ones
+    code, out, err = run(config, "problem", "show", "999")
+    assert code != 0 and f"unknown problem 999; open problems: #{pid}" in err
+    code, out, err = run(
+        config, "problem", "known-error", str(pid), "--root-cause", "A full disk on crm-app-01.",
+        "--workaround", "Use the CRM mobile app meanwhile.", "--announce",
+    )  # fmt: skip
+    assert code == 0 and f"article known-error-{pid}" in out and "announcement" in out, out + err
+    code, out, err = run(config, "kb", "show", f"known-error-{pid}")
+    assert code == 0 and "Use the CRM mobile app meanwhile." in out, out + err
+    code, out, err = run(config, "problem", "show", str(pid), "--format", "json")
+    shown = json.loads(out)
+    assert shown["state"] == "known_error" and [i["demand"] for i in shown["incidents"]] == ids
+    assert shown["allowed"] == ["investigating", "resolved"]
+    code, out, err = run(config, "problem", "resolve", str(pid), "--resolution", "We cleaned up the disk.")
+    assert code == 0 and "asked to confirm" in out, out + err
+    # an invalid move: the allowed states are named
+    code, out, err = run(config, "problem", "investigate", str(pid))
+    assert code != 0 and "resolved" in err
+    code, out, err = run(config, "problem", "list", "--all", "--format", "json")
+    assert [p["id"] for p in json.loads(out)] == [pid]
+    code, out, err = run(config, "problem", "list")
+    assert code == 0 and "CRM keeps failing" not in out
+    code, out, err = run(config, "report", "repeat-incidents", "--format", "json")
+    assert json.loads(out)["suggestions"] == [], "the incidents are covered by a problem now"
+    with Desk.open(config) as desk:
+        assert all(desk.get(i).state is DemandState.RESOLVED for i in ids)

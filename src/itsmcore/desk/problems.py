@@ -14,6 +14,7 @@ first, written for their customers only (no subscriber hears of it).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import suppress
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -36,7 +37,7 @@ from .announcements import Book
 from .cmdb import Cmdb
 from .context import Context
 from .demands import Demands
-from .journey import Journey
+from .journey import Journey, acting
 from .knowledge import Knowledge
 from .outages import Outages
 
@@ -45,6 +46,12 @@ PL = t.problem_links
 MAX_TITLE = 300
 #: States of an incident its problem's resolution resolves (and asks its customer to confirm).
 _OPEN_INCIDENT = ("new", "in_progress")
+
+
+def _who(actor: str) -> str:
+    """Who acts, for the record: the person acting (the CLI's agent, the portal's), else ``actor``."""
+    person = acting()
+    return person.login if person is not None and actor == Actor.AGENT else actor
 
 
 def article_key(problem_id: int) -> str:
@@ -171,7 +178,7 @@ class Problems:
                     state=str(ProblemState.NEW),
                     article_key=None,
                     resolution="",
-                    opened_by=actor,
+                    opened_by=_who(actor),
                     opened_at=now,
                     updated_at=now,
                 )
@@ -209,7 +216,7 @@ class Problems:
                         demand_id=demand_id,
                         announcement_id=None,
                         other_service=other,
-                        linked_by=actor,
+                        linked_by=_who(actor),
                         linked_at=now,
                     )
                 )
@@ -255,7 +262,7 @@ class Problems:
                 demand_id=None,
                 announcement_id=announcement_id,
                 other_service=False,
-                linked_by=actor,
+                linked_by=_who(actor),
                 linked_at=now,
             )
         )
@@ -308,7 +315,7 @@ class Problems:
                 workaround=workaround.strip(),
                 article_key=key,
             )
-        self._publish(problem, key, workaround.strip(), actor)
+        self._publish(problem, key, workaround.strip(), _who(actor))
         return self.get(problem_id)
 
     def _publish(self, problem: Problem, key: str, workaround: str, actor: str) -> None:
@@ -412,10 +419,8 @@ class Problems:
                     self.book.mark_affected(conn, aid, r.customer_id, now)
                 open_anns.add(aid)
         for aid in sorted(open_anns):
-            try:
+            with suppress(Conflict):  # resolved by someone else meanwhile: its customers were told then
                 self.outages.resolve(aid, resolution)
-            except Conflict:  # resolved by someone else meanwhile: its customers were told then
-                pass
         return self.get(problem_id)
 
 

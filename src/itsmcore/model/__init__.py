@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     )
     from .journey import Actor, Identity, JourneyEvent, MomentOfTruth, Stage
     from .knowledge import Article, ArticleState, ArticleVersion, EditConflict
-    from .problem import PROBLEM_MOVES, Problem, ProblemIncident, ProblemState
     from .preferences import PreferenceChange, Preferences, QuietHours
+    from .problem import PROBLEM_MOVES, Problem, ProblemIncident, ProblemState
     from .profile import CustomerProfile, DemandSummary, Trend
     from .relationship import Impact, ImpactedItem, Relationship, RelationshipType
     from .review import A_COLLEAGUE, RATING_HIGH, RATING_LOW, Review, ReviewSummary
@@ -115,12 +115,9 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "A_COLLEAGUE",
-    "PROBLEM_MOVES",
-    "Problem",
-    "ProblemIncident",
-    "ProblemState",
     "FINAL_STATES",
     "LIFECYCLES",
+    "PROBLEM_MOVES",
     "RATING_HIGH",
     "RATING_LOW",
     "Actor",
@@ -159,6 +156,9 @@ __all__ = [
     "Preferences",
     "Prioritisation",
     "Priority",
+    "Problem",
+    "ProblemIncident",
+    "ProblemState",
     "QuietHours",
     "ReachedMilestone",
     "Relationship",
