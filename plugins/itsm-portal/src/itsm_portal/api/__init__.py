@@ -23,6 +23,7 @@ from . import (  # noqa: F401
     demands,
     jobs,
     knowledge,
+    problem_records,
     reports,
     reviews,
     surveys,
