@@ -554,13 +554,14 @@ def create_app(
         desk = _Desk.open(config)
     portal = Portal(desk, settings or portal_settings(desk), owns_desk=owns)
 
-    from . import api, approval_links, desk_people, knowledge_pages, preferences, team_views, views
+    from . import api, approval_links, desk_people, knowledge_pages, preferences, problem_pages, team_views, views
 
     routes = [
         Route("/healthz", healthz),
         Mount("/api/v1", routes=api.routes()),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         *knowledge_pages.routes(),
+        *problem_pages.routes(),
         *views.routes(),
         *team_views.routes(),
         *desk_people.routes(),
