@@ -208,3 +208,48 @@ def test_the_command_line_opens_links_and_resolves_a_problem(eagle5: Callable[..
     assert json.loads(out)["suggestions"] == [], "the incidents are covered by a problem now"
     with Desk.open(config) as desk:
         assert all(desk.get(i).state is DemandState.RESOLVED for i in ids)
+
+
+PHONE_SERVICE = """
+[asks.device]
+type = "device"
+label = "Which phone"
+
+[[services]]
+key = "phone"
+name = "My phone"
+description = "Your company phone."
+kind = "failure"
+asks = ["device"]
+"""
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_repeat_incidents_are_grouped_by_the_device_named(
+    write_deployment: Callable[..., Path], db: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = str(request.getfixturevalue("itsm_postgres_url")) if db == "postgresql" else f"sqlite:///{tmp_path}/itsm.db"
+    config = write_deployment(database=url, services=PHONE_SERVICE)
+    with Desk.open(config, entry_points=False) as desk:
+        on_phone = [
+            desk.submit(
+                "failure", "steve", f"It drops calls ({n})", service="phone", answers={"device": "ci-phone-steve"}
+            ).demand.id
+            for n in range(3)
+        ]
+    code, out, err = run(config, "report", "repeat-incidents", "--format", "json", "--threshold", "3")
+    assert code == 0, out + err
+    (group,) = json.loads(out)["groups"]
+    assert (group["service"], group["ci"], group["incidents"], group["open"]) == ("phone", "ci-phone-steve", 3, 3)
+    assert json.loads(out)["suggestions"] == [
+        f'itsm problem new "Repeated incidents on ci-phone-steve" --service phone --ci ci-phone-steve --link {",".join(map(str, on_phone))}'
+    ]
+    code, out, err = run(config, "report", "repeat-incidents", "--format", "csv")
+    assert code == 0 and "ci-phone-steve" in out, out + err
+    # the suggested command opens the problem, the item recorded beside its service
+    code, out, err = run(config, "problem", "new", "Steve's phone drops calls", "--service", "phone", "--ci",
+                         "ci-phone-steve", "--link", ",".join(map(str, on_phone)), "-q")  # fmt: skip
+    assert code == 0, out + err
+    with Desk.open(config, entry_points=False) as desk:
+        problem = desk.problem(int(out))
+        assert (problem.services, problem.cis, len(problem.incidents)) == (("phone",), ("ci-phone-steve",), 3)

@@ -9,12 +9,12 @@ the command that opens the problem with them linked.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
 
 import attrs
-from sqlalchemy import select
+from sqlalchemy import case, func, null, select
 
 from ..store import tables as t
 from .query import Scope, and_all
@@ -34,20 +34,21 @@ class RepeatGroup:
 
     service: str
     ci: str | None
-    incidents: tuple[int, ...]
-    unlinked: tuple[int, ...]  # not yet linked to any problem
+    incidents: int
+    unlinked: int  # not yet linked to any problem
     open: int
     first: datetime
     last: datetime
     problems: tuple[int, ...]  # problems its incidents are linked to
     suggest: bool
+    unlinked_ids: tuple[int, ...] = ()  # the incidents no problem covers, for a suggestion
 
     @property
     def command(self) -> str:
         """The command that opens a problem for the group's incidents no problem covers."""
-        where = f"--ci {self.ci}" if self.ci else f"--service {self.service}"
+        where = f"--service {self.service}" + (f" --ci {self.ci}" if self.ci else "")
         what = f"Repeated incidents on {self.ci or self.service}"
-        return f'itsm problem new "{what}" {where} --link {",".join(str(i) for i in self.unlinked)}'
+        return f'itsm problem new "{what}" {where} --link {",".join(str(i) for i in self.unlinked_ids)}'
 
 
 @attrs.frozen(kw_only=True)
@@ -62,52 +63,85 @@ class RepeatReport:
 
 
 def repeat_incidents(desk: Desk, scope: Scope, *, threshold: int = 3) -> RepeatReport:
-    """Incidents in ``scope`` grouped by service and item, most first; those worth a problem are marked."""
-    devices = {a.name for s in desk.config.services for a in s.asks if str(a.type) == "device"}
-    scoped = attrs.evolve(scope, kind="failure")
-    with desk.engine.connect() as conn:
-        found = conn.execute(
-            select(D.c.id, D.c.service_key, D.c.answers, D.c.state, D.c.created_at)
-            .where(and_all(scoped.demand_filter()))
-            .order_by(D.c.id)
-        ).all()
-        links: dict[int, set[int]] = defaultdict(set)
-        for did, pid in conn.execute(select(PL.c.demand_id, PL.c.problem_id).where(PL.c.demand_id.is_not(None))):
-            links[int(did)].add(int(pid))
-    groups: dict[tuple[str, str | None], list[Any]] = defaultdict(list)
-    for r in found:
-        answers = r.answers or {}
-        ci = next((str(answers[n]) for n in sorted(devices) if answers.get(n)), None)
-        groups[(r.service_key or "(no service)", ci)].append(r)
-    out = []
-    for (service, ci), rs in groups.items():
-        ids = tuple(r.id for r in rs)
-        unlinked = tuple(i for i in ids if not links.get(i))
-        problems = tuple(sorted({p for i in ids for p in links.get(i, ())}))
-        out.append(
-            RepeatGroup(
-                service=service,
-                ci=ci,
-                incidents=ids,
-                unlinked=unlinked,
-                open=sum(1 for r in rs if r.state in ("new", "in_progress")),
-                first=min(r.created_at for r in rs),
-                last=max(r.created_at for r in rs),
-                problems=problems,
-                suggest=len(unlinked) >= threshold and service != "(no service)",
-            )
+    """Incidents in ``scope`` grouped by service and item, most first; those worth a problem are marked.
+
+    One grouping query does the counting; the incidents of a suggested group and the
+    problems of each group are read afterwards, from the few rows they concern.
+    """
+    devices = sorted({a.name for s in desk.config.services for a in s.asks if str(a.type) == "device"})
+    where = and_all(attrs.evolve(scope, kind="failure").demand_filter())
+    ci_expr: Any = func.coalesce(*(D.c.answers[n].as_string() for n in devices), null()) if devices else null()
+    ci = ci_expr.label("ci")
+    by_ci = [ci_expr] if devices else []  # PostgreSQL refuses a constant in GROUP BY
+    linked = select(PL.c.demand_id).where(PL.c.demand_id.is_not(None)).distinct().subquery()
+    is_open = case((D.c.state.in_(("new", "in_progress")), 1), else_=0)
+    unlinked = case((linked.c.demand_id.is_(None), 1), else_=0)
+    grouped = (
+        select(
+            D.c.service_key,
+            ci,
+            func.count(),
+            func.sum(unlinked),
+            func.sum(is_open),
+            func.min(D.c.created_at),
+            func.max(D.c.created_at),
         )
-    out.sort(key=lambda g: (-len(g.incidents), g.service, g.ci or ""))
+        .select_from(D.outerjoin(linked, linked.c.demand_id == D.c.id))
+        .where(where)
+        .group_by(D.c.service_key, *by_ci)
+    )
+    out: list[RepeatGroup] = []
+    with desk.engine.connect() as conn:
+        rows = conn.execute(grouped).all()
+        problems: dict[tuple[str | None, str | None], set[int]] = defaultdict(set)
+        for service, item, pid in conn.execute(
+            select(D.c.service_key, ci, PL.c.problem_id).join(PL, PL.c.demand_id == D.c.id).where(where).distinct()
+        ):
+            problems[(service, item or None)].add(int(pid))
+        wanted = {(r[0], r[1] or None) for r in rows if int(r[3] or 0) >= threshold and r[0] is not None}
+        free_ids: dict[tuple[str | None, str | None], list[int]] = defaultdict(list)
+        if wanted:  # the incidents no problem covers, of the groups worth a problem: one query
+            for service, item, did in conn.execute(
+                select(D.c.service_key, ci, D.c.id)
+                .select_from(D.outerjoin(linked, linked.c.demand_id == D.c.id))
+                .where(where, linked.c.demand_id.is_(None))
+                .order_by(D.c.id)
+            ):
+                if (service, item or None) in wanted:
+                    free_ids[(service, item or None)].append(int(did))
+        for service, item, n, free, n_open, first, last in rows:
+            item = item or None
+            suggest = (service, item) in wanted
+            ids = tuple(free_ids.get((service, item), ()))
+            out.append(
+                RepeatGroup(
+                    service=service or "(no service)",
+                    ci=item,
+                    incidents=int(n),
+                    unlinked=int(free or 0),
+                    open=int(n_open or 0),
+                    first=_utc(first),
+                    last=_utc(last),
+                    problems=tuple(sorted(problems.get((service, item), ()))),
+                    suggest=suggest,
+                    unlinked_ids=ids,
+                )
+            )
+    out.sort(key=lambda g: (-g.incidents, g.service, g.ci or ""))
     return RepeatReport(scope=scope, threshold=threshold, groups=out)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def _group_dict(g: RepeatGroup) -> dict[str, Any]:
     return {
         "service": g.service,
         "ci": g.ci,
-        "incidents": len(g.incidents),
+        "incidents": g.incidents,
         "open": g.open,
-        "not_linked": len(g.unlinked),
+        "not_linked": g.unlinked,
         "problems": list(g.problems),
         "first": g.first.isoformat(timespec="seconds"),
         "last": g.last.isoformat(timespec="seconds"),
@@ -119,7 +153,7 @@ def as_dict(r: RepeatReport) -> dict[str, Any]:
     return {
         "scope": r.scope.describe(),
         "threshold": r.threshold,
-        "groups": [{**_group_dict(g), "incident_ids": list(g.incidents)} for g in r.groups],
+        "groups": [_group_dict(g) for g in r.groups],
         "suggestions": [g.command for g in r.suggestions],
     }
 
@@ -139,7 +173,7 @@ def table(console: Console, r: RepeatReport) -> None:
         tab.add_column(col)
     for g in r.groups:
         tab.add_row(
-            esc(g.service), esc(g.ci or "-"), str(len(g.incidents)), str(g.open), str(len(g.unlinked)),
+            esc(g.service), esc(g.ci or "-"), str(g.incidents), str(g.open), str(g.unlinked),
             ", ".join(f"#{p}" for p in g.problems) or "-", g.last.strftime("%Y-%m-%d %H:%M"),
         )  # fmt: skip
     console.print(tab if r.groups else "No incidents in this period.")
@@ -160,9 +194,9 @@ def html(r: RepeatReport) -> str:
             for c in (
                 g.service,
                 g.ci or "-",
-                len(g.incidents),
+                g.incidents,
                 g.open,
-                len(g.unlinked),
+                g.unlinked,
                 ", ".join(f"#{p}" for p in g.problems) or "-",
                 g.last.strftime("%Y-%m-%d %H:%M"),
             )
