@@ -64,3 +64,24 @@ def test_an_agent_runs_a_problem_from_the_desk(sign_in: Callable[..., TestClient
 def test_customers_cannot_use_the_problem_pages(sign_in: Callable[..., TestClient]) -> None:
     c = sign_in("steve")
     assert c.get("/desk/problems").status_code in (403, 404)
+
+
+def test_an_incident_is_linked_from_its_own_page(sign_in: Callable[..., TestClient], desk: Desk) -> None:
+    incident = desk.submit("failure", "steve", "The CRM will not load", service="crm").demand.id
+    request = desk.submit("value", "steve", "", service="expensatron").demand.id
+    problem = desk.open_problem("CRM keeps failing", services=["crm"])
+    agent = sign_in("patrick")
+    token = csrf_of(agent, f"/desk/demands/{incident}")
+    assert "Link to a problem" in agent.get(f"/desk/demands/{incident}").text
+    assert "Link to a problem" not in agent.get(f"/desk/demands/{request}").text, "only incidents"
+    r = agent.post(f"/desk/demands/{incident}/problem", data={"csrf": token, "problem": str(problem.id)})
+    assert r.status_code == 303 and [i.demand_id for i in desk.problem(problem.id).incidents] == [incident]
+    page = agent.get(f"/desk/demands/{incident}")
+    assert f'href="/desk/problems/{problem.id}"' in page.text and "CRM keeps failing" in page.text
+    # the link is on the incident's journey, naming the agent who made it
+    (event,) = [e for e in desk.journey(incident) if e.kind == "problem"]
+    assert event.by is not None and event.by.login == "patrick"
+    r = agent.post(
+        f"/desk/demands/{request}/problem", data={"csrf": token, "problem": str(problem.id)}, follow_redirects=True
+    )
+    assert "not an incident" in r.text

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from .acting import acting
 from .app import call, checked_form, field, need_agent, portal_of
 from .views import render, say
 
@@ -37,8 +38,9 @@ def _numbers(value: str) -> tuple[int, ...] | None:
     return tuple(out)
 
 
-def _pid(request: Request) -> int:
-    value = request.path_params["pid"]
+def _pid(request: Request, name: str = "pid") -> int:
+    """A record number from the path (a problem's, or with ``name`` a demand's); anything else is 404."""
+    value = request.path_params[name]
     if not (value.isascii() and value.isdigit() and len(value) <= 18):
         raise HTTPException(404)
     return int(value)
@@ -77,7 +79,7 @@ async def desk_problems(
 async def desk_problem_new(request: Request) -> Response:
     me = await need_agent(request)
     form = await checked_form(request)
-    desk = portal_of(request).desk
+    desk = acting(portal_of(request).desk, me)  # the agent named on every event they record
     values = {k: field(form, k) for k in NEW_FIELDS}
     incidents = _numbers(values["incidents"])
     if incidents is None:
@@ -137,7 +139,7 @@ async def desk_problem_action(request: Request) -> Response:
     """Link, unlink, investigate, known error, announce, resolve: each a form posting here."""
     me = await need_agent(request)
     form = await checked_form(request)
-    desk = portal_of(request).desk
+    desk = acting(portal_of(request).desk, me)  # the agent named on every event they record
     pid = _pid(request)
     action = request.path_params["action"]
     values = {k: field(form, k) for k in ("demand", "root_cause", "workaround", "estimate", "resolution")}
@@ -181,8 +183,27 @@ async def desk_problem_action(request: Request) -> Response:
     return RedirectResponse(f"/desk/problems/{pid}", status_code=303)
 
 
+async def desk_demand_problem(request: Request) -> Response:
+    """Link the incident whose page this is to a problem chosen by number (the form on the desk's demand page)."""
+    me = await need_agent(request)
+    form = await checked_form(request)
+    desk = acting(portal_of(request).desk, me)
+    did = _pid(request, "did")
+    numbers = _numbers(field(form, "problem"))
+    if not numbers:
+        say(request, "Give the problem's number, e.g. 3 (see Problems).")
+        return RedirectResponse(f"/desk/demands/{did}", status_code=303)
+    try:
+        p = await call(desk.link_problem_incident, numbers[0], did, actor=me.id)
+        say(request, f"Linked to problem {p.id}: {p.title}.")
+    except (InvalidInput, NotFound, Conflict) as e:
+        say(request, str(e))
+    return RedirectResponse(f"/desk/demands/{did}", status_code=303)
+
+
 def routes() -> list[Route]:
     return [
+        Route("/desk/demands/{did}/problem", desk_demand_problem, methods=["POST"]),
         Route("/desk/problems", desk_problems, methods=["GET"]),
         Route("/desk/problems", desk_problem_new, methods=["POST"]),
         Route("/desk/problems/{pid}", desk_problem, methods=["GET"]),
