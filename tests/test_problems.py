@@ -253,3 +253,19 @@ def test_repeat_incidents_are_grouped_by_the_device_named(
     with Desk.open(config, entry_points=False) as desk:
         problem = desk.problem(int(out))
         assert (problem.services, problem.cis, len(problem.incidents)) == (("phone",), ("ci-phone-steve",), 3)
+
+
+def test_a_known_error_recorded_again_saves_a_new_version_of_its_article(desk: Desk) -> None:
+    problem = desk.open_problem("VPN drops every hour " + "x" * 270, services=["crm"])
+    desk.known_error(problem.id, root_cause="A key expires.", workaround="Reconnect.")
+    key = f"known-error-{problem.id}"
+    assert len(desk.knowledge.get(key).title) <= 300
+    desk.investigate_problem(problem.id)
+    desk.known_error(problem.id, root_cause="The key lifetime is an hour.", workaround="Use the other gateway.")
+    article = desk.knowledge.get(key)
+    assert article.version == 3 and "Use the other gateway." in article.body
+    assert str(article.state) == "published"
+    desk.resolve_problem(problem.id, "The key now lasts a day.")
+    with pytest.raises(Conflict):
+        desk.known_error(problem.id, root_cause="x", workaround="Something else.")
+    assert desk.knowledge.get(key).version == 3, "a refused move publishes nothing"

@@ -25,6 +25,7 @@ from ..model import (
     PROBLEM_MOVES,
     Actor,
     Announcement,
+    Article,
     ArticleState,
     DemandKind,
     Link,
@@ -270,7 +271,8 @@ class Problems:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _move(self, conn: Connection, problem: Problem, target: ProblemState, **values: Any) -> None:
+    def _check_move(self, problem: Problem, target: ProblemState) -> None:
+        """Conflict naming the allowed states unless the lifecycle lets ``problem`` move to ``target``."""
         if target not in PROBLEM_MOVES[problem.state]:
             allowed = sorted(str(s) for s in PROBLEM_MOVES[problem.state])
             where = f"it can only go to {', '.join(allowed)}" if allowed else "it stays there"
@@ -279,6 +281,9 @@ class Problems:
                 state=str(problem.state),
                 allowed=allowed,
             )
+
+    def _move(self, conn: Connection, problem: Problem, target: ProblemState, **values: Any) -> None:
+        self._check_move(problem, target)
         done = conn.execute(
             update(P)
             .where(P.c.id == problem.id, P.c.state == str(problem.state))
@@ -306,6 +311,8 @@ class Problems:
         if errors:
             raise InvalidAnswers(errors)
         key = article_key(problem_id)
+        self._check_move(problem, ProblemState.KNOWN_ERROR)  # refused before anything is published
+        self._publish(problem, key, workaround.strip(), _who(actor))
         with self.ctx.engine.begin() as conn:
             self._move(
                 conn,
@@ -315,16 +322,17 @@ class Problems:
                 workaround=workaround.strip(),
                 article_key=key,
             )
-        self._publish(problem, key, workaround.strip(), _who(actor))
         return self.get(problem_id)
 
     def _publish(self, problem: Problem, key: str, workaround: str, actor: str) -> None:
-        title = f"Known problem: {problem.title}"
+        title = f"Known problem: {problem.title}"[:MAX_TITLE]
         body = (f"{problem.description.strip()}\n\n" if problem.description.strip() else "") + (
             f"## What you can do meanwhile\n\n{workaround}\n"
         )
-        found = self.knowledge.articles(state=None)
-        current = next((a for a in found if a.key == key), None)
+        try:
+            current: Article | None = self.knowledge.get(key)
+        except NotFound:
+            current = None
         note = f"workaround of known error #{problem.id}"
         if current is None:
             current = self.knowledge.create(
