@@ -428,6 +428,46 @@ def change_journey(desk: Desk, say: Callable[[str], None]) -> int:
     return q.id
 
 
+def problem_journey(desk: Desk, say: Callable[[str], None]) -> int:
+    """The CRM's pipeline report keeps coming out empty: a problem, a known error and its article, the fix."""
+    from .reports import Scope
+    from .reports.repeats import repeat_incidents
+
+    reports = (
+        ("steve", "My CRM pipeline report is empty"),
+        ("tony", "The pipeline report shows no deals"),
+        ("steve", "Pipeline report empty again this morning"),
+    )
+    ids = [desk.submit("failure", who, text, service="crm", channel="portal").demand.id for who, text in reports]
+    say(f"Steve and Tony report an empty CRM pipeline report, three times: {', '.join(f'#{i}' for i in ids)}.")
+    suggested = repeat_incidents(desk, Scope(service="crm")).suggestions
+    if suggested:
+        say(f"'itsm report repeat-incidents' suggests: {suggested[0].command}")
+    with desk.acting_as("patrick"):
+        problem = desk.open_problem("The CRM pipeline report comes out empty", cis=["crm-app-01"], incidents=ids)
+        say(
+            f"Patrick opens problem {problem.id} on the server crm-app-01 (it reaches {', '.join(problem.services)})"
+            f" with the {len(problem.incidents)} incidents linked."
+        )
+        desk.investigate_problem(problem.id)
+        problem = desk.known_error(
+            problem.id,
+            root_cause="The nightly export on crm-app-01 stops at a locked row.",
+            workaround="Run the report for yesterday; today's deals show after the export at 10 am.",
+        )
+    article = desk.knowledge.get(problem.article_key or "")
+    say(f"A known error: {problem.root_cause} Its workaround is published as the article '{article.title}'.")
+    found = desk.knowledge.search("pipeline report empty", customer="tony")
+    say(
+        "Tony searches 'pipeline report empty' and finds: "
+        + ("; ".join(h.article.title for h in found[:2]) or "nothing")
+    )
+    with desk.acting_as("patrick"):
+        desk.resolve_problem(problem.id, "The nightly export now skips locked rows.")
+    say(f"Problem {problem.id} is resolved; Steve's #{ids[0]} says: {desk.customer_status(ids[0]).text}")
+    return ids[0]
+
+
 def _asks(desk: Desk, question: str) -> str:
     """Steve's question in the portal, and the answer he gets on the page."""
     q = desk.submit("information", "steve", question, channel="portal").demand
@@ -497,6 +537,7 @@ def run_demo(
                     functools.partial(knowledge_journey, config=config),
                 ),
                 ("Planned change: will the quote system upgrade be done in time?", change_journey),
+                ("Problems: the pipeline report keeps coming out empty", problem_journey),
             ):
                 console.rule(title)
                 did = journey(desk, say=console.print)

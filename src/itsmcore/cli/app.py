@@ -24,6 +24,7 @@ from .deployment import check, init, plugins
 from .jobs import jobs
 from .kb import kb
 from .plugin import plugin
+from .problem import problem
 from .queue import queue
 from .report import report  # click only; the reports load when one runs
 from .sla import sla
@@ -49,6 +50,7 @@ for _command in (
     jobs,
     announcement,
     kb,
+    problem,
     api_token,
     subscription,
     survey,

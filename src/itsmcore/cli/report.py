@@ -496,3 +496,29 @@ def knowledge(ctx: click.Context, fmt: str, output: Path | None, where: Where, t
         html=lambda: k.html(r),
         table=lambda console: k.table(console, r),
     )
+
+
+@report.command("repeat-incidents")
+@scope_options
+@click.option(
+    "--threshold",
+    type=click.IntRange(min=2),
+    default=3,
+    show_default=True,
+    help="Suggest a problem from this many incidents of one service and item that no problem covers.",
+)
+@click.pass_context
+def repeat_incidents(ctx: click.Context, fmt: str, output: Path | None, where: Where, threshold: int) -> None:
+    """Incidents by service and configuration item, and the problems to open for them ('itsm problem new ...')."""
+    from ..reports import repeats
+
+    desk = open_desk(ctx)
+    r = repeats.repeat_incidents(desk, _scope(desk, where), threshold=threshold)
+    _show(
+        fmt,
+        output,
+        data=lambda: repeats.as_dict(r),
+        rows=lambda: repeats.as_dicts(r),
+        html=lambda: repeats.html(r),
+        table=lambda console: repeats.table(console, r),
+    )

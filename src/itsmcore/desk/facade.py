@@ -62,6 +62,7 @@ from .outages import FANOUT, FOLLOW_UP, Outages
 from .outbox import Outbox
 from .people import People
 from .preferences import PreferenceBook
+from .problems import ProblemDesk, Problems
 from .profiles import Profiles
 from .queue import JobQueue
 from .reviews import Reviews
@@ -75,7 +76,7 @@ from .teams import Teams
 from .tokens import ApiTokens
 
 
-class Desk(Operations, TeamDesk, Accounts, CmdbDesk, ChangesDesk):
+class Desk(Operations, TeamDesk, Accounts, CmdbDesk, ChangesDesk, ProblemDesk):
     """A deployment's service desk. Open with :meth:`open`; close when done."""
 
     def __init__(self, deployment: Deployment, engine: Engine, *, clock: Clock = utcnow):
@@ -137,6 +138,7 @@ class Desk(Operations, TeamDesk, Accounts, CmdbDesk, ChangesDesk):
         changes = self._changes = Changes(ctx, customers, catalog, self._cmdb, approvals, outages, outbox)
         execution.register(CHANGE_NOTICE, lambda job, _demand: (changes.run_notice(job), None))
         execution.register(CHANGE_REMINDER, lambda job, _demand: (changes.run_reminder(job), None))
+        self._problems = Problems(ctx, demands, book, journey, outages, self.knowledge, self._cmdb)
         self.host.desk_opened(self, ctx.on_error(None))
 
     @classmethod

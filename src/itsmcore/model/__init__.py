@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .journey import Actor, Identity, JourneyEvent, MomentOfTruth, Stage
     from .knowledge import Article, ArticleState, ArticleVersion, EditConflict
     from .preferences import PreferenceChange, Preferences, QuietHours
+    from .problem import PROBLEM_MOVES, Problem, ProblemIncident, ProblemState
     from .profile import CustomerProfile, DemandSummary, Trend
     from .relationship import Impact, ImpactedItem, Relationship, RelationshipType
     from .review import A_COLLEAGUE, RATING_HIGH, RATING_LOW, Review, ReviewSummary
@@ -38,6 +39,10 @@ if TYPE_CHECKING:
 #: Each name and the module (under ``itsmcore.model``) that defines it.
 _WHERE: dict[str, str] = {
     "A_COLLEAGUE": "review",
+    "PROBLEM_MOVES": "problem",
+    "Problem": "problem",
+    "ProblemIncident": "problem",
+    "ProblemState": "problem",
     "Actor": "journey",
     "Announcement": "announcement",
     "CHANGE_TRANSITIONS": "change",
@@ -119,6 +124,7 @@ __all__ = [
     "CHANGE_TRANSITIONS",
     "FINAL_STATES",
     "LIFECYCLES",
+    "PROBLEM_MOVES",
     "RATING_HIGH",
     "RATING_LOW",
     "Actor",
@@ -161,6 +167,9 @@ __all__ = [
     "Preferences",
     "Prioritisation",
     "Priority",
+    "Problem",
+    "ProblemIncident",
+    "ProblemState",
     "QuietHours",
     "ReachedMilestone",
     "Relationship",

@@ -27,6 +27,8 @@ from .consistency import as_dicts as consistency_dicts
 from .failure import as_dicts as failure_dicts
 from .journeys import as_dict as journeys_dict
 from .outside_in import as_dict as outside_in_dict
+from .repeats import as_dict as repeats_dict
+from .repeats import repeat_incidents
 from .reviews import as_dicts as review_dicts
 from .surveys import as_dicts as survey_dicts
 from .trends import as_dict as trends_dict
@@ -59,6 +61,7 @@ _REPORTS: dict[str, Callable[[Desk, Scope], Any]] = {
     "failure-demand": lambda desk, scope: failure_dicts(failure_demand_report(desk, scope)),
     "consistency": lambda desk, scope: consistency_dicts(consistency_report(desk, scope)),
     "trends": lambda desk, scope: trends_dict(trend_report(desk, scope)),
+    "repeat-incidents": lambda desk, scope: repeats_dict(repeat_incidents(desk, scope)),
 }
 
 #: The names :func:`report_data` knows.

@@ -709,3 +709,40 @@ change_decisions = Table(
     Column("at", TS, nullable=False),
     Index(None, "change_id", "decided_for", unique=True),
 )
+
+# Problems and known errors: the cause behind repeated incidents (``itsm problem``).
+problems = Table(
+    "problems",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title", String(300), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("services", JSON, nullable=False),
+    Column("cis", JSON, nullable=False),
+    Column("root_cause", Text, nullable=False, default=""),
+    Column("workaround", Text, nullable=False, default=""),
+    Column("state", String(16), nullable=False),
+    Column("article_key", String(128)),
+    Column("resolution", Text, nullable=False, default=""),
+    Column("opened_by", String(128), nullable=False, default=""),
+    Column("opened_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("resolved_at", TS),
+    Index(None, "state"),
+)
+
+# What a problem is linked to: an incident (``demand_id``) or an announcement, one row each.
+problem_links = Table(
+    "problem_links",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("problem_id", Integer, ForeignKey("problems.id"), nullable=False),
+    Column("demand_id", Integer, ForeignKey("demands.id")),
+    Column("announcement_id", Integer, ForeignKey("announcements.id")),
+    Column("other_service", Boolean, nullable=False, default=False),
+    Column("linked_by", String(128), nullable=False, default=""),
+    Column("linked_at", TS, nullable=False),
+    Index(None, "problem_id", "demand_id", unique=True),
+    Index(None, "problem_id", "announcement_id", unique=True),
+    Index(None, "demand_id"),
+)

@@ -554,7 +554,17 @@ def create_app(
         desk = _Desk.open(config)
     portal = Portal(desk, settings or portal_settings(desk), owns_desk=owns)
 
-    from . import api, approval_links, change_pages, desk_people, knowledge_pages, preferences, team_views, views
+    from . import (
+        api,
+        approval_links,
+        change_pages,
+        desk_people,
+        knowledge_pages,
+        preferences,
+        problem_pages,
+        team_views,
+        views,
+    )
 
     routes = [
         Route("/healthz", healthz),
@@ -562,6 +572,7 @@ def create_app(
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         *knowledge_pages.routes(),
         *change_pages.routes(),
+        *problem_pages.routes(),
         *views.routes(),
         *team_views.routes(),
         *desk_people.routes(),

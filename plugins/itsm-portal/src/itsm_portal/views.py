@@ -1136,6 +1136,7 @@ async def desk_demand(
             "approver": _expected_approver(view),
             "review": await call(desk.review_of, view.demand.id),
             "clocks": await call(desk.service_clocks, view.demand.id),
+            "problems": await call(desk.problems_of_demand, view.demand.id),
             "errors": errors or {},
             **({"flash": notice} if notice else {}),
         },

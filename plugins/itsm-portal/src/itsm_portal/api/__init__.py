@@ -24,6 +24,7 @@ from . import (  # noqa: F401
     demands,
     jobs,
     knowledge,
+    problem_records,
     reports,
     reviews,
     surveys,
