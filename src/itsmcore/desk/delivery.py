@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, insert, select
 
 from ..components import ActionResult, Channel, Message
 from ..errors import Deferred
+from ..i18n import Translator, translator
 from ..model import Customer, Demand, Link, Priority
 from ..model.job import Job
 from ..store import tables as t
@@ -63,6 +64,8 @@ class Delivery:
         # message of a purpose may go to them (None: now): the desk plugs its preferences in here
         self.channel_order: Callable[[Customer], Sequence[str]] = lambda c: c.preferred_channels
         self.hold_until: Callable[[Customer, str, bool], datetime | None] = lambda c, purpose, urgent: None
+        #: The customer's language: a job's message kept as ``say`` (see :mod:`itsmcore.i18n`) is rendered in it.
+        self.translator_for: Callable[[Customer], Translator] = lambda c: translator()
 
     def run_notify(self, job: Job, demand: Demand | None) -> tuple[ActionResult, dict[str, Any]]:
         """Send a notify job's message; the messages row is for the caller to write when the job is marked done."""
@@ -77,10 +80,17 @@ class Delivery:
         links = tuple(Link(title=x["title"], url=x["url"]) for x in p.get("links", []))
         for provide in self.link_providers:
             links += tuple(provide(job, customer, demand))
+        subject, text = p.get("subject", ""), p.get("text", "")
+        said = p.get("say")
+        if said:
+            tr = self.translator_for(customer)
+            if not tr.english:
+                subject, text = tr.render(said.get("subject", subject)), tr.render(said.get("text", text))
+                links = tuple(Link(title=tr(x.title), url=x.url) for x in links)
         name, address, note, row = self._send(
             customer,
-            subject=p.get("subject", ""),
-            text=p.get("text", ""),
+            subject=subject,
+            text=text,
             links=links,
             channel=channel,
             demand_id=job.demand_id,

@@ -105,11 +105,13 @@ class Desk(Operations, TeamDesk, Accounts, CmdbDesk):
         prefs = self._preferences = PreferenceBook(ctx, customers, delivery.channels)
         delivery.channel_order = lambda c: prefs.get(c).channels
         delivery.hold_until = prefs.hold_until
+        delivery.translator_for = prefs.translator
         surveys.opted_in = lambda customer_id: prefs.get(customer_id).surveys
         self._profiles = Profiles(ctx, customers, demands, book, reviews, prefs)
         handling = self._handling = Handling(ctx, demands, journey, outbox, customers)
         teams = self._teams = Teams(ctx, customers, journey)
         intake = self._intake = Intake(ctx, customers, catalog, book, demands, journey, outbox, teams)
+        intake.translator_for = prefs.translator
         fulfilment = Fulfilment(ctx, outbox, subscriptions)
         approvals = self._approvals = Approvals(ctx, customers, demands, journey, outbox, fulfilment, delivery)
         tasks = self._tasks = Tasks(ctx, journey, outbox, fulfilment, teams)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from ..asks import validate_answers
 from ..components import Answer
 from ..components import Intake as IntakeRecord
 from ..errors import IneligibleCustomer, InvalidAnswers, NotFound
+from ..i18n import N_, Translator, translator
 from ..jobs import DeferredRunner
 from ..logs import log_context
 from ..model import Actor, Customer, Demand, DemandKind, DemandState, Link, Priority, Service, Stage, Task
@@ -35,6 +36,12 @@ log = logging.getLogger("itsmcore.desk")
 
 _INSERT_DEMAND = insert(t.demands)
 _WHAT = {DemandKind.VALUE: "request", DemandKind.FAILURE: "problem", DemandKind.INFORMATION: "question"}
+#: The acknowledgement's subject per kind, in words a translator can reorder.
+_SUBJECT = {
+    DemandKind.VALUE: N_("We have your request #{id}: {summary}"),
+    DemandKind.FAILURE: N_("We have your problem #{id}: {summary}"),
+    DemandKind.INFORMATION: N_("We have your question #{id}: {summary}"),
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -67,6 +74,8 @@ class Intake:
         self.demands = demands
         self.journey = journey
         self.outbox = outbox
+        #: The customer's language (the desk plugs in their preferences); English until then.
+        self.translator_for: Callable[[Customer], Translator] = lambda c: translator()
 
     def submit(
         self,
@@ -295,8 +304,12 @@ class Intake:
                 on_error = ctx.on_error(demand_id)
                 change.after(lambda: ctx.host.customer_affected(ctx.desk, known, cust, on_error))
             # worded from the demand as written now: the message cannot promise what the state is not
+            tr = self.translator_for(cust)
             ack = acknowledgement(
-                demand, customer_status(demand, service=svc, now=now, known_outage=outage), service=svc
+                demand, customer_status(demand, service=svc, now=now, known_outage=outage, tr=tr), service=svc, tr=tr
+            )
+            told_as = (
+                None if tr.english else {"subject": tr(_SUBJECT[kind_v], id=demand_id, summary=summary), "text": ack}
             )
             jobs = [
                 self.outbox.notify_row(
@@ -306,6 +319,7 @@ class Intake:
                     body=ack,
                     now=now,
                     key=f"{ctx.key_prefix}:demand:{demand_id}:acknowledgement",
+                    say=told_as,
                     # an emailed demand is acknowledged by email, in its thread; the portal shows it on screen
                     # and the customer's preferences decide any message besides
                     via=None if channel in ON_THE_PAGE else channel,

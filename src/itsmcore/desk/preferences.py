@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from sqlalchemy import insert, select, update
 
 from ..errors import InvalidInput
+from ..i18n import Translator, plugin_locale_dirs, translator
 from ..model import Customer, PreferenceChange, Preferences, QuietHours
 from ..store import tables as t
 from ..store.rows import aware
@@ -72,6 +73,13 @@ class PreferenceBook:
         self.customers = customers
         self.channels = channels
         self._told: set[tuple[str, str]] = set()
+        self._locale_dirs: tuple[Any, ...] | None = None
+
+    def translator(self, customer: str | Customer) -> Translator:
+        """The customer's language as a :class:`~itsmcore.i18n.Translator`, with the plugins' catalogs merged in."""
+        if self._locale_dirs is None:
+            self._locale_dirs = plugin_locale_dirs(self.ctx.deployment.host.pm.get_plugins())
+        return translator(self.get(customer).language, self._locale_dirs)
 
     def offered(self, customer: Customer) -> list[str]:
         """Channels the deployment offers that can reach this customer (an address for them), in config order."""
