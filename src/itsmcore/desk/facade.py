@@ -19,6 +19,7 @@ from ..components import Answer, JobRunner, SurveyMethod
 from ..deployment import Deployment
 from ..eligibility import Decision
 from ..errors import StoreUnavailable
+from ..i18n import Translator
 from ..logs import log_context
 from ..model import (
     Actor,
@@ -294,6 +295,11 @@ class Desk(Operations, TeamDesk, Accounts, CmdbDesk):
         """
         d = demand if isinstance(demand, Demand) else self._demands.get(demand)
         return self._intake.status(d, task=self._tasks.current(d))
+
+    def translator(self, customer: str | Customer) -> Translator:
+        """The customer's language (preferences, then directory, then the deployment's default) as a
+        :class:`~itsmcore.i18n.Translator`, with the plugins' catalogs merged in."""
+        return self._preferences.translator(customer)
 
     def acknowledgement(self, demand: Demand | int) -> str:
         """The thank-you for a demand followed by where it stands now (:func:`itsmcore.status.acknowledgement`)."""

@@ -75,7 +75,7 @@ class Intake:
         self.journey = journey
         self.outbox = outbox
         #: The customer's language (the desk plugs in their preferences); English until then.
-        self.translator_for: Callable[[Customer], Translator] = lambda c: translator()
+        self.translator_for: Callable[[str | Customer], Translator] = lambda c: translator()
 
     def submit(
         self,
@@ -348,14 +348,25 @@ class Intake:
     def ack_text(self, demand: Demand, svc: Service | None) -> str:
         """The acknowledgement shown to the customer for a demand: the thanks, then where it stands now."""
         svc = svc or self.catalog.find(demand.service_key)
-        return acknowledgement(demand, self.status(demand, svc), service=svc)
+        tr = self._translator(demand.customer_id)
+        return acknowledgement(demand, self.status(demand, svc, tr=tr), service=svc, tr=tr)
 
-    def status(self, demand: Demand, svc: Service | None = None, *, task: Task | None = None) -> CustomerStatus:
+    def _translator(self, customer_id: str) -> Translator:
+        """The customer's language; English for a customer the directory no longer knows."""
+        try:
+            return self.translator_for(customer_id)
+        except NotFound:
+            return translator()
+
+    def status(
+        self, demand: Demand, svc: Service | None = None, *, task: Task | None = None, tr: Translator | None = None
+    ) -> CustomerStatus:
         """Where ``demand`` stands for its customer, with the facts the status model needs looked up here.
 
         The wait is taken to have begun at the demand's last change (``updated_at``): every
         change of what it waits for is one, and a note or a message is not. ``task`` is the
         plan's task the demand waits on, found by the caller (the tasks feature sits above this one).
+        ``tr`` is the language to tell it in; the demand's customer's by default.
         """
         svc = svc or self.catalog.find(demand.service_key)
         outage = None
@@ -374,6 +385,7 @@ class Intake:
             waiting_since=demand.updated_at if demand.waiting_for else None,
             task=task,
             target=target,
+            tr=tr or self._translator(demand.customer_id),
         )
 
     def _try_answer(self, demand: Demand, customer: Customer) -> list[int]:

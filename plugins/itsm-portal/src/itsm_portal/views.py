@@ -28,8 +28,10 @@ from itsmcore import (
     Service,
     TemporaryFailure,
     TooManyAttempts,
+    Translator,
     UnknownService,
     stage_label,
+    translator,
 )
 from markupsafe import Markup, escape
 from starlette.datastructures import FormData
@@ -147,18 +149,29 @@ def statuses(desk: Desk, demands: Sequence[Demand]) -> dict[int, CustomerStatus]
     return {d.id: desk.customer_status(d) for d in demands}
 
 
-def make_templates(portal: Portal) -> Jinja2Templates:
+def make_templates(portal: Portal, tr: Translator | None = None) -> Jinja2Templates:
+    """The portal's templates in ``tr``'s language (English by default): see :mod:`itsm_portal.languages`."""
     from pathlib import Path
 
+    from . import languages
+
+    tr = tr or translator()
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True,  # every value escaped, whatever the template's name
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda msgid, **values: tr(msgid, **values),
+        lambda one, many, n, **values: tr.ngettext(one, many, n, **values),
+        newstyle=False,
+    )
+    env.globals["lang"] = tr.locale.replace("_", "-")
     env.filters["linkify"] = linkify
-    env.filters["when"] = when
-    env.filters["stage_label"] = stage_label
+    env.filters["when"] = when if tr.english else (lambda value: languages.when(tr, value))
+    env.filters["stage_label"] = lambda stage: stage_label(stage, tr)
     env.filters["channel_words"] = lambda c: CHANNEL_WORDS.get(str(c), "")
     env.filters["kind_words"] = lambda k: KIND_WORDS.get(DemandKind(k), str(k))
     env.filters["words"] = lambda s: str(s).replace("_", " ")
@@ -181,6 +194,9 @@ async def render(
     except TemporaryFailure:  # the directory is down: the page (the 503 saying so) still renders, nameless
         customer = None
     flash = request.session.pop("flash", None)
+    from .languages import page_translator, templates_for
+
+    templates = templates_for(portal, await call(page_translator, portal, customer))
     ctx = {
         "request": request,
         "me": customer,
@@ -191,7 +207,7 @@ async def render(
         "title": "",
         **(context or {}),
     }
-    return portal.templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
 
 
 def say(request: Request, text: str) -> None:
