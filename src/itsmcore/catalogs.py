@@ -73,7 +73,17 @@ def update(root: CatalogRoot) -> None:
         str(root.source),
     )
     for po in root.po_files():
-        _pybabel("update", "-i", str(root.template), "-o", str(po), "-l", po.parent.parent.name, "--no-fuzzy-matching")
+        _pybabel(
+            "update",
+            "-i",
+            str(root.template),
+            "-o",
+            str(po),
+            "-l",
+            po.parent.parent.name,
+            "--no-fuzzy-matching",
+            "--ignore-pot-creation-date",
+        )
     if root.po_files():
         _pybabel("compile", "-d", str(root.locale), "-D", root.domain)
 

@@ -81,12 +81,12 @@ class Delivery:
         for provide in self.link_providers:
             links += tuple(provide(job, customer, demand))
         subject, text = p.get("subject", ""), p.get("text", "")
+        tr = self.translator_for(customer)
         said = p.get("say")
-        if said:
-            tr = self.translator_for(customer)
-            if not tr.english:
+        if not tr.english:
+            if said:
                 subject, text = tr.render(said.get("subject", subject)), tr.render(said.get("text", text))
-                links = tuple(Link(title=tr(x.title), url=x.url) for x in links)
+            links = tuple(Link(title=tr(x.title), url=x.url) for x in links)
         name, address, note, row = self._send(
             customer,
             subject=subject,
@@ -98,6 +98,7 @@ class Delivery:
             key=job.key,
             job_id=job.id,
             thread_ref=demand.external_ref if demand is not None else None,
+            language=tr.locale,
         )
         behind = f"{purpose} sent by {name} to {address}" + (f" ({note})" if note else "")
         told = sent_words(name, address, purpose, p.get("text", ""))
@@ -159,6 +160,7 @@ class Delivery:
         key: str,
         job_id: int | None,
         thread_ref: str | Keep | None,
+        language: str = "en",
     ) -> tuple[str, str, str, dict[str, Any]]:
         """Send one message; returns (channel, address, note) and the messages row for the caller to write.
 
@@ -181,6 +183,7 @@ class Delivery:
             purpose=purpose,
             idempotency_key=key,
             thread_ref=ref,
+            language=language,
         )
         delivery = chan.send(message)
         row = {
