@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 import attrs
 import jinja2
 from itsmcore import (
+    N_,
     Ask,
     Conflict,
     Customer,
@@ -193,10 +194,12 @@ async def render(
         customer = await current_customer(request)
     except TemporaryFailure:  # the directory is down: the page (the 503 saying so) still renders, nameless
         customer = None
-    flash = request.session.pop("flash", None)
     from .languages import page_translator, templates_for
 
-    templates = templates_for(portal, await call(page_translator, portal, customer))
+    tr = await call(page_translator, portal, customer)
+    templates = templates_for(portal, tr)
+    flash = request.session.pop("flash", None)
+    flash = tr(flash) if flash else flash  # kept in English (N_), told in the reader's language
     ctx = {
         "request": request,
         "me": customer,
@@ -346,7 +349,7 @@ async def signout(request: Request) -> Response:
     await checked_form(request)
     await call(portal_of(request).desk.end_session, request.session.get("sid"))  # a copied cookie dies too
     request.session.clear()
-    say(request, "You are signed out.")
+    say(request, N_("You are signed out."))
     return RedirectResponse("/signin", status_code=303)
 
 
@@ -404,7 +407,7 @@ async def affects_me(request: Request) -> Response:
     except REFUSED as e:  # the announcement was resolved meanwhile, say
         say(request, refusal(e, "announcement").text())
         return RedirectResponse("/", status_code=303)
-    say(request, "Thanks for telling us. We have linked you to this problem and will tell you when it is fixed.")
+    say(request, N_("Thanks for telling us. We have linked you to this problem and will tell you when it is fixed."))
     return RedirectResponse(f"/demands/{did}", status_code=303)
 
 
@@ -439,7 +442,7 @@ async def text_me_the_link(request: Request) -> Response:
         channel="sms" if number else None,
         purpose="workaround",
     )
-    say(request, f"We are texting the link to {number}." if number else "We have sent you the link as a message.")
+    say(request, f"We are texting the link to {number}." if number else N_("We have sent you the link as a message."))
     return RedirectResponse("/", status_code=303)
 
 
@@ -801,7 +804,7 @@ async def demand_review(request: Request) -> Response:
             return await demand_page(request, refused.errors, values, refused.status)
         say(request, refused.notice)  # reviewed already, or not yours to review yet
         return RedirectResponse(f"/demands/{demand.id}", status_code=303)
-    say(request, "Thank you for your review: colleagues can now read it.")
+    say(request, N_("Thank you for your review: colleagues can now read it."))
     return RedirectResponse(f"/demands/{demand.id}#review", status_code=303)
 
 
@@ -841,10 +844,10 @@ async def demand_comment(request: Request) -> Response:
     demand = await _my_demand(request, me)
     text = field(form, "text")[:4000]
     if not text:
-        say(request, "Please write something before sending.")
+        say(request, N_("Please write something before sending."))
     else:
         await call(portal_of(request).desk.comment, demand.id, text, actor="customer", channel="portal")
-        say(request, "Thanks, we have added your comment.")
+        say(request, N_("Thanks, we have added your comment."))
     return RedirectResponse(f"/demands/{demand.id}#journey", status_code=303)
 
 
@@ -869,7 +872,7 @@ async def demand_confirm(request: Request) -> Response:
     form = await checked_form(request)
     demand = await _my_demand(request, me)
     if demand.state not in CONFIRMABLE:
-        say(request, "There is nothing to confirm on this one right now.")
+        say(request, N_("There is nothing to confirm on this one right now."))
         return RedirectResponse(f"/demands/{demand.id}", status_code=303)
     fixed = field(form, "fixed") == "yes"
     desk = portal_of(request).desk
@@ -882,9 +885,9 @@ async def demand_confirm(request: Request) -> Response:
         survey = await call(_survey_path, desk, me.id, did)
         if survey:
             return RedirectResponse(survey, status_code=303)
-        say(request, "Thank you for confirming.")
+        say(request, N_("Thank you for confirming."))
     else:
-        say(request, "We are on it again and will keep you posted.")
+        say(request, N_("We are on it again and will keep you posted."))
     return RedirectResponse(f"/demands/{did}", status_code=303)
 
 
@@ -895,7 +898,7 @@ async def demand_answered(request: Request) -> Response:
     form = await checked_form(request)
     demand = await _my_demand(request, me)
     if demand.state != DemandState.ANSWERED:
-        say(request, "There is nothing to confirm on this one right now.")
+        say(request, N_("There is nothing to confirm on this one right now."))
         return RedirectResponse(f"/demands/{demand.id}", status_code=303)
     desk = portal_of(request).desk
     helped = field(form, "helped") == "yes"
@@ -907,7 +910,7 @@ async def demand_answered(request: Request) -> Response:
     except REFUSED as e:  # it moved on meanwhile (an agent picked it up, say)
         say(request, refusal(e, "helped").text())
         return RedirectResponse(f"/demands/{demand.id}", status_code=303)
-    say(request, "Glad that answered it." if helped else "Someone from IT will answer you and keep you posted.")
+    say(request, N_("Glad that answered it.") if helped else N_("Someone from IT will answer you and keep you posted."))
     return RedirectResponse(f"/demands/{demand.id}", status_code=303)
 
 
