@@ -6,6 +6,7 @@ A stored value wins; a null one means "as the directory says". Every change is k
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -33,6 +34,7 @@ LANGUAGE_ATTRIBUTES = ("language", "preferredLanguage", "preferred_language")
 URGENT_PURPOSES = frozenset({"announcement", "workaround"})
 
 
+@functools.lru_cache(maxsize=512)
 def language_code(value: str) -> str | None:
     """``value`` as a normalised locale code (``fr``, ``pt_BR``), or None when Babel knows no such locale."""
     from babel import Locale, UnknownLocaleError
