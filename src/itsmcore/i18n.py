@@ -6,7 +6,7 @@ messages, portal pages). :func:`translator` builds them once per locale and set 
 directories and caches them.
 
 Messages are written in English in the code, with ``{name}`` placeholders filled by
-:meth:`Translator.__call__` (``str.format``), never by f-strings, so the English text is the
+calling a :class:`Translator` (``str.format``), never by f-strings, so the English text is the
 message id. Text that is decided in one place and sent later (a notify job's message) is
 kept as a :class:`Say` (message id and values, JSON-friendly) and rendered for each
 recipient when it goes out.
