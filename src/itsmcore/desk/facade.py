@@ -301,6 +301,18 @@ class Desk(Operations, TeamDesk, Accounts, CmdbDesk):
         :class:`~itsmcore.i18n.Translator`, with the plugins' catalogs merged in."""
         return self._preferences.translator(customer)
 
+    def link_reader(self, token: str) -> str | None:
+        """The customer a valid signed link (confirm, survey, approval) was made for, else None.
+
+        A page reached through the link speaks their language even when nobody is signed in.
+        """
+        from ..links import InvalidLink, verify
+
+        try:
+            return verify(self._ctx.secret(), token.rsplit("/", 1)[-1], self._ctx.clock()).customer_id
+        except InvalidLink:
+            return None
+
     def acknowledgement(self, demand: Demand | int) -> str:
         """The thank-you for a demand followed by where it stands now (:func:`itsmcore.status.acknowledgement`)."""
         d = demand if isinstance(demand, Demand) else self._demands.get(demand)

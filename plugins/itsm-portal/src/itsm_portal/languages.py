@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from itsmcore import Customer, Translator, translator
+from itsmcore import Customer, NotFound, Translator, translator
 
 if TYPE_CHECKING:
     from starlette.templating import Jinja2Templates
@@ -23,11 +23,16 @@ if TYPE_CHECKING:
 LOCALE_DIR = Path(__file__).parent / "locale"
 
 
-def page_translator(portal: Portal, customer: Customer | None) -> Translator:
-    """The language of a page for ``customer``: theirs, else the deployment's default (signed out)."""
-    if customer is None:
-        return translator(portal.desk.config.deployment.language, (LOCALE_DIR,))
-    return translator(portal.desk.preferences(customer.id).language, (LOCALE_DIR,))
+def page_translator(portal: Portal, customer: Customer | None, token: str | None = None) -> Translator:
+    """The language of a page for ``customer``: theirs; signed out, that of the customer a signed link
+    (``token``) was made for; else the deployment's default."""
+    reader = customer.id if customer is not None else portal.desk.link_reader(token) if token else None
+    if reader is not None:
+        try:
+            return translator(portal.desk.preferences(reader).language, (LOCALE_DIR,))
+        except NotFound:  # a link for a customer the directory no longer knows
+            pass
+    return translator(portal.desk.config.deployment.language, (LOCALE_DIR,))
 
 
 def templates_for(portal: Portal, tr: Translator) -> Jinja2Templates:

@@ -196,7 +196,8 @@ async def render(
         customer = None
     from .languages import page_translator, templates_for
 
-    tr = await call(page_translator, portal, customer)
+    token = (context or {}).get("token")  # a signed link's page speaks its customer's language
+    tr = await call(page_translator, portal, customer, token if isinstance(token, str) else None)
     templates = templates_for(portal, tr)
     flash = request.session.pop("flash", None)
     flash = tr(flash) if flash else flash  # kept in English (N_), told in the reader's language
