@@ -150,6 +150,9 @@ def test_a_french_customer_reads_the_outage_its_fix_and_the_survey_in_french(eag
         assert "fonctionne à nouveau" in tonys["announcement"]["body"]
         assert "Oui, cela fonctionne à nouveau: http" in tonys["announcement"]["body"]
         assert tonys["acknowledgement"]["body"].startswith(f"Merci, nous avons bien reçu votre signalement (n° {tony})")
+        seen = [e.customer_sees for e in desk.journey(tony)]
+        assert f"Nous avons votre signalement (n° {tony})." in seen, "his journey is told in French too"
+        assert any(x.startswith("Nous sommes au courant : The CRM web app does not load.") for x in seen)
         steves = {m["purpose"]: m for m in reversed(desk.messages(customer="steve"))}
         assert steves["announcement"]["subject"] == "Fixed: The CRM web app does not load"
         assert "Yes, it works again: http" in steves["announcement"]["body"]

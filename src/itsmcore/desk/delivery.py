@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, insert, select
 
 from ..components import ActionResult, Channel, Message
 from ..errors import Deferred
-from ..i18n import Translator, translator
+from ..i18n import N_, Translator, translator
 from ..model import Customer, Demand, Link, Priority
 from ..model.job import Job
 from ..store import tables as t
@@ -29,27 +29,38 @@ _SELECT_EXTERNAL_REF = select(t.demands.c.external_ref).where(t.demands.c.id == 
 
 
 #: How a customer says a message reached them, by the channel's name in the config ("We emailed you").
-_SENT_BY = {"email": "emailed", "mail": "emailed", "sms": "texted", "text": "texted"}
+_SENT_BY = {"email": "email", "mail": "email", "sms": "text", "text": "text"}
 #: What a message was, for the purposes a customer has a word for; other messages are quoted.
-_SENT_WHAT = {"answer": "the answer", "reply": "our reply"}
+_SENT_WHAT = {"answer": "answer", "reply": "reply"}
+#: The sentences, by (how it was sent, what it was): "log" is the portal inbox, "" a channel without a name.
+_SENT = {
+    ("log", "answer"): N_("We left the answer in your messages on the portal."),
+    ("log", "reply"): N_("We left our reply in your messages on the portal."),
+    ("log", ""): N_("We left you a message on the portal{said}"),
+    ("", "answer"): N_("We sent you the answer."),
+    ("", "reply"): N_("We sent you our reply."),
+    ("", ""): N_("We sent you a message{said}"),
+    ("email", "answer"): N_("We emailed the answer to {address}."),
+    ("email", "reply"): N_("We emailed our reply to {address}."),
+    ("email", ""): N_("We emailed you at {address}{said}"),
+    ("text", "answer"): N_("We texted the answer to {address}."),
+    ("text", "reply"): N_("We texted our reply to {address}."),
+    ("text", ""): N_("We texted you at {address}{said}"),
+}
 
 
-def sent_words(channel: str, address: str, purpose: str, text: str) -> str:
+def sent_words(channel: str, address: str, purpose: str, text: str, tr: Translator | None = None) -> str:
     """What the journey tells the customer was sent where ("We emailed the answer to steve@example.com.").
 
     Only a channel the customer knows by name is named, with the address it went to;
     the ``log`` channel is the portal inbox, and no component's name is ever shown.
+    ``tr`` is the customer's language (English by default).
     """
-    what = _SENT_WHAT.get(purpose)
+    tr = tr or translator()
+    how = "log" if channel == "log" else _SENT_BY.get(channel, "")
+    what = _SENT_WHAT.get(purpose, "")
     said = f": {text}" if text else "."
-    if channel == "log":
-        return (
-            f"We left {what} in your messages on the portal." if what else f"We left you a message on the portal{said}"
-        )
-    verb = _SENT_BY.get(channel)
-    if verb is None:
-        return f"We sent you {what}." if what else f"We sent you a message{said}"
-    return f"We {verb} {what} to {address}." if what else f"We {verb} you at {address}{said}"
+    return tr(_SENT[how, what], address=address, said=said)
 
 
 class Delivery:
@@ -101,7 +112,7 @@ class Delivery:
             language=tr.locale,
         )
         behind = f"{purpose} sent by {name} to {address}" + (f" ({note})" if note else "")
-        told = sent_words(name, address, purpose, p.get("text", ""))
+        told = sent_words(name, address, purpose, text, tr)
         return ActionResult(customer_sees=told, behind_scenes=behind, links=links, channel=name), row
 
     def reply_channel(self, customer: Customer, came_by: str) -> str | None:

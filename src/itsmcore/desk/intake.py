@@ -36,6 +36,12 @@ log = logging.getLogger("itsmcore.desk")
 
 _INSERT_DEMAND = insert(t.demands)
 _WHAT = {DemandKind.VALUE: "request", DemandKind.FAILURE: "problem", DemandKind.INFORMATION: "question"}
+#: The journey's acknowledgement per kind.
+_ACK_EVENT = {
+    DemandKind.VALUE: N_("We have your request (#{id})."),
+    DemandKind.FAILURE: N_("We have your problem (#{id})."),
+    DemandKind.INFORMATION: N_("We have your question (#{id})."),
+}
 #: The acknowledgement's subject per kind, in words a translator can reorder.
 _SUBJECT = {
     DemandKind.VALUE: N_("We have your request #{id}: {summary}"),
@@ -187,6 +193,7 @@ class Intake:
         # journey enters the fulfil stage when the first step reports.
         fulfils = kind_v == DemandKind.VALUE and svc is not None and bool(svc.plan)
         what = _WHAT[kind_v]
+        tr = self.translator_for(cust)  # what the customer reads, in their language
         with self.journey.begin() as change:
             conn = change.conn
             try:
@@ -244,7 +251,7 @@ class Intake:
                     channel,
                     actor,
                     "submitted",
-                    f"You told us: {summary}",
+                    tr("You told us: {summary}", summary=summary),
                     f"{kind_v} demand received through {channel}"
                     + (f" for service {svc.key}" if svc else "")
                     + (f"; classified by {classified[0]}" if classified else ""),
@@ -259,7 +266,7 @@ class Intake:
                     channel,
                     Actor.SYSTEM,
                     "acknowledged",
-                    f"We have your {what} (#{demand_id}).",
+                    tr(_ACK_EVENT[kind_v], id=demand_id),
                     f"demand {demand_id} written with state {row['state']}, priority {int(prio or 3)}"
                     + (f" ({prio_note})" if prio_note else ""),
                     0,
@@ -282,7 +289,7 @@ class Intake:
                     )
             if outage is not None:
                 self.book.mark_affected(conn, outage.id, cust.id, now)
-                workaround = f" Meanwhile: {outage.workaround}" if outage.workaround else ""
+                workaround = tr(" Meanwhile: {workaround}", workaround=outage.workaround) if outage.workaround else ""
                 events.append(
                     _event_row(
                         demand_id,
@@ -290,7 +297,11 @@ class Intake:
                         channel,
                         Actor.SYSTEM,
                         "linked",
-                        f"We know about this: {outage.title}.{workaround} We will tell you when it is fixed.",
+                        tr(
+                            "We know about this: {title}.{meanwhile} We will tell you when it is fixed.",
+                            title=outage.title,
+                            meanwhile=workaround,
+                        ),
                         f"linked to announcement {outage.id}; customer added to its affected list",
                         0,
                         now,
@@ -304,7 +315,6 @@ class Intake:
                 on_error = ctx.on_error(demand_id)
                 change.after(lambda: ctx.host.customer_affected(ctx.desk, known, cust, on_error))
             # worded from the demand as written now: the message cannot promise what the state is not
-            tr = self.translator_for(cust)
             ack = acknowledgement(
                 demand, customer_status(demand, service=svc, now=now, known_outage=outage, tr=tr), service=svc, tr=tr
             )
