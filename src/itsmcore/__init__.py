@@ -75,7 +75,7 @@ if TYPE_CHECKING:
     from .hookspecs import (
         CONTRACT_VERSION,
     )
-    from .i18n import N_, Translator, later, translator
+    from .i18n import N_, Translator, languages, later, translator
     from .jobs import (
         Job,
     )
@@ -259,6 +259,7 @@ _WHERE: dict[str, str] = {
     "N_": "i18n",
     "Translator": "i18n",
     "later": "i18n",
+    "languages": "i18n",
     "translator": "i18n",
     "CatalogEntry": "desk",
     "DemandView": "desk",
@@ -398,6 +399,7 @@ __all__ = [
     "configure_logging",
     "customer_status",
     "hookimpl",
+    "languages",
     "later",
     "log_context",
     "open_desk",

@@ -34,3 +34,25 @@ def test_a_signed_link_opens_in_its_customers_language_while_signed_out(desk: De
 def test_signed_out_pages_use_the_deployments_language(client: Any) -> None:
     page = client.get("/signin")
     assert '<html lang="en">' in page.text
+
+
+def test_a_customer_chooses_french_on_the_preferences_page_and_reads_it_at_once(
+    desk: Desk, client: Any, sign_in: Any
+) -> None:
+    from conftest import csrf_of
+
+    sign_in("steve")
+    page = client.get("/preferences")
+    assert '<option value="fr">Français</option>' in page.text and "<h1>My preferences</h1>" in page.text
+    r = client.post(
+        "/preferences",
+        data={"csrf": csrf_of(client, "/preferences"), "language": "fr", "surveys": "yes"},
+    )
+    assert r.status_code == 303
+    assert desk.preferences("steve").language == "fr"
+    page = client.get("/preferences")
+    assert "<h1>Mes préférences</h1>" in page.text and "Vos préférences sont enregistrées." in page.text
+    assert '<option value="fr" selected>Français</option>' in page.text
+    r = client.post("/preferences", data={"csrf": csrf_of(client, "/preferences"), "language": "xx-nowhere"})
+    assert r.status_code == 422 and "unknown language" in r.text, "refused, naming what is wrong; nothing lost"
+    assert desk.preferences("steve").language == "fr"

@@ -211,6 +211,7 @@ async def render(
         "title": "",
         **(context or {}),
     }
+    ctx["title"] = tr(ctx["title"]) if ctx["title"] else ""  # a page title the catalogs know, in the reader's words
     return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
 
 
