@@ -64,6 +64,8 @@ def update(root: CatalogRoot) -> None:
         "--no-default-keywords",
         *keywords,
         "--sort-by-file",
+        # file names without line numbers: moving code does not rewrite every catalog
+        "--add-location=file",
         "--project",
         root.domain,
         "--copyright-holder",
