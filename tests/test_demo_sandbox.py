@@ -190,6 +190,7 @@ def test_the_demo_runs_the_reference_plugins_against_local_stand_ins(example: Pa
     assert count >= 10, sink
     assert "acknowledgement sent by email to" in out
     assert "Ledger: notified 2, affected 2, confirmed fixed 1" in out
+    assert "She confirms through the link « Oui, cela fonctionne à nouveau »." in out, "Camille's email is in French"
     # approval is not delivery: the phone is followed like a parcel, fulfilled only once delivered
     assert "Scott approves; Steve's request says: Waiting for the logistics team to order and ship the phone." in out
     assert "(made " in out and ": On its way: dispatched today, expected by " in out
@@ -241,6 +242,15 @@ def test_the_core_only_demo_needs_no_plugin(example: Path) -> None:
     assert (
         "-> Quote system upgrade is approved and planned for " in flat and "So yes, it is planned to be done by" in flat
     )
+    # Camille, in Lyon, reads her whole journey in French: the outage, its fix, the confirm link, the survey
+    lyon = r.output.split("In Lyon, in French", 1)[1]
+    assert "the directory gives her language: fr." in lyon
+    assert "She is told (log): « Problème connu : Le CRM est très lent depuis le bureau de Lyon »" in lyon
+    assert "She clicks « Cela me concerne »" in lyon and "Merci, nous avons bien reçu votre signalement" in lyon
+    assert "« Réparé : Le CRM est très lent depuis le bureau de Lyon »" in lyon
+    assert "She confirms through the link « Oui, cela fonctionne à nouveau »." in lyon
+    assert "Quelle est la probabilité que vous recommandiez le service informatique" in lyon
+    assert "She gives an NPS of 10." in lyon
     # the hook contract, as an observer plugin sees it: every journey event reported once
     heard = next(line for line in r.output.splitlines() if line.startswith("An observer plugin heard "))
     counts = heard.removeprefix("An observer plugin heard ").split()

@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from .hookspecs import (
         CONTRACT_VERSION,
     )
+    from .i18n import N_, Translator, languages, later, translator
     from .jobs import (
         Job,
     )
@@ -269,6 +270,11 @@ _WHERE: dict[str, str] = {
     "acknowledgement": "status",
     "customer_status": "status",
     "stage_label": "status",
+    "N_": "i18n",
+    "Translator": "i18n",
+    "later": "i18n",
+    "languages": "i18n",
+    "translator": "i18n",
     "CatalogEntry": "desk",
     "DemandView": "desk",
     "Desk": "desk",
@@ -300,6 +306,7 @@ __all__ = [
     "CONTRACT_VERSION",
     "FINAL_STATES",
     "LIFECYCLES",
+    "N_",
     "RATING_HIGH",
     "RATING_LOW",
     "REPORT_NAMES",
@@ -403,6 +410,7 @@ __all__ = [
     "TaskState",
     "TemporaryFailure",
     "TooManyAttempts",
+    "Translator",
     "UnknownCustomer",
     "UnknownService",
     "UnknownTeam",
@@ -412,8 +420,11 @@ __all__ = [
     "configure_logging",
     "customer_status",
     "hookimpl",
+    "languages",
+    "later",
     "log_context",
     "open_desk",
     "report_data",
     "stage_label",
+    "translator",
 ]

@@ -192,6 +192,9 @@ class Message:
     idempotency_key: str = ""
     #: The external reference of the demand's first message (an email Message-ID), to thread replies.
     thread_ref: str | None = None
+    #: The recipient's language (a locale code): ``subject`` and ``body`` are in it already, and a channel
+    #: words what it adds (a footer, how a link reads) in it too, with ``itsmcore.translator(language, ...)``.
+    language: str = "en"
 
 
 @attrs.frozen(kw_only=True)

@@ -576,6 +576,13 @@ def run_demo(
             )
             for d in profile.open_demands:
                 console.print(f"The desk sees Tony's #{d.id} ({d.channel}): {d.status}", markup=False)
+            if desk.find_customer("camille") is not None:  # an example without the Lyon office skips it
+                from .demo_lyon import lyon_journey
+
+                console.rule("In Lyon, in French: Camille and the slow CRM")
+                lyon = lyon_journey(desk, lambda line: console.print(line, markup=False, soft_wrap=True))
+                if lyon is not None:
+                    ids.append(lyon)
             if sandboxes:
                 console.rule("What the stand-ins received")
                 for box in sandboxes:

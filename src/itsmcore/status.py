@@ -12,6 +12,7 @@ from datetime import datetime
 
 import attrs
 
+from .i18n import N_, Translator, translator
 from .model import (
     Announcement,
     AnnouncementState,
@@ -52,22 +53,24 @@ class CustomerStatus:
 
 #: Journey stages as customers see them; the internal names stay for agents and reports.
 _STAGE_LABELS = {
-    Stage.DISCOVER: "You found us",
-    Stage.ENGAGE: "You asked",
-    Stage.ACKNOWLEDGE: "We confirmed",
-    Stage.FULFIL: "In progress",
+    Stage.DISCOVER: N_("You found us"),
+    Stage.ENGAGE: N_("You asked"),
+    Stage.ACKNOWLEDGE: N_("We confirmed"),
+    Stage.FULFIL: N_("In progress"),
     # "Done" would be untrue on a rejection or a reopened demand, which also sit here
-    Stage.OUTCOME: "Result",
+    Stage.OUTCOME: N_("Result"),
     # a follow-up asking "is it working?" sits here too, so not "You confirmed"
-    Stage.CONFIRM: "Checking it works",
-    Stage.FEEDBACK: "Your feedback",
-    Stage.SHARE: "Shared",
+    Stage.CONFIRM: N_("Checking it works"),
+    Stage.FEEDBACK: N_("Your feedback"),
+    Stage.SHARE: N_("Shared"),
 }
+#: Who or what a demand may wait for, as the desk itself words it (others are the plan's own words).
+_WAITING_WORDS = (N_("your confirmation"), N_("a call from the service desk"), N_("your manager"))
 
 
-def stage_label(stage: Stage | str) -> str:
-    """The plain-language name of a journey stage, for customers."""
-    return _STAGE_LABELS[Stage(stage)]
+def stage_label(stage: Stage | str, tr: Translator | None = None) -> str:
+    """The plain-language name of a journey stage, for customers (in ``tr``'s language; English by default)."""
+    return (tr or translator())(_STAGE_LABELS[Stage(stage)])
 
 
 def customer_status(
@@ -79,6 +82,7 @@ def customer_status(
     waiting_since: datetime | None = None,
     task: Task | None = None,
     target: ServiceTarget | None = None,
+    tr: Translator | None = None,
 ) -> CustomerStatus:
     """Where ``demand`` stands, in words that never contradict its state.
 
@@ -96,172 +100,206 @@ def customer_status(
         while its clock runs and the target has not passed, the expectation is the target,
         told in its calendar's time zone ("We aim to fix this by 3 pm tomorrow.") instead
         of the service's usual time; nothing is promised while it is paused or once missed.
+    :param tr: the customer's :class:`~itsmcore.i18n.Translator` (their language); English by default.
     """
+    tr = tr or translator()
     state = demand.state
-    waiting = demand.waiting_for
+    waiting = tr(demand.waiting_for) if demand.waiting_for else demand.waiting_for
     outage = known_outage if known_outage is not None and known_outage.state == AnnouncementState.OPEN else None
-    expected = _aim(demand, target, now) or _expected(demand, service)
+    expected = _aim(demand, target, now, tr) or _expected(demand, service, tr)
     if state == S.STUCK:
         # waiting_for names the failed step here: internal, so not repeated to the customer
         return CustomerStatus(
-            sentence="We hit a problem on our side. A person from the service desk is on it.",
-            label="With the service desk",
+            sentence=tr("We hit a problem on our side. A person from the service desk is on it."),
+            label=tr("With the service desk"),
         )
     if state == S.AWAITING_APPROVAL:
-        who = f"Waiting for {waiting} to approve" if waiting else "Waiting for approval"
+        ago = _ago(waiting_since, now, tr)
         return CustomerStatus(
-            sentence=who + _ago(waiting_since, now) + ".", label="Waiting for approval", expected=expected
+            sentence=tr("Waiting for {who} to approve{ago}.", who=waiting, ago=ago)
+            if waiting
+            else tr("Waiting for approval{ago}.", ago=ago),
+            label=tr("Waiting for approval"),
+            expected=expected,
         )
     if state == S.IN_FULFILMENT and task is not None and task.state != TaskState.DONE:
-        return _tracking(demand, task, now, expected)
+        return _tracking(demand, task, now, expected, tr)
     if state in (S.NEW, S.IN_PROGRESS, S.IN_FULFILMENT):
         if outage is not None and state != S.IN_FULFILMENT:  # an outage is linked to reports, not requests
-            meanwhile = f" Meanwhile: {_full_stop(outage.workaround)}" if outage.workaround else ""
+            meanwhile = (
+                tr(" Meanwhile: {workaround}", workaround=_full_stop(outage.workaround)) if outage.workaround else ""
+            )
             return CustomerStatus(
-                sentence=f"We know about this: {outage.title}.{meanwhile} We will tell you when it is fixed.",
-                label="Known problem",
-                expected=f"We expect it fixed {outage.estimate}." if outage.estimate else None,
+                sentence=tr(
+                    "We know about this: {title}.{meanwhile} We will tell you when it is fixed.",
+                    title=outage.title,
+                    meanwhile=meanwhile,
+                ),
+                label=tr("Known problem"),
+                expected=tr("We expect it fixed {estimate}.", estimate=outage.estimate) if outage.estimate else None,
             )
         if waiting:
-            mine = _is_customer(waiting)
+            mine = _is_customer(demand.waiting_for or "")
             return CustomerStatus(
-                sentence=f"Waiting for {waiting}{_ago(waiting_since, now)}.",
-                label="Waiting for you" if mine else "Waiting",
+                sentence=tr("Waiting for {who}{ago}.", who=waiting, ago=_ago(waiting_since, now, tr)),
+                label=tr("Waiting for you") if mine else tr("Waiting"),
                 expected=expected,
                 needs_customer=mine,
             )
-        return CustomerStatus(sentence=_working(demand, service), label=_working_label(demand), expected=expected)
-    if state in (S.FULFILLED, S.RESOLVED, S.ANSWERED):
-        return _outcome(demand, service)
-    if state == S.CLOSED:
-        closed = {DemandKind.VALUE: "Done", DemandKind.FAILURE: "Fixed", DemandKind.INFORMATION: "Answered"}
         return CustomerStatus(
-            sentence=f"{closed[demand.kind]} and closed. Thank you.", label=closed[demand.kind], finished=True
+            sentence=_working(demand, service, tr), label=_working_label(demand, tr), expected=expected
         )
+    if state in (S.FULFILLED, S.RESOLVED, S.ANSWERED):
+        return _outcome(demand, service, tr)
+    if state == S.CLOSED:
+        sentence, label = {
+            DemandKind.VALUE: (N_("Done and closed. Thank you."), N_("Done")),
+            DemandKind.FAILURE: (N_("Fixed and closed. Thank you."), N_("Fixed")),
+            DemandKind.INFORMATION: (N_("Answered and closed. Thank you."), N_("Answered")),
+        }[demand.kind]
+        return CustomerStatus(sentence=tr(sentence), label=tr(label), finished=True)
     if state == S.REJECTED:
         return CustomerStatus(
-            sentence="It was not approved, so we have not set it up.", label="Not approved", finished=True
+            sentence=tr("It was not approved, so we have not set it up."), label=tr("Not approved"), finished=True
         )
-    return CustomerStatus(sentence="Cancelled. Nothing more will happen.", label="Cancelled", finished=True)
+    return CustomerStatus(sentence=tr("Cancelled. Nothing more will happen."), label=tr("Cancelled"), finished=True)
 
 
-def acknowledgement(demand: Demand, status: CustomerStatus, *, service: Service | None = None) -> str:
+def acknowledgement(
+    demand: Demand, status: CustomerStatus, *, service: Service | None = None, tr: Translator | None = None
+) -> str:
     """The thank-you for a demand, then where it stands: the intake's answer, its message and the thank-you page.
 
     Built from ``status`` rather than from what intake meant to do, so the thanks and the
-    status shown beside it can never disagree.
+    status shown beside it can never disagree. ``status`` must be in ``tr``'s language.
     """
+    tr = tr or translator()
     if demand.kind == DemandKind.VALUE:
-        what = f"request for {service.name}" if service is not None else "request"
-    else:
-        what = "report" if demand.kind == DemandKind.FAILURE else "question"
-    return f"Thanks, we have your {what} (#{demand.id}). {status.text}"
+        if service is not None:
+            return tr(
+                "Thanks, we have your request for {service} (#{id}). {status}",
+                service=service.name,
+                id=demand.id,
+                status=status.text,
+            )
+        return tr("Thanks, we have your request (#{id}). {status}", id=demand.id, status=status.text)
+    if demand.kind == DemandKind.FAILURE:
+        return tr("Thanks, we have your report (#{id}). {status}", id=demand.id, status=status.text)
+    return tr("Thanks, we have your question (#{id}). {status}", id=demand.id, status=status.text)
 
 
-def _working(demand: Demand, service: Service | None) -> str:
+def _working(demand: Demand, service: Service | None, tr: Translator) -> str:
     """The sentence for a demand somebody (or the plan) is working on, nobody waited for."""
     if demand.kind == DemandKind.VALUE:
         if demand.state == S.NEW:
-            return "Someone from IT will pick it up shortly."
+            return tr("Someone from IT will pick it up shortly.")
         if service is not None and service.plan:
             # until the first step reports, the plan may yet stop to ask for approval
-            return "We are starting on it." if demand.stage == Stage.ACKNOWLEDGE else "We are setting it up."
-        return "Someone from IT is setting it up."
+            return tr("We are starting on it.") if demand.stage == Stage.ACKNOWLEDGE else tr("We are setting it up.")
+        return tr("Someone from IT is setting it up.")
     if demand.kind == DemandKind.FAILURE:
         if demand.state == S.NEW:
-            return "Someone from the service desk will look at it shortly. We will keep you posted until it is fixed."
-        return "Someone from the service desk is working on it. We will keep you posted until it is fixed."
+            return tr(
+                "Someone from the service desk will look at it shortly. We will keep you posted until it is fixed."
+            )
+        return tr("Someone from the service desk is working on it. We will keep you posted until it is fixed.")
     if demand.state == S.NEW:
-        return "Someone from IT will answer you shortly."
-    return "Someone from the service desk is finding the answer."
+        return tr("Someone from IT will answer you shortly.")
+    return tr("Someone from the service desk is finding the answer.")
 
 
-def _working_label(demand: Demand) -> str:
-    return "Received" if demand.state == S.NEW else "In progress"
+def _working_label(demand: Demand, tr: Translator) -> str:
+    return tr("Received") if demand.state == S.NEW else tr("In progress")
 
 
-def _outcome(demand: Demand, service: Service | None) -> CustomerStatus:
+def _outcome(demand: Demand, service: Service | None, tr: Translator) -> CustomerStatus:
     """IT thinks it has delivered; the customer is asked whether it works for them."""
     waiting = demand.waiting_for
-    nxt = f" Next: {waiting}." if waiting and not _is_customer(waiting) else ""
+    nxt = tr(" Next: {what}.", what=tr(waiting)) if waiting and not _is_customer(waiting) else ""
     if demand.state == S.FULFILLED:
-        what = f"{service.name} is ready for you" if service is not None else "It is ready for you"
         return CustomerStatus(
-            sentence=f"Done: {what}. Please tell us if it works for you.{nxt}",
-            label="Done",
+            sentence=tr(
+                "Done: {service} is ready for you. Please tell us if it works for you.{next}",
+                service=service.name,
+                next=nxt,
+            )
+            if service is not None
+            else tr("Done: It is ready for you. Please tell us if it works for you.{next}", next=nxt),
+            label=tr("Done"),
             finished=True,
             needs_customer=True,
         )
     if demand.state == S.RESOLVED:
         return CustomerStatus(
-            sentence=f"Fixed, please tell us if it works for you.{nxt}",
-            label="Fixed — please confirm",
+            sentence=tr("Fixed, please tell us if it works for you.{next}", next=nxt),
+            label=tr("Fixed — please confirm"),
             finished=True,
             needs_customer=True,
         )
     return CustomerStatus(
-        sentence=f"Answered. Please tell us if the answer helps.{nxt}",
-        label="Answered",
+        sentence=tr("Answered. Please tell us if the answer helps.{next}", next=nxt),
+        label=tr("Answered"),
         finished=True,
         needs_customer=True,
     )
 
 
-def _tracking(demand: Demand, task: Task, now: datetime | None, expected: str | None) -> CustomerStatus:
+def _tracking(demand: Demand, task: Task, now: datetime | None, expected: str | None, tr: Translator) -> CustomerStatus:
     """A request waiting on people: the latest milestone and the expected day, else who it waits for."""
-    when = _task_expected(task)
+    when = _task_expected(task, tr)
     latest = task.latest
     if latest is not None:
-        by = f", expected {when}" if when else ""
-        return CustomerStatus(sentence=f"On its way: {latest.name} {_day(latest.at, now)}{by}.", label="On its way")
-    waiting = demand.waiting_for or task.title[:1].lower() + task.title[1:]
+        day = _day(latest.at, now, tr)
+        return CustomerStatus(
+            sentence=tr("On its way: {milestone} {day}, expected {when}.", milestone=latest.name, day=day, when=when)
+            if when
+            else tr("On its way: {milestone} {day}.", milestone=latest.name, day=day),
+            label=tr("On its way"),
+        )
+    waiting = tr(demand.waiting_for) if demand.waiting_for else task.title[:1].lower() + task.title[1:]
     return CustomerStatus(
-        sentence=f"Waiting for {waiting}.",
-        label="In progress",
-        expected=f"Expected {when}." if when else expected,
+        sentence=tr("Waiting for {who}.", who=waiting),
+        label=tr("In progress"),
+        expected=tr("Expected {when}.", when=when) if when else expected,
     )
 
 
-def _task_expected(task: Task) -> str | None:
+def _task_expected(task: Task, tr: Translator) -> str | None:
     """ "by Thursday 4 December" when the task's expectation is a day, else its own words."""
     if task.expected_at is not None:
-        return f"by {_date(task.expected_at)}"
+        return tr("by {day}", day=tr.date(task.expected_at))
     text = task.expected.strip()
     if not text:
         return None
-    return f"within {text}" if text[0].isdigit() else text
+    return tr("within {time}", time=text) if text[0].isdigit() else text
 
 
-def _day(at: datetime, now: datetime | None) -> str:
+def _day(at: datetime, now: datetime | None, tr: Translator) -> str:
     """ "today", "yesterday" or "on Tuesday 2 December": when a milestone was reached."""
     if now is not None:
         days = (now.date() - at.date()).days
         if days == 0:
-            return "today"
+            return tr("today")
         if days == 1:
-            return "yesterday"
-    return f"on {_date(at)}"
+            return tr("yesterday")
+    return tr("on {day}", day=tr.date(at))
 
 
-def _date(at: datetime) -> str:
-    return f"{at:%A} {at.day} {at:%B}"
-
-
-def _expected(demand: Demand, service: Service | None) -> str | None:
+def _expected(demand: Demand, service: Service | None, tr: Translator) -> str | None:
     """The service's promise, only for the kind of demand it was made for."""
     if service is None or not service.expected or service.kind != demand.kind:
         return None
-    return f"It usually takes {service.expected}."
+    return tr("It usually takes {time}.", time=service.expected)
 
 
 _AIM = {
-    DemandKind.FAILURE: "We aim to fix this",
-    DemandKind.VALUE: "We aim to have it done",
-    DemandKind.INFORMATION: "We aim to answer you",
+    DemandKind.FAILURE: N_("We aim to fix this by {when}."),
+    DemandKind.VALUE: N_("We aim to have it done by {when}."),
+    DemandKind.INFORMATION: N_("We aim to answer you by {when}."),
 }
 
 
-def _aim(demand: Demand, target: ServiceTarget | None, now: datetime | None) -> str | None:
+def _aim(demand: Demand, target: ServiceTarget | None, now: datetime | None, tr: Translator) -> str | None:
     """ "We aim to fix this by 3 pm tomorrow.": the service level's target, while it can still be kept."""
     if target is None or target.due_at is None or target.breached or target.paused:
         return None
@@ -270,26 +308,22 @@ def _aim(demand: Demand, target: ServiceTarget | None, now: datetime | None) -> 
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(target.timezone)
-    return f"{_AIM[demand.kind]} by {_when(target.due_at.astimezone(zone), now.astimezone(zone) if now else None)}."
+    when = _when(target.due_at.astimezone(zone), now.astimezone(zone) if now else None, tr)
+    return tr(_AIM[demand.kind], when=when)
 
 
-def _when(at: datetime, now: datetime | None) -> str:
+def _when(at: datetime, now: datetime | None, tr: Translator) -> str:
     """ "3 pm today", "9:30 am tomorrow", "5 pm on Friday", "noon on Monday 7 December"."""
-    hour = at.hour % 12 or 12
-    clock = (
-        "noon"
-        if (at.hour, at.minute) == (12, 0)
-        else f"{hour}{f':{at.minute:02d}' if at.minute else ''} {'am' if at.hour < 12 else 'pm'}"
-    )
+    clock = tr.clock(at)
     if now is not None:
         days = (at.date() - now.date()).days
         if days == 0:
-            return f"{clock} today"
+            return tr("{time} today", time=clock)
         if days == 1:
-            return f"{clock} tomorrow"
+            return tr("{time} tomorrow", time=clock)
         if 1 < days < 7:
-            return f"{clock} on {at:%A}"
-    return f"{clock} on {_date(at)}"
+            return tr("{time} on {weekday}", time=clock, weekday=tr.date(at).split(" ")[0])
+    return tr("{time} on {day}", time=clock, day=tr.date(at))
 
 
 def _full_stop(text: str) -> str:
@@ -302,19 +336,8 @@ def _is_customer(waiting_for: str) -> bool:
     return waiting_for.startswith("your ")
 
 
-def _ago(since: datetime | None, now: datetime | None) -> str:
+def _ago(since: datetime | None, now: datetime | None, tr: Translator) -> str:
     """ ", asked 2 hours ago", or nothing when either time is unknown."""
     if since is None or now is None:
         return ""
-    minutes = int((now - since).total_seconds() // 60)
-    if minutes < 1:
-        return ", asked just now"
-    if minutes < 60:
-        return f", asked {_count(minutes, 'minute')} ago"
-    if minutes < 48 * 60:
-        return f", asked {_count(minutes // 60, 'hour')} ago"
-    return f", asked {_count(minutes // (24 * 60), 'day')} ago"
-
-
-def _count(n: int, unit: str) -> str:
-    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+    return tr(", asked {ago}", ago=tr.ago(now - since))

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import attrs
 
 from ..components import ComponentContext, SurveyComponent, SurveyScore
+from ..i18n import N_
 
 Z95 = 1.959964
 
@@ -25,7 +26,7 @@ def _check(name: str, low: int, high: int, score: object) -> int:
 @attrs.frozen(kw_only=True)
 class NpsSettings:
     question: str = attrs.field(
-        default="How likely are you to recommend IT's service to a colleague? (0-10)",
+        default=N_("How likely are you to recommend IT's service to a colleague? (0-10)"),
         metadata={"doc": "The question customers see."},
     )
 
@@ -33,14 +34,15 @@ class NpsSettings:
 @attrs.frozen(kw_only=True)
 class CsatSettings:
     question: str = attrs.field(
-        default="How satisfied are you with how we handled this? (1-5)", metadata={"doc": "The question customers see."}
+        default=N_("How satisfied are you with how we handled this? (1-5)"),
+        metadata={"doc": "The question customers see."},
     )
 
 
 @attrs.frozen(kw_only=True)
 class CesSettings:
     question: str = attrs.field(
-        default="How easy was it to get what you needed? (1 = very hard, 7 = very easy)",
+        default=N_("How easy was it to get what you needed? (1 = very hard, 7 = very easy)"),
         metadata={"doc": "The question customers see."},
     )
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from ..components import ActionResult
 from ..errors import Conflict, Forbidden, InvalidAnswers, NotFound
+from ..i18n import N_
 from ..links import ExpiredLink, InvalidLink, sign, verify
 from ..logs import log_context
 from ..model import Actor, Customer, Demand, DemandState, Identity, Link, Stage
@@ -282,8 +283,8 @@ class Approvals:
         token = sign(self.ctx.secret(), LINK_PURPOSE, int(waiting), customer.id, self.ctx.clock(), ttl)
         url = f"{self.ctx.config.deployment.public_url.rstrip('/')}/approvals/{token}"
         return (
-            Link(title="Approve", url=f"{url}?decision=approve"),
-            Link(title="Decline", url=f"{url}?decision=reject"),
+            Link(title=N_("Approve"), url=f"{url}?decision=approve"),
+            Link(title=N_("Decline"), url=f"{url}?decision=reject"),
         )
 
     # ------------------------------------------------------------------ the signed links

@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, insert, select
 
 from ..components import ActionResult, Channel, Message
 from ..errors import Deferred
+from ..i18n import N_, Translator, translator
 from ..model import Customer, Demand, Link, Priority
 from ..model.job import Job
 from ..store import tables as t
@@ -28,27 +29,38 @@ _SELECT_EXTERNAL_REF = select(t.demands.c.external_ref).where(t.demands.c.id == 
 
 
 #: How a customer says a message reached them, by the channel's name in the config ("We emailed you").
-_SENT_BY = {"email": "emailed", "mail": "emailed", "sms": "texted", "text": "texted"}
+_SENT_BY = {"email": "email", "mail": "email", "sms": "text", "text": "text"}
 #: What a message was, for the purposes a customer has a word for; other messages are quoted.
-_SENT_WHAT = {"answer": "the answer", "reply": "our reply"}
+_SENT_WHAT = {"answer": "answer", "reply": "reply"}
+#: The sentences, by (how it was sent, what it was): "log" is the portal inbox, "" a channel without a name.
+_SENT = {
+    ("log", "answer"): N_("We left the answer in your messages on the portal."),
+    ("log", "reply"): N_("We left our reply in your messages on the portal."),
+    ("log", ""): N_("We left you a message on the portal{said}"),
+    ("", "answer"): N_("We sent you the answer."),
+    ("", "reply"): N_("We sent you our reply."),
+    ("", ""): N_("We sent you a message{said}"),
+    ("email", "answer"): N_("We emailed the answer to {address}."),
+    ("email", "reply"): N_("We emailed our reply to {address}."),
+    ("email", ""): N_("We emailed you at {address}{said}"),
+    ("text", "answer"): N_("We texted the answer to {address}."),
+    ("text", "reply"): N_("We texted our reply to {address}."),
+    ("text", ""): N_("We texted you at {address}{said}"),
+}
 
 
-def sent_words(channel: str, address: str, purpose: str, text: str) -> str:
+def sent_words(channel: str, address: str, purpose: str, text: str, tr: Translator | None = None) -> str:
     """What the journey tells the customer was sent where ("We emailed the answer to steve@example.com.").
 
     Only a channel the customer knows by name is named, with the address it went to;
     the ``log`` channel is the portal inbox, and no component's name is ever shown.
+    ``tr`` is the customer's language (English by default).
     """
-    what = _SENT_WHAT.get(purpose)
+    tr = tr or translator()
+    how = "log" if channel == "log" else _SENT_BY.get(channel, "")
+    what = _SENT_WHAT.get(purpose, "")
     said = f": {text}" if text else "."
-    if channel == "log":
-        return (
-            f"We left {what} in your messages on the portal." if what else f"We left you a message on the portal{said}"
-        )
-    verb = _SENT_BY.get(channel)
-    if verb is None:
-        return f"We sent you {what}." if what else f"We sent you a message{said}"
-    return f"We {verb} {what} to {address}." if what else f"We {verb} you at {address}{said}"
+    return tr(_SENT[how, what], address=address, said=said)
 
 
 class Delivery:
@@ -63,6 +75,8 @@ class Delivery:
         # message of a purpose may go to them (None: now): the desk plugs its preferences in here
         self.channel_order: Callable[[Customer], Sequence[str]] = lambda c: c.preferred_channels
         self.hold_until: Callable[[Customer, str, bool], datetime | None] = lambda c, purpose, urgent: None
+        #: The customer's language: a job's message kept as ``say`` (see :mod:`itsmcore.i18n`) is rendered in it.
+        self.translator_for: Callable[[Customer], Translator] = lambda c: translator()
 
     def run_notify(self, job: Job, demand: Demand | None) -> tuple[ActionResult, dict[str, Any]]:
         """Send a notify job's message; the messages row is for the caller to write when the job is marked done."""
@@ -77,10 +91,17 @@ class Delivery:
         links = tuple(Link(title=x["title"], url=x["url"]) for x in p.get("links", []))
         for provide in self.link_providers:
             links += tuple(provide(job, customer, demand))
+        subject, text = p.get("subject", ""), p.get("text", "")
+        tr = self.translator_for(customer)
+        said = p.get("say")
+        if not tr.english:
+            if said:
+                subject, text = tr.render(said.get("subject", subject)), tr.render(said.get("text", text))
+            links = tuple(Link(title=tr(x.title), url=x.url) for x in links)
         name, address, note, row = self._send(
             customer,
-            subject=p.get("subject", ""),
-            text=p.get("text", ""),
+            subject=subject,
+            text=text,
             links=links,
             channel=channel,
             demand_id=job.demand_id,
@@ -88,9 +109,10 @@ class Delivery:
             key=job.key,
             job_id=job.id,
             thread_ref=demand.external_ref if demand is not None else None,
+            language=tr.locale,
         )
         behind = f"{purpose} sent by {name} to {address}" + (f" ({note})" if note else "")
-        told = sent_words(name, address, purpose, p.get("text", ""))
+        told = sent_words(name, address, purpose, text, tr)
         return ActionResult(customer_sees=told, behind_scenes=behind, links=links, channel=name), row
 
     def reply_channel(self, customer: Customer, came_by: str) -> str | None:
@@ -149,6 +171,7 @@ class Delivery:
         key: str,
         job_id: int | None,
         thread_ref: str | Keep | None,
+        language: str = "en",
     ) -> tuple[str, str, str, dict[str, Any]]:
         """Send one message; returns (channel, address, note) and the messages row for the caller to write.
 
@@ -171,6 +194,7 @@ class Delivery:
             purpose=purpose,
             idempotency_key=key,
             thread_ref=ref,
+            language=language,
         )
         delivery = chan.send(message)
         row = {

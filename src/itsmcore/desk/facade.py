@@ -19,6 +19,7 @@ from ..components import Answer, JobRunner, SurveyMethod
 from ..deployment import Deployment
 from ..eligibility import Decision
 from ..errors import StoreUnavailable
+from ..i18n import Translator
 from ..logs import log_context
 from ..model import (
     Actor,
@@ -107,11 +108,13 @@ class Desk(Operations, TeamDesk, Accounts, CmdbDesk, ChangesDesk, ProblemDesk):
         prefs = self._preferences = PreferenceBook(ctx, customers, delivery.channels)
         delivery.channel_order = lambda c: prefs.get(c).channels
         delivery.hold_until = prefs.hold_until
+        delivery.translator_for = prefs.translator
         surveys.opted_in = lambda customer_id: prefs.get(customer_id).surveys
         self._profiles = Profiles(ctx, customers, demands, book, reviews, prefs)
         handling = self._handling = Handling(ctx, demands, journey, outbox, customers)
         teams = self._teams = Teams(ctx, customers, journey)
         intake = self._intake = Intake(ctx, customers, catalog, book, demands, journey, outbox, teams)
+        intake.translator_for = prefs.translator
         fulfilment = Fulfilment(ctx, outbox, subscriptions)
         approvals = self._approvals = Approvals(ctx, customers, demands, journey, outbox, fulfilment, delivery)
         tasks = self._tasks = Tasks(ctx, journey, outbox, fulfilment, teams)
@@ -298,6 +301,23 @@ class Desk(Operations, TeamDesk, Accounts, CmdbDesk, ChangesDesk, ProblemDesk):
         """
         d = demand if isinstance(demand, Demand) else self._demands.get(demand)
         return self._intake.status(d, task=self._tasks.current(d))
+
+    def translator(self, customer: str | Customer) -> Translator:
+        """The customer's language (preferences, then directory, then the deployment's default) as a
+        :class:`~itsmcore.i18n.Translator`, with the plugins' catalogs merged in."""
+        return self._preferences.translator(customer)
+
+    def link_reader(self, token: str) -> str | None:
+        """The customer a valid signed link (confirm, survey, approval) was made for, else None.
+
+        A page reached through the link speaks their language even when nobody is signed in.
+        """
+        from ..links import InvalidLink, verify
+
+        try:
+            return verify(self._ctx.secret(), token.rsplit("/", 1)[-1], self._ctx.clock()).customer_id
+        except InvalidLink:
+            return None
 
     def acknowledgement(self, demand: Demand | int) -> str:
         """The thank-you for a demand followed by where it stands now (:func:`itsmcore.status.acknowledgement`)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from ..asks import validate_answers
 from ..components import Answer
 from ..components import Intake as IntakeRecord
 from ..errors import IneligibleCustomer, InvalidAnswers, NotFound
+from ..i18n import N_, Translator, translator
 from ..jobs import DeferredRunner
 from ..logs import log_context
 from ..model import Actor, Customer, Demand, DemandKind, DemandState, Link, Priority, Service, Stage, Task
@@ -35,6 +36,18 @@ log = logging.getLogger("itsmcore.desk")
 
 _INSERT_DEMAND = insert(t.demands)
 _WHAT = {DemandKind.VALUE: "request", DemandKind.FAILURE: "problem", DemandKind.INFORMATION: "question"}
+#: The journey's acknowledgement per kind.
+_ACK_EVENT = {
+    DemandKind.VALUE: N_("We have your request (#{id})."),
+    DemandKind.FAILURE: N_("We have your problem (#{id})."),
+    DemandKind.INFORMATION: N_("We have your question (#{id})."),
+}
+#: The acknowledgement's subject per kind, in words a translator can reorder.
+_SUBJECT = {
+    DemandKind.VALUE: N_("We have your request #{id}: {summary}"),
+    DemandKind.FAILURE: N_("We have your problem #{id}: {summary}"),
+    DemandKind.INFORMATION: N_("We have your question #{id}: {summary}"),
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -67,6 +80,8 @@ class Intake:
         self.demands = demands
         self.journey = journey
         self.outbox = outbox
+        #: The customer's language (the desk plugs in their preferences); English until then.
+        self.translator_for: Callable[[str | Customer], Translator] = lambda c: translator()
 
     def submit(
         self,
@@ -178,6 +193,7 @@ class Intake:
         # journey enters the fulfil stage when the first step reports.
         fulfils = kind_v == DemandKind.VALUE and svc is not None and bool(svc.plan)
         what = _WHAT[kind_v]
+        tr = self.translator_for(cust)  # what the customer reads, in their language
         with self.journey.begin() as change:
             conn = change.conn
             try:
@@ -235,7 +251,7 @@ class Intake:
                     channel,
                     actor,
                     "submitted",
-                    f"You told us: {summary}",
+                    tr("You told us: {summary}", summary=summary),
                     f"{kind_v} demand received through {channel}"
                     + (f" for service {svc.key}" if svc else "")
                     + (f"; classified by {classified[0]}" if classified else ""),
@@ -250,7 +266,7 @@ class Intake:
                     channel,
                     Actor.SYSTEM,
                     "acknowledged",
-                    f"We have your {what} (#{demand_id}).",
+                    tr(_ACK_EVENT[kind_v], id=demand_id),
                     f"demand {demand_id} written with state {row['state']}, priority {int(prio or 3)}"
                     + (f" ({prio_note})" if prio_note else ""),
                     0,
@@ -273,7 +289,7 @@ class Intake:
                     )
             if outage is not None:
                 self.book.mark_affected(conn, outage.id, cust.id, now)
-                workaround = f" Meanwhile: {outage.workaround}" if outage.workaround else ""
+                workaround = tr(" Meanwhile: {workaround}", workaround=outage.workaround) if outage.workaround else ""
                 events.append(
                     _event_row(
                         demand_id,
@@ -281,7 +297,11 @@ class Intake:
                         channel,
                         Actor.SYSTEM,
                         "linked",
-                        f"We know about this: {outage.title}.{workaround} We will tell you when it is fixed.",
+                        tr(
+                            "We know about this: {title}.{meanwhile} We will tell you when it is fixed.",
+                            title=outage.title,
+                            meanwhile=workaround,
+                        ),
                         f"linked to announcement {outage.id}; customer added to its affected list",
                         0,
                         now,
@@ -296,7 +316,10 @@ class Intake:
                 change.after(lambda: ctx.host.customer_affected(ctx.desk, known, cust, on_error))
             # worded from the demand as written now: the message cannot promise what the state is not
             ack = acknowledgement(
-                demand, customer_status(demand, service=svc, now=now, known_outage=outage), service=svc
+                demand, customer_status(demand, service=svc, now=now, known_outage=outage, tr=tr), service=svc, tr=tr
+            )
+            told_as = (
+                None if tr.english else {"subject": tr(_SUBJECT[kind_v], id=demand_id, summary=summary), "text": ack}
             )
             jobs = [
                 self.outbox.notify_row(
@@ -306,6 +329,7 @@ class Intake:
                     body=ack,
                     now=now,
                     key=f"{ctx.key_prefix}:demand:{demand_id}:acknowledgement",
+                    say=told_as,
                     # an emailed demand is acknowledged by email, in its thread; the portal shows it on screen
                     # and the customer's preferences decide any message besides
                     via=None if channel in ON_THE_PAGE else channel,
@@ -334,14 +358,25 @@ class Intake:
     def ack_text(self, demand: Demand, svc: Service | None) -> str:
         """The acknowledgement shown to the customer for a demand: the thanks, then where it stands now."""
         svc = svc or self.catalog.find(demand.service_key)
-        return acknowledgement(demand, self.status(demand, svc), service=svc)
+        tr = self._translator(demand.customer_id)
+        return acknowledgement(demand, self.status(demand, svc, tr=tr), service=svc, tr=tr)
 
-    def status(self, demand: Demand, svc: Service | None = None, *, task: Task | None = None) -> CustomerStatus:
+    def _translator(self, customer_id: str) -> Translator:
+        """The customer's language; English for a customer the directory no longer knows."""
+        try:
+            return self.translator_for(customer_id)
+        except NotFound:
+            return translator()
+
+    def status(
+        self, demand: Demand, svc: Service | None = None, *, task: Task | None = None, tr: Translator | None = None
+    ) -> CustomerStatus:
         """Where ``demand`` stands for its customer, with the facts the status model needs looked up here.
 
         The wait is taken to have begun at the demand's last change (``updated_at``): every
         change of what it waits for is one, and a note or a message is not. ``task`` is the
         plan's task the demand waits on, found by the caller (the tasks feature sits above this one).
+        ``tr`` is the language to tell it in; the demand's customer's by default.
         """
         svc = svc or self.catalog.find(demand.service_key)
         outage = None
@@ -360,6 +395,7 @@ class Intake:
             waiting_since=demand.updated_at if demand.waiting_for else None,
             task=task,
             target=target,
+            tr=tr or self._translator(demand.customer_id),
         )
 
     def _try_answer(self, demand: Demand, customer: Customer) -> list[int]:

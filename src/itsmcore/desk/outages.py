@@ -18,6 +18,7 @@ from sqlalchemy import JSON, Connection, Integer, String, and_, func, insert, li
 
 from ..components import ActionResult
 from ..errors import Conflict, IllegalTransition, InvalidAnswers, NotFound
+from ..i18n import N_, Say, later, translator
 from ..links import InvalidLink, verify
 from ..logs import log_context
 from ..model import Actor, Announcement, AnnouncementState, Customer, Demand, DemandKind, DemandState, Link, Stage
@@ -363,8 +364,8 @@ class Outages:
             return ()
         url = self.book.confirm_link(aid, customer.id)
         return (
-            Link(title="Yes, it works again", url=f"{url}?fixed=yes"),
-            Link(title="No, still broken", url=f"{url}?fixed=no"),
+            Link(title=N_("Yes, it works again"), url=f"{url}?fixed=yes"),
+            Link(title=N_("No, still broken"), url=f"{url}?fixed=no"),
         )
 
     # ------------------------------------------------------------------ jobs
@@ -382,20 +383,25 @@ class Outages:
             ),
         )
 
-    def _message(self, ann: Announcement, change: str) -> tuple[str, str, list[dict[str, str]]]:
+    def _message(self, ann: Announcement, change: str) -> tuple[str, str, list[dict[str, str]], dict[str, Any]]:
+        """Subject, text and links in English, and the same as :class:`~itsmcore.i18n.Say` for other languages."""
         links = [{"title": x.title, "url": x.url} for x in ann.workaround_links]
         service = self.catalog.get(ann.service_key).name
+        text: list[Say | str]
         if change == "resolved":
-            return f"Fixed: {ann.title}", f"{service} is working again. {ann.resolution}".strip(), []
-        lines = [f"{service}: {ann.title}."]
-        if ann.description:
-            lines.append(ann.description)
-        if ann.workaround:
-            lines.append(f"Meanwhile: {ann.workaround}")
-        if ann.estimate:
-            lines.append(f"We expect it fixed {ann.estimate}.")
-        verb = "Update" if change.startswith("updated") else "Known problem"
-        return f"{verb}: {ann.title}", " ".join(lines), links
+            subject = later("Fixed: {title}", title=ann.title)
+            text = [later("{service} is working again.", service=service), ann.resolution.strip()]
+            links = []
+        else:
+            text = [later("{service}: {title}.", service=service, title=ann.title), ann.description]
+            if ann.workaround:
+                text.append(later("Meanwhile: {workaround}", workaround=ann.workaround))
+            if ann.estimate:
+                text.append(later("We expect it fixed {estimate}.", estimate=ann.estimate))
+            verb = N_("Update: {title}") if change.startswith("updated") else N_("Known problem: {title}")
+            subject = later(verb, title=ann.title)
+        en = translator()
+        return en.render(subject), en.render(text), links, {"subject": subject, "text": text}
 
     def run_fanout(self, job: Job) -> ActionResult:
         """One batch of an announcement's audience and notifications, then queue the next batch."""
@@ -404,7 +410,7 @@ class Outages:
         ann = self.book.get(aid)
         size = self.ctx.config.announcements.batch_size
         now = self.ctx.clock()
-        subject, text, links = self._message(ann, change)
+        subject, text, links, said = self._message(ann, change)
         with self.ctx.engine.begin() as conn:
             if change == "opened":
                 source = (
@@ -430,7 +436,12 @@ class Outages:
                 )
             last = conn.execute(select(func.max(source.c.cid))).scalar()
             params = notify_params(
-                purpose="announcement", subject=subject, text=text, links=links, confirm=change == "resolved"
+                purpose="announcement",
+                subject=subject,
+                text=text,
+                links=links,
+                confirm=change == "resolved",
+                say=said,
             )
             prefix = f"{self.ctx.key_prefix}:announcement:{aid}:{change}:"
             fixed = pending_columns(now)
@@ -493,13 +504,17 @@ class Outages:
                         kind="follow_up",
                         at=now,
                     )
+                subject = later("Is {service} working for you again?", service=service)
+                body = later("We fixed: {title}. Please tell us whether it works for you now.", title=ann.title)
+                en = translator()
                 jobs.append(
                     self.outbox.notify(
                         change.conn,
                         did,
                         purpose="reminder",
-                        subject=f"Is {service} working for you again?",
-                        body=f"We fixed: {ann.title}. Please tell us whether it works for you now.",
+                        subject=en.render(subject),
+                        body=en.render(body),
+                        say={"subject": subject, "text": body},
                         now=now,
                         customer_id=cid,
                         key=f"{self.ctx.key_prefix}:announcement:{aid}:reminder:{cid}",

@@ -100,11 +100,14 @@ class Outbox:
         key: str | None = None,
         confirm_announcement: int | None = None,
         survey: bool = False,
+        say: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """A message to the demand's customer (or ``customer_id``), sent by a ``notify`` job.
 
         ``via`` is the channel the demand came by: the message goes back that way when that
-        channel can send to the customer, else by ``channel`` or their preferences.
+        channel can send to the customer, else by ``channel`` or their preferences. ``say``
+        keeps ``subject`` and ``text`` as :class:`~itsmcore.i18n.Say` messages, rendered in the
+        customer's language when it goes out.
         """
         return job_row(
             action="notify",
@@ -119,6 +122,7 @@ class Outbox:
                 via=via,
                 confirm=confirm_announcement is not None,
                 survey=survey,
+                say=say,
             ),
             demand_id=demand_id,
             customer_id=customer_id,
@@ -155,6 +159,7 @@ def notify_params(
     via: str | None = None,
     confirm: bool = False,
     survey: bool = False,
+    say: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What a ``notify`` job carries: the message, its links, and which signed links to add when sending."""
     return {
@@ -166,4 +171,5 @@ def notify_params(
         **({"via": via} if via else {}),
         "confirm": confirm,
         "survey": survey,
+        **({"say": dict(say)} if say else {}),
     }

@@ -6,6 +6,7 @@ A stored value wins; a null one means "as the directory says". Every change is k
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from sqlalchemy import insert, select, update
 
 from ..errors import InvalidInput
+from ..i18n import Translator, plugin_locale_dirs, translator
 from ..model import Customer, PreferenceChange, Preferences, QuietHours
 from ..store import tables as t
 from ..store.rows import aware
@@ -32,6 +34,7 @@ LANGUAGE_ATTRIBUTES = ("language", "preferredLanguage", "preferred_language")
 URGENT_PURPOSES = frozenset({"announcement", "workaround"})
 
 
+@functools.lru_cache(maxsize=512)
 def language_code(value: str) -> str | None:
     """``value`` as a normalised locale code (``fr``, ``pt_BR``), or None when Babel knows no such locale."""
     from babel import Locale, UnknownLocaleError
@@ -72,6 +75,13 @@ class PreferenceBook:
         self.customers = customers
         self.channels = channels
         self._told: set[tuple[str, str]] = set()
+        self._locale_dirs: tuple[Any, ...] | None = None
+
+    def translator(self, customer: str | Customer) -> Translator:
+        """The customer's language as a :class:`~itsmcore.i18n.Translator`, with the plugins' catalogs merged in."""
+        if self._locale_dirs is None:
+            self._locale_dirs = plugin_locale_dirs(self.ctx.deployment.host.pm.get_plugins())
+        return translator(self.get(customer).language, self._locale_dirs)
 
     def offered(self, customer: Customer) -> list[str]:
         """Channels the deployment offers that can reach this customer (an address for them), in config order."""

@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select
 from ..components import SurveyMethod
 from ..config import did_you_mean
 from ..errors import Conflict, InvalidAnswers, NotFound
+from ..i18n import N_, later
 from ..links import sign, verify
 from ..model import Actor, Customer, Demand, Link, Stage, SurveyResponse
 from ..model.job import Job
@@ -48,7 +49,7 @@ class Surveys:
     def links_for(self, job: Job, customer: Customer, demand: Demand | None) -> Sequence[Link]:
         """The link provider for a survey message (a notify job queued by :meth:`ask_for_feedback`)."""
         if job.params.get("survey") and demand is not None:
-            return (Link(title="Tell us how it went", url=self.link(demand.id, customer.id)),)
+            return (Link(title=N_("Tell us how it went"), url=self.link(demand.id, customer.id)),)
         return ()
 
     def allowed(self, customer_id: str, demand: Demand | None = None) -> tuple[bool, str]:
@@ -107,6 +108,7 @@ class Surveys:
                 purpose="survey",
                 subject=f"#{demand_id}: how did we do?",
                 body=question,
+                say={"subject": later("#{id}: how did we do?", id=demand_id), "text": later(question)},
                 now=self.ctx.clock(),
                 survey=True,
                 key=f"{self.ctx.key_prefix}:demand:{demand_id}:survey",

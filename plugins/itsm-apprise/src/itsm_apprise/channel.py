@@ -9,9 +9,11 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import quote
 
 from itsmcore import (
+    N_,
     ChannelComponent,
     ComponentContext,
     Customer,
@@ -19,6 +21,7 @@ from itsmcore import (
     Message,
     PermanentFailure,
     TemporaryFailure,
+    translator,
 )
 
 from .settings import AppriseSettings, check_scheme
@@ -26,13 +29,16 @@ from .templates import MESSAGE_FIELDS, URL_FIELDS, Template
 
 log = logging.getLogger("itsm_apprise")
 
+#: This plugin's message catalogs: how a link reads in a text message, in the recipient's language.
+LOCALE_DIR = Path(__file__).parent / "locale"
+
 #: Loggers that may print a URL (and so a token in it) while Apprise sends.
 REDACTED_LOGGERS = ("apprise", "urllib3.connectionpool", "requests")
 REDACTED = "[secret]"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 LINK_FORMATS = {
-    "text": "{title}: {url}",
+    "text": N_("{title}: {url}"),
     "markdown": "[{title}]({url})",
     "html": '<a href="{url}">{title}</a>',
 }
@@ -192,9 +198,12 @@ class AppriseChannel:
         esc = html.escape if fmt == "html" else _plain
         customer = message.recipient
         first = customer.name.split()[0] if customer.name and customer.name.split() else customer.id
-        links = "\n".join(
-            self.link_format.render({"title": link.title, "url": link.url}, esc) for link in message.links
-        )
+        link_format = self.link_format
+        if not self.settings.link_format and fmt == "text" and message.language != "en":
+            # the body format's own way, in the recipient's language ("{title} : {url}" in French)
+            tr = translator(message.language, (LOCALE_DIR,))
+            link_format = Template.parse(tr.translations.gettext(LINK_FORMATS["text"]), ("title", "url"))
+        links = "\n".join(link_format.render({"title": link.title, "url": link.url}, esc) for link in message.links)
         values = {
             "subject": message.subject,
             "demand_id": str(message.demand_id or ""),

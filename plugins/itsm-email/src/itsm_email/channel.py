@@ -9,6 +9,7 @@ import smtplib
 import ssl
 from email.headerregistry import Address
 from email.message import EmailMessage
+from pathlib import Path
 
 from itsmcore import (
     ChannelComponent,
@@ -18,11 +19,15 @@ from itsmcore import (
     Message,
     PermanentFailure,
     TemporaryFailure,
+    translator,
 )
 
 from . import compose, threads
 from .settings import EmailSettings
 from .text import clean_header
+
+#: This plugin's message catalogs: the footer and how a link reads, in the recipient's language.
+LOCALE_DIR = Path(__file__).parent / "locale"
 
 log = logging.getLogger("itsm_email.channel")
 
@@ -132,6 +137,7 @@ class EmailChannel:
         extra = {"X-Itsm-Purpose": message.purpose}
         if message.demand_id:
             extra["X-Itsm-Demand"] = str(message.demand_id)
+        tr = translator(message.language, (LOCALE_DIR,))
         return compose.build(
             sender=self.sender(),
             recipient=recipient,
@@ -144,10 +150,12 @@ class EmailChannel:
             in_reply_to=original or (references[0] if references else None),
             references=references,
             footer=(
-                f"Reply to this email to add to your request #{message.demand_id}."
+                tr("Reply to this email to add to your request #{id}.", id=message.demand_id)
                 if message.demand_id
-                else f"{self.context.deployment} service desk"
+                else tr("{deployment} service desk", deployment=self.context.deployment)
             ),
+            link_line=lambda link: tr("{title}: {url}", title=link.title, url=link.url),
+            language=tr.locale,
             loop_tag=self.loop_tag(),
             extra=extra,
         )

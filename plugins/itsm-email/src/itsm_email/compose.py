@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from email.policy import SMTP
 
@@ -14,7 +14,7 @@ from .text import clean_body, clean_header
 
 _HTML = string.Template(
     """<!DOCTYPE html>
-<html lang="en">
+<html lang="$lang">
 <head><meta charset="utf-8"><title>$subject</title></head>
 <body style="font-family: sans-serif; line-height: 1.4;">
 $paragraphs
@@ -26,17 +26,21 @@ $links
 )
 
 
-def text_body(body: str, links: Sequence[Link], footer: str) -> str:
+def _link_line(link: Link) -> str:
+    return f"{link.title}: {link.url}"
+
+
+def text_body(body: str, links: Sequence[Link], footer: str, link_line: Callable[[Link], str] = _link_line) -> str:
     lines = [body.rstrip()]
     if links:
         lines.append("")
-        lines += [f"{link.title}: {link.url}" for link in links]
+        lines += [link_line(link) for link in links]
     if footer:
         lines += ["", "-- ", footer]
     return "\n".join(lines) + "\n"
 
 
-def html_body(subject: str, body: str, links: Sequence[Link], footer: str) -> str:
+def html_body(subject: str, body: str, links: Sequence[Link], footer: str, language: str = "en") -> str:
     paragraphs = "\n".join(
         "<p>" + "<br>\n".join(html.escape(line) for line in block.splitlines()) + "</p>"
         for block in body.strip().split("\n\n")
@@ -50,6 +54,7 @@ def html_body(subject: str, body: str, links: Sequence[Link], footer: str) -> st
         paragraphs=paragraphs,
         links=f"<ul>\n{items}\n</ul>" if items else "",
         footer=html.escape(footer),
+        lang=html.escape(language.replace("_", "-"), quote=True),
     )
 
 
@@ -68,6 +73,8 @@ def build(
     footer: str,
     loop_tag: str,
     extra: dict[str, str],
+    link_line: Callable[[Link], str] = _link_line,
+    language: str = "en",
 ) -> EmailMessage:
     """One outbound message; every header value goes through the email package's folding and encoding.
 
@@ -99,9 +106,9 @@ def build(
     msg["X-Loop"] = loop_tag
     for name, value in extra.items():
         msg[name] = value
-    msg.set_content(text_body(body, links, footer), subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.set_content(text_body(body, links, footer, link_line), subtype="plain", charset="utf-8", cte="quoted-printable")
     msg.add_alternative(
-        html_override if html_override is not None else html_body(subject, body, links, footer),
+        html_override if html_override is not None else html_body(subject, body, links, footer, language),
         subtype="html",
         charset="utf-8",
         cte="quoted-printable",

@@ -87,6 +87,8 @@ class Portal:
         from .views import make_templates
 
         self.templates: Jinja2Templates = make_templates(self)
+        #: The templates per language a customer reads them in (itsm_portal.languages).
+        self.templates_by_language: dict[str, Jinja2Templates] = {}
 
     def is_agent(self, customer: Customer | None) -> bool:
         return customer is not None and bool({g.casefold() for g in customer.groups} & self.agent_groups)

@@ -9,17 +9,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from itsmcore import Customer, InvalidInput
+from itsmcore import N_, Customer, InvalidInput, languages
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .app import call, checked_form, field, need_customer, portal_of
+from .languages import LOCALE_DIR
 from .views import render, say
 
 TEMPLATE = "preferences.html"
 #: Ranked choices of channel a customer may give.
-RANKS = ("First choice", "Then", "Then")
+RANKS = (N_("First choice"), N_("Then"), N_("Then"))
 
 
 def _context(desk: Any, me: Customer) -> dict[str, Any]:
@@ -36,10 +37,20 @@ def _context(desk: Any, me: Customer) -> dict[str, Any]:
         "quiet_end": f"{quiet.end:%H:%M}" if quiet else "",
         "time_zone": quiet.time_zone if quiet else "",
         "surveys": prefs.surveys,
+        "language": prefs.language,
+        "languages": _languages(prefs.language),
         "services": [s for s in desk.services if s.key in _theirs(profile)],
         "subscribed": set(profile.subscriptions),
         "changes": desk.preference_changes(me.id, limit=5),
     }
+
+
+def _languages(current: str) -> list[tuple[str, str]]:
+    """The languages a customer may choose (those with catalogs, and theirs), each named in itself."""
+    from babel import Locale
+
+    codes = list(dict.fromkeys([*languages((LOCALE_DIR,)), current]))
+    return [(code, Locale.parse(code).get_display_name(code).capitalize()) for code in codes]
 
 
 def _theirs(profile: Any) -> set[str]:
@@ -68,9 +79,18 @@ def _save(
     surveys: bool,
     shown: set[str],
     ticked: set[str],
+    language: str = "",
 ) -> None:
     """Only the services the page showed are changed: a box not on the page is no "unsubscribe"."""
-    desk.set_preferences(me.id, by=me.id, channels=channels, quiet_hours=quiet, time_zone=zone or None, surveys=surveys)
+    desk.set_preferences(
+        me.id,
+        by=me.id,
+        channels=channels,
+        quiet_hours=quiet,
+        time_zone=zone or None,
+        surveys=surveys,
+        language=language or None,
+    )
     had = set(desk.customer_profile(me.id).subscriptions) & shown
     for key in sorted((ticked - had) & {s.key for s in desk.services}):
         desk.subscribe(me.id, key)
@@ -89,13 +109,21 @@ async def preferences_submit(request: Request) -> Response:
     shown = {s for s in form.getlist("shown") if isinstance(s, str)}
     ticked = {s for s in form.getlist("subscribe") if isinstance(s, str)} & shown
     try:
-        await call(_save, desk, me, channels, quiet, zone, surveys, shown, ticked)
+        await call(_save, desk, me, channels, quiet, zone, surveys, shown, ticked, field(form, "language"))
     except InvalidInput as e:
         text = str(e)
-        where = "time_zone" if "time zone" in text else "quiet" if "quiet" in text else "channel"
+        where = (
+            "time_zone"
+            if "time zone" in text
+            else "quiet"
+            if "quiet" in text
+            else "language"
+            if "language" in text
+            else "channel"
+        )
         typed = {"quiet_start": start, "quiet_end": end, "time_zone": zone, "surveys": surveys}
         return await preferences_page(request, {where: text}, typed)
-    say(request, "Your preferences are saved.")
+    say(request, N_("Your preferences are saved."))
     return RedirectResponse("/preferences", status_code=303)
 
 

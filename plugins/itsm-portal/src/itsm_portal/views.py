@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 import attrs
 import jinja2
 from itsmcore import (
+    N_,
     Ask,
     Conflict,
     Customer,
@@ -28,8 +29,10 @@ from itsmcore import (
     Service,
     TemporaryFailure,
     TooManyAttempts,
+    Translator,
     UnknownService,
     stage_label,
+    translator,
 )
 from markupsafe import Markup, escape
 from starlette.datastructures import FormData
@@ -147,18 +150,29 @@ def statuses(desk: Desk, demands: Sequence[Demand]) -> dict[int, CustomerStatus]
     return {d.id: desk.customer_status(d) for d in demands}
 
 
-def make_templates(portal: Portal) -> Jinja2Templates:
+def make_templates(portal: Portal, tr: Translator | None = None) -> Jinja2Templates:
+    """The portal's templates in ``tr``'s language (English by default): see :mod:`itsm_portal.languages`."""
     from pathlib import Path
 
+    from . import languages
+
+    tr = tr or translator()
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True,  # every value escaped, whatever the template's name
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda msgid, **values: tr(msgid, **values),
+        lambda one, many, n, **values: tr.ngettext(one, many, n, **values),
+        newstyle=False,
+    )
+    env.globals["lang"] = tr.locale.replace("_", "-")
     env.filters["linkify"] = linkify
-    env.filters["when"] = when
-    env.filters["stage_label"] = stage_label
+    env.filters["when"] = when if tr.english else (lambda value: languages.when(tr, value))
+    env.filters["stage_label"] = lambda stage: stage_label(stage, tr)
     env.filters["channel_words"] = lambda c: CHANNEL_WORDS.get(str(c), "")
     env.filters["kind_words"] = lambda k: KIND_WORDS.get(DemandKind(k), str(k))
     env.filters["words"] = lambda s: str(s).replace("_", " ")
@@ -180,7 +194,13 @@ async def render(
         customer = await current_customer(request)
     except TemporaryFailure:  # the directory is down: the page (the 503 saying so) still renders, nameless
         customer = None
+    from .languages import page_translator, templates_for
+
+    token = (context or {}).get("token")  # a signed link's page speaks its customer's language
+    tr = await call(page_translator, portal, customer, token if isinstance(token, str) else None)
+    templates = templates_for(portal, tr)
     flash = request.session.pop("flash", None)
+    flash = tr(flash) if flash else flash  # kept in English (N_), told in the reader's language
     ctx = {
         "request": request,
         "me": customer,
@@ -191,7 +211,8 @@ async def render(
         "title": "",
         **(context or {}),
     }
-    return portal.templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
+    ctx["title"] = tr(ctx["title"]) if ctx["title"] else ""  # a page title the catalogs know, in the reader's words
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
 
 
 def say(request: Request, text: str) -> None:
@@ -330,7 +351,7 @@ async def signout(request: Request) -> Response:
     await checked_form(request)
     await call(portal_of(request).desk.end_session, request.session.get("sid"))  # a copied cookie dies too
     request.session.clear()
-    say(request, "You are signed out.")
+    say(request, N_("You are signed out."))
     return RedirectResponse("/signin", status_code=303)
 
 
@@ -388,7 +409,7 @@ async def affects_me(request: Request) -> Response:
     except REFUSED as e:  # the announcement was resolved meanwhile, say
         say(request, refusal(e, "announcement").text())
         return RedirectResponse("/", status_code=303)
-    say(request, "Thanks for telling us. We have linked you to this problem and will tell you when it is fixed.")
+    say(request, N_("Thanks for telling us. We have linked you to this problem and will tell you when it is fixed."))
     return RedirectResponse(f"/demands/{did}", status_code=303)
 
 
@@ -423,7 +444,7 @@ async def text_me_the_link(request: Request) -> Response:
         channel="sms" if number else None,
         purpose="workaround",
     )
-    say(request, f"We are texting the link to {number}." if number else "We have sent you the link as a message.")
+    say(request, f"We are texting the link to {number}." if number else N_("We have sent you the link as a message."))
     return RedirectResponse("/", status_code=303)
 
 
@@ -785,7 +806,7 @@ async def demand_review(request: Request) -> Response:
             return await demand_page(request, refused.errors, values, refused.status)
         say(request, refused.notice)  # reviewed already, or not yours to review yet
         return RedirectResponse(f"/demands/{demand.id}", status_code=303)
-    say(request, "Thank you for your review: colleagues can now read it.")
+    say(request, N_("Thank you for your review: colleagues can now read it."))
     return RedirectResponse(f"/demands/{demand.id}#review", status_code=303)
 
 
@@ -825,10 +846,10 @@ async def demand_comment(request: Request) -> Response:
     demand = await _my_demand(request, me)
     text = field(form, "text")[:4000]
     if not text:
-        say(request, "Please write something before sending.")
+        say(request, N_("Please write something before sending."))
     else:
         await call(portal_of(request).desk.comment, demand.id, text, actor="customer", channel="portal")
-        say(request, "Thanks, we have added your comment.")
+        say(request, N_("Thanks, we have added your comment."))
     return RedirectResponse(f"/demands/{demand.id}#journey", status_code=303)
 
 
@@ -853,7 +874,7 @@ async def demand_confirm(request: Request) -> Response:
     form = await checked_form(request)
     demand = await _my_demand(request, me)
     if demand.state not in CONFIRMABLE:
-        say(request, "There is nothing to confirm on this one right now.")
+        say(request, N_("There is nothing to confirm on this one right now."))
         return RedirectResponse(f"/demands/{demand.id}", status_code=303)
     fixed = field(form, "fixed") == "yes"
     desk = portal_of(request).desk
@@ -866,9 +887,9 @@ async def demand_confirm(request: Request) -> Response:
         survey = await call(_survey_path, desk, me.id, did)
         if survey:
             return RedirectResponse(survey, status_code=303)
-        say(request, "Thank you for confirming.")
+        say(request, N_("Thank you for confirming."))
     else:
-        say(request, "We are on it again and will keep you posted.")
+        say(request, N_("We are on it again and will keep you posted."))
     return RedirectResponse(f"/demands/{did}", status_code=303)
 
 
@@ -879,7 +900,7 @@ async def demand_answered(request: Request) -> Response:
     form = await checked_form(request)
     demand = await _my_demand(request, me)
     if demand.state != DemandState.ANSWERED:
-        say(request, "There is nothing to confirm on this one right now.")
+        say(request, N_("There is nothing to confirm on this one right now."))
         return RedirectResponse(f"/demands/{demand.id}", status_code=303)
     desk = portal_of(request).desk
     helped = field(form, "helped") == "yes"
@@ -891,7 +912,7 @@ async def demand_answered(request: Request) -> Response:
     except REFUSED as e:  # it moved on meanwhile (an agent picked it up, say)
         say(request, refusal(e, "helped").text())
         return RedirectResponse(f"/demands/{demand.id}", status_code=303)
-    say(request, "Glad that answered it." if helped else "Someone from IT will answer you and keep you posted.")
+    say(request, N_("Glad that answered it.") if helped else N_("Someone from IT will answer you and keep you posted."))
     return RedirectResponse(f"/demands/{demand.id}", status_code=303)
 
 

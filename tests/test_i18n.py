@@ -1,0 +1,170 @@
+"""Every customer-facing text in the customer's language (#20, item 3): catalogs, formats, messages."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from itsmcore import Desk
+from itsmcore.catalogs import KEYWORDS, check_po, main, roots
+from itsmcore.i18n import later, translator
+from itsmcore.model import Demand, DemandKind, DemandState, Stage
+from itsmcore.status import customer_status, stage_label
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+def _extracted(root: Path, source: Path) -> set[str]:
+    """The message ids the code marks for translation now (what ``tox -e i18n`` would extract)."""
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.frontend import parse_mapping_cfg
+
+    with (source / "babel.cfg").open() as fh:
+        method_map, options_map = parse_mapping_cfg(fh)
+    keywords: dict[str, tuple[int, ...] | None] = {}
+    for k in KEYWORDS:
+        name, _, spec = k.partition(":")
+        keywords[name] = tuple(int(x) for x in spec.split(",")) if spec else None
+    found = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(source), method_map, options_map, keywords=keywords
+    ):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+@pytest.mark.no_database
+@pytest.mark.parametrize("root", roots(ROOT), ids=lambda r: r.domain)
+def test_every_customer_facing_message_has_a_french_translation(root) -> None:
+    from babel.messages.pofile import read_po
+
+    po = root.locale / "fr" / "LC_MESSAGES" / f"{root.domain}.po"
+    assert po.exists(), f"{root.domain} has no French catalog"
+    with po.open("rb") as fh:
+        french = {m.id: m for m in read_po(fh) if m.id}
+    wanted = _extracted(ROOT, root.source)
+    missing = sorted(
+        m for m in wanted if m not in french or not french[m].string or french[m].fuzzy or not all(french[m].string)
+    )
+    assert not missing, f"no French translation in {po.relative_to(ROOT)} (run tox -e i18n, then translate): {missing}"
+    assert not check_po(po), "the French catalog is well formed and compiled"
+
+
+@pytest.mark.no_database
+def test_the_checker_names_the_file_and_message_of_a_broken_placeholder(tmp_path: Path) -> None:
+    po = tmp_path / "fr" / "LC_MESSAGES" / "itsmcore.po"
+    po.parent.mkdir(parents=True)
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+        'msgid "Fixed: {title}"\nmsgstr "Réparé : {title"\n\n'
+        'msgid "{service} is working again."\nmsgstr "{serviec} fonctionne à nouveau."\n\n'
+        'msgid "Known problem"\nmsgstr ""\n',
+        encoding="utf-8",
+    )
+    problems = check_po(po)
+    text = "\n".join(problems)
+    assert f"{po}:5: msgid 'Fixed: {{title}}': broken placeholder" in text
+    assert (
+        "msgid '{service} is working again.': the translation uses {serviec}, which the message does not give" in text
+    )
+    assert "the translation drops {service}" in text
+    assert "msgid 'Known problem': no translation" in text
+    assert "itsmcore.mo is missing" in text
+    done = subprocess.run(
+        [sys.executable, "-m", "itsmcore.catalogs", "check", str(tmp_path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1 and "broken placeholder" in done.stderr and str(po) in done.stderr
+    assert main(["frobnicate"]) == 2
+
+
+@pytest.mark.no_database
+def test_the_status_model_speaks_french() -> None:
+    fr = translator("fr")
+    d = Demand(
+        id=7,
+        kind=DemandKind.FAILURE,
+        customer_id="camille",
+        summary="CRM",
+        channel="portal",
+        state=DemandState.AWAITING_APPROVAL,
+        stage=Stage.FULFIL,
+        waiting_for="your manager",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    status = customer_status(d, now=NOW, waiting_since=NOW - timedelta(hours=2), tr=fr)
+    assert status.sentence == "En attente de l'approbation de votre responsable, demandé il y a 2 heures."
+    assert status.label == "En attente d'approbation"
+    english = customer_status(d, now=NOW, waiting_since=NOW - timedelta(hours=2))
+    assert english.sentence == "Waiting for your manager to approve, asked 2 hours ago."
+    assert stage_label(Stage.CONFIRM, fr) == "Vérification que tout fonctionne"
+    assert fr.date(NOW) == "lundi 7 décembre" and translator("en").date(NOW) == "Monday 7 December"
+    assert fr.clock(NOW.replace(hour=15)) == "15:00" and translator("en").clock(NOW.replace(hour=15)) == "3 pm"
+    assert fr.number(1234.5) == "1\u202f234,5"
+    # a locale with no catalog of its own falls back through its language, then to English
+    assert translator("fr_CH")("Known problem") == "Problème connu"
+    assert translator("de")("Known problem") == "Known problem"
+
+
+@pytest.mark.no_database
+def test_a_broken_translation_never_costs_the_customer_the_message(caplog: pytest.LogCaptureFixture) -> None:
+    from babel.support import Translations
+
+    broken = Translations()
+    broken._catalog = {"Fixed: {title}": "Réparé : {titre}"}  # as a stale catalog might say
+    from itsmcore.i18n import Translator
+
+    tr = Translator("fr", broken)
+    with caplog.at_level(logging.WARNING, logger="itsmcore.i18n"):
+        assert tr.render(later("Fixed: {title}", title="CRM")) == "Fixed: CRM"
+    assert "cannot be filled" in caplog.text
+
+
+def _with_language(config: Path, customer: str, language: str) -> None:
+    customers = config.parent / "customers.toml"
+    text = customers.read_text()
+    customers.write_text(text.replace(f'id = "{customer}"\n', f'id = "{customer}"\nlanguage = "{language}"\n', 1))
+
+
+def test_a_french_customer_reads_the_outage_its_fix_and_the_survey_in_french(eagle5: Callable[..., Path]) -> None:
+    config = eagle5()
+    _with_language(config, "tony", "fr")
+    _with_language(config, "steve", "xx-klingon")  # unknown: the deployment's default, English
+    with Desk.open(config, entry_points=False) as desk:
+        ann = desk.open_announcement(
+            "crm", "The CRM web app does not load", workaround="Use the CRM mobile app.", estimate="soon"
+        )
+        tony = desk.affects_me(ann.id, "tony")
+        desk.affects_me(ann.id, "steve")
+        desk.resolve_announcement(ann.id, "")
+        desk.run_due_jobs()
+        tonys = {m["purpose"]: m for m in reversed(desk.messages(customer="tony"))}
+        assert tonys["announcement"]["subject"] == "Réparé : The CRM web app does not load"
+        assert "fonctionne à nouveau" in tonys["announcement"]["body"]
+        assert "Oui, cela fonctionne à nouveau: http" in tonys["announcement"]["body"]
+        assert tonys["acknowledgement"]["body"].startswith(f"Merci, nous avons bien reçu votre signalement (n° {tony})")
+        seen = [e.customer_sees for e in desk.journey(tony)]
+        assert f"Nous avons votre signalement (n° {tony})." in seen, "his journey is told in French too"
+        assert any(x.startswith("Nous sommes au courant : The CRM web app does not load.") for x in seen)
+        steves = {m["purpose"]: m for m in reversed(desk.messages(customer="steve"))}
+        assert steves["announcement"]["subject"] == "Fixed: The CRM web app does not load"
+        assert "Yes, it works again: http" in steves["announcement"]["body"]
+        token = next(
+            line.split("/confirm/", 1)[1].split("?", 1)[0]
+            for line in tonys["announcement"]["body"].splitlines()
+            if "fixed=yes" in line
+        )
+        desk.confirm(token, True)
+        desk.run_due_jobs()
+        survey = [m for m in desk.messages(customer="tony", demand_id=tony) if m["purpose"] == "survey"]
+        assert survey, "a survey follows the confirmation"
+        assert survey[0]["subject"] == f"n° {tony} : comment avons-nous fait ?"
+        assert "recommandiez le service informatique" in survey[0]["body"]
+        assert "Dites-nous comment cela s'est passé: http" in survey[0]["body"]
