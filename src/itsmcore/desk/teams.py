@@ -292,14 +292,21 @@ class Teams:
     def workload(self, team: str) -> list[AgentLoad]:
         """Each member's open demands in the team (and the team's unassigned ones), with those breached."""
         members = self.members(team)
-        breached = exists().where(_C.demand_id == _D.id, _C.breached_at.is_not(None))
-        q = (
-            select(_D.assignee, func.count(), func.count().filter(breached))
-            .where(_D.team == team, _D.state.in_(_WORK))
+        # two counts, each from an index: the open ones by (team, state, assignee), the breached ones
+        # from the few breached clocks (a partial index) to their demands; not a look at every open
+        # demand's clocks, which a team with 25,000 open demands pays for on every page
+        mine = (_D.team == team, _D.state.in_(_WORK))
+        open_q = select(_D.assignee, func.count()).where(*mine).group_by(_D.assignee)
+        breached_q = (
+            select(_D.assignee, func.count(func.distinct(_D.id)))
+            .select_from(t.service_level_clocks.join(t.demands, _D.id == _C.demand_id))
+            .where(_C.breached_at.is_not(None), *mine)
             .group_by(_D.assignee)
         )
         with self.ctx.engine.connect() as conn:
-            counts = {r[0]: (int(r[1]), int(r[2])) for r in conn.execute(q)}
+            opened = {r[0]: int(r[1]) for r in conn.execute(open_q)}
+            breached = {r[0]: int(r[1]) for r in conn.execute(breached_q)}
+        counts = {a: (n, breached.get(a, 0)) for a, n in opened.items()}
         out = [
             AgentLoad(
                 agent=m,
