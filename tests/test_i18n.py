@@ -168,3 +168,19 @@ def test_a_french_customer_reads_the_outage_its_fix_and_the_survey_in_french(eag
         assert survey[0]["subject"] == f"n° {tony} : comment avons-nous fait ?"
         assert "recommandiez le service informatique" in survey[0]["body"]
         assert "Dites-nous comment cela s'est passé: http" in survey[0]["body"]
+
+
+def test_an_unknown_language_code_falls_back_quietly_and_is_logged_once(
+    eagle5: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    config = eagle5()
+    _with_language(config, "steve", "xx-klingon")
+    with Desk.open(config, entry_points=False) as desk, caplog.at_level("WARNING"):
+        first = desk.submit("failure", "steve", "VPN drops").demand
+        second = desk.submit("failure", "steve", "VPN drops again").demand
+        desk.run_due_jobs()
+        for d in (first, second):  # English, the deployment's default, and no error on his side
+            assert desk.customer_status(d).text.startswith("Someone from the service desk will look at it"), d
+    told = [r for r in caplog.records if "xx-klingon" in r.getMessage()]
+    assert len(told) == 1, [r.getMessage() for r in told]
+    assert "unknown language" in told[0].getMessage()
