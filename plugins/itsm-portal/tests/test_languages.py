@@ -67,6 +67,7 @@ def test_a_french_customer_searches_reads_an_article_and_asks_for_a_service_in_f
 
     _crm_article(desk)
     sign_in("camille")
+
     def page(path: str, **params: str) -> str:
         return html.unescape(client.get(path, params=params).text)
 

@@ -322,9 +322,13 @@ async def signin(request: Request) -> Response:
                 "title": N_("Sign in"),
                 "next": nxt,
                 "login": login,
-                "error": N_("Too many attempts. Please wait a minute and try again, or ask the service desk to help you.")
+                "error": N_(
+                    "Too many attempts. Please wait a minute and try again, or ask the service desk to help you."
+                )
                 if minutes == 1
-                else N_("Too many attempts. Please wait {minutes} minutes and try again, or ask the service desk to help you."),
+                else N_(
+                    "Too many attempts. Please wait {minutes} minutes and try again, or ask the service desk to help you."
+                ),
                 "error_values": {"minutes": minutes},
             },
             status_code=429,
