@@ -96,3 +96,11 @@ def test_a_wrong_password_is_refused_in_the_deployments_language(desk: Desk, cli
 
     r = client.post("/signin", data={"login": "camille", "password": "wrong", "csrf": csrf_of(client), "next": "/"})
     assert r.status_code == 401 and "That login and password do not match" in r.text, "signed out: not yet known"
+
+
+def test_a_broken_link_is_refused_in_the_signed_in_customers_language(client: Any, sign_in: Any) -> None:
+    sign_in("camille")
+    page = html.unescape(client.get("/confirm/not-a-token").text)
+    assert '<html lang="fr">' in page
+    assert "Ce lien n'est pas valide. Utilisez le lien de votre message le plus récent, ou contactez-nous." in page
+    assert "This link is not valid" not in page
