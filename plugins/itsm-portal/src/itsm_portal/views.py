@@ -1151,10 +1151,14 @@ async def desk_demand(
     view = await _any_demand(request)
     desk = portal_of(request).desk
     customer = await call(desk.find_customer, view.demand.customer_id)
+    from .desk_profile import profile_context
+
     return await render(
         request,
         "desk/demand.html",
         {
+            **await call(profile_context, desk, view.demand.customer_id),
+            "here": view.demand.id,
             "title": f"#{view.demand.id}: {view.demand.summary}",
             "v": view,
             "d": view.demand,
