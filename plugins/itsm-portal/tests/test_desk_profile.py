@@ -38,13 +38,16 @@ def test_a_demands_desk_page_shows_its_customer_beside_the_journey(
     assert f'href="/desk/announcements/{ann.id}">The CRM is slow</a>' in panel
 
 
-def test_the_panel_lists_the_customers_devices_and_subscriptions(
+def test_the_panel_lists_the_customers_devices_subscriptions_and_latest_survey_answer(
     sign_in: Callable[..., TestClient], desk: Desk
 ) -> None:
     did = desk.submit("failure", "steve", "The printer jams").demand.id
+    desk.answer_survey(6, customer="steve", method="nps", mode="tracker")
+    desk.answer_survey(9, customer="steve", method="nps", mode="tracker")
     c = sign_in("patrick")
     panel = _panel(c.get(f"/desk/demands/{did}").text)
     assert '<dd id="profile-devices">Steve\'s iPhone</dd>' in panel, "devices only, not applications"
     subscribed = re.search(r'<dd id="profile-subscriptions">(.*?)</dd>', panel, re.S)
     assert subscribed and subscribed.group(1).strip()
     assert "nothing open" not in panel and "(this one)" in panel
+    assert '<dd id="profile-trend">latest NPS 9 (better)</dd>' in panel
