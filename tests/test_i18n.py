@@ -48,7 +48,8 @@ def test_every_customer_facing_message_has_a_french_translation(root) -> None:
     po = root.locale / "fr" / "LC_MESSAGES" / f"{root.domain}.po"
     assert po.exists(), f"{root.domain} has no French catalog"
     with po.open("rb") as fh:
-        french = {m.id: m for m in read_po(fh) if m.id}
+        # a plural message by its singular, as the extractor names it
+        french = {m.id[0] if isinstance(m.id, tuple) else m.id: m for m in read_po(fh) if m.id}
     wanted = _extracted(ROOT, root.source)
     missing = sorted(
         m for m in wanted if m not in french or not french[m].string or french[m].fuzzy or not all(french[m].string)
@@ -184,3 +185,58 @@ def test_an_unknown_language_code_falls_back_quietly_and_is_logged_once(
     told = [r for r in caplog.records if "xx-klingon" in r.getMessage()]
     assert len(told) == 1, [r.getMessage() for r in told]
     assert "unknown language" in told[0].getMessage()
+
+
+class _Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_a_french_customer_is_answered_about_a_planned_change_and_refused_an_expired_link_in_french(
+    eagle5: Callable[..., Path],
+) -> None:
+    from itsmcore.links import ExpiredLink, InvalidLink
+
+    config = eagle5()
+    _with_language(config, "tony", "fr")
+    clock = _Clock(datetime(2026, 12, 4, 9, 0, tzinfo=UTC))  # a Friday
+    start, end = datetime(2026, 12, 9, 18, 0, tzinfo=UTC), datetime(2026, 12, 9, 22, 0, tzinfo=UTC)
+    with Desk.open(config, entry_points=False, clock=clock) as desk:
+        change = desk.new_change("Quote system upgrade", start=start, end=end, services=["crm"], approvers=["scott"])
+        desk.approve_change(change.id, "scott")
+        french = desk.suggest_answer("tony", "Will the quote system upgrade be done by Thursday?")
+        assert french is not None and french.text == (
+            "Quote system upgrade : l'intervention est approuvée et prévue du mer. 9 déc. 18:00 UTC "
+            "au mer. 9 déc. 22:00 UTC. Donc oui, elle doit être terminée d'ici jeudi."
+        )
+        asked_in_french = desk.suggest_answer("tony", "La mise à jour quote system upgrade sera finie mardi ?")
+        assert asked_in_french is not None and asked_in_french.text.endswith("se terminer après mardi."), (
+            "a weekday named in French is understood"
+        )
+        english = desk.suggest_answer("steve", "Will the quote system upgrade be done by Thursday?")
+        assert english is not None and english.text.endswith("So yes, it is planned to be done by Thursday.")
+
+        ann = desk.open_announcement("crm", "The CRM web app does not load")
+        tonys = desk.affects_me(ann.id, "tony")
+        steves = desk.affects_me(ann.id, "steve")
+        assert desk.get(tonys).summary == "Problème rencontré : The CRM web app does not load"
+        assert desk.get(steves).summary == "Affected by: The CRM web app does not load"
+
+        desk.resolve_announcement(ann.id, "")
+        desk.run_due_jobs()
+        body = next(m["body"] for m in desk.messages(customer="tony") if m["purpose"] == "announcement")
+        token = next(
+            line.split("/confirm/", 1)[1].split("?", 1)[0] for line in body.splitlines() if "/confirm/" in line
+        )
+        clock.now += timedelta(days=365)
+        with pytest.raises(ExpiredLink) as expired:
+            desk.confirm(token, True)
+        assert desk.link_reader(token) == "tony", "a genuine link past its expiry still says whose it is"
+        assert desk.translator("tony")(str(expired.value)).startswith("Ce lien a expiré.")
+        with pytest.raises(InvalidLink) as broken:
+            desk.confirm(token[:-3] + "abc", True)
+        assert desk.link_reader(token[:-3] + "abc") is None
+        assert desk.translator("tony")(str(broken.value)).startswith("Ce lien n'est pas valide.")

@@ -134,7 +134,10 @@ def _names(names: Iterable[str]) -> str:
 
 
 def _translations(catalog: object) -> dict[object, object]:
-    return {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}  # type: ignore[attr-defined]
+    def frozen(value: object) -> object:  # a plural message's id and forms come as lists from a .mo file
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    return {frozen(m.id): frozen(m.string) for m in catalog if m.id and m.string and not m.fuzzy}  # type: ignore[attr-defined]
 
 
 def _compiled(mo: Path) -> dict[object, object]:

@@ -12,16 +12,21 @@ from typing import Any
 import attrs
 
 from .errors import ItsmError
+from .i18n import N_
 
 
 class InvalidLink(ItsmError):
-    """A link that was tampered with, has expired, or belongs to someone else. The message is for the customer."""
+    """A link that was tampered with, has expired, or belongs to someone else. The message is for the customer:
+    an English message id of the catalogs, shown in the reader's language (``translator(...)(str(exc))``)."""
 
     exit_code = 1
 
 
 class ExpiredLink(InvalidLink):
     """A genuine link past its expiry: a feature may say what to do instead, in its own words."""
+
+    #: The customer the link was made for (it is genuine): the refusal can speak their language.
+    customer_id: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -52,7 +57,9 @@ def sign(secret: bytes, purpose: str, target: int, customer_id: str, now: dateti
 
 def verify(secret: bytes, token: str, now: datetime, *, purpose: str | None = None) -> LinkClaim:
     """The claim of a valid token; :class:`InvalidLink` with a friendly message otherwise."""
-    broken = InvalidLink("This link is not valid. Please use the link from your most recent message, or contact us.")
+    broken = InvalidLink(
+        N_("This link is not valid. Please use the link from your most recent message, or contact us.")
+    )
     try:
         payload_b64, mac_b64 = token.strip().split(".", 1)
         payload = _unb64(payload_b64)
@@ -74,7 +81,9 @@ def verify(secret: bytes, token: str, now: datetime, *, purpose: str | None = No
     if purpose is not None and claim.purpose != purpose:
         raise broken
     if now > claim.expires:
-        raise ExpiredLink(
-            "This link has expired. If the problem is still there, please report it again and we will pick it up."
+        expired = ExpiredLink(
+            N_("This link has expired. If the problem is still there, please report it again and we will pick it up.")
         )
+        expired.customer_id = claim.customer_id
+        raise expired
     return claim

@@ -69,3 +69,18 @@ def test_profile_and_preferences(client: TestClient, desk: Desk) -> None:
     assert prefs["updated_by"] == "crm-sync", "the token's name is who changed it"
     assert client.get("/api/v1/customers/steve/preferences", headers=agent).json() == prefs
     assert client.get("/api/v1/customers/nobody/profile", headers=agent).status_code == 404
+
+
+def test_a_customers_language_through_the_api(client: TestClient, desk: Desk) -> None:
+    agent = bearer(desk, "crm-sync", "read", "agent")
+    prefs = client.get("/api/v1/customers/steve/preferences", headers=agent).json()
+    assert prefs["language"] == "en" and prefs["languages"] == ["en", "fr"], "the ones the deployment speaks"
+    r = client.patch("/api/v1/customers/steve/preferences", headers=agent, json={"language": "fr-FR"})
+    assert r.status_code == 200 and r.json()["language"] == "fr_FR"
+    assert desk.translator("steve").locale == "fr_FR", "what he reads from now on"
+    r = client.patch("/api/v1/customers/steve/preferences", headers=agent, json={"language": "xx-nowhere"})
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    assert "unknown language 'xx-nowhere'" in r.json()["detail"], "named, with codes to use"
+    assert client.get("/api/v1/customers/steve/preferences", headers=agent).json()["language"] == "fr_FR", "kept"
+    r = client.patch("/api/v1/customers/steve/preferences", headers=agent, json={"language": 7})
+    assert r.status_code in (400, 422), "not a code at all: refused"

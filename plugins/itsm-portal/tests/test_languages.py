@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import json
 from typing import Any
 
 from itsmcore import Desk
@@ -56,3 +58,49 @@ def test_a_customer_chooses_french_on_the_preferences_page_and_reads_it_at_once(
     r = client.post("/preferences", data={"csrf": csrf_of(client, "/preferences"), "language": "xx-nowhere"})
     assert r.status_code == 422 and "unknown language" in r.text, "refused, naming what is wrong; nothing lost"
     assert desk.preferences("steve").language == "fr"
+
+
+def test_a_french_customer_searches_reads_an_article_and_asks_for_a_service_in_french(
+    desk: Desk, client: Any, sign_in: Any
+) -> None:
+    from test_knowledge_pages import _crm_article
+
+    _crm_article(desk)
+    sign_in("camille")
+
+    def page(path: str, **params: str) -> str:
+        return html.unescape(client.get(path, params=params).text)
+
+    search = page("/search", q="expenses")
+    assert '<html lang="fr">' in search and "<h1>Trouver un service</h1>" in search
+    assert "Vous pouvez l'obtenir." in search and "résultat" in search
+    assert "You can have this" not in search and "result for" not in search
+    live_words = json.loads(search.split("var words = ", 1)[1].split(";\n", 1)[0])
+    assert live_words["held"] == "Vous l'avez déjà.", "the live search's words come in French too"
+    assert live_words["many"] == "{count} résultats pour « {q} »." and live_words["one"].startswith("{count} résultat ")
+    answers = page("/search", q="pipeline report")
+    assert "Cela vous a-t-il aidé ?" in answers and "Réponses" in answers
+    article = page("/knowledge/crm-pipeline-report")
+    assert "Oui, cela m'a aidé" in article and "Ce n'est pas ce qu'il vous fallait ?" in article
+    service = page("/services/expensatron")
+    assert "Ce que vous obtenez" in service or "La suite" in service
+    assert "Demander Expensatron" in service and "Choose a device" not in service
+    report = page("/report")
+    assert "Est-ce un problème ou une question ?" in report and "Envoyer à l'informatique" in report
+    missing = client.get("/services/no-such-service")
+    assert missing.status_code == 404 and "Nous n'avons pas trouvé cette page." in html.unescape(missing.text)
+
+
+def test_a_wrong_password_is_refused_in_the_deployments_language(desk: Desk, client: Any) -> None:
+    from conftest import csrf_of
+
+    r = client.post("/signin", data={"login": "camille", "password": "wrong", "csrf": csrf_of(client), "next": "/"})
+    assert r.status_code == 401 and "That login and password do not match" in r.text, "signed out: not yet known"
+
+
+def test_a_broken_link_is_refused_in_the_signed_in_customers_language(client: Any, sign_in: Any) -> None:
+    sign_in("camille")
+    page = html.unescape(client.get("/confirm/not-a-token").text)
+    assert '<html lang="fr">' in page
+    assert "Ce lien n'est pas valide. Utilisez le lien de votre message le plus récent, ou contactez-nous." in page
+    assert "This link is not valid" not in page

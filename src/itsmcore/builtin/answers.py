@@ -159,7 +159,7 @@ def answer_query(desk: Desk, demand: Demand) -> Answer | None:
             return _status_answer(desk, mine)
     if not words:
         return None
-    planned = desk.change_answer(text)  # "will the quote system upgrade be done by Thursday?"
+    planned = desk.change_answer(text, demand.customer_id)  # "will the quote system upgrade be done by Thursday?"
     if planned is not None:
         change, sentence = planned
         return Answer(text=sentence, source=f"planned change {change.id}")

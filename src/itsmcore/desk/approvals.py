@@ -308,7 +308,7 @@ class Approvals:
         """The decision behind a link; ``approver`` (a signed-in session) must be the person it was sent to."""
         claim = self._claim(token)
         if approver is not None and approver != claim.customer_id:
-            raise InvalidLink("This link was sent to someone else. Please use the link from your own message.")
+            raise InvalidLink(N_("This link was sent to someone else. Please use the link from your own message."))
         job, demand = self._target(claim.target)
         with log_context(demand_id=demand.id):
             self._check_open(demand, claim.target, claim.customer_id)
@@ -323,19 +323,21 @@ class Approvals:
             return verify(self.ctx.secret(), token.rsplit("/", 1)[-1], self.ctx.clock(), purpose=LINK_PURPOSE)
         except ExpiredLink:
             raise InvalidLink(
-                "This approval link has expired. Please use the link in the most recent message about this request, "
-                "or ask the service desk to record your decision."
+                N_(
+                    "This approval link has expired. Please use the link in the most recent message about this "
+                    "request, or ask the service desk to record your decision."
+                )
             ) from None
 
     def _target(self, job_id: int) -> tuple[Job, Demand]:
         with self.ctx.engine.connect() as conn:
             row = conn.execute(select(t.jobs).where(t.jobs.c.id == job_id)).first()
         if row is None or row.demand_id is None:
-            raise InvalidLink("This link is not valid. Please use the link from your most recent message.")
+            raise InvalidLink(N_("This link is not valid. Please use the link from your most recent message."))
         try:
             return rows.job(row), self.demands.get(row.demand_id)
         except NotFound:
-            raise InvalidLink("This request no longer exists.") from None
+            raise InvalidLink(N_("This request no longer exists.")) from None
 
     def _still_waiting(self, demand: Demand, waiting_job: int) -> bool:
         if demand.state != DemandState.AWAITING_APPROVAL:

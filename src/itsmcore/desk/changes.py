@@ -16,7 +16,7 @@ answers ("will the quote system upgrade be done by Thursday?") and the portal us
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..components import ActionResult
 from ..errors import ConfigError, ConfigProblem, Conflict, Forbidden, InvalidAnswers, InvalidInput, NotFound
+from ..i18n import N_, Translator, translator
 from ..model import CHANGE_TRANSITIONS, ChangeDecision, ChangeRisk, ChangeState, Link, PlannedChange
 from ..model.job import Job
 from ..store import tables as t
@@ -54,6 +55,8 @@ DEFAULT_NOTICE_HOURS = 48.0
 
 _WORD = re.compile(r"[a-z0-9]+")
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+#: The weekdays as customers writing in French name them ("d'ici jeudi ?").
+_DAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 #: Words that ask about work on a service rather than how to use it.
 _ABOUT_WORK = frozenset(
     {
@@ -100,14 +103,27 @@ def changes_settings(extra: Mapping[str, Any], file: str) -> ChangeSettings:
     return ChangeSettings(notice_hours=float(hours))
 
 
-def when(at: datetime) -> str:
-    """A moment as customers read it: ``Thu 10 Dec 18:00 UTC``."""
-    return at.strftime("%a %d %b %H:%M UTC").replace(" 0", " ", 1)
+def when(at: datetime, tr: Translator | None = None) -> str:
+    """A moment as customers read it: ``Thu 10 Dec 18:00 UTC``; in another language its own words (``jeu. 10 déc. 18:00 UTC``)."""
+    if tr is None or tr.english:
+        return at.strftime("%a %d %b %H:%M UTC").replace(" 0", " ", 1)
+    from babel.dates import format_datetime
+
+    return format_datetime(at, "EEE d MMM HH:mm", tzinfo=at.tzinfo, locale=tr.locale) + " UTC"
 
 
-def window_words(change: PlannedChange) -> str:
+def window_words(change: PlannedChange, tr: Translator | None = None) -> str:
     """The window in words: ``Thu 10 Dec 18:00 UTC to Thu 10 Dec 22:00 UTC``."""
-    return f"{when(change.start)} to {when(change.end)}"
+    tr = tr or translator()
+    return tr(N_("{start} to {end}"), start=when(change.start, tr), end=when(change.end, tr))
+
+
+def _weekday(day: date, tr: Translator) -> str:
+    if tr.english:
+        return day.strftime("%A")
+    from babel.dates import format_date
+
+    return format_date(day, "EEEE", locale=tr.locale)
 
 
 def _words(text: str) -> set[str]:
@@ -117,43 +133,60 @@ def _words(text: str) -> set[str]:
 def _asked_day(text: str, today: date) -> date | None:
     """The date a question means by a weekday it names ("by Thursday"): the next such day from today."""
     for word in _WORD.findall(text.lower()):
-        if word in _DAYS:
-            return today + timedelta(days=(_DAYS.index(word) - today.weekday()) % 7)
+        for days in (_DAYS, _DAYS_FR):
+            if word in days:
+                return today + timedelta(days=(days.index(word) - today.weekday()) % 7)
     return None
 
 
-def change_sentence(change: PlannedChange, now: datetime, question: str = "") -> str:
-    """What a customer is told about a change, from its window and state; answers "by Thursday?" when asked."""
-    title = change.title
+def change_sentence(change: PlannedChange, now: datetime, question: str = "", tr: Translator | None = None) -> str:
+    """What a customer is told about a change, from its window and state; answers "by Thursday?" when asked.
+
+    In ``tr``'s language (the customer's; English by default).
+    """
+    tr = tr or translator()
+    title, window, end = change.title, window_words(change, tr), when(change.end, tr)
     day = _asked_day(question, now.date())
     by_day = ""
     if day is not None:
-        name = day.strftime("%A")
+        name = _weekday(day, tr)
         if change.end.date() <= day:
-            by_day = f" So yes, it is planned to be done by {name}."
+            by_day = " " + tr(N_("So yes, it is planned to be done by {day}."), day=name)
         else:
-            by_day = f" So no, it is planned to finish after {name}."
+            by_day = " " + tr(N_("So no, it is planned to finish after {day}."), day=name)
     if change.state == ChangeState.COMPLETED and change.ended_at is not None:
-        return f"{title} is done: it finished on {when(change.ended_at)}."
+        return tr(N_("{title} is done: it finished on {at}."), title=title, at=when(change.ended_at, tr))
     if change.state == ChangeState.CANCELLED:
-        return f"{title}, planned for {window_words(change)}, has been called off, so nothing changes for now."
-    if change.state == ChangeState.REJECTED:
-        return f"{title} is not going ahead as planned ({window_words(change)}): it was not approved."
-    if change.state == ChangeState.PROPOSED:
-        return (
-            f"{title} is proposed for {window_words(change)}, but it is not approved yet, "
-            f"so the date may still change.{by_day}"
+        return tr(
+            N_("{title}, planned for {window}, has been called off, so nothing changes for now."),
+            title=title,
+            window=window,
         )
+    if change.state == ChangeState.REJECTED:
+        return tr(
+            N_("{title} is not going ahead as planned ({window}): it was not approved."), title=title, window=window
+        )
+    if change.state == ChangeState.PROPOSED:
+        said = N_("{title} is proposed for {window}, but it is not approved yet, so the date may still change.")
+        return tr(said, title=title, window=window) + by_day
     if change.state == ChangeState.IN_PROGRESS:
         if now > change.end:
-            return (
-                f"{title} is taking longer than planned: it was due to finish on {when(change.end)}. "
-                "We are on it and will tell you when it is done."
+            return tr(
+                N_(
+                    "{title} is taking longer than planned: it was due to finish on {end}. "
+                    "We are on it and will tell you when it is done."
+                ),
+                title=title,
+                end=end,
             )
-        return f"{title} is under way now and is planned to finish on {when(change.end)}.{by_day}"
+        return tr(N_("{title} is under way now and is planned to finish on {end}."), title=title, end=end) + by_day
     if now > change.end:  # approved, but nobody recorded its start or end
-        return f"{title} was planned for {window_words(change)}; we have not yet confirmed that it is done."
-    return f"{title} is approved and planned for {window_words(change)}.{by_day}"
+        return tr(
+            N_("{title} was planned for {window}; we have not yet confirmed that it is done."),
+            title=title,
+            window=window,
+        )
+    return tr(N_("{title} is approved and planned for {window}."), title=title, window=window) + by_day
 
 
 class Changes:
@@ -177,6 +210,8 @@ class Changes:
         self.outages = outages
         self.outbox = outbox
         self.settings = changes_settings(ctx.config.extra, str(ctx.config.path))
+        #: The language a customer reads (the desk wires in their preferences'); English until then.
+        self.translator_for: Callable[[str], Translator] = lambda customer: translator()
 
     # ------------------------------------------------------------------ reading
 
@@ -556,12 +591,12 @@ class Changes:
                 best = (score, change)
         return best[1] if best else None
 
-    def answer(self, question: str) -> tuple[PlannedChange, str] | None:
-        """The change a question is about and the truthful sentence that answers it, if any."""
+    def answer(self, question: str, tr: Translator | None = None) -> tuple[PlannedChange, str] | None:
+        """The change a question is about and the truthful sentence that answers it (in ``tr``'s language), if any."""
         change = self.about(question)
         if change is None:
             return None
-        return change, change_sentence(change, self.ctx.clock(), question)
+        return change, change_sentence(change, self.ctx.clock(), question, tr)
 
     def _service_name(self, key: str) -> str:
         svc = self.catalog.find(key)
@@ -682,6 +717,8 @@ class ChangesDesk:
         """When an approved change with customer impact is announced: ``[changes] notice_hours`` before its window."""
         return change.start - timedelta(hours=self._changes.settings.notice_hours)
 
-    def change_answer(self, question: str) -> tuple[PlannedChange, str] | None:
-        """The planned change a customer's question is about, and the sentence that answers it."""
-        return self._changes.answer(question)
+    def change_answer(self, question: str, customer: str | None = None) -> tuple[PlannedChange, str] | None:
+        """The planned change a customer's question is about, and the sentence that answers it (in
+        ``customer``'s language when given, else English)."""
+        tr = self._changes.translator_for(customer) if customer is not None else None
+        return self._changes.answer(question, tr)

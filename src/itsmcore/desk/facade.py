@@ -139,6 +139,7 @@ class Desk(Operations, TeamDesk, Accounts, CmdbDesk, ChangesDesk, ProblemDesk):
         self._cmdb = Cmdb(ctx, subscriptions, demands, outages)
         self._cmdb.sync()
         changes = self._changes = Changes(ctx, customers, catalog, self._cmdb, approvals, outages, outbox)
+        changes.translator_for = prefs.translator
         execution.register(CHANGE_NOTICE, lambda job, _demand: (changes.run_notice(job), None))
         execution.register(CHANGE_REMINDER, lambda job, _demand: (changes.run_reminder(job), None))
         self._problems = Problems(ctx, demands, book, journey, outages, self.knowledge, self._cmdb)
@@ -308,14 +309,17 @@ class Desk(Operations, TeamDesk, Accounts, CmdbDesk, ChangesDesk, ProblemDesk):
         return self._preferences.translator(customer)
 
     def link_reader(self, token: str) -> str | None:
-        """The customer a valid signed link (confirm, survey, approval) was made for, else None.
+        """The customer a genuine signed link (confirm, survey, approval) was made for, else None.
 
-        A page reached through the link speaks their language even when nobody is signed in.
+        A page reached through the link speaks their language even when nobody is signed in, and
+        so does the refusal of one that has expired.
         """
-        from ..links import InvalidLink, verify
+        from ..links import ExpiredLink, InvalidLink, verify
 
         try:
             return verify(self._ctx.secret(), token.rsplit("/", 1)[-1], self._ctx.clock()).customer_id
+        except ExpiredLink as expired:
+            return expired.customer_id
         except InvalidLink:
             return None
 

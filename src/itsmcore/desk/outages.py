@@ -220,7 +220,7 @@ class Outages:
         receipt = self.intake.submit(
             DemandKind.FAILURE,
             customer,
-            f"Affected by: {ann.title}",
+            self.intake.translator_for(customer)(N_("Affected by: {title}"), title=ann.title),
             service=ann.service_key,
             channel=channel,
             announcement_id=announcement_id,
@@ -260,7 +260,7 @@ class Outages:
         """
         claim = verify(self.ctx.secret(), token.rsplit("/", 1)[-1], self.ctx.clock(), purpose="announcement")
         if customer_id is not None and customer_id != claim.customer_id:
-            raise InvalidLink("This link was sent to someone else. Please use the link from your own message.")
+            raise InvalidLink(N_("This link was sent to someone else. Please use the link from your own message."))
         return self.confirm_for(claim.target, claim.customer_id, fixed, channel="email")
 
     def confirm_for(self, announcement_id: int, customer_id: str, fixed: bool, *, channel: str = "portal") -> int:

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import attrs
 from itsmcore import (
+    N_,
     Conflict,
     Customer,
     IneligibleCustomer,
@@ -55,7 +56,7 @@ HERE = Path(__file__).parent
 log = logging.getLogger("itsm_portal")
 #: What anyone is told when a desk call could not be answered for now (a directory outage): no server names.
 UNAVAILABLE = "This is unavailable right now. Please try again shortly."
-SIGN_IN_UNAVAILABLE = "Sign-in is unavailable, try again shortly."
+SIGN_IN_UNAVAILABLE = N_("Sign-in is unavailable, try again shortly.")
 #: Seconds a client is asked to wait after an outage answer (Retry-After).
 SIGN_IN_RETRY_AFTER = 30
 
@@ -440,16 +441,18 @@ async def http_error(request: Request, exc: Exception) -> Response:
     from .views import render
 
     titles = {
-        403: "Not allowed",
-        404: "Not found",
-        405: "Not allowed",
-        413: "That was too much to send",
-        429: "Too many attempts",
+        403: N_("Not allowed"),
+        404: N_("Not found"),
+        405: N_("Not allowed"),
+        413: N_("That was too much to send"),
+        429: N_("Too many attempts"),
     }
     detail = (
-        exc.detail if exc.status_code != 404 else "We could not find that page. It may have moved, or it is not yours."
+        exc.detail
+        if exc.status_code != 404
+        else N_("We could not find that page. It may have moved, or it is not yours.")
     )
-    context: dict[str, Any] = {"title": titles.get(exc.status_code, "Something went wrong"), "message": detail}
+    context: dict[str, Any] = {"title": titles.get(exc.status_code, N_("Something went wrong")), "message": detail}
     if exc.status_code == 413:  # the server kept nothing: back to the form, which refills what this tab kept
         context["back"] = _page_before(request)
         context["too_much"] = True

@@ -283,7 +283,7 @@ async def signin_page(request: Request) -> Response:
     if await current_customer(request) is not None:
         return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
     return await render(
-        request, "signin.html", {"title": "Sign in", "next": _safe_next(request.query_params.get("next"))}
+        request, "signin.html", {"title": N_("Sign in"), "next": _safe_next(request.query_params.get("next"))}
     )
 
 
@@ -308,7 +308,7 @@ async def signin(request: Request) -> Response:
         return await render(
             request,
             "signin.html",
-            {"title": "Sign in", "next": nxt, "login": login, "error": SIGN_IN_UNAVAILABLE},
+            {"title": N_("Sign in"), "next": nxt, "login": login, "error": SIGN_IN_UNAVAILABLE},
             status_code=503,
             headers={"Retry-After": str(SIGN_IN_RETRY_AFTER)},
         )
@@ -319,11 +319,17 @@ async def signin(request: Request) -> Response:
             request,
             "signin.html",
             {
-                "title": "Sign in",
+                "title": N_("Sign in"),
                 "next": nxt,
                 "login": login,
-                "error": f"Too many attempts. Please wait {minutes} minute{'s' if minutes > 1 else ''} and try again, "
-                "or ask the service desk to help you.",
+                "error": N_(
+                    "Too many attempts. Please wait a minute and try again, or ask the service desk to help you."
+                )
+                if minutes == 1
+                else N_(
+                    "Too many attempts. Please wait {minutes} minutes and try again, or ask the service desk to help you."
+                ),
+                "error_values": {"minutes": minutes},
             },
             status_code=429,
             headers={"Retry-After": str(int(wait) + 1)},
@@ -333,10 +339,10 @@ async def signin(request: Request) -> Response:
             request,
             "signin.html",
             {
-                "title": "Sign in",
+                "title": N_("Sign in"),
                 "next": nxt,
                 "login": login,
-                "error": "That login and password do not match. Please try again.",
+                "error": N_("That login and password do not match. Please try again."),
             },
             status_code=401,
         )
@@ -527,7 +533,7 @@ async def search_page(request: Request) -> Response:
             portal_of(request).desk.knowledge.record_search, q, me.id, services=len(results), articles=len(articles)
         )
     return await render(
-        request, "search.html", {"title": "Find a service", "q": q, "results": results, "articles": articles}
+        request, "search.html", {"title": N_("Find a service"), "q": q, "results": results, "articles": articles}
     )
 
 
@@ -650,7 +656,7 @@ async def report_page(request: Request) -> Response:
         request,
         "report.html",
         {
-            "title": "Ask a question" if kind == "information" else "Report a problem",
+            "title": N_("Ask a question") if kind == "information" else N_("Report a problem"),
             "kind": kind if kind in ("failure", "information") else "failure",
             "service_key": request.query_params.get("service", ""),
             "values": {},
@@ -669,7 +675,7 @@ async def report_submit(request: Request) -> Response:
     values = {"summary": field(form, "summary")[:300], "details": field(form, "details")[:4000]}
     service_key = field(form, "service")
     ctx: dict[str, Any] = {
-        "title": "Ask a question" if kind == "information" else "Report a problem",
+        "title": N_("Ask a question") if kind == "information" else N_("Report a problem"),
         "kind": kind,
         "service_key": service_key,
         "values": values,
@@ -1145,10 +1151,14 @@ async def desk_demand(
     view = await _any_demand(request)
     desk = portal_of(request).desk
     customer = await call(desk.find_customer, view.demand.customer_id)
+    from .desk_profile import profile_context
+
     return await render(
         request,
         "desk/demand.html",
         {
+            **await call(profile_context, desk, view.demand.customer_id),
+            "here": view.demand.id,
             "title": f"#{view.demand.id}: {view.demand.summary}",
             "v": view,
             "d": view.demand,

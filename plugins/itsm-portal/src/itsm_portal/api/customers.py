@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 import attrs
 import msgspec
-from itsmcore import Customer
+from itsmcore import Customer, languages
 
+from ..languages import LOCALE_DIR
 from .demands import Limit
 from .routing import Call, Text, operation
 from .shapes import DemandOut, demand_out, when
@@ -154,13 +155,18 @@ def unsubscribe(call: Call) -> Subscriptions:
 
 @attrs.frozen(kw_only=True)
 class PreferencesOut:
-    """How the customer wants to be contacted: their stored choices (``source`` customer) over the directory's."""
+    """How the customer wants to be contacted: their stored choices (``source`` customer) over the directory's.
+
+    ``language`` is the one messages and pages use; ``languages`` those the deployment has catalogs for
+    (the ones to offer; any other locale Babel knows is accepted, with English words in its formats).
+    """
 
     customer: str
     channels: list[str]
     offered: list[str]
     quiet_hours: str | None
     language: str
+    languages: list[str]
     surveys: bool
     source: str
     updated_at: str | None
@@ -224,6 +230,7 @@ def preferences_out(call: Call, cid: str, p: Any) -> PreferencesOut:
         offered=call.desk.offered_channels(cid),
         quiet_hours=str(p.quiet_hours) if p.quiet_hours else None,
         language=p.language,
+        languages=languages((LOCALE_DIR,)),  # as the preferences page offers them
         surveys=p.surveys,
         source=p.source,
         updated_at=when(p.updated_at),
