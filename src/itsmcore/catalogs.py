@@ -54,9 +54,14 @@ def _pybabel(*args: str) -> None:
     CommandLineInterface().run(["pybabel", "-q", *args])
 
 
+def _undated(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if "POT-Creation-Date" not in line]
+
+
 def update(root: CatalogRoot) -> None:
     """Extract ``root``'s messages, merge them into each language's ``.po`` and compile the ``.mo`` files."""
     keywords = [a for k in KEYWORDS for a in ("-k", k)]
+    fresh = root.template.with_name(root.template.name + ".new")
     _pybabel(
         "extract",
         "-F",
@@ -71,9 +76,14 @@ def update(root: CatalogRoot) -> None:
         "--copyright-holder",
         "itsmcore developers",
         "-o",
-        str(root.template),
+        str(fresh),
         str(root.source),
     )
+    # the same messages extracted again: keep the template as it is, or every run dirties the tree
+    if not root.template.exists() or _undated(fresh) != _undated(root.template):
+        fresh.replace(root.template)
+    else:
+        fresh.unlink()
     for po in root.po_files():
         _pybabel(
             "update",
