@@ -38,7 +38,7 @@ def _match(m: CustomerMatch) -> dict[str, str]:
     return {"id": m.id, "name": m.name, "email": m.email, "phone": m.phone, "role": m.role}
 
 
-async def _find(desk: Desk, text: str) -> tuple[list[CustomerMatch], str]:
+async def find_customers(desk: Desk, text: str) -> tuple[list[CustomerMatch], str]:
     """The pick list for ``text``, or a sentence saying why there is none."""
     if not text.strip():
         return [], ""
@@ -74,7 +74,7 @@ async def contact_page(
     desk = portal_of(request).desk
     values = dict(values or {"channel": "phone", "kind": "failure"})
     find = (request.query_params.get("find") or values.get("find") or "")[:400]
-    found, hint = await _find(desk, find)
+    found, hint = await find_customers(desk, find)
     picked = values.get("customer", "")
     if picked and picked not in {m.id for m in found}:  # keep the choice across a refused form
         person = await call(desk.find_customer, picked)
