@@ -38,6 +38,14 @@ def test_a_team_page_shows_the_queue_my_work_and_the_workload(
     assert queue.index(first.summary) < queue.index(second.summary)  # its first response falls due first
     assert "(first response)" in queue  # the clock that falls due first, and which one it is
     assert re.search(r"Nina Patel 1 0 Patrick Hale 1 0 Not assigned yet 0 0", text)
+    # each row's "give to" list has its own assignee chosen, and the team's list this team
+    for d in (first, second):
+        row = re.search(rf'<select id="a-q-{d.id}" name="agent">(.*?)</select>', page.text, re.S)
+        assert row, page.text[:300]
+        chosen = re.findall(r'<option value="([^"]+)" selected>', row.group(1))
+        assert chosen == [d.assignee], row.group(1)
+        teams_list = re.search(rf'<select id="t-q-{d.id}" name="team">(.*?)</select>', page.text, re.S)
+        assert teams_list and re.findall(r'<option value="([^"]+)" selected>', teams_list.group(1)) == ["service-desk"]
     assert client.get("/desk/teams/nobody").status_code == 404
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from itsmcore import Conflict, Forbidden, InvalidInput, NotFound
+from markupsafe import Markup
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -35,6 +36,24 @@ def _due_words(due: datetime | None, breached: bool, now: datetime) -> str:
     if minutes >= 24 * 60:
         return f"in {minutes // (24 * 60)} d {minutes % (24 * 60) // 60} h"
     return f"in {minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"in {minutes} min"
+
+
+def _options(choices: Sequence[tuple[str, str]], selected: str | None) -> Markup:
+    """``<option>`` elements (value, label), one selected: written once per page, not once per row."""
+    return Markup("").join(
+        Markup('<option value="{}"{}>{}</option>').format(v, Markup(" selected") if v == selected else "", label)
+        for v, label in choices
+    )
+
+
+def _give_to(
+    members: Sequence[str], teams: Sequence[tuple[str, str]], team: str, names: dict[str, str]
+) -> dict[str, object]:
+    """The "give to" pick lists of a queue's rows: the members' list by the row's assignee, the teams' list."""
+    people = [(m, names.get(m, m)) for m in members]
+    by_assignee = {m: _options(people, m) for m in members}
+    by_assignee[""] = _options(people, None)
+    return {"agent_options": by_assignee, "team_options": _options(teams, team)}
 
 
 async def teams_page(request: Request) -> Response:
@@ -68,6 +87,8 @@ async def team_page(request: Request) -> Response:
     queue = await call(desk.queue, key, limit=QUEUE_LIMIT)
     mine = await call(desk.queue, key, agent=me.id, limit=QUEUE_LIMIT) if me.id in team.members else []
     now = desk.clock()
+    teams = await call(desk.teams)
+    names = await call(customer_names, desk)
     return await render(
         request,
         "desk/team.html",
@@ -78,9 +99,10 @@ async def team_page(request: Request) -> Response:
             "mine": mine,
             "due": {q.demand.id: _due_words(q.due_at, q.breached, now) for q in [*queue, *mine]},
             "workload": await call(desk.workload, key),
-            "teams": await call(desk.teams),
-            "names": await call(customer_names, desk),
+            "teams": teams,
+            "names": names,
             "limit": QUEUE_LIMIT,
+            **_give_to(team.members, [(t.key, t.name) for t in teams], team.key, names),
         },
     )
 
