@@ -89,23 +89,50 @@ class Outages:
         self.subscriptions.sync_derived(service_key)
         now = self.ctx.clock()
         with self.ctx.engine.begin() as conn:
-            aid = conn.execute(
-                insert(ANN).values(
-                    service_key=service_key,
-                    title=title.strip(),
-                    description=description,
-                    workaround=workaround,
-                    workaround_links=[{"title": x.title, "url": x.url} for x in links],
-                    estimate=estimate,
-                    state="open",
-                    source=source,
-                    resolution="",
-                    opened_at=now,
-                    updated_at=now,
-                )
-            ).inserted_primary_key[0]  # type: ignore[index]
+            aid = self.insert(
+                conn,
+                service_key,
+                title.strip(),
+                description=description,
+                workaround=workaround,
+                links=links,
+                estimate=estimate,
+                source=source,
+                now=now,
+            )
             jid = self._queue_fanout(conn, aid, "opened", 0, now)
-        return self._published(aid, "opened", [jid])
+        return self.published(aid, "opened", [jid])
+
+    def insert(
+        self,
+        conn: Connection,
+        service_key: str,
+        title: str,
+        *,
+        description: str = "",
+        workaround: str = "",
+        links: Iterable[Link] = (),
+        estimate: str = "",
+        source: str = "agent",
+        now: datetime,
+    ) -> int:
+        """Write an open announcement in the caller's transaction; who hears of it is the caller's business
+        (:meth:`open` tells the service's subscribers). Call :meth:`published` once it is committed."""
+        return conn.execute(
+            insert(ANN).values(
+                service_key=service_key,
+                title=title,
+                description=description,
+                workaround=workaround,
+                workaround_links=[{"title": x.title, "url": x.url} for x in links],
+                estimate=estimate,
+                state="open",
+                source=source,
+                resolution="",
+                opened_at=now,
+                updated_at=now,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
 
     def update(
         self,
@@ -138,7 +165,7 @@ class Outages:
                 .where(t.jobs.c.announcement_id == announcement_id, t.jobs.c.action == FANOUT)
             ).scalar_one()
             jid = self._queue_fanout(conn, announcement_id, f"updated{n}", 0, now)
-        return self._published(announcement_id, "updated", [jid])
+        return self.published(announcement_id, "updated", [jid])
 
     def resolve(self, announcement_id: int, resolution: str) -> Announcement:
         """Announce the fix; affected customers get a signed link to confirm it (or say it is still broken)."""
@@ -195,9 +222,10 @@ class Outages:
                     run_after=now + timedelta(hours=settings.follow_up_after_hours),
                 ),
             )
-        return self._published(announcement_id, "resolved", [jid])
+        return self.published(announcement_id, "resolved", [jid])
 
-    def _published(self, announcement_id: int, change: str, job_ids: Sequence[int]) -> Announcement:
+    def published(self, announcement_id: int, change: str, job_ids: Sequence[int] = ()) -> Announcement:
+        """After commit: tell the plugins (``itsm_announcement_published``) and wake the change's jobs."""
         ann = self.book.get(announcement_id)
         self.ctx.host.announcement_published(self.ctx.desk, ann, change, self.ctx.on_error(None))
         self.outbox.wake(job_ids)

@@ -405,27 +405,25 @@ class Problems:
             for r in strays:
                 key = r.service_key if r.service_key in self.ctx.services else problem.services[0]
                 by_service.setdefault(key, []).append(r)
+            made: list[int] = []
             for key, found in by_service.items():
-                aid = conn.execute(
-                    insert(t.announcements).values(
-                        service_key=key,
-                        title=problem.title,
-                        description=problem.description,
-                        workaround=problem.workaround,
-                        workaround_links=[],
-                        estimate="",
-                        state="open",
-                        source=f"problem:{problem_id}",
-                        resolution="",
-                        opened_at=now,
-                        updated_at=now,
-                    )
-                ).inserted_primary_key[0]  # type: ignore[index]
+                aid = self.outages.insert(
+                    conn,
+                    key,
+                    problem.title,
+                    description=problem.description,
+                    workaround=problem.workaround,
+                    source=f"problem:{problem_id}",
+                    now=now,
+                )
+                made.append(aid)
                 self._link_announcement(conn, problem_id, aid, actor)
                 for r in found:
                     conn.execute(update(t.demands).where(t.demands.c.id == r.id).values(announcement_id=aid))
                     self.book.mark_affected(conn, aid, r.customer_id, now)
                 open_anns.add(aid)
+        for aid in made:  # opened for their customers only: no fan-out, but the plugins hear of it
+            self.outages.published(aid, "opened")
         for aid in sorted(open_anns):
             with suppress(Conflict):  # resolved by someone else meanwhile: its customers were told then
                 self.outages.resolve(aid, resolution)
