@@ -189,6 +189,11 @@ def change_sentence(change: PlannedChange, now: datetime, question: str = "", tr
     return tr(N_("{title} is approved and planned for {window}."), title=title, window=window) + by_day
 
 
+def _started(change: PlannedChange) -> str:
+    """What subscribers read once the work has begun."""
+    return f"{change.title} has started. It is planned to finish on {when(change.end)}."
+
+
 class Changes:
     """Planned changes in the store: recorded, decided, started, completed or cancelled, and announced."""
 
@@ -493,7 +498,7 @@ class Changes:
             for aid in change.announcements:
                 self.outages.update(
                     aid,
-                    description=f"{change.title} has started. It is planned to finish on {when(change.end)}.",
+                    description=_started(change),
                     estimate=f"until {when(change.end)}",
                 )
         return self.get(change_id)
@@ -540,11 +545,7 @@ class Changes:
         if claimed != 1:
             return False
         started = change.state == ChangeState.IN_PROGRESS
-        lead = (
-            f"{change.title} has started. It is planned to finish on {when(change.end)}."
-            if started
-            else f"{change.title} is planned from {window_words(change)}."
-        )
+        lead = _started(change) if started else f"{change.title} is planned from {window_words(change)}."
         opened = [
             self.outages.open(
                 key,
