@@ -163,28 +163,27 @@ def main() -> None:
     ap.add_argument("--relationships", type=int, default=500_000)
     ap.add_argument("--walks", type=int, default=300)
     ap.add_argument("--depth", type=int, default=5)
-    ap.add_argument("--shape", choices=("random", "layered"), default="random")
+    ap.add_argument("--shape", choices=("random", "layered"), help="one shape only (default: both, in one run)")
     args = ap.parse_args()
-    if args.shape == "random":
-        # the other shape in the same run, smaller print: the figure a data centre's CMDB would see
-        sys.stdout.flush()
-        import subprocess
+    for shape in [args.shape] if args.shape else ["random", "layered"]:
+        run(shape, args.items, args.relationships, args.walks, args.depth)
 
-        subprocess.run([sys.executable, __file__, *sys.argv[1:], "--shape", "layered"], check=False)
-    rows = (graph if args.shape == "random" else layered)(args.items, args.relationships)
+
+def run(shape: str, items: int, relationships: int, walks: int, depth: int) -> None:
+    rows = (graph if shape == "random" else layered)(items, relationships)
     rnd = random.Random(3)
-    starts = [f"c{rnd.randrange(args.items):06d}" for _ in range(args.walks)]
+    starts = [f"c{rnd.randrange(items):06d}" for _ in range(walks)]
     print(
-        f"impact walks over {args.items:,} items and {args.relationships:,} relationships, {args.shape} graph "
-        f"({len(rows):,} rows), {args.walks} walks from random items"
+        f"impact walks over {items:,} items and {relationships:,} relationships, {shape} graph "
+        f"({len(rows):,} rows), {walks} walks from random items"
     )
     with tempfile.TemporaryDirectory(prefix="itsm-bench-cmdb-") as tmp:
-        measure("SQLite", open_engine(f"sqlite:///{Path(tmp) / 'itsm.db'}"), rows, starts, args.depth)
+        measure("SQLite", open_engine(f"sqlite:///{Path(tmp) / 'itsm.db'}"), rows, starts, depth)
     if find_pg_bin() is None:
         print("PostgreSQL: SKIPPED: server binaries (initdb, pg_ctl) not found; install PostgreSQL to measure this")
         return
     with PostgresCluster() as pg:
-        measure("PostgreSQL", open_engine(pg.create_database("cmdb")), rows, starts, args.depth)
+        measure("PostgreSQL", open_engine(pg.create_database("cmdb")), rows, starts, depth)
 
 
 if __name__ == "__main__":
