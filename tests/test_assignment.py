@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from itsmcore import Assignment, Desk, hookimpl
 from itsmcore.builtin.service_levels import sweep
 from itsmcore.cli import cli
-from itsmcore.errors import ConfigError, Conflict, InvalidInput, NotFound
+from itsmcore.errors import ConfigError, Conflict, InvalidInput, NotFound, UnknownTeam
 
 MONDAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -199,6 +199,14 @@ def test_the_queue_puts_what_breaches_first_on_top(deployment: Callable[..., Pat
             "bob": (1, 1),
             None: (0, 0),
         }
+        # what a team's page shows, read together: the same queue, bob's own work, the same workload
+        page = desk.team_overview("apps", agent="bob", limit=2)
+        assert page.team.key == "apps" and [q.demand.id for q in page.queue] == [ids[1], ids[2]]
+        assert [q.demand.id for q in page.mine] == [ids[1]]
+        assert list(page.workload) == desk.workload("apps")
+        assert desk.team_overview("apps", agent="steve").mine == ()  # not in the team: no work of his here
+        with pytest.raises(UnknownTeam, match=r"unknown team 'aps'.*apps"):
+            desk.team_overview("aps")
 
 
 def test_cli_queue_workload_and_assign(deployment: Callable[..., Path]) -> None:

@@ -49,6 +49,22 @@ def test_a_team_page_shows_the_queue_my_work_and_the_workload(
     assert client.get("/desk/teams/nobody").status_code == 404
 
 
+def test_a_long_queue_shows_its_first_part_and_offers_more(
+    desk: Desk, client: TestClient, sign_in: Callable[..., TestClient]
+) -> None:
+    made = [desk.submit("failure", "steve", f"Broken thing {i}").demand for i in range(3)]
+    sign_in("patrick")
+    page = client.get("/desk/teams/service-desk?show=2")
+    queue = text_of(page.text).split("What breaches its service level first", 1)[1].split("Workload", 1)[0]
+    assert "2 open demands (the first 2)" in queue
+    assert sum(d.summary in queue for d in made) == 2
+    assert 'href="?show=500#queue"' in page.text  # and a way to see more
+    everything = text_of(client.get("/desk/teams/service-desk?show=500").text)
+    assert all(d.summary in everything for d in made) and "Show the first" not in everything
+    for nonsense in ("abc", "-5", "", "99999999999999999999"):  # a bad number shows the usual page, or all it may
+        assert client.get(f"/desk/teams/service-desk?show={nonsense}").status_code == 200
+
+
 def test_giving_a_demand_to_an_outsider_is_refused_with_the_members(
     desk: Desk, client: TestClient, sign_in: Callable[..., TestClient]
 ) -> None:

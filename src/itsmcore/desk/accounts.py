@@ -40,6 +40,14 @@ class Accounts:
         """The customer with this email address, for channels that only know an address."""
         return self._customers.by_email(email)
 
+    def customer_names(self, customer_ids: Iterable[str]) -> dict[str, str]:
+        """The name to show for each of these people, by id (their id where the directory has none).
+
+        What a page of demands needs: a look-up of the people on it, not a read of every
+        customer in the directory.
+        """
+        return self._customers.names(customer_ids)
+
     def list_customers(self) -> list[Customer]:
         """Every customer of every directory, by id."""
         return self._customers.all()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..errors import UnknownCustomer
 from ..model import ConfigurationItem, Customer
 from .context import Context
@@ -29,6 +31,15 @@ class Customers:
     def by_email(self, email: str) -> Customer | None:
         """The customer with this email address, for channels that only know an address."""
         return self.directory.customer_by_email(email)
+
+    def names(self, ids: Iterable[str]) -> dict[str, str]:
+        """Each of ``ids`` by the name to show (their id if the directory has no name or no such person)."""
+        out: dict[str, str] = {}
+        for cid in ids:
+            if cid and cid not in out:
+                c = self.directory.get_customer(cid)
+                out[cid] = (c.name if c else "") or cid
+        return out
 
     def all(self) -> list[Customer]:
         return sorted(self.directory.list_customers(), key=lambda c: c.id)

@@ -44,7 +44,7 @@ async def desk_queue(request: Request) -> Response:
             "kinds": list(DemandKind),
             "states": list(DemandState),
             "announcements": await call(desk.announcements, open_only=True),
-            "names": await call(customer_names, desk),
+            "names": await call(customer_names, desk, (d.customer_id for d in demands)),
         },
     )
 
@@ -56,11 +56,13 @@ async def desk_tasks(request: Request) -> Response:
     team = request.query_params.get("team", "") or None
     tasks = await call(desk.tasks, team=team, open_only=True, limit=200)
     rows = []
+    people: list[str | None] = []
     for task in tasks:
         demand = await call(desk.get, task.demand_id)
         reached = {m.name for m in task.milestones}
         upcoming = [m for m in await call(desk.task_milestones, task.id) if m not in reached]
         rows.append({"task": task, "demand": demand, "next": upcoming[0] if upcoming else None})
+        people += [task.assignee, demand.customer_id]
     return await render(
         request,
         "desk/tasks.html",
@@ -69,7 +71,7 @@ async def desk_tasks(request: Request) -> Response:
             "rows": rows,
             "team": team or "",
             "teams": sorted(desk.config.teams),
-            "names": await call(customer_names, desk),
+            "names": await call(customer_names, desk, people),
         },
     )
 
@@ -269,6 +271,9 @@ async def desk_announcement(request: Request, errors: Any = None, status: int = 
     except NotFound:
         raise HTTPException(404) from None
     ann = ledger.announcement
+    linked = [
+        d for d in await call(desk.list_demands, service=ann.service_key, limit=200) if d.announcement_id == ann.id
+    ]
     return await render(
         request,
         "desk/announcement.html",
@@ -277,12 +282,8 @@ async def desk_announcement(request: Request, errors: Any = None, status: int = 
             "a": ann,
             "ledger": ledger,
             "service": desk.get_service(ann.service_key) if ann.service_key in {s.key for s in desk.services} else None,
-            "demands": [
-                d
-                for d in await call(desk.list_demands, service=ann.service_key, limit=200)
-                if d.announcement_id == ann.id
-            ],
-            "names": await call(customer_names, desk),
+            "demands": linked,
+            "names": await call(customer_names, desk, (d.customer_id for d in linked)),
             "errors": errors or {},
             **({"flash": notice} if notice else {}),
         },

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import quote
 
-from itsmcore import Conflict, Forbidden, InvalidInput, NotFound
-from markupsafe import Markup
+from itsmcore import Conflict, Desk, Forbidden, InvalidInput, NotFound
+from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -22,8 +22,10 @@ from starlette.routing import Route
 from .app import call, checked_form, field, need_agent, portal_of
 from .views import _int, customer_names, render, say
 
-#: Most demands one queue page shows.
-QUEUE_LIMIT = 100
+#: How many demands a team's queue shows at first; ``?show=N`` shows more, up to :data:`QUEUE_MAX`.
+QUEUE_LIMIT = 50
+#: Most demands one queue page shows (the CLI and the API page through all of them).
+QUEUE_MAX = 500
 
 
 def _due_words(due: datetime | None, breached: bool, now: datetime) -> str:
@@ -40,9 +42,11 @@ def _due_words(due: datetime | None, breached: bool, now: datetime) -> str:
 
 def _options(choices: Sequence[tuple[str, str]], selected: str | None) -> Markup:
     """``<option>`` elements (value, label), one selected: written once per page, not once per row."""
-    return Markup("").join(
-        Markup('<option value="{}"{}>{}</option>').format(v, Markup(" selected") if v == selected else "", label)
-        for v, label in choices
+    return Markup(
+        "".join(
+            f'<option value="{escape(v)}"{" selected" if v == selected else ""}>{escape(label)}</option>'
+            for v, label in choices
+        )
     )
 
 
@@ -62,6 +66,7 @@ async def teams_page(request: Request) -> Response:
     desk = portal_of(request).desk
     teams = await call(desk.teams)
     loads = {t.key: await call(desk.workload, t.key) for t in teams}
+    people = [p for t in teams for p in (t.lead, *t.members)]
     return await render(
         request,
         "desk/teams.html",
@@ -70,9 +75,42 @@ async def teams_page(request: Request) -> Response:
             "teams": teams,
             "open": {k: sum(w.open for w in v) for k, v in loads.items()},
             "breached": {k: sum(w.breached for w in v) for k, v in loads.items()},
-            "names": await call(customer_names, desk),
+            "names": await call(customer_names, desk, people),
         },
     )
+
+
+def _shown(request: Request) -> int:
+    """How many of the queue to show: ``?show=N`` within 1 and :data:`QUEUE_MAX`, else :data:`QUEUE_LIMIT`."""
+    try:
+        return max(1, min(int(request.query_params.get("show", "")), QUEUE_MAX))
+    except ValueError:
+        return QUEUE_LIMIT
+
+
+def _team_page(desk: Desk, key: str, me: str, limit: int) -> dict[str, object]:
+    """What the team page shows, read in one trip to the threadpool and over one connection."""
+    page = desk.team_overview(key, agent=me, limit=limit)
+    team, queue, mine = page.team, page.queue, page.mine
+    teams = desk.teams()
+    now = desk.clock()
+    shown = [q.demand for q in (*queue, *mine)]
+    names = customer_names(
+        desk, [team.lead, *team.members, *(d.customer_id for d in shown), *(d.assignee for d in shown)]
+    )
+    return {
+        "title": team.name,
+        "team": team,
+        "queue": queue,
+        "mine": mine,
+        "due": {q.demand.id: _due_words(q.due_at, q.breached, now) for q in (*queue, *mine)},
+        "workload": page.workload,
+        "teams": teams,
+        "names": names,
+        "limit": limit,
+        "more": QUEUE_MAX if len(queue) >= limit and limit < QUEUE_MAX else None,
+        **_give_to(team.members, [(t.key, t.name) for t in teams], team.key, names),
+    }
 
 
 async def team_page(request: Request) -> Response:
@@ -81,30 +119,10 @@ async def team_page(request: Request) -> Response:
     desk = portal_of(request).desk
     key = request.path_params["team"]
     try:
-        team = await call(desk.team, key)
+        page = await call(_team_page, desk, key, me.id, _shown(request))
     except NotFound:
         raise HTTPException(404, f"There is no team {key}.") from None
-    queue = await call(desk.queue, key, limit=QUEUE_LIMIT)
-    mine = await call(desk.queue, key, agent=me.id, limit=QUEUE_LIMIT) if me.id in team.members else []
-    now = desk.clock()
-    teams = await call(desk.teams)
-    names = await call(customer_names, desk)
-    return await render(
-        request,
-        "desk/team.html",
-        {
-            "title": team.name,
-            "team": team,
-            "queue": queue,
-            "mine": mine,
-            "due": {q.demand.id: _due_words(q.due_at, q.breached, now) for q in [*queue, *mine]},
-            "workload": await call(desk.workload, key),
-            "teams": teams,
-            "names": names,
-            "limit": QUEUE_LIMIT,
-            **_give_to(team.members, [(t.key, t.name) for t in teams], team.key, names),
-        },
-    )
+    return await render(request, "desk/team.html", page)
 
 
 async def team_assign(request: Request) -> Response:
