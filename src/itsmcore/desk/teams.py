@@ -9,12 +9,14 @@ clock that falls due first (breached ones at the top), then by priority and age.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import attrs
-from sqlalchemy import ColumnElement, Connection, bindparam, exists, func, literal, select, union_all
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, exists, func, literal, select, union_all
 
 from ..components import Intake as IntakeRecord
 from ..config import did_you_mean
@@ -42,6 +44,35 @@ MEMBERS_TTL = 60.0
 
 _D = t.demands.c
 _C = t.service_level_clocks.c
+
+
+@functools.cache
+def _queue_statements(by_team: bool, by_agent: bool) -> tuple[Select[Any], Select[Any]]:
+    """The queue's two reads for one shape of question, built once: the demands with a running
+    clock by the time it falls due, then the rest by priority and age (``b_team``, ``b_agent``,
+    ``b_limit`` bound at each call)."""
+    mine: list[ColumnElement[bool]] = [_D.state.in_(_WORK)]
+    if by_team:
+        mine.append(_D.team == bindparam("b_team"))
+    if by_agent:
+        mine.append(_D.assignee == bindparam("b_agent"))
+    timed = (
+        select(
+            t.demands,
+            _C.due_at.label("clock_due"),
+            _C.metric.label("clock_metric"),
+            _C.breached_at.label("clock_breached"),
+        )
+        .select_from(t.service_level_clocks.join(t.demands, _D.id == _C.demand_id))
+        .where(_C.state == "running", *mine)
+        .order_by(_C.due_at, _C.demand_id)
+        .limit(bindparam("b_limit"))
+    )
+    running = exists().where(_C.demand_id == _D.id, _C.state == "running")
+    rest = (
+        select(t.demands).where(*mine, ~running).order_by(_D.priority, _D.created_at, _D.id).limit(bindparam("b_limit"))
+    )
+    return timed, rest
 
 
 @attrs.frozen(kw_only=True)
@@ -257,27 +288,13 @@ class Teams:
             return self._queue(conn, team, agent, max(1, min(int(limit), 500)))
 
     def _queue(self, conn: Connection, team: str | None, agent: str | None, limit: int) -> list[QueueItem]:
-        mine: list[ColumnElement[bool]] = [_D.state.in_(_WORK)]
-        if team is not None:
-            mine.append(_D.team == team)
-        if agent is not None:
-            mine.append(_D.assignee == agent)
-        timed = (
-            select(
-                t.demands,
-                _C.due_at.label("clock_due"),
-                _C.metric.label("clock_metric"),
-                _C.breached_at.label("clock_breached"),
-            )
-            .select_from(t.service_level_clocks.join(t.demands, _D.id == _C.demand_id))
-            .where(_C.state == "running", *mine)
-            .order_by(_C.due_at, _C.demand_id)
-            .limit(2 * limit)  # a demand has at most two clocks: enough for ``limit`` demands
-        )
+        timed, rest = _queue_statements(team is not None, agent is not None)
+        params = {"b_team": team, "b_agent": agent}
         out: list[QueueItem] = []
         seen: set[int] = set()
         now = self.ctx.clock()
-        for r in conn.execute(timed):
+        # a demand has at most two clocks: twice ``limit`` rows are enough for ``limit`` demands
+        for r in conn.execute(timed, {**params, "b_limit": 2 * limit}):
             if r.id in seen:
                 continue
             seen.add(r.id)
@@ -292,11 +309,8 @@ class Teams:
             )
             if len(out) == limit:
                 return out
-        running = exists().where(_C.demand_id == _D.id, _C.state == "running")
-        rest = (
-            select(t.demands).where(*mine, ~running).order_by(_D.priority, _D.created_at, _D.id).limit(limit - len(out))
-        )
-        out.extend(QueueItem(demand=rows.demand(r)) for r in conn.execute(rest) if r.id not in seen)
+        more = conn.execute(rest, {**params, "b_limit": limit - len(out)})
+        out.extend(QueueItem(demand=rows.demand(r)) for r in more if r.id not in seen)
         return out
 
     def workload(self, team: str) -> list[AgentLoad]:
