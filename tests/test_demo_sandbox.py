@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import socket
 from collections.abc import Callable, Iterator, Mapping
@@ -199,6 +200,19 @@ def test_the_demo_runs_the_reference_plugins_against_local_stand_ins(example: Pa
     assert "channels.chat (slack-chat, plugin " in out
     assert "Steve answers 'yes' in the thread" in out and "is closed." in out
     assert "SMS/chat API stand-in (channels.chat) got 2 chat messages (2 in threads)" in out
+    # the walkthrough in the docs is today's demo: the same sections in the same order
+    # (after a change to what the demo shows, bash scripts/walkthrough writes it again)
+    docs = Path(__file__).parents[1] / "docs"
+    walkthrough = (docs / "walkthrough" / "demo.txt").read_text(encoding="utf-8")
+    assert sections(walkthrough) == sections(out), "docs/walkthrough/demo.txt is stale: run bash scripts/walkthrough"
+    page = (docs / "eagle5.md").read_text(encoding="utf-8")
+    for marker in re.findall(r":(?:start-after|end-before): (.+)", page):
+        assert marker in sections(walkthrough), f"docs/eagle5.md cites a section the demo no longer prints: {marker}"
+
+
+def sections(output: str) -> list[str]:
+    """The titles of the demo's sections: its rules, "──── Title ────"."""
+    return re.findall(r"^─+ (.+?) ─+$", output, re.M)
 
 
 def test_the_demo_without_sandboxes_uses_the_config_addresses(example: Path, reference_plugins: None) -> None:

@@ -202,3 +202,13 @@ def test_a_bad_rule_is_a_config_error(write_deployment: Callable[..., Path], rul
     assert where in str(e.value) and says in str(e.value) and "itsm.toml" in str(e.value)
     result = CliRunner().invoke(cli, ["-c", str(config), "check"])
     assert result.exit_code == 2 and where in result.output
+
+
+def test_a_breach_names_its_target_in_words(config: Path) -> None:
+    clock = Clock()
+    with Desk.open(config, entry_points=False, clock=clock) as desk:
+        d = desk.submit("failure", "steve", "The CRM is slow", service="crm").demand
+        clock.now = MONDAY + timedelta(hours=1, minutes=5)  # nobody answered within the hour
+        assert sweep(desk).breaches == 1
+        (event,) = [e for e in desk.journey(d.id) if e.kind == "service_level"]
+        assert "the response target of 1 working hour (incidents) passed" in event.behind_scenes

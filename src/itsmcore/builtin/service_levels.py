@@ -362,7 +362,10 @@ def _words(clock: Clock, what: str, tz: str) -> str:
     from zoneinfo import ZoneInfo
 
     hours = clock.target_secs / 3600
-    target = f"{hours:g} working hours" if hours < 100 else f"{hours / 24:g} days of working time"
+    if hours >= 100:
+        target = f"{hours / 24:g} days of working time"
+    else:
+        target = f"{hours:g} working hour{'' if hours == 1 else 's'}"
     due = clock.due_at.astimezone(ZoneInfo(tz)).strftime("%a %d %b %H:%M") if clock.due_at else "?"
     if what == "breach":
         return f"service level breached: the {clock.metric} target of {target} ({clock.rule}) passed at {due}"
