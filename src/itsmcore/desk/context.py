@@ -48,6 +48,14 @@ class Context:
         self.config: Config = deployment.config
         self.host: PluginHost = deployment.host
         self.engine = engine
+        #: For reads that need no transaction of their own (one statement, or several that
+        #: need not see one snapshot, as under READ COMMITTED anyway): on PostgreSQL each is
+        #: sent alone, without the BEGIN and ROLLBACK round trips around it. SQLite's reads
+        #: cost no round trip, and an in-memory database shares one connection, so it keeps
+        #: the engine as it is.
+        self.reads: Engine = (
+            engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
+        )
         self.clock = clock
         self.desk: Any = desk
         self.directory = Directory(deployment.directories())

@@ -93,7 +93,7 @@ class PreferenceBook:
 
     def get(self, customer: str | Customer) -> Preferences:
         c = self.customers.resolve(customer)
-        with self.ctx.engine.connect() as conn:
+        with self.ctx.reads.connect() as conn:
             row = conn.execute(select(P).where(P.c.customer_id == c.id)).first()
         return self._merge(c, row)
 

@@ -207,7 +207,7 @@ class Sessions:
         if not isinstance(token, str) or not token or len(token) > 200:
             return None
         s = t.sign_in_sessions
-        with self.ctx.engine.connect() as conn:
+        with self.ctx.reads.connect() as conn:
             row = conn.execute(
                 select(s.c.customer_id, s.c.expires_at).where(s.c.id == self._id(token), s.c.ended_at.is_(None))
             ).first()

@@ -284,7 +284,7 @@ class Teams:
             self.check(team)
         if team is None and agent is None:
             raise InvalidInput("say whose queue: a team, an agent, or both")
-        with self.ctx.engine.connect() as conn:
+        with self.ctx.reads.connect() as conn:
             return self._queue(conn, team, agent, max(1, min(int(limit), 500)))
 
     def _queue(self, conn: Connection, team: str | None, agent: str | None, limit: int) -> list[QueueItem]:
@@ -316,7 +316,7 @@ class Teams:
     def workload(self, team: str) -> list[AgentLoad]:
         """Each member's open demands in the team (and the team's unassigned ones), with those breached."""
         members = self.members(team)
-        with self.ctx.engine.connect() as conn:
+        with self.ctx.reads.connect() as conn:
             return self._workload(conn, team, members)
 
     def overview(self, team: str, *, agent: str | None = None, limit: int = 50) -> TeamOverview:
@@ -327,7 +327,7 @@ class Teams:
         """
         view = self.view(team)
         limit = max(1, min(int(limit), 500))
-        with self.ctx.engine.connect() as conn:
+        with self.ctx.reads.connect() as conn:
             queue = self._queue(conn, team, None, limit)
             mine = self._queue(conn, team, agent, limit) if agent and agent in view.members else []
             workload = self._workload(conn, team, view.members)
@@ -375,7 +375,7 @@ class Teams:
             .where(_D.team == team, _D.state.in_(_WORK), _D.assignee.in_(bindparam("b_agents", expanding=True)))
             .group_by(_D.assignee)
         )
-        with self.ctx.engine.connect() as conn:
+        with self.ctx.reads.connect() as conn:
             found = {r[0]: int(r[1]) for r in conn.execute(q, {"b_agents": list(agents)})} if agents else {}
         return {a: found.get(a, 0) for a in agents}
 
