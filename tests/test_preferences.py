@@ -176,3 +176,23 @@ def test_cli_shows_and_changes_preferences(config: Path) -> None:
     assert r.exit_code != 0 and "the channels offered are: mail, text" in r.output
     r = runner.invoke(cli, ["-c", str(config), "customer", "show", "steve"])
     assert "text, mail; en; no surveys (their choice)" in r.output
+
+
+def test_one_message_reads_the_customers_choices_once(desk: Desk) -> None:
+    from sqlalchemy import event
+
+    desk.set_preferences("steve", by="steve", channels=["text"], language="fr", quiet_hours="22:00-07:00")
+    reads: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "customer_preferences" in statement:
+            reads.append(statement)
+
+    event.listen(desk.engine, "before_cursor_execute", seen)
+    try:
+        desk.notify("steve", "Hello", "Your order shipped")  # quiet hours, channel and language all asked
+    finally:
+        event.remove(desk.engine, "before_cursor_execute", seen)
+    assert last_channel(desk, "steve") == "text"
+    assert len(reads) == 1, reads
+    assert desk.preferences("steve").language == "fr", "outside a message, a fresh read"

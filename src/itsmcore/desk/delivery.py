@@ -6,7 +6,9 @@ link providers the desk registers, so delivery knows nothing of surveys or outag
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -77,9 +79,15 @@ class Delivery:
         self.hold_until: Callable[[Customer, str, bool], datetime | None] = lambda c, purpose, urgent: None
         #: The customer's language: a job's message kept as ``say`` (see :mod:`itsmcore.i18n`) is rendered in it.
         self.translator_for: Callable[[Customer], Translator] = lambda c: translator()
+        #: A block within which those three read the customer's stored choices once (see ``run_notify``).
+        self.reading: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext
 
     def run_notify(self, job: Job, demand: Demand | None) -> tuple[ActionResult, dict[str, Any]]:
         """Send a notify job's message; the messages row is for the caller to write when the job is marked done."""
+        with self.reading():  # quiet hours, channels and language: one read of the customer's choices
+            return self._notify(job, demand)
+
+    def _notify(self, job: Job, demand: Demand | None) -> tuple[ActionResult, dict[str, Any]]:
         p = job.params
         customer = self.customers.get(job.customer_id or (demand.customer_id if demand else ""))
         purpose = p.get("purpose", "notification")

@@ -109,6 +109,7 @@ class Desk(Operations, TeamDesk, Accounts, CmdbDesk, ChangesDesk, ProblemDesk):
         delivery.channel_order = lambda c: prefs.get(c).channels
         delivery.hold_until = prefs.hold_until
         delivery.translator_for = prefs.translator
+        delivery.reading = prefs.read_once
         surveys.opted_in = lambda customer_id: prefs.get(customer_id).surveys
         self._profiles = Profiles(ctx, customers, demands, book, reviews, prefs)
         handling = self._handling = Handling(ctx, demands, journey, outbox, customers)

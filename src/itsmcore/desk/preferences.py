@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import time
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
@@ -27,6 +29,8 @@ from .customers import Customers
 log = logging.getLogger("itsmcore.desk")
 
 P = t.customer_preferences
+#: Inside :meth:`PreferenceBook.read_once`: the preferences read so far, by customer id.
+_READ: ContextVar[dict[str, Preferences] | None] = ContextVar("itsm_preferences_read", default=None)
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 #: Directory attributes that may carry a customer's language (the file directory, LDAP/AD).
 LANGUAGE_ATTRIBUTES = ("language", "preferredLanguage", "preferred_language")
@@ -93,9 +97,28 @@ class PreferenceBook:
 
     def get(self, customer: str | Customer) -> Preferences:
         c = self.customers.resolve(customer)
+        memo = _READ.get()
+        if memo is not None and c.id in memo:
+            return memo[c.id]
         with self.ctx.reads.connect() as conn:
             row = conn.execute(select(P).where(P.c.customer_id == c.id)).first()
-        return self._merge(c, row)
+        prefs = self._merge(c, row)
+        if memo is not None:
+            memo[c.id] = prefs
+        return prefs
+
+    @contextmanager
+    def read_once(self) -> Iterator[None]:
+        """Within the block each customer's preferences are read from the store once.
+
+        A message asks three questions of them (quiet hours, channels, language); one
+        delivery job should not pay three reads. Each thread or task has its own block.
+        """
+        token = _READ.set({})
+        try:
+            yield
+        finally:
+            _READ.reset(token)
 
     def _merge(self, c: Customer, row: Any) -> Preferences:
         default = self.ctx.config.deployment.language
