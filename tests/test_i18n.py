@@ -149,7 +149,7 @@ def test_a_french_customer_reads_the_outage_its_fix_and_the_survey_in_french(eag
         tonys = {m["purpose"]: m for m in reversed(desk.messages(customer="tony"))}
         assert tonys["announcement"]["subject"] == "Réparé : The CRM web app does not load"
         assert "fonctionne à nouveau" in tonys["announcement"]["body"]
-        assert "Oui, cela fonctionne à nouveau: http" in tonys["announcement"]["body"]
+        assert "Oui, cela fonctionne à nouveau : http" in tonys["announcement"]["body"]
         assert tonys["acknowledgement"]["body"].startswith(f"Merci, nous avons bien reçu votre signalement (n° {tony})")
         seen = [e.customer_sees for e in desk.journey(tony)]
         assert f"Nous avons votre signalement (n° {tony})." in seen, "his journey is told in French too"
@@ -168,7 +168,7 @@ def test_a_french_customer_reads_the_outage_its_fix_and_the_survey_in_french(eag
         assert survey, "a survey follows the confirmation"
         assert survey[0]["subject"] == f"n° {tony} : comment avons-nous fait ?"
         assert "recommandiez le service informatique" in survey[0]["body"]
-        assert "Dites-nous comment cela s'est passé: http" in survey[0]["body"]
+        assert "Dites-nous comment cela s'est passé : http" in survey[0]["body"]
 
 
 def test_an_unknown_language_code_falls_back_quietly_and_is_logged_once(
@@ -240,3 +240,18 @@ def test_a_french_customer_is_answered_about_a_planned_change_and_refused_an_exp
             desk.confirm(token[:-3] + "abc", True)
         assert desk.link_reader(token[:-3] + "abc") is None
         assert desk.translator("tony")(str(broken.value)).startswith("Ce lien n'est pas valide.")
+
+
+def test_a_french_customer_is_told_in_french_why_a_service_is_not_for_them(eagle5: Callable[..., Path]) -> None:
+    config = eagle5()
+    _with_language(config, "susan", "fr")  # in IT: Expensatron is for Sales
+    with Desk.open(config, entry_points=False) as desk:
+        (hit,) = [e for e in desk.search("expenses", customer="susan") if e.service.key == "expensatron"]
+        assert not hit.eligible
+        assert hit.reason == "Expensatron expenses app est réservé à Sales."
+        assert hit.next_step in (
+            "Adressez-vous au service informatique si vous en avez besoin pour votre travail.",
+            *(f"Demandez à votre responsable, {n}, d'en faire la demande pour vous." for n in ("Scott", "Patrick")),
+        )
+        (same,) = [e for e in desk.search("expenses", customer="patrick") if e.service.key == "expensatron"]
+        assert same.reason == "Expensatron expenses app is available to Sales.", "English stays English"

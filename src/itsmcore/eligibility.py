@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import attrs
 
+from .i18n import N_, Translator, translator
 from .model import Customer, Service
 
 
@@ -27,14 +28,23 @@ def _fold(values: tuple[str, ...]) -> set[str]:
     return {v.casefold() for v in values}
 
 
-def _human_list(words: list[str]) -> str:
+def _human_list(words: list[str], tr: Translator) -> str:
     if len(words) <= 1:
         return "".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
+    return tr(N_("{items} and {last}"), items=", ".join(words[:-1]), last=words[-1])
 
 
-def rule_decision(service: Service, customer: Customer, manager_name: Callable[[str], str | None]) -> Decision:
-    """Evaluate the service's own rule of roles, groups and departments (any match)."""
+def rule_decision(
+    service: Service,
+    customer: Customer,
+    manager_name: Callable[[str], str | None],
+    tr: Translator | None = None,
+) -> Decision:
+    """Evaluate the service's own rule of roles, groups and departments (any match).
+
+    A refusal is worded in ``tr``'s language (the customer's; English without one): the
+    roles, groups and departments, and the rule's ``explain``, stay as the config has them.
+    """
     rule = service.eligible
     if not (rule.roles or rule.groups or rule.departments):
         return Decision(True)
@@ -44,13 +54,14 @@ def rule_decision(service: Service, customer: Customer, manager_name: Callable[[
         return Decision(True)
     if customer.department and customer.department.casefold() in _fold(rule.departments):
         return Decision(True)
+    tr = tr or translator()
     who = rule.explain or _human_list(
-        [r.replace("_", " ").title() for r in (*rule.roles, *rule.departments)] + list(rule.groups)
+        [r.replace("_", " ").title() for r in (*rule.roles, *rule.departments)] + list(rule.groups), tr
     )
-    reason = f"{service.name} is available to {who}."
+    reason = tr(N_("{service} is available to {who}."), service=service.name, who=who)
     manager = manager_name(customer.manager) if customer.manager else None
     if manager:
-        next_step = f"Ask your manager, {manager}, to request it for you."
+        next_step = tr(N_("Ask your manager, {manager}, to request it for you."), manager=manager)
     else:
-        next_step = "Ask the service desk if you need it for your work."
+        next_step = tr(N_("Ask the service desk if you need it for your work."))
     return Decision(False, reason, next_step)

@@ -110,6 +110,7 @@ class Desk(Operations, TeamDesk, Accounts, CmdbDesk, ChangesDesk, ProblemDesk):
         delivery.hold_until = prefs.hold_until
         delivery.translator_for = prefs.translator
         delivery.reading = prefs.read_once
+        catalog.translator_for = prefs.translator
         surveys.opted_in = lambda customer_id: prefs.get(customer_id).surveys
         self._profiles = Profiles(ctx, customers, demands, book, reviews, prefs)
         handling = self._handling = Handling(ctx, demands, journey, outbox, customers)

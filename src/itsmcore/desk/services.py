@@ -13,6 +13,7 @@ from ..asks import prefill
 from ..config import did_you_mean
 from ..eligibility import Decision, rule_decision
 from ..errors import UnknownService
+from ..i18n import N_, Translator, translator
 from ..model import Customer, DemandKind, DemandState, Service
 from ..plugins import ErrorHandler
 from ..store import tables as t
@@ -55,6 +56,8 @@ class Catalog:
         self.ctx = ctx
         self.customers = customers
         self._words: Mapping[str, Any] | None = None  # built on the first search
+        #: The customer's language, for the words of a refusal: the desk plugs its preferences in here.
+        self.translator_for: Callable[[Customer], Translator] = lambda c: translator()
 
     @property
     def services(self) -> tuple[Service, ...]:
@@ -190,13 +193,15 @@ class Catalog:
         on_error: ErrorHandler | None,
     ) -> Decision:
         """:meth:`eligibility` with what a caller checking many services works out once."""
-        decision = rule_decision(service, customer, manager_name)
+        tr = self.translator_for(customer)  # a refusal is read by the customer, in their language
+        decision = rule_decision(service, customer, manager_name, tr)
         if not decision.eligible or not hooks:
             return decision
         checks = self.ctx.host.check_eligibility(self.ctx.desk, customer, service, on_error or self.ctx.on_error(None))
         for plugin, d in checks:
             if not d.eligible:
-                return Decision(False, d.reason or f"{service.name} is not available to you.", d.next_step, plugin)
+                why = d.reason or tr(N_("{service} is not available to you."), service=service.name)
+                return Decision(False, why, d.next_step, plugin)
         return decision
 
     def prefill(self, service: str | Service, customer: str | Customer) -> dict[str, str]:
