@@ -255,3 +255,18 @@ def test_a_french_customer_is_told_in_french_why_a_service_is_not_for_them(eagle
         )
         (same,) = [e for e in desk.search("expenses", customer="patrick") if e.service.key == "expensatron"]
         assert same.reason == "Expensatron expenses app is available to Sales.", "English stays English"
+
+
+def test_a_french_customer_hears_a_known_errors_workaround_in_french(eagle5: Callable[..., Path]) -> None:
+    config = eagle5()
+    _with_language(config, "tony", "fr")
+    with Desk.open(config, entry_points=False) as desk:
+        tony = desk.submit("failure", "tony", "Le rapport du CRM est vide", service="crm").demand
+        problem = desk.open_problem("CRM report empty", services=["crm"], incidents=[tony.id])
+        desk.known_error(problem.id, root_cause="A locked row.", workaround="Lancez le rapport d'hier.")
+        desk.run_due_jobs()
+        seen = [e.customer_sees for e in desk.journey(tony.id)]
+        assert "Nous savons d'où vient le problème. En attendant : Lancez le rapport d'hier." in seen
+        (message,) = [m for m in desk.messages(demand_id=tony.id) if "Nous savons" in m["body"]]
+        assert message["subject"] == f"n° {tony.id} : CRM report empty"
+        assert "Ce que vous pouvez faire en attendant : http" in message["body"]

@@ -74,6 +74,15 @@ def test_a_problem_ties_repeat_incidents_to_a_known_error_and_its_fix(desk: Desk
     assert article.state is ArticleState.PUBLISHED and "Run the report for yesterday" in article.body
     assert article.services == ("crm",)
     assert [h.article.key for h in desk.knowledge.search("pipeline report empty")][:3].count(article.key) == 1
+    # each linked customer hears what to do meanwhile: on their demand's journey, and in a message with the article
+    for d in (steve, tony):
+        (told,) = [e for e in desk.journey(d.id) if e.customer_sees.startswith("We know what causes this.")]
+        assert told.customer_sees.endswith(
+            "Meanwhile: Run the report for yesterday; today's figures arrive after 10 am."
+        )
+        (message,) = [m for m in desk.messages(demand_id=d.id) if "We know what causes this" in m["body"]]
+        assert message["subject"] == f"#{d.id}: The CRM pipeline report comes out empty"
+        assert f"What you can do meanwhile: http://127.0.0.1:8000/knowledge/{article.key}" in message["body"]
 
     (ann,) = desk.announce_problem(problem.id, estimate="by Friday")
     assert ann.service_key == "crm" and "Run the report for yesterday" in ann.workaround
@@ -269,3 +278,17 @@ def test_a_known_error_recorded_again_saves_a_new_version_of_its_article(desk: D
     with pytest.raises(Conflict):
         desk.known_error(problem.id, root_cause="x", workaround="Something else.")
     assert desk.knowledge.get(key).version == 3, "a refused move publishes nothing"
+
+
+def test_a_new_workaround_is_news_to_the_incidents_customers(desk: Desk) -> None:
+    steve = desk.submit("failure", "steve", "VPN drops", service="crm").demand
+    problem = desk.open_problem("VPN drops every hour", services=["crm"], incidents=[steve.id])
+    desk.known_error(problem.id, root_cause="A key expires.", workaround="Reconnect.")
+    desk.investigate_problem(problem.id)
+    desk.known_error(problem.id, root_cause="The key lifetime is an hour.", workaround="Use the other gateway.")
+    told = [m["body"].splitlines()[0] for m in reversed(desk.messages(demand_id=steve.id)) if "Meanwhile" in m["body"]]
+    assert told == [
+        "We know what causes this. Meanwhile: Reconnect.",
+        "We know what causes this. Meanwhile: Use the other gateway.",
+    ]
+    desk.resolve_problem(problem.id, "The key now lasts a day.")

@@ -50,7 +50,7 @@ def lyon_journey(desk: Desk, say: Callable[[str], None]) -> int | None:
     if token is None:
         say("Camille got no confirm link: the message waits for a retry.")
         return did
-    yes = next(line for line in fixed["body"].splitlines() if "fixed=yes" in line).split(": http", 1)[0]
+    yes = next(line for line in fixed["body"].splitlines() if "fixed=yes" in line).split(": http", 1)[0].strip()
     desk.confirm(token, True)
     desk.run_due_jobs()
     say(f"She confirms through the link « {yes} ».")

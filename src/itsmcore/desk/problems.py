@@ -21,6 +21,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, InvalidAnswers, InvalidInput, NotFound
+from ..i18n import N_, later
 from ..model import (
     PROBLEM_MOVES,
     Actor,
@@ -322,7 +323,60 @@ class Problems:
                 workaround=workaround.strip(),
                 article_key=key,
             )
+        self._tell_workaround(self.get(problem_id), actor)
         return self.get(problem_id)
+
+    def _tell_workaround(self, problem: Problem, actor: str) -> None:
+        """Each open incident of a known error: its customer hears the workaround (and its article).
+
+        Once per version of the workaround's article: a workaround recorded again (after
+        investigating further) is news to them; a retry of the same one is not.
+
+        What they can do meanwhile is the first thing a customer with a known error wants;
+        the journey keeps it where they read their demand, and a message brings it to them.
+        """
+        if not problem.incidents:
+            return
+        base = self.ctx.config.deployment.public_url.rstrip("/")
+        url = f"{base}/knowledge/{problem.article_key}"
+        now = self.ctx.clock()
+        version = self.knowledge.get(problem.article_key).version if problem.article_key else 0
+        outbox = self.outages.outbox
+        jobs: list[int] = []
+        with self.journey.begin() as change:
+            for did in sorted(i.demand_id for i in problem.incidents):
+                demand = change.demand(did)
+                if demand.kind != DemandKind.FAILURE or str(demand.state) not in _OPEN_INCIDENT:
+                    continue  # done with, or not an incident: nothing to tell
+                tr = self.outages.intake.translator_for(demand.customer_id)
+                says = tr(N_("We know what causes this. Meanwhile: {workaround}"), workaround=problem.workaround)
+                change.record(
+                    demand,
+                    actor=actor,
+                    customer_sees=says,
+                    behind_scenes=f"problem {problem.id} is a known error; its workaround told to the customer",
+                    kind="problem",
+                    at=now,
+                )
+                jobs.append(
+                    outbox.notify(
+                        change.conn,
+                        did,
+                        purpose="progress",
+                        subject=f"#{did}: {problem.title}",
+                        body=says,
+                        links=(Link(title=tr(N_("What you can do meanwhile")), url=url),),
+                        now=now,
+                        key=f"{self.ctx.key_prefix}:problem:{problem.id}:known-error:{did}:{version}",
+                        say={
+                            "subject": later("#{id}: {title}", id=did, title=problem.title),
+                            "text": later(
+                                "We know what causes this. Meanwhile: {workaround}", workaround=problem.workaround
+                            ),
+                        },
+                    )
+                )
+        outbox.wake([j for j in jobs if j])
 
     def _publish(self, problem: Problem, key: str, workaround: str, actor: str) -> None:
         title = f"Known problem: {problem.title}"[:MAX_TITLE]
