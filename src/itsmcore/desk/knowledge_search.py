@@ -43,7 +43,6 @@ ENOUGH = 10
 BODY_WEIGHT = 0.5
 #: Bodies a word may be in and still be looked up there (ten times as many titles).
 COMMON = 1000
-_TERM = text("SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH :q LIMIT :cap")
 #: Words a question is made of that say nothing about what it is about (kept when nothing else is left).
 STOP_WORDS = frozenset(
     {
@@ -198,11 +197,6 @@ class Published:
                     row_of[r.key] = r.rid
             self._by_row, self._row_of = by_row, row_of
         self._stamp = stamp
-
-    def forget(self) -> None:
-        """Read everything again before the next search (the index was written to without saving a version)."""
-        with self._lock:
-            self._stamp = None
 
 
 def _row_ids(conn: Connection, query: str, cap: int) -> list[int]:
