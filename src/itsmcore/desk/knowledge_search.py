@@ -20,6 +20,7 @@ a retired article corrects a typo to an article no longer there, which finds not
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -144,6 +145,15 @@ class Entry:
 
     def visible_to(self, groups: frozenset[str] | None) -> bool:
         return groups is None or not self.audience or not self.audience.isdisjoint(groups)
+
+    @functools.cached_property
+    def title_words(self) -> frozenset[str]:
+        """The title's words, split when the article is first found rather than when it is read."""
+        return frozenset(words(self.title))
+
+    @functools.cached_property
+    def keyword_words(self) -> frozenset[str]:
+        return frozenset(words(self.keywords))
 
 
 #: Grows by one with every version of every article saved, whichever process saved it.
@@ -323,14 +333,14 @@ def search(
         similar = {}
         if corrections:
             for key, (_rank, entry) in found.items():
-                hit = set(words(f"{entry.title} {entry.keywords}")) & corrections.keys()
+                hit = (entry.title_words | entry.keyword_words) & corrections.keys()
                 if hit:
                     similar[key] = max(corrections[w] for w in hit)
     phrase = " ".join(terms)
     asked = set(terms)
     hits: list[tuple[str, float, str]] = []
     for key, (rank, entry) in found.items():
-        title_words, keyword_words = frozenset(words(entry.title)), frozenset(words(entry.keywords))
+        title_words, keyword_words = entry.title_words, entry.keyword_words
         score = rank + 1.5 * similar.get(key, 0.0)
         matched = "similar" if key in similar and asked.isdisjoint(title_words | keyword_words) else "text"
         if phrase == entry.title.casefold() or any(_starts(w, title_words) for w in corrected):
