@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -119,6 +121,33 @@ def test_config_articles_are_imported_once_as_published_so_answers_keep_working(
 
 
 # ---------------------------------------------------------------------------- finding and audience
+
+
+def test_search_sees_what_another_process_published_edited_and_retired(desk: Desk, config: Path) -> None:
+    def itsm(*args: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ITSM_")}
+        done = subprocess.run(
+            [sys.executable, "-m", "itsmcore", "-c", str(config), "kb", *args, "--by", "patrick"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+
+    assert [h.article.key for h in desk.knowledge.search("expenses", customer="steve")] == ["kb-expenses"]
+    assert desk.knowledge.search("pipeline", customer="steve") == []
+    itsm("new", "crm-pipeline-report", "--title", "Running your pipeline report", "--body", PIPELINE, "--publish")
+    found = desk.knowledge.search("pipeline", customer="steve")
+    assert [(h.article.key, h.matched) for h in found] == [("crm-pipeline-report", "title")]
+    itsm("edit", "crm-pipeline-report", "--title", "Your sales forecast")
+    found = desk.knowledge.search("forecast", customer="steve")
+    assert [(h.article.key, h.matched, h.article.title) for h in found] == [
+        ("crm-pipeline-report", "title", "Your sales forecast")
+    ]
+    itsm("retire", "crm-pipeline-report")
+    assert desk.knowledge.search("forecast", customer="steve") == []
+    assert [h.article.key for h in desk.knowledge.search("expenses", customer="steve")] == ["kb-expenses"]
 
 
 def test_search_forgives_typos_and_word_forms_and_respects_the_audience(desk: Desk) -> None:

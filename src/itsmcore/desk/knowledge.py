@@ -129,6 +129,8 @@ class Knowledge:
     def __init__(self, ctx: Context, customers: Customers):
         self.ctx = ctx
         self.customers = customers
+        #: the published articles' titles, keywords and audience, kept for the search (SQLite)
+        self.published = index.Published()
 
     # ------------------------------------------------------------------ checks
 
@@ -444,7 +446,7 @@ class Knowledge:
         """Published articles matching ``query``, best first; with ``customer``, only those in their audience."""
         groups = self.customers.resolve(customer).groups if customer is not None else None
         with self.ctx.engine.connect() as conn:
-            found = index.search(conn, query, groups=groups, limit=limit)
+            found = index.search(conn, query, groups=groups, limit=limit, published=self.published)
             if not found:
                 return []
             rows = {
