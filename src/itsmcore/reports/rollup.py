@@ -158,8 +158,8 @@ def refresh(
         )
     )
     done("per day")
-    if dialect == "sqlite":
-        # keep the planner's statistics fresh as the rollup grows
+    # keep the planner's statistics fresh as the rollup grows
+    if dialect == "sqlite" or top - last > 50_000:
         _statistics(conn, full=top - last > 50_000)
     done("statistics")
     _mark(conn, top)
@@ -273,8 +273,14 @@ def _empty(conn: Connection) -> bool:
 
 
 def _statistics(conn: Connection, *, full: bool) -> None:
-    """SQLite's planner statistics: all of them after a big fold (the reports join the rollup to
-    demands and survey answers, so those tables' figures matter as much), else as needed."""
+    """The planner's statistics. SQLite: all of them after a big fold (the reports join the rollup to
+    demands and survey answers, so those tables' figures matter as much), else as needed. PostgreSQL:
+    the rollup's tables after a big fold, at once (autovacuum would come to them later, and a report
+    planned without them in between may take minutes); its own daemon keeps the rest."""
+    if conn.dialect.name == "postgresql":
+        if full:
+            conn.execute(text("ANALYZE journey_stages, journey_totals, journey_days"))
+        return
     conn.execute(text("ANALYZE" if full else "PRAGMA optimize"))
 
 
@@ -349,8 +355,7 @@ def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable
             )
         )
         done("per day")
-        if dialect == "sqlite":
-            _statistics(conn, full=True)
+        _statistics(conn, full=True)
         done("statistics")
     finally:
         for name, value in pragmas.items():
