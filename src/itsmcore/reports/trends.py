@@ -1,8 +1,10 @@
 """Change over time: survey scores, failure-demand share, self-service, time to outcome, better than last time.
 
 Each series has one point per week or month in which demands were created (survey
-answers by when they were given). Everything is grouped in the database: a few
-rows per bucket come back, however many events lie behind them. A point carries its
+answers by when they were given). Counts are grouped per UTC day in the database (a few
+rows per day come back, however many events lie behind them) and folded into weeks or
+months here; SQLite's times to outcome come back one per journey, to be sorted per bucket
+(cheaper there than its window over every row), PostgreSQL ranks them itself. A point carries its
 sample size and, for survey scores, the method's 95 % interval; a single answer gives
 the widest interval the scale allows, never a division by zero.
 """
