@@ -64,3 +64,57 @@ def test_the_first_refresh_builds_what_refreshes_along_the_way_fold_in(
         assert steps == ["stages", "leaving times", "durations", "per demand", "per day", "statistics"]
         assert experience_dict(experience_report(desk, Scope())) == report
         assert refresh_rollup(desk) == 0, "nothing new: nothing read"
+
+
+def _migrate(desk: Desk, revision: str) -> None:
+    """``itsm db upgrade`` (or down) to ``revision``, on the desk's own database."""
+    from alembic import command
+    from alembic.config import Config
+
+    from itsmcore.store.engine import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with desk.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        if revision == "head":
+            command.upgrade(cfg, revision)
+        else:
+            command.downgrade(cfg, revision)
+
+
+def test_upgrading_from_0022_empties_the_rollup_and_the_next_report_builds_it_again(
+    eagle5: Callable[..., Path], database_url: str
+) -> None:
+    """Migration 0023 creates the rollup's tables again without their foreign keys to demands."""
+    from sqlalchemy import func, insert, inspect
+
+    config = eagle5().parent / "history.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("sqlite:///history.db", database_url), encoding="utf-8")
+    customers = write_customers(config.parent / "history-customers.toml", 20, seed=7)
+    clock = Clock(START)
+    with Desk.open(config, entry_points=False, clock=clock) as desk:
+        generate(desk, clock, customers, demands=30, days=7, seed=3)
+        assert refresh_rollup(desk) > 0
+        built = snapshot(desk)
+        report = experience_dict(experience_report(desk, Scope()))
+        with desk.engine.connect() as conn:
+            rows = {table.name: conn.execute(select(table)).all() for table in (*ROLLUP, t.report_state)}
+
+        _migrate(desk, "0022")  # the rollup as 0022 kept it: foreign keys to demands, and filled
+        with desk.engine.begin() as conn:
+            assert inspect(conn).get_foreign_keys("journey_stages")
+            for table in (*ROLLUP, t.report_state):
+                conn.execute(delete(table))
+                conn.execute(insert(table), [r._asdict() for r in rows[table.name]])
+
+        _migrate(desk, "head")
+        with desk.engine.connect() as conn:
+            for table in ROLLUP:
+                assert conn.execute(select(func.count()).select_from(table)).scalar_one() == 0
+                assert not inspect(conn).get_foreign_keys(table.name)
+            assert conn.execute(select(t.report_state).where(t.report_state.c.name == "journey_stages")).first() is None
+        # the next report builds the rollup again, to the same rows and figures
+        assert experience_dict(experience_report(desk, Scope())) == report
+        assert snapshot(desk) == built

@@ -19,7 +19,7 @@ from .outside_in import GapMark, OutsideIn, compare, outside_in
 from .query import Scope
 from .reviews import ReviewRow, review_rows
 from .rollup import refresh
-from .surveys import DIMENSIONS, Detractor, SurveyRow, detractors, survey_rows
+from .surveys import DIMENSIONS, AnswerCounts, Detractor, SurveyRow, answer_counts, detractors, survey_rows
 from .trends import Trends, trends
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CATEGORIES",
     "DIMENSIONS",
+    "AnswerCounts",
     "Consistency",
     "Detractor",
     "ExperienceReport",
@@ -51,6 +52,7 @@ __all__ = [
     "outside_in_report",
     "refresh_rollup",
     "review_report",
+    "survey_answers",
     "survey_report",
     "trend_report",
 ]
@@ -95,15 +97,18 @@ def outside_in_report(desk: Desk, scope: Scope, *, fresh: bool = True) -> tuple[
         return oi, (compare(conn, oi, to_be) if to_be is not None and not oi.empty else [])
 
 
-def trend_report(desk: Desk, scope: Scope, period: str | None = None, *, fresh: bool = True) -> Trends:
+def trend_report(
+    desk: Desk, scope: Scope, period: str | None = None, *, fresh: bool = True, answers: AnswerCounts | None = None
+) -> Trends:
     """NPS, CSAT, CES, failure-demand share, self-service, time to outcome and better than last time, over time.
 
     ``period`` is "week" or "month"; by default weeks for up to half a year of demands, months beyond.
+    ``answers``: the scope's survey answers when already counted (see :func:`survey_report`).
     """
     if fresh:
         refresh_rollup(desk)
     with desk.engine.connect() as conn:
-        return trends(conn, scope, desk.deployment.surveys(), period)
+        return trends(conn, scope, desk.deployment.surveys(), period, answers)
 
 
 def demand_link(desk: Desk) -> Callable[[int], str]:
@@ -113,11 +118,21 @@ def demand_link(desk: Desk) -> Callable[[int], str]:
 
 
 def survey_report(
-    desk: Desk, scope: Scope, dimensions: tuple[str, ...] = DIMENSIONS
+    desk: Desk, scope: Scope, dimensions: tuple[str, ...] = DIMENSIONS, answers: AnswerCounts | None = None
 ) -> tuple[list[SurveyRow], list[Detractor]]:
+    """Each survey method's score per group of ``dimensions``, and the latest detractors with their journeys.
+
+    ``answers`` may be counted beforehand (:func:`survey_answers`) to be shared with :func:`trend_report`.
+    """
     methods = desk.deployment.surveys()
     with desk.engine.connect() as conn:
-        return survey_rows(conn, scope, methods, dimensions), detractors(conn, scope, methods)
+        return survey_rows(conn, scope, methods, dimensions, answers), detractors(conn, scope, methods)
+
+
+def survey_answers(desk: Desk, scope: Scope, dimensions: tuple[str, ...] = DIMENSIONS) -> AnswerCounts:
+    """The survey answers of ``scope`` counted once, for :func:`survey_report` and :func:`trend_report` to share."""
+    with desk.engine.connect() as conn:
+        return answer_counts(conn, scope, dimensions)
 
 
 def review_report(desk: Desk, scope: Scope) -> list[ReviewRow]:
@@ -194,7 +209,9 @@ def experience_report(
         m, g = journey_report(desk, attrs.evolve(scope, service=key), fresh=False)
         services.append((key, m, tuple(g)))
     step("services")
-    rows, low = survey_report(desk, scope, ("overall", "service", "channel", "period", "mode"))
+    dimensions = ("overall", "service", "channel", "period", "mode")
+    answers = survey_answers(desk, scope, dimensions)  # one pass over the answers, for the figures and the trends
+    rows, low = survey_report(desk, scope, dimensions, answers)
     step("surveys")
     reviews = review_report(desk, scope)
     step("reviews")
@@ -202,7 +219,7 @@ def experience_report(
     step("failure demand")
     cons = consistency_report(desk, scope, fresh=False)
     step("consistency")
-    tr = trend_report(desk, scope, fresh=False)
+    tr = trend_report(desk, scope, fresh=False, answers=answers)
     step("trends")
     return ExperienceReport(
         deployment=desk.name,

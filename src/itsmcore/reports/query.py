@@ -7,11 +7,12 @@ rollup (see :mod:`.rollup`), so no report pulls events into Python to sort them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import attrs
-from sqlalchemy import ColumnElement, Connection, and_, func
+from sqlalchemy import ColumnElement, Connection, and_, func, literal_column
 
 from ..store import tables as t
 
@@ -70,6 +71,22 @@ def month(conn: Connection, column: Any) -> ColumnElement[str]:
     if conn.dialect.name == "postgresql":
         return func.to_char(column, "YYYY-MM")
     return func.substr(column, 1, 7)  # stored as 'YYYY-MM-DD HH:MM:SS...': no date parsing per row
+
+
+def utc_day(conn: Connection, column: Any) -> ColumnElement[str]:
+    """The UTC day of a timestamp as 'YYYY-MM-DD': cheap to group by, folded into weeks or months by :func:`bucket_of`."""
+    if conn.dialect.name == "postgresql":
+        return func.to_char(column.op("AT TIME ZONE")(literal_column("'UTC'")), "YYYY-MM-DD")
+    return func.substr(column, 1, 10)  # stored in UTC as 'YYYY-MM-DD HH:MM:SS...'
+
+
+@lru_cache(maxsize=8192)
+def bucket_of(day: str, period: str) -> str:
+    """The week (its Monday, 'YYYY-MM-DD') or month ('YYYY-MM') of a day given as 'YYYY-MM-DD'."""
+    if period != "week":
+        return day[:7]
+    d = date.fromisoformat(day[:10])
+    return (d - timedelta(days=d.weekday())).isoformat()
 
 
 def and_all(clauses: Sequence[ColumnElement[bool]]) -> ColumnElement[bool]:

@@ -158,8 +158,8 @@ def refresh(
         )
     )
     done("per day")
-    if dialect == "sqlite":
-        # keep the planner's statistics fresh as the rollup grows
+    # keep the planner's statistics fresh as the rollup grows
+    if dialect == "sqlite" or top - last > 50_000:
         _statistics(conn, full=top - last > 50_000)
     done("statistics")
     _mark(conn, top)
@@ -191,6 +191,34 @@ def _totals(conn: Connection, dialect: str, scaled: str, where: str | None) -> N
     after = ", ".join(f"'{s}'" for s in AFTER)
     paired = "CASE WHEN a.outcome_secs IS NOT NULL AND a.service_key IS NOT NULL THEN 1 ELSE 0 END"
     created = _epoch(dialect, "g.created_at")
+    # each part per demand of its own (sums, survey score, longest stage); a refresh picks its demands
+    # (those of the customers it touched) in each part
+    ids = f"SELECT d.id FROM demands d WHERE {where}"
+
+    def picked(column: str) -> str:
+        return "" if where is None else f"WHERE {column} IN ({ids})"
+
+    longest = "ORDER BY coalesce(p.secs, -1.0) DESC, p.pos"
+    if dialect == "sqlite":  # a lookup by primary key per demand: cheaper here than sorting them all
+        score = f"(SELECT AVG({scaled}) FROM survey_responses r WHERE r.demand_id = s.demand_id) AS score"
+        pain = (
+            f"(SELECT p.stage FROM journey_stages p WHERE p.demand_id = s.demand_id AND p.stage NOT IN ({after}) "
+            f"{longest} LIMIT 1) AS pain_stage"
+        )
+        joins = ""
+    else:  # PostgreSQL: joined per demand (a subplan per demand costs more than one pass)
+        score, pain = "sc.score", "pn.stage AS pain_stage"
+        in_ids = "" if where is None else f" AND p.demand_id IN ({ids})"
+        joins = f"""
+                    LEFT JOIN (
+                        SELECT r.demand_id, AVG({scaled}) AS score FROM survey_responses r
+                        {picked("r.demand_id")} GROUP BY r.demand_id
+                    ) sc ON sc.demand_id = s.demand_id
+                    LEFT JOIN (
+                        SELECT DISTINCT ON (p.demand_id) p.demand_id, p.stage FROM journey_stages p
+                        WHERE p.stage NOT IN ({after}){in_ids}
+                        ORDER BY p.demand_id, coalesce(p.secs, -1.0) DESC, p.pos
+                    ) pn ON pn.demand_id = s.demand_id"""
     conn.execute(
         text(
             f"""
@@ -209,17 +237,15 @@ def _totals(conn: Connection, dialect: str, scaled: str, where: str | None) -> N
                        LAG(g.demand_id) OVER w AS prev_id, LAG(g.outcome_secs) OVER w AS prev_secs,
                        LAG(g.effort) OVER w AS prev_effort, LAG(g.score) OVER w AS prev_score
                 FROM (
-                    SELECT s.demand_id, SUM(s.effort) AS effort, SUM(s.touches) AS touches,
-                           SUM(s.contacts) AS contacts,
+                    SELECT s.demand_id, s.effort, s.touches, s.contacts,
                            {_epoch(dialect, "d.resolved_at")} - {_epoch(dialect, "d.created_at")} AS outcome_secs,
-                           (SELECT AVG({scaled}) FROM survey_responses r WHERE r.demand_id = s.demand_id) AS score,
-                           d.customer_id, d.kind, d.cause, d.service_key, d.created_at,
-                           (SELECT p.stage FROM journey_stages p WHERE p.demand_id = s.demand_id
-                              AND p.stage NOT IN ({after})
-                            ORDER BY coalesce(p.secs, -1.0) DESC, p.pos LIMIT 1) AS pain_stage
-                    FROM journey_stages s JOIN demands d ON d.id = s.demand_id
-                    {"" if where is None else f"WHERE {where}"}
-                    GROUP BY s.demand_id{"" if dialect == "sqlite" else ", d.id"}
+                           {score}, d.customer_id, d.kind, d.cause, d.service_key, d.created_at, {pain}
+                    FROM (
+                        SELECT demand_id, SUM(effort) AS effort, SUM(touches) AS touches, SUM(contacts) AS contacts
+                        FROM journey_stages {picked("demand_id")}
+                        GROUP BY demand_id
+                    ) s
+                    JOIN demands d ON d.id = s.demand_id{joins}
                 ) g
                 WINDOW w AS (PARTITION BY g.customer_id, g.service_key, g.kind,
                                           {paired.replace("a.", "g.")}
@@ -247,8 +273,14 @@ def _empty(conn: Connection) -> bool:
 
 
 def _statistics(conn: Connection, *, full: bool) -> None:
-    """SQLite's planner statistics: all of them after a big fold (the reports join the rollup to
-    demands and survey answers, so those tables' figures matter as much), else as needed."""
+    """The planner's statistics. SQLite: all of them after a big fold (the reports join the rollup to
+    demands and survey answers, so those tables' figures matter as much), else as needed. PostgreSQL:
+    the rollup's tables after a big fold, at once (autovacuum would come to them later, and a report
+    planned without them in between may take minutes); its own daemon keeps the rest."""
+    if conn.dialect.name == "postgresql":
+        if full:
+            conn.execute(text("ANALYZE journey_stages, journey_totals, journey_days"))
+        return
     conn.execute(text("ANALYZE" if full else "PRAGMA optimize"))
 
 
@@ -267,7 +299,7 @@ def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable
         first_channel = "e.channel" if dialect == "sqlite" else "(array_agg(e.channel ORDER BY e.at, e.id))[1]"
         # as stored: a float, so the durations are the same differences of floats as a later fold's
         entered = f"MIN({at})" if dialect == "sqlite" else f"CAST(MIN({at}) AS DOUBLE PRECISION)"
-        # the bare columns of demands are one per demand (SQLite); PostgreSQL groups by its primary key
+        # the demand's kind, service and creation joined once per stage row, after the grouping
         conn.execute(
             text(
                 f"""
@@ -275,8 +307,8 @@ def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable
                                             touches, customer_actions, contacts, comments, kind, service_key,
                                             created_at)
                 SELECT g.demand_id, g.stage, g.pos, g.entered, g.left_at, g.left_at - g.entered, g.channel,
-                       g.effort, g.touches, g.customer_actions, g.contacts, g.comments, g.kind, g.service_key,
-                       g.created_at
+                       g.effort, g.touches, g.customer_actions, g.contacts, g.comments, d.kind, d.service_key,
+                       d.created_at
                 FROM (
                     SELECT s.*, LEAD(s.entered) OVER (PARTITION BY s.demand_id ORDER BY s.entered, s.pos) AS left_at
                     FROM (
@@ -287,13 +319,12 @@ def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable
                                SUM(CASE WHEN e.actor = 'customer' AND e.kind IN ('submitted', 'comment')
                                         THEN 1 ELSE 0 END) AS contacts,
                                SUM(CASE WHEN e.actor = 'customer' AND e.kind = 'comment' THEN 1 ELSE 0 END)
-                                   AS comments,
-                               d.kind, d.service_key, d.created_at
-                        FROM journey_events e JOIN demands d ON d.id = e.demand_id
+                                   AS comments
+                        FROM journey_events e
                         WHERE e.id <= {int(top)}
-                        GROUP BY e.demand_id, e.stage{"" if dialect == "sqlite" else ", d.id"}
+                        GROUP BY e.demand_id, e.stage
                     ) s
-                ) g
+                ) g JOIN demands d ON d.id = g.demand_id
                 """
             )
         )
@@ -324,8 +355,7 @@ def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable
             )
         )
         done("per day")
-        if dialect == "sqlite":
-            _statistics(conn, full=True)
+        _statistics(conn, full=True)
         done("statistics")
     finally:
         for name, value in pragmas.items():

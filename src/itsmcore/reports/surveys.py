@@ -6,14 +6,15 @@ each survey method turns its histogram into its headline figure and 95 % interva
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, and_, func, literal, select
+from sqlalchemy import Connection, and_, func, select
 
 from ..components import SurveyMethod, SurveyScore
-from .query import D, R, Scope, epoch, month
+from .query import D, R, Scope, epoch, month, utc_day
 
 #: The dimensions a survey report can be cut by.
 DIMENSIONS = ("overall", "service", "kind", "channel", "role", "department", "period", "mode")
@@ -45,15 +46,27 @@ def _scope_filter(scope: Scope) -> list[Any]:
     return scope.filters(R.c.at, R.c.service_key, D.c.kind)
 
 
-def survey_rows(
-    conn: Connection,
-    scope: Scope,
-    methods: Mapping[str, SurveyMethod],
-    dimensions: tuple[str, ...] = DIMENSIONS,
-) -> list[SurveyRow]:
-    """Each method's score overall and per group of each dimension."""
+@attrs.frozen(kw_only=True)
+class AnswerCounts:
+    """The survey answers of a scope counted per method, score, UTC day and each wanted dimension.
+
+    One pass over the answers that both the survey figures (:func:`survey_rows`) and the
+    trend page (:func:`.trends.survey_series`) fold, so a page showing both reads them once.
+    """
+
+    scope: Scope
+    dimensions: tuple[str, ...]  # the dimensions in each key after (method, score, day); never "overall"
+    counts: Mapping[tuple[Any, ...], int]  # (method, score, day, *dimensions) -> answers
+
+
+def answer_counts(conn: Connection, scope: Scope, dimensions: tuple[str, ...] = ()) -> AnswerCounts:
+    """Count the answers in ``scope`` per method, score, UTC day and ``dimensions`` (see :class:`AnswerCounts`).
+
+    SQLite streams the few columns into a counter (cheaper than its sort for a GROUP BY);
+    PostgreSQL groups them itself. Either way a few thousand keys come back.
+    """
+    wanted = tuple(d for d in dimensions if d != "overall")
     columns: dict[str, Any] = {
-        "overall": literal("all"),
         "service": func.coalesce(R.c.service_key, "(none)"),
         "kind": func.coalesce(D.c.kind, "(tracker)"),
         "channel": func.coalesce(func.nullif(R.c.channel, ""), D.c.channel, "(unknown)"),
@@ -62,26 +75,42 @@ def survey_rows(
         "period": month(conn, R.c.at),
         "mode": R.c.mode,
     }
-    # one pass: answers counted per combination of every dimension and score (a few thousand
-    # groups however many answers), then each dimension's histogram is summed from those
-    wanted = [d for d in dimensions if d != "overall"]
     # the demand behind each answer only when a cut needs it (a lookup per answer otherwise saved)
     joined = bool(scope.kind) or any(d in ("kind", "role", "department") for d in wanted)
     if not joined:
         columns["channel"] = func.coalesce(func.nullif(R.c.channel, ""), "(unknown)")
-    q = (
-        select(R.c.method, R.c.score, *[columns[d].label(d) for d in wanted], func.count().label("n"))
-        .select_from(R.outerjoin(D, D.c.id == R.c.demand_id) if joined else R)
-        .where(and_(True, *_scope_filter(scope)))
-        .group_by(R.c.method, R.c.score, *[columns[d] for d in wanted])
-    )
+    keys = [R.c.method, R.c.score, utc_day(conn, R.c.at), *[columns[d] for d in wanted]]
+    q = select(*keys).select_from(R.outerjoin(D, D.c.id == R.c.demand_id) if joined else R)
+    q = q.where(and_(True, *_scope_filter(scope)))
+    counts: Counter[tuple[Any, ...]] = Counter()
+    if conn.dialect.name == "postgresql":
+        for r in conn.execute(q.add_columns(func.count()).group_by(*keys)):
+            counts[(r[0], int(r[1]), *r[2:-1])] += int(r[-1])
+    else:
+        counts.update(map(tuple, conn.execute(q)))
+    return AnswerCounts(scope=scope, dimensions=wanted, counts=counts)
+
+
+def survey_rows(
+    conn: Connection,
+    scope: Scope,
+    methods: Mapping[str, SurveyMethod],
+    dimensions: tuple[str, ...] = DIMENSIONS,
+    answers: AnswerCounts | None = None,
+) -> list[SurveyRow]:
+    """Each method's score overall and per group of each dimension (from ``answers`` when they fit)."""
+    wanted = tuple(d for d in dimensions if d != "overall")
+    if answers is None or answers.scope != scope or answers.dimensions != wanted:
+        answers = answer_counts(conn, scope, wanted)
+    # each dimension's histogram summed from the counts per combination of every dimension and score
     hist: dict[tuple[str, str, str], dict[int, int]] = {}
-    for r in conn.execute(q):
+    for key, n in answers.counts.items():
+        name, score = key[0], int(key[1])
         groups = [("overall", "all")] if "overall" in dimensions else []
-        groups += [(d, str(getattr(r, d))) for d in wanted]
+        groups += [(d, str(v)) for d, v in zip(wanted, key[3:], strict=True)]
         for dim, group in groups:
-            counts = hist.setdefault((r.method, dim, group), {})
-            counts[int(r.score)] = counts.get(int(r.score), 0) + int(r.n)
+            counts = hist.setdefault((name, dim, group), {})
+            counts[score] = counts.get(score, 0) + n
     out: list[SurveyRow] = []
     order = {d: i for i, d in enumerate(dimensions)}
     for (method_name, dim, group), counts in sorted(hist.items(), key=lambda kv: (kv[0][0], order[kv[0][1]], kv[0][2])):

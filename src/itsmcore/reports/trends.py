@@ -1,8 +1,10 @@
 """Change over time: survey scores, failure-demand share, self-service, time to outcome, better than last time.
 
 Each series has one point per week or month in which demands were created (survey
-answers by when they were given). Everything is grouped in the database: a few
-rows per bucket come back, however many events lie behind them. A point carries its
+answers by when they were given). Counts are grouped per UTC day in the database (a few
+rows per day come back, however many events lie behind them) and folded into weeks or
+months here; SQLite's times to outcome come back one per journey, to be sorted per bucket
+(cheaper there than its window over every row), PostgreSQL ranks them itself. A point carries its
 sample size and, for survey scores, the method's 95 % interval; a single answer gives
 the widest interval the scale allows, never a division by zero.
 """
@@ -14,14 +16,15 @@ from datetime import timedelta
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, DateTime, and_, case, cast, func, literal_column, select
+from sqlalchemy import Connection, and_, case, func, literal_column, select
 
 from ..components import SurveyMethod
 from ..store import tables as t
 from .consistency import paired_experiences
 from .failure import CATEGORIES, categorised
 from .journeys import day_filter, day_source
-from .query import D, R, Scope, and_all
+from .query import D, Scope, and_all, bucket_of, utc_day
+from .surveys import AnswerCounts, answer_counts
 
 T = t.journey_totals
 
@@ -75,15 +78,6 @@ def bucket_expr(conn: Connection, column: Any, period: str) -> Any:
     return func.substr(column, 1, 7)
 
 
-def day_bucket_expr(conn: Connection, day: Any, period: str) -> Any:
-    """:func:`bucket_expr` of a day already in UTC as text ('YYYY-MM-DD', as the day buckets keep it)."""
-    if period != "week":
-        return func.substr(day, 1, 7)
-    if conn.dialect.name == "postgresql":
-        return func.to_char(func.date_trunc("week", cast(day, DateTime())), "YYYY-MM-DD")
-    return func.date(day, "weekday 0", "-6 days")
-
-
 def choose_period(conn: Connection, scope: Scope) -> str:
     """Weeks for up to half a year of demands, months beyond."""
     lo, hi = conn.execute(
@@ -111,21 +105,19 @@ def widened(method: SurveyMethod, score: Any) -> tuple[float | None, float | Non
 
 
 def survey_series(
-    conn: Connection, scope: Scope, methods: Mapping[str, SurveyMethod], period: str
+    conn: Connection,
+    scope: Scope,
+    methods: Mapping[str, SurveyMethod],
+    period: str,
+    answers: AnswerCounts | None = None,
 ) -> dict[str, list[tuple[str, Point]]]:
-    """Per method, its score per bucket with n and interval."""
-    bucket = bucket_expr(conn, R.c.at, period)
-    where = scope.filters(R.c.at, R.c.service_key, D.c.kind)
-    src = R.outerjoin(D, D.c.id == R.c.demand_id) if scope.kind else R
+    """Per method, its score per bucket with n and interval (folded from ``answers`` when they are of ``scope``)."""
+    if answers is None or answers.scope != scope:
+        answers = answer_counts(conn, scope)
     hist: dict[tuple[str, str], dict[int, int]] = {}
-    for r in conn.execute(
-        select(R.c.method, bucket.label("b"), R.c.score, func.count().label("n"))
-        .select_from(src)
-        .where(and_all(where))
-        .group_by(R.c.method, bucket, R.c.score)
-    ):
-        counts = hist.setdefault((r.method, str(r.b)), {})
-        counts[int(r.score)] = counts.get(int(r.score), 0) + int(r.n)
+    for key, n in answers.counts.items():
+        counts = hist.setdefault((key[0], bucket_of(str(key[2]), period)), {})
+        counts[int(key[1])] = counts.get(int(key[1]), 0) + n
     out: dict[str, list[tuple[str, Point]]] = {}
     for (name, b), counts in sorted(hist.items()):
         method = methods.get(name)
@@ -137,13 +129,24 @@ def survey_series(
     return out
 
 
-def trends(conn: Connection, scope: Scope, methods: Mapping[str, SurveyMethod], period: str | None = None) -> Trends:
-    """Every series of the trend page for ``scope``, per ``period`` (chosen from the span when None)."""
+def trends(
+    conn: Connection,
+    scope: Scope,
+    methods: Mapping[str, SurveyMethod],
+    period: str | None = None,
+    answers: AnswerCounts | None = None,
+) -> Trends:
+    """Every series of the trend page for ``scope``, per ``period`` (chosen from the span when None).
+
+    Each figure is grouped per UTC day in the database and folded into weeks or months
+    here (cheaper than working out each row's week in SQL); ``answers``, when given,
+    are the scope's survey answers already counted (see :func:`.surveys.answer_counts`).
+    """
     period = period or choose_period(conn, scope)
     series: list[Series] = []
     buckets: set[str] = set()
     # survey methods: NPS, CSAT, CES, a vendor's own
-    for name, pts in survey_series(conn, scope, methods, period).items():
+    for name, pts in survey_series(conn, scope, methods, period, answers).items():
         method = methods[name]
         low, high = scale_ends(method)
         series.append(
@@ -157,75 +160,61 @@ def trends(conn: Connection, scope: Scope, methods: Mapping[str, SurveyMethod], 
             )
         )
     # demands per bucket: how many, self-service share
-    bucket = bucket_expr(conn, D.c.created_at, period)
+    day = utc_day(conn, D.c.created_at)
     per: dict[str, tuple[int, int]] = {}
     for r in conn.execute(
-        select(bucket.label("b"), func.count().label("n"), func.sum(case((D.c.self_service.is_(True), 1), else_=0)))
+        select(day.label("d"), func.count().label("n"), func.sum(case((D.c.self_service.is_(True), 1), else_=0)))
         .where(and_all(scope.demand_filter()))
-        .group_by(bucket)
+        .group_by(day)
     ):
-        per[str(r.b)] = (int(r.n), int(r[2] or 0))
+        b = bucket_of(str(r.d), period)
+        n, self_served = per.get(b, (0, 0))
+        per[b] = (n + int(r.n), self_served + int(r[2] or 0))
     buckets |= set(per)
     # failure-demand share: each contact's category (as the failure-demand report counts it), per bucket
     p, category = categorised(conn)
-    pb = bucket_expr(conn, p.created_at, period)
+    pd = utc_day(conn, p.created_at)
     failing = [c for c, (is_failure, _means) in CATEGORIES.items() if is_failure]
     contacts: dict[str, list[int]] = {}
     for r in conn.execute(
-        select(pb.label("b"), func.count(), func.sum(case((category.in_(failing), 1), else_=0)))
+        select(pd.label("d"), func.count(), func.sum(case((category.in_(failing), 1), else_=0)))
         .where(and_all(scope.filters(p.created_at, p.service_key, p.kind)))
-        .group_by(pb)
+        .group_by(pd)
     ):
-        contacts[str(r.b)] = [int(r[1]), int(r[2] or 0)]
+        c = contacts.setdefault(bucket_of(str(r.d), period), [0, 0])
+        c[0] += int(r[1])
+        c[1] += int(r[2] or 0)
     # the customers' chases (comments on demands they wait for) are contacts and failure demand too:
     # from the day buckets for whole days, else from the rollup
     source, _cols = day_source(scope)
-    if source is t.journey_days:
-        jb = day_bucket_expr(conn, source.c.day, period)
-    else:
-        jb = bucket_expr(conn, source.c.created_at, period)
+    jd = source.c.day if source is t.journey_days else utc_day(conn, source.c.created_at)
     for r in conn.execute(
-        select(jb.label("b"), func.sum(source.c.comments))
+        select(jd.label("d"), func.sum(source.c.comments))
         .where(and_all(day_filter(scope, source)), source.c.comments > 0)
-        .group_by(jb)
+        .group_by(jd)
     ):
-        c = contacts.setdefault(str(r.b), [0, 0])
+        c = contacts.setdefault(bucket_of(str(r.d), period), [0, 0])
         c[0] += int(r[1] or 0)
         c[1] += int(r[1] or 0)
     # time to outcome: the median per bucket, by rank within each bucket (one sort in the database)
-    tb = bucket_expr(conn, T.c.created_at, period)
-    ranked = (
-        select(
-            tb.label("b"),
-            T.c.outcome_secs.label("secs"),
-            func.row_number().over(partition_by=tb, order_by=T.c.outcome_secs).label("rn"),
-            func.count().over(partition_by=tb).label("n"),
-        )
-        .where(and_all(scope.filters(T.c.created_at, T.c.service_key, T.c.kind)), T.c.outcome_secs.is_not(None))
-        .subquery()
-    )
-    medians = {
-        str(r.b): (float(r.secs), int(r.n))
-        for r in conn.execute(
-            select(ranked.c.b, ranked.c.secs, ranked.c.n).where(ranked.c.rn == (ranked.c.n * 50 + 99) // 100)
-        )
-    }
+    medians = outcome_medians(conn, scope, period)
     # better than last time: each experience against the customer's previous one, counted by its bucket
     paired, worse = paired_experiences(scope)
-    cb = bucket_expr(conn, paired.c.created_at, period)
+    cd = utc_day(conn, paired.c.created_at)
     current = [paired.c.prev_id.is_not(None)]
     if scope.since is not None:
         current.append(paired.c.created_at >= scope.since)
     if scope.until is not None:
         current.append(paired.c.created_at < scope.until)
-    consistent = {
-        str(r.b): (int(r.n), int(r.worse or 0))
-        for r in conn.execute(
-            select(cb.label("b"), func.count().label("n"), func.sum(case((worse, 1), else_=0)).label("worse"))
-            .where(and_(True, *current))
-            .group_by(cb)
-        )
-    }
+    consistent: dict[str, tuple[int, int]] = {}
+    for r in conn.execute(
+        select(cd.label("d"), func.count().label("n"), func.sum(case((worse, 1), else_=0)).label("worse"))
+        .where(and_(True, *current))
+        .group_by(cd)
+    ):
+        b = bucket_of(str(r.d), period)
+        n, w = consistent.get(b, (0, 0))
+        consistent[b] = (n + int(r.n), w + int(r.worse or 0))
     every = sorted(buckets | set(contacts) | set(medians) | {b for s in series for b in (p.bucket for p in s.points)})
     series.append(
         Series(
@@ -266,6 +255,41 @@ def trends(conn: Connection, scope: Scope, methods: Mapping[str, SurveyMethod], 
         )
     )
     return Trends(scope=scope, period=period, buckets=tuple(every), series=tuple(series))
+
+
+def outcome_medians(conn: Connection, scope: Scope, period: str) -> dict[str, tuple[float, int]]:
+    """Per bucket, the nearest-rank median of time to outcome of the resolved journeys created in it, and how many.
+
+    SQLite hands over each journey's day and time (two small columns) to be sorted per bucket
+    here, in less time than its window over every row takes; PostgreSQL ranks them itself.
+    """
+    where = [*scope.filters(T.c.created_at, T.c.service_key, T.c.kind), T.c.outcome_secs.is_not(None)]
+    if conn.dialect.name != "postgresql":
+        per: dict[str, list[float]] = {}
+        for day, secs in conn.execute(select(utc_day(conn, T.c.created_at), T.c.outcome_secs).where(*where)):
+            values = per.get(b := bucket_of(str(day), period))
+            if values is None:
+                per[b] = values = []
+            values.append(float(secs))
+        out: dict[str, tuple[float, int]] = {}
+        for b, values in per.items():
+            values.sort()
+            out[b] = (values[(len(values) * 50 + 99) // 100 - 1], len(values))
+        return out
+    tb = bucket_expr(conn, T.c.created_at, period)
+    rows = select(tb.label("b"), T.c.outcome_secs.label("secs")).where(*where).subquery()
+    ranked = select(
+        rows.c.b,
+        rows.c.secs,
+        func.row_number().over(partition_by=rows.c.b, order_by=rows.c.secs).label("rn"),
+        func.count().over(partition_by=rows.c.b).label("n"),
+    ).subquery()
+    return {
+        str(r.b): (float(r.secs), int(r.n))
+        for r in conn.execute(
+            select(ranked.c.b, ranked.c.secs, ranked.c.n).where(ranked.c.rn == (ranked.c.n * 50 + 99) // 100)
+        )
+    }
 
 
 def as_dict(tr: Trends) -> dict[str, Any]:

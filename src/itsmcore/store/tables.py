@@ -249,11 +249,13 @@ survey_responses = Table(
 # The journey rollup the reports read: one row per demand and stage it reached, kept
 # current from journey_events by ``itsmcore.reports.rollup.refresh`` (incrementally, by
 # event id), so a report over a million events reads a few hundred thousand small rows
-# through indexes instead of grouping and sorting the events each time.
+# through indexes instead of grouping and sorting the events each time. Like journey_totals,
+# no foreign key to demands: the rows are derived from journey_events (which has one) and
+# checking each of a bulk build's rows again cost more than the build itself on PostgreSQL.
 journey_stages = Table(
     "journey_stages",
     metadata,
-    Column("demand_id", Integer, ForeignKey("demands.id"), primary_key=True),
+    Column("demand_id", Integer, primary_key=True),  # demands.id
     Column("stage", String(16), primary_key=True),
     Column("pos", Integer, nullable=False),
     Column("entered", Float, nullable=False),  # epoch seconds of the stage's first event
@@ -278,7 +280,7 @@ journey_stages = Table(
 journey_totals = Table(
     "journey_totals",
     metadata,
-    Column("demand_id", Integer, ForeignKey("demands.id"), primary_key=True),
+    Column("demand_id", Integer, primary_key=True),  # demands.id (no foreign key: see journey_stages)
     Column("effort", Integer, nullable=False),
     Column("touches", Integer, nullable=False),
     Column("contacts", Integer, nullable=False),
