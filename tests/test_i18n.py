@@ -270,3 +270,20 @@ def test_a_french_customer_hears_a_known_errors_workaround_in_french(eagle5: Cal
         (message,) = [m for m in desk.messages(demand_id=tony.id) if "Nous savons" in m["body"]]
         assert message["subject"] == f"n° {tony.id} : CRM report empty"
         assert "Ce que vous pouvez faire en attendant : http" in message["body"]
+
+
+def test_a_french_customer_follows_a_task_in_french(eagle5: Callable[..., Path]) -> None:
+    config = eagle5()
+    _with_language(config, "steve", "fr")
+    with Desk.open(config, entry_points=False) as desk:
+        phone = desk.submit("value", "steve", "", service="smartphone", answers={"reason": "visites"}).demand
+        desk.approve(phone.id, "scott")
+        (task,) = desk.tasks(demand_id=phone.id)
+        waiting = next(e.customer_sees for e in desk.journey(phone.id) if e.kind == "task")
+        assert waiting.startswith("En attente"), waiting
+        desk.task_milestone(task.id, "ordered")
+        desk.run_due_jobs()
+        seen = [e.customer_sees for e in desk.journey(phone.id) if e.kind == "milestone"]
+        assert seen == ["Votre phone : étape « ordered » franchie."]
+        subjects = [m["subject"] for m in desk.messages(demand_id=phone.id) if m["purpose"] == "progress"]
+        assert f"n° {phone.id} : Votre phone : étape « ordered » franchie" in subjects, subjects

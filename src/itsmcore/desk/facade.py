@@ -120,6 +120,7 @@ class Desk(Operations, TeamDesk, Accounts, CmdbDesk, ChangesDesk, ProblemDesk):
         fulfilment = Fulfilment(ctx, outbox, subscriptions)
         approvals = self._approvals = Approvals(ctx, customers, demands, journey, outbox, fulfilment, delivery)
         tasks = self._tasks = Tasks(ctx, journey, outbox, fulfilment, teams)
+        tasks.translator_for = prefs.translator
         self._corrections = Corrections(ctx, customers, demands, journey, outbox, fulfilment)
         outages = self._outages = Outages(
             ctx, customers, catalog, demands, book, subscriptions, intake, handling, journey, outbox

@@ -10,6 +10,7 @@ thing has actually arrived.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy import bindparam, select, update
 from ..calendars import expected_by
 from ..config import did_you_mean
 from ..errors import Conflict, InvalidInput, NotFound
+from ..i18n import N_, Translator, translator
 from ..logs import log_context
 from ..model import Actor, Demand, DemandState, HumanTask, Service, Stage, Task, TaskState
 from ..status import customer_status
@@ -56,6 +58,8 @@ class Tasks:
         self.journey = journey
         self.outbox = outbox
         self.fulfilment = fulfilment
+        #: The customer's language, for what they read of a task: the desk plugs its preferences in here.
+        self.translator_for: Callable[[str], Translator] = lambda customer_id: translator()
 
     # ------------------------------------------------------------------ reading
 
@@ -163,7 +167,11 @@ class Tasks:
         waiting = f"the {team} team to {_lower_first(spec.task)}" if team else _lower_first(spec.task)
         moved = change.demand(demand.id)
         waits = customer_status(
-            attrs.evolve(moved, waiting_for=waiting, stage=Stage.FULFIL), service=svc, now=now, task=task
+            attrs.evolve(moved, waiting_for=waiting, stage=Stage.FULFIL),
+            service=svc,
+            now=now,
+            task=task,
+            tr=self.translator_for(demand.customer_id),
         )
         change.record(
             demand.id,
@@ -296,7 +304,8 @@ class Tasks:
             {"name": name, "at": now.isoformat()},
         ]
         self._write(change, task, now, milestones=reached, state=str(TaskState.STARTED))
-        says = step.says or f"Your {spec.item} was {name}."
+        tr = self.translator_for(demand.customer_id)  # what the customer reads, in their language
+        says = step.says or tr(N_("Your {item} was {milestone}."), item=spec.item, milestone=name)
         change.record(
             demand,
             stage=Stage.FULFIL,
@@ -316,7 +325,7 @@ class Tasks:
                     change.conn,
                     demand.id,
                     purpose="progress",
-                    subject=f"#{demand.id}: {says.rstrip('.')}",
+                    subject=tr(N_("#{id}: {title}"), id=demand.id, title=says.rstrip(".")),
                     body=says,
                     now=now,
                     key=f"{self.ctx.key_prefix}:task:{task.id}:milestone:{name}",
