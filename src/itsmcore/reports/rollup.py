@@ -306,9 +306,9 @@ def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable
             pragmas[name] = int(conn.execute(text(f"PRAGMA {name}")).scalar() or 0)
             conn.execute(text(f"PRAGMA {name} = {value}"))
     else:  # the same on PostgreSQL, for this transaction's while: its default sorts a million rows on disk
-        for name, value in BUILD_MEMORY.items():
+        for name, amount in BUILD_MEMORY.items():
             settings[name] = str(conn.execute(text(f"SELECT current_setting('{name}')")).scalar())
-            conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
+            conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": amount})
     try:
         at = _epoch(dialect, "e.at")
         first_channel = "e.channel" if dialect == "sqlite" else "(array_agg(e.channel ORDER BY e.at, e.id))[1]"
