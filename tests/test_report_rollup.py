@@ -81,6 +81,9 @@ def _migrate(desk: Desk, revision: str) -> None:
             command.upgrade(cfg, revision)
         else:
             command.downgrade(cfg, revision)
+    # as after `itsm db upgrade` the desk's processes start again: no pooled connection keeps
+    # what SQLite had prepared against the schema as it was (a PRAGMA is answered when prepared)
+    desk.engine.dispose()
 
 
 def test_upgrading_from_0022_empties_the_rollup_and_the_next_report_builds_it_again(
