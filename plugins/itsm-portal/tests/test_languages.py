@@ -33,9 +33,16 @@ def test_a_signed_link_opens_in_its_customers_language_while_signed_out(desk: De
     assert '<html lang="en">' in broken.text, "a broken link: the deployment's default language"
 
 
-def test_signed_out_pages_use_the_deployments_language(client: Any) -> None:
+def test_signed_out_pages_use_the_browsers_language_else_the_deployments(client: Any) -> None:
     page = client.get("/signin")
     assert '<html lang="en">' in page.text
+    french = client.get("/signin", headers={"Accept-Language": "fr-CH, fr;q=0.9, en;q=0.8"})
+    assert '<html lang="fr">' in french.text and "Se connecter" in french.text
+    english_first = client.get("/signin", headers={"Accept-Language": "en-GB,en;q=0.9,fr;q=0.8"})
+    assert '<html lang="en">' in english_first.text
+    for unspoken in ("de-DE,de;q=0.9", "*", "fr;q=0", "fr;q=nonsense", "x" * 5000):
+        page = client.get("/signin", headers={"Accept-Language": unspoken})
+        assert page.status_code == 200 and '<html lang="en">' in page.text, unspoken
 
 
 def test_a_customer_chooses_french_on_the_preferences_page_and_reads_it_at_once(

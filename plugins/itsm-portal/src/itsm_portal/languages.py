@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from itsmcore import Customer, NotFound, Translator, translator
+from itsmcore import Customer, NotFound, Translator, languages, translator
 
 if TYPE_CHECKING:
     from starlette.templating import Jinja2Templates
@@ -23,16 +23,46 @@ if TYPE_CHECKING:
 LOCALE_DIR = Path(__file__).parent / "locale"
 
 
-def page_translator(portal: Portal, customer: Customer | None, token: str | None = None) -> Translator:
+def page_translator(
+    portal: Portal, customer: Customer | None, token: str | None = None, accept: str | None = None
+) -> Translator:
     """The language of a page for ``customer``: theirs; signed out, that of the customer a signed link
-    (``token``) was made for; else the deployment's default."""
+    (``token``) was made for; else the first of the browser's languages (``accept``, its
+    ``Accept-Language`` header) the portal speaks; else the deployment's default."""
     reader = customer.id if customer is not None else portal.desk.link_reader(token) if token else None
     if reader is not None:
         try:
             return translator(portal.desk.preferences(reader).language, (LOCALE_DIR,))
         except NotFound:  # a link for a customer the directory no longer knows
             pass
+    elif accept:
+        wanted = browser_language(accept, languages((LOCALE_DIR,)))
+        if wanted is not None:
+            return translator(wanted, (LOCALE_DIR,))
     return translator(portal.desk.config.deployment.language, (LOCALE_DIR,))
+
+
+def browser_language(accept: str, spoken: list[str]) -> str | None:
+    """The first language of an ``Accept-Language`` header (by its ``q`` weights) among ``spoken``.
+
+    ``fr-CH, fr;q=0.9, en;q=0.8`` with French and English spoken is French; a malformed
+    entry is skipped, and a header of nothing spoken is ``None``.
+    """
+    from babel.core import negotiate_locale
+
+    weighted: list[tuple[float, int, str]] = []
+    for n, part in enumerate(accept[:500].split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                continue
+        if tag and tag != "*" and q > 0:
+            weighted.append((-q, n, tag.replace("_", "-")))
+    preferred = [tag for _, _, tag in sorted(weighted)]
+    return negotiate_locale(preferred, spoken, sep="-") if preferred else None
 
 
 def templates_for(portal: Portal, tr: Translator) -> Jinja2Templates:

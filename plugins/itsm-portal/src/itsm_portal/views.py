@@ -196,7 +196,13 @@ async def render(
     from .languages import page_translator, templates_for
 
     token = (context or {}).get("token")  # a signed link's page speaks its customer's language
-    tr = await call(page_translator, portal, customer, token if isinstance(token, str) else None)
+    tr = await call(
+        page_translator,
+        portal,
+        customer,
+        token if isinstance(token, str) else None,
+        request.headers.get("accept-language"),
+    )
     templates = templates_for(portal, tr)
     flash = request.session.pop("flash", None)
     flash = tr(flash) if flash else flash  # kept in English (N_), told in the reader's language
