@@ -145,7 +145,8 @@ class Desk(Operations, TeamDesk, Accounts, CmdbDesk, ChangesDesk, ProblemDesk):
         changes.translator_for = prefs.translator
         execution.register(CHANGE_NOTICE, lambda job, _demand: (changes.run_notice(job), None))
         execution.register(CHANGE_REMINDER, lambda job, _demand: (changes.run_reminder(job), None))
-        self._problems = Problems(ctx, demands, book, journey, outages, self.knowledge, self._cmdb)
+        problems = self._problems = Problems(ctx, demands, book, journey, outbox, outages, self.knowledge, self._cmdb)
+        problems.translator_for = prefs.translator
         self.host.desk_opened(self, ctx.on_error(None))
 
     @classmethod

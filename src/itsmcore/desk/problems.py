@@ -13,7 +13,7 @@ first, written for their customers only (no subscriber hears of it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict, InvalidAnswers, InvalidInput, NotFound
-from ..i18n import N_, later
+from ..i18n import N_, Translator, later, translator
 from ..model import (
     PROBLEM_MOVES,
     Actor,
@@ -42,12 +42,15 @@ from .demands import Demands
 from .journey import Journey, acting
 from .knowledge import Knowledge
 from .outages import Outages
+from .outbox import Outbox
 
 P = t.problems
 PL = t.problem_links
 MAX_TITLE = 300
 #: States of an incident its problem's resolution resolves (and asks its customer to confirm).
 _OPEN_INCIDENT = ("new", "in_progress")
+#: The title of a known error's article link; delivery puts it in each customer's language.
+MEANWHILE = N_("What you can do meanwhile")
 
 
 def _who(actor: str) -> str:
@@ -70,6 +73,7 @@ class Problems:
         demands: Demands,
         book: Book,
         journey: Journey,
+        outbox: Outbox,
         outages: Outages,
         knowledge: Knowledge,
         cmdb: Cmdb,
@@ -78,9 +82,12 @@ class Problems:
         self.demands = demands
         self.book = book
         self.journey = journey
+        self.outbox = outbox
         self.outages = outages
         self.knowledge = knowledge
         self.cmdb = cmdb
+        #: The customer's language, for what they read of a known error: the desk plugs its preferences in here.
+        self.translator_for: Callable[[str], Translator] = lambda customer_id: translator()
 
     # ------------------------------------------------------------------ reading
 
@@ -341,14 +348,13 @@ class Problems:
         url = f"{base}/knowledge/{problem.article_key}"
         now = self.ctx.clock()
         version = self.knowledge.get(problem.article_key).version if problem.article_key else 0
-        outbox = self.outages.outbox
         jobs: list[int] = []
         with self.journey.begin() as change:
             for did in sorted(i.demand_id for i in problem.incidents):
                 demand = change.demand(did)
                 if demand.kind != DemandKind.FAILURE or str(demand.state) not in _OPEN_INCIDENT:
                     continue  # done with, or not an incident: nothing to tell
-                tr = self.outages.intake.translator_for(demand.customer_id)
+                tr = self.translator_for(demand.customer_id)
                 says = tr(N_("We know what causes this. Meanwhile: {workaround}"), workaround=problem.workaround)
                 change.record(
                     demand,
@@ -359,13 +365,13 @@ class Problems:
                     at=now,
                 )
                 jobs.append(
-                    outbox.notify(
+                    self.outbox.notify(
                         change.conn,
                         did,
                         purpose="progress",
                         subject=f"#{did}: {problem.title}",
                         body=says,
-                        links=(Link(title=tr(N_("What you can do meanwhile")), url=url),),
+                        links=(Link(title=MEANWHILE, url=url),),  # its title put in their words as it goes
                         now=now,
                         key=f"{self.ctx.key_prefix}:problem:{problem.id}:known-error:{did}:{version}",
                         say={
@@ -376,7 +382,7 @@ class Problems:
                         },
                     )
                 )
-        outbox.wake([j for j in jobs if j])
+        self.outbox.wake([j for j in jobs if j])
 
     def _publish(self, problem: Problem, key: str, workaround: str, actor: str) -> None:
         title = f"Known problem: {problem.title}"[:MAX_TITLE]
@@ -409,7 +415,7 @@ class Problems:
         links: tuple[Link, ...] = ()
         if problem.article_key:
             base = self.ctx.config.deployment.public_url.rstrip("/")
-            links = (Link(title="What you can do meanwhile", url=f"{base}/knowledge/{problem.article_key}"),)
+            links = (Link(title=MEANWHILE, url=f"{base}/knowledge/{problem.article_key}"),)
         made = [
             self.outages.open(
                 key,
