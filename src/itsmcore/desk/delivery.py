@@ -206,11 +206,6 @@ class Delivery:
         )
         delivery = chan.send(message)
         tr = translator(language)  # the inbox's copy punctuates its links as the language does
-        line = (
-            (lambda link: f"{link.title}: {link.url}")
-            if tr.english
-            else (lambda link: tr(N_("{title}: {url}"), title=link.title, url=link.url))
-        )
         row = {
             "fallback": bool(note),
             "demand_id": demand_id,
@@ -220,7 +215,7 @@ class Delivery:
             "address": delivery.address or address or "",
             "purpose": purpose,
             "subject": subject,
-            "body": text + "".join("\n" + line(link) for link in links),
+            "body": text + "".join("\n" + tr(N_("{title}: {url}"), title=x.title, url=x.url) for x in links),
             "reference": delivery.reference,
             "at": self.ctx.clock(),
         }
