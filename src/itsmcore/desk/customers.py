@@ -37,8 +37,7 @@ class Customers:
         out: dict[str, str] = {}
         for cid in ids:
             if cid and cid not in out:
-                c = self.directory.get_customer(cid)
-                out[cid] = (c.name if c else "") or cid
+                out[cid] = self.display(cid) or cid
         return out
 
     def all(self) -> list[Customer]:

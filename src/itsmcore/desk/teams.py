@@ -46,6 +46,11 @@ _D = t.demands.c
 _C = t.service_level_clocks.c
 
 
+def _shown(limit: int) -> int:
+    """How many of a queue one read gives: 1 to 500."""
+    return max(1, min(int(limit), 500))
+
+
 @functools.cache
 def _queue_statements(by_team: bool, by_agent: bool) -> tuple[Select[Any], Select[Any]]:
     """The queue's two reads for one shape of question, built once: the demands with a running
@@ -285,7 +290,7 @@ class Teams:
         if team is None and agent is None:
             raise InvalidInput("say whose queue: a team, an agent, or both")
         with self.ctx.reads.connect() as conn:
-            return self._queue(conn, team, agent, max(1, min(int(limit), 500)))
+            return self._queue(conn, team, agent, _shown(limit))
 
     def _queue(self, conn: Connection, team: str | None, agent: str | None, limit: int) -> list[QueueItem]:
         timed, rest = _queue_statements(team is not None, agent is not None)
@@ -328,8 +333,7 @@ class Teams:
         measured: no faster on two cores, and more work.)
         """
         view = self.view(team)
-        limit = max(1, min(int(limit), 500))
-
+        limit = _shown(limit)
         with self.ctx.reads.connect() as conn:
             queue = self._queue(conn, team, None, limit)
             mine = self._queue(conn, team, agent, limit) if agent and agent in view.members else []
