@@ -16,7 +16,19 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, exists, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Connection,
+    Select,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    union_all,
+)
 
 from ..components import Intake as IntakeRecord
 from ..config import did_you_mean
@@ -37,13 +49,16 @@ WORK_STATES = (
     DemandState.STUCK,
     DemandState.IN_PROGRESS,
 )
-_WORK = [str(s) for s in WORK_STATES]
 
 #: How long a team's members, read from the directory, are kept before they are read again.
 MEMBERS_TTL = 60.0
 
 _D = t.demands.c
 _C = t.service_level_clocks.c
+#: A demand is open work: the states written out in the statement, as the partial index spells them,
+#: so that the planners see it applies (a bound list hides that from SQLite, and from PostgreSQL's
+#: generic plans).
+_IN_WORK = _D.state.in_([literal_column(f"'{s}'") for s in t.WORK_STATES])
 
 
 def _shown(limit: int) -> int:
@@ -55,8 +70,8 @@ def _shown(limit: int) -> int:
 def _queue_statements(by_team: bool, by_agent: bool) -> tuple[Select[Any], Select[Any]]:
     """The queue's two reads for one shape of question, built once: the demands with a running
     clock by the time it falls due, then the rest by priority and age (``b_team``, ``b_agent``,
-    ``b_limit`` bound at each call)."""
-    mine: list[ColumnElement[bool]] = [_D.state.in_(_WORK)]
+    ``b_limit``, ``b_seen`` bound at each call)."""
+    mine: list[ColumnElement[bool]] = [_IN_WORK]
     if by_team:
         mine.append(_D.team == bindparam("b_team"))
     if by_agent:
@@ -73,11 +88,60 @@ def _queue_statements(by_team: bool, by_agent: bool) -> tuple[Select[Any], Selec
         .order_by(_C.due_at, _C.demand_id)
         .limit(bindparam("b_limit"))
     )
-    running = exists().where(_C.demand_id == _D.id, _C.state == "running")
+    # the rest, once the first read has given every demand with a running clock (``b_seen``): no
+    # look at the clocks, and the partial index on (team, priority, created_at, id) gives the order
     rest = (
-        select(t.demands).where(*mine, ~running).order_by(_D.priority, _D.created_at, _D.id).limit(bindparam("b_limit"))
+        select(t.demands)
+        .where(*mine, _D.id.not_in(bindparam("b_seen", expanding=True)))
+        .order_by(_D.priority, _D.created_at, _D.id)
+        .limit(bindparam("b_limit"))
     )
     return timed, rest
+
+
+#: PostgreSQL: a read that finds this many workload changes not yet folded in folds them (see :func:`_fold`).
+FOLD_AT = 64
+
+_W = t.team_workload.c
+_X = t.workload_changes.c
+
+
+@functools.cache
+def _workload_statement() -> CompoundSelect:
+    """A team's workload in one statement (``b_team``): rows of (0, agent or '', open, changes summed)
+    from the kept counts, and (1, agent, breached) from the breached clocks of its open demands."""
+    kept = select(_W.assignee.label("agent"), _W.open.label("n"), literal(0).label("changes")).where(
+        _W.team == bindparam("b_team")
+    )
+    pending = select(_X.assignee, _X.delta, literal(1)).where(_X.team == bindparam("b_team"))
+    both = union_all(kept, pending).subquery()
+    opened = select(literal(0).label("what"), both.c.agent, func.sum(both.c.n), func.sum(both.c.changes)).group_by(
+        both.c.agent
+    )
+    breached = (
+        select(literal(1), _D.assignee, func.count(func.distinct(_D.id)), literal(0))
+        .select_from(t.service_level_clocks.join(t.demands, _D.id == _C.demand_id))
+        .where(_C.breached_at.is_not(None), _D.team == bindparam("b_team"), _IN_WORK)
+        .group_by(_D.assignee)
+    )
+    return union_all(opened, breached)
+
+
+def _fold(conn: Connection, team: str) -> None:
+    """Fold a team's workload changes into its counts, in one statement (PostgreSQL, where the triggers
+    append changes; the reads' connection commits each statement). Concurrent folds are safe: a change
+    is deleted, and so added, once; the counts are locked in one order, the agents'."""
+    conn.execute(
+        text(
+            """
+            WITH moved AS (DELETE FROM workload_changes WHERE team = :team RETURNING assignee, delta)
+            INSERT INTO team_workload (team, assignee, open)
+            SELECT :team, assignee, SUM(delta) FROM moved GROUP BY assignee ORDER BY assignee
+            ON CONFLICT (team, assignee) DO UPDATE SET open = team_workload.open + excluded.open
+            """
+        ),
+        {"team": team},
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -298,7 +362,8 @@ class Teams:
         out: list[QueueItem] = []
         seen: set[int] = set()
         now = self.ctx.clock()
-        # a demand has at most two clocks: twice ``limit`` rows are enough for ``limit`` demands
+        # a demand has at most two clocks: twice ``limit`` rows are enough for ``limit`` demands,
+        # and fewer rows than that are every running clock of the queue
         for r in conn.execute(timed, {**params, "b_limit": 2 * limit}):
             if r.id in seen:
                 continue
@@ -314,7 +379,8 @@ class Teams:
             )
             if len(out) == limit:
                 return out
-        more = conn.execute(rest, {**params, "b_limit": limit - len(out)})
+        # a clock started between the two reads shows its demand in the first part only
+        more = conn.execute(rest, {**params, "b_limit": limit - len(out), "b_seen": sorted(seen) or [0]})
         out.extend(QueueItem(demand=rows.demand(r)) for r in more if r.id not in seen)
         return out
 
@@ -341,24 +407,21 @@ class Teams:
         return TeamOverview(team=view, queue=tuple(queue), mine=tuple(mine), workload=tuple(workload))
 
     def _workload(self, conn: Connection, team: str, members: Sequence[str]) -> list[AgentLoad]:
-        # two counts in one statement, each from an index: the open ones by (team, state, assignee),
-        # the breached ones from the few breached clocks (a partial index) to their demands; not a
-        # look at every open demand's clocks, which a team with 25,000 open demands pays on every page
-        mine = (_D.team == team, _D.state.in_(_WORK))
-        open_q = (
-            select(literal(0).label("what"), _D.assignee, func.count().label("n")).where(*mine).group_by(_D.assignee)
-        )
-        breached_q = (
-            select(literal(1).label("what"), _D.assignee, func.count(func.distinct(_D.id)).label("n"))
-            .select_from(t.service_level_clocks.join(t.demands, _D.id == _C.demand_id))
-            .where(_C.breached_at.is_not(None), *mine)
-            .group_by(_D.assignee)
-        )
+        # the open counts as the demands' triggers keep them (team_workload, and on PostgreSQL the
+        # changes not yet folded in), in one statement with the breached ones, which come from the
+        # few breached clocks (a partial index): no look at each of the team's open demands
         opened: dict[str | None, int] = {}
         breached: dict[str | None, int] = {}
-        for what, agent, n in conn.execute(union_all(open_q, breached_q)):
-            (breached if what else opened)[agent] = int(n)
-        counts = {a: (n, breached.get(a, 0)) for a, n in opened.items()}
+        changes = 0
+        for what, agent, n, rows_ in conn.execute(_workload_statement(), {"b_team": team}):
+            if what:
+                breached[agent] = int(n)
+            else:
+                opened[agent or None] = int(n)
+                changes += int(rows_)
+        if changes >= FOLD_AT:
+            _fold(conn, team)
+        counts = {a: (n, breached.get(a, 0)) for a, n in opened.items() if n > 0 or breached.get(a)}
         out = [
             AgentLoad(
                 agent=m,
@@ -377,13 +440,14 @@ class Teams:
 
     def open_counts(self, team: str, agents: Sequence[str]) -> dict[str, int]:
         """Open demands per agent in the team (0 for those with none): what ``least_open_work`` compares."""
-        q = (
-            select(_D.assignee, func.count())
-            .where(_D.team == team, _D.state.in_(_WORK), _D.assignee.in_(bindparam("b_agents", expanding=True)))
-            .group_by(_D.assignee)
-        )
+        if not agents:
+            return {}
         with self.ctx.reads.connect() as conn:
-            found = {r[0]: int(r[1]) for r in conn.execute(q, {"b_agents": list(agents)})} if agents else {}
+            found = {
+                agent: int(n)
+                for what, agent, n, _ in conn.execute(_workload_statement(), {"b_team": team})
+                if not what and agent
+            }
         return {a: found.get(a, 0) for a in agents}
 
 

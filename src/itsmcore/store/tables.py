@@ -37,6 +37,11 @@ metadata = MetaData(
 
 TS = DateTime(timezone=True)
 
+#: The demand states in which a demand is open work for its team (``itsmcore.desk.teams.WORK_STATES``),
+#: as the partial index and the workload triggers spell them.
+WORK_STATES = ("new", "awaiting_approval", "in_fulfilment", "stuck", "in_progress")
+WORK_WHERE = "state IN (" + ", ".join(f"'{s}'" for s in WORK_STATES) + ")"
+
 services = Table(
     "services",
     metadata,
@@ -97,8 +102,41 @@ demands = Table(
     Index(None, "customer_id", "created_at"),
     Index(None, "state"),
     Index(None, "service_key"),
-    Index(None, "team", "state", "assignee"),  # a team's workload counts from the index alone
+    Index(None, "team", "state", "assignee"),
     Index(None, "assignee", "state"),
+    # a team's open work without a service-level clock, in queue order (the queue's second read)
+    Index(
+        "ix_demands_team_work_order",
+        "team",
+        "priority",
+        "created_at",
+        "id",
+        sqlite_where=text(WORK_WHERE),
+        postgresql_where=text(WORK_WHERE),
+    ),
+)
+
+# A team's open demands per agent ('' for none yet): what its workload shows, counted as the
+# demands change instead of on every view. Kept by triggers on demands (migration 0024), so
+# every writer (the journey, bulk loads, history) keeps it. On SQLite they add to these rows
+# directly; on PostgreSQL, where concurrent writers would queue on one hot row, they append
+# +1/-1 rows to workload_changes, which a read sums with these and folds in (Teams._workload).
+team_workload = Table(
+    "team_workload",
+    metadata,
+    Column("team", String(128), primary_key=True),
+    Column("assignee", String(128), primary_key=True),
+    Column("open", Integer, nullable=False),
+)
+
+workload_changes = Table(
+    "workload_changes",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("team", String(128), nullable=False),
+    Column("assignee", String(128), nullable=False),
+    Column("delta", Integer, nullable=False),
+    Index(None, "team"),
 )
 
 journey_events = Table(

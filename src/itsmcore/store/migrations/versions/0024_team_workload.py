@@ -1,0 +1,143 @@
+"""a team's workload kept as demands change; its open work without a clock in queue order
+
+team_workload holds each team's open demands per agent, kept by triggers on demands so
+that every writer keeps it (the desk, bulk loads, history generation). A team's page read
+the count of every open demand of the team before, which grows with the team's backlog.
+On PostgreSQL the triggers append +1/-1 rows to workload_changes rather than update the
+counter row: concurrent intakes for one team would otherwise wait on each other's commit
+for the same row. Reads sum the two and fold the changes in. The counts are filled from
+today's demands.
+
+A partial index orders a team's open work by priority and age, for the queue's demands
+without a running service-level clock.
+
+Revision ID: 0024
+Revises: 0023
+Create Date: 2026-12-04
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0024"
+down_revision = "0023"
+branch_labels = None
+depends_on = None
+
+# as in itsmcore.store.tables.WORK_STATES when this revision was written (a migration keeps its own copy)
+_WORK = "('new', 'awaiting_approval', 'in_fulfilment', 'stuck', 'in_progress')"
+_WORK_WHERE = sa.text(f"state IN {_WORK}")
+
+_PG_FUNCTION = f"""
+CREATE FUNCTION itsm_workload_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    was boolean := false;
+    is_now boolean := false;
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        was := OLD.team IS NOT NULL AND OLD.state IN {_WORK};
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        is_now := NEW.team IS NOT NULL AND NEW.state IN {_WORK};
+    END IF;
+    IF was AND is_now AND OLD.team = NEW.team AND coalesce(OLD.assignee, '') = coalesce(NEW.assignee, '') THEN
+        RETURN NULL;
+    END IF;
+    IF was THEN
+        INSERT INTO workload_changes (team, assignee, delta) VALUES (OLD.team, coalesce(OLD.assignee, ''), -1);
+    END IF;
+    IF is_now THEN
+        INSERT INTO workload_changes (team, assignee, delta) VALUES (NEW.team, coalesce(NEW.assignee, ''), 1);
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
+_PG_TRIGGERS = (
+    f"""CREATE TRIGGER demands_workload_insert AFTER INSERT ON demands FOR EACH ROW
+        WHEN (NEW.team IS NOT NULL AND NEW.state IN {_WORK}) EXECUTE FUNCTION itsm_workload_change()""",
+    f"""CREATE TRIGGER demands_workload_delete AFTER DELETE ON demands FOR EACH ROW
+        WHEN (OLD.team IS NOT NULL AND OLD.state IN {_WORK}) EXECUTE FUNCTION itsm_workload_change()""",
+    """CREATE TRIGGER demands_workload_update AFTER UPDATE OF team, assignee, state ON demands FOR EACH ROW
+        WHEN (OLD.team IS DISTINCT FROM NEW.team OR OLD.assignee IS DISTINCT FROM NEW.assignee
+              OR OLD.state IS DISTINCT FROM NEW.state)
+        EXECUTE FUNCTION itsm_workload_change()""",
+)
+
+_ADD = """INSERT INTO team_workload (team, assignee, open) {source}
+          ON CONFLICT (team, assignee) DO UPDATE SET open = team_workload.open + 1"""
+_TAKE = """UPDATE team_workload SET open = open - 1
+           WHERE {guard}team = OLD.team AND assignee = coalesce(OLD.assignee, '')"""
+
+_ADD_NEW = _ADD.format(source="VALUES (NEW.team, coalesce(NEW.assignee, ''), 1)")
+_ADD_NEW_IF_WORK = _ADD.format(
+    source=f"SELECT NEW.team, coalesce(NEW.assignee, ''), 1 WHERE NEW.team IS NOT NULL AND NEW.state IN {_WORK}"
+)
+_TAKE_OLD = _TAKE.format(guard="")
+_TAKE_OLD_IF_WORK = _TAKE.format(guard=f"OLD.team IS NOT NULL AND OLD.state IN {_WORK} AND ")
+
+_SQLITE_TRIGGERS = (
+    f"""CREATE TRIGGER demands_workload_insert AFTER INSERT ON demands
+        WHEN NEW.team IS NOT NULL AND NEW.state IN {_WORK}
+        BEGIN {_ADD_NEW}; END""",
+    f"""CREATE TRIGGER demands_workload_delete AFTER DELETE ON demands
+        WHEN OLD.team IS NOT NULL AND OLD.state IN {_WORK}
+        BEGIN {_TAKE_OLD}; END""",
+    f"""CREATE TRIGGER demands_workload_update AFTER UPDATE OF team, assignee, state ON demands
+        WHEN OLD.team IS NOT NEW.team OR OLD.assignee IS NOT NEW.assignee OR OLD.state IS NOT NEW.state
+        BEGIN {_TAKE_OLD_IF_WORK}; {_ADD_NEW_IF_WORK}; END""",
+)
+
+
+def upgrade() -> None:
+    op.create_index(
+        "ix_demands_team_work_order",
+        "demands",
+        ["team", "priority", "created_at", "id"],
+        unique=False,
+        sqlite_where=_WORK_WHERE,
+        postgresql_where=_WORK_WHERE,
+    )
+    op.create_table(
+        "team_workload",
+        sa.Column("team", sa.String(length=128), nullable=False),
+        sa.Column("assignee", sa.String(length=128), nullable=False),
+        sa.Column("open", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("team", "assignee", name=op.f("pk_team_workload")),
+    )
+    op.create_table(
+        "workload_changes",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("team", sa.String(length=128), nullable=False),
+        sa.Column("assignee", sa.String(length=128), nullable=False),
+        sa.Column("delta", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_workload_changes")),
+    )
+    op.create_index(op.f("ix_workload_changes_team"), "workload_changes", ["team"], unique=False)
+    op.execute(
+        f"""INSERT INTO team_workload (team, assignee, open)
+            SELECT team, coalesce(assignee, ''), COUNT(*) FROM demands
+            WHERE team IS NOT NULL AND state IN {_WORK}
+            GROUP BY team, coalesce(assignee, '')"""
+    )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(_PG_FUNCTION)
+        for trigger in _PG_TRIGGERS:
+            op.execute(trigger)
+    else:
+        for trigger in _SQLITE_TRIGGERS:
+            op.execute(trigger)
+
+
+def downgrade() -> None:
+    for name in ("demands_workload_insert", "demands_workload_delete", "demands_workload_update"):
+        op.execute(
+            f"DROP TRIGGER IF EXISTS {name}" + (" ON demands" if op.get_bind().dialect.name == "postgresql" else "")
+        )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS itsm_workload_change()")
+    op.drop_index(op.f("ix_workload_changes_team"), table_name="workload_changes")
+    op.drop_table("workload_changes")
+    op.drop_table("team_workload")
+    op.drop_index("ix_demands_team_work_order", table_name="demands")
