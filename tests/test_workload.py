@@ -122,6 +122,23 @@ def test_upgrading_a_filled_database_counts_its_open_work(
         assert counted(desk, "apps") == direct(desk, "apps")
         desk.resolve(ids[2], "Fixed.")  # and kept from there on
         assert counted(desk, "apps") == direct(desk, "apps")
+        # the clocks know their demand's team again: the queue still puts them by due date
+        queue = desk.queue("apps")
+        assert [q.demand.id for q in queue] == ids[1:2] + ids[3:] and all(q.due_at for q in queue)
+
+
+def test_a_clock_follows_its_demand_to_another_team(deployment: Callable[..., Path]) -> None:  # noqa: F811
+    """The queue finds a team's running clocks by the team each carries: moved with the demand."""
+    with Desk.open(deployment(), entry_points=False, clock=Clock()) as desk:
+        moved, stays = (desk.submit("failure", "steve", f"CRM {i}", service="crm").demand.id for i in range(2))
+        desk.assign(moved, team="service-desk", reason="a desk question")
+        desk_queue = desk.queue("service-desk")
+        assert [q.demand.id for q in desk_queue] == [moved] and desk_queue[0].metric == "response"
+        assert [q.demand.id for q in desk.queue("apps")] == [stays]
+        with desk.engine.begin() as conn:  # moved back past the desk: the trigger follows it too
+            conn.execute(update(t.demands).where(t.demands.c.id == moved).values(team="apps"))
+        assert [(q.demand.id, q.metric) for q in desk.queue("apps")] == [(moved, "response"), (stays, "response")]
+        assert desk.queue("service-desk") == []
 
 
 def test_the_queue_shows_open_work_without_a_clock_by_priority_and_age(

@@ -45,10 +45,14 @@ if TYPE_CHECKING:
         SurveyScore,
     )
     from .desk import (
+        AgentLoad,
         CatalogEntry,  # noqa: F401  (still importable; not in __all__)
         DemandView,
         Desk,
+        QueueItem,
         Receipt,
+        TeamOverview,
+        TeamView,
     )
     from .errors import (
         ConfigError,
@@ -279,6 +283,10 @@ _WHERE: dict[str, str] = {
     "DemandView": "desk",
     "Desk": "desk",
     "Receipt": "desk",
+    "AgentLoad": "desk",
+    "QueueItem": "desk",
+    "TeamOverview": "desk",
+    "TeamView": "desk",
     "open_desk": "cli",
     "configure_logging": "logs",
     "log_context": "logs",
@@ -314,6 +322,7 @@ __all__ = [
     "ActionRequest",
     "ActionResult",
     "Actor",
+    "AgentLoad",
     "AlreadyDone",
     "Announcement",
     "AnnouncementState",
@@ -388,6 +397,7 @@ __all__ = [
     "Problem",
     "ProblemIncident",
     "ProblemState",
+    "QueueItem",
     "QuietHours",
     "ReachedMilestone",
     "Receipt",
@@ -408,6 +418,8 @@ __all__ = [
     "SurveyScore",
     "Task",
     "TaskState",
+    "TeamOverview",
+    "TeamView",
     "TemporaryFailure",
     "TooManyAttempts",
     "Translator",

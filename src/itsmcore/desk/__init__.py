@@ -22,5 +22,19 @@ from .demands import DemandView, PluginFailure
 from .facade import Desk
 from .intake import Receipt
 from .services import CatalogEntry
+from .teams import AgentLoad, QueueItem, TeamOverview, TeamView
 
-__all__ = ["CatalogEntry", "Clock", "DemandView", "Desk", "PluginFailure", "Receipt", "render", "utcnow"]
+__all__ = [
+    "AgentLoad",
+    "CatalogEntry",
+    "Clock",
+    "DemandView",
+    "Desk",
+    "PluginFailure",
+    "QueueItem",
+    "Receipt",
+    "TeamOverview",
+    "TeamView",
+    "render",
+    "utcnow",
+]

@@ -59,6 +59,7 @@ _C = t.service_level_clocks.c
 #: so that the planners see it applies (a bound list hides that from SQLite, and from PostgreSQL's
 #: generic plans).
 _IN_WORK = _D.state.in_([literal_column(f"'{s}'") for s in t.WORK_STATES])
+_RUNNING = _C.state == literal_column("'running'")
 
 
 def _shown(limit: int) -> int:
@@ -76,6 +77,11 @@ def _queue_statements(by_team: bool, by_agent: bool) -> tuple[Select[Any], Selec
         mine.append(_D.team == bindparam("b_team"))
     if by_agent:
         mine.append(_D.assignee == bindparam("b_agent"))
+    # a team's running clocks from their partial index (each clock carries its demand's team),
+    # by due date; an agent's across teams from the running clocks of every team
+    clocks: list[ColumnElement[bool]] = [_RUNNING]
+    if by_team:
+        clocks.append(_C.team == bindparam("b_team"))
     timed = (
         select(
             t.demands,
@@ -84,7 +90,7 @@ def _queue_statements(by_team: bool, by_agent: bool) -> tuple[Select[Any], Selec
             _C.breached_at.label("clock_breached"),
         )
         .select_from(t.service_level_clocks.join(t.demands, _D.id == _C.demand_id))
-        .where(_C.state == "running", *mine)
+        .where(*clocks, *mine)
         .order_by(_C.due_at, _C.demand_id)
         .limit(bindparam("b_limit"))
     )

@@ -501,8 +501,19 @@ service_level_clocks = Table(
     Column("breached_at", TS),
     Column("started_at", TS, nullable=False),
     Column("stopped_at", TS),
+    # the demand's team, kept by triggers (migration 0024) as the clock is made and the demand
+    # moves: a team's queue reads its own running clocks by due date, not every team's
+    Column("team", String(128)),
     Index(None, "state", "due_at"),
     Index(None, "state", "warn_at"),
+    Index(
+        "ix_service_level_clocks_team_running",
+        "team",
+        "due_at",
+        "demand_id",
+        sqlite_where=text("state = 'running'"),
+        postgresql_where=text("state = 'running'"),
+    ),
     Index(None, "started_at"),
     # the few breached clocks, for a team's workload without a look at every open demand's clocks
     Index(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import quote
 
-from itsmcore import Conflict, Desk, Forbidden, InvalidInput, NotFound
+from itsmcore import Conflict, Desk, Forbidden, InvalidInput, NotFound, QueueItem
 from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .app import call, checked_form, field, need_agent, portal_of
+from .security import csrf_token
 from .views import _int, customer_names, render, say
 
 #: How many demands a team's queue shows at first; ``?show=N`` shows more, up to :data:`QUEUE_MAX`.
@@ -50,14 +51,39 @@ def _options(choices: Sequence[tuple[str, str]], selected: str | None) -> Markup
     )
 
 
-def _give_to(
-    members: Sequence[str], teams: Sequence[tuple[str, str]], team: str, names: dict[str, str]
-) -> dict[str, object]:
-    """The "give to" pick lists of a queue's rows: the members' list by the row's assignee, the teams' list."""
-    people = [(m, names.get(m, m)) for m in members]
-    by_assignee = {m: _options(people, m) for m in members}
-    by_assignee[""] = _options(people, None)
-    return {"agent_options": by_assignee, "team_options": _options(teams, team)}
+def _give_forms(
+    items: Sequence[QueueItem],
+    *,
+    prefix: str,
+    team: str,
+    csrf: str,
+    agent_options: dict[str, Markup],
+    team_options: Markup,
+) -> dict[int, Markup]:
+    """Each row's "give" form (agent, team, reason), by demand id; ``prefix`` keeps the ids of the
+    two lists on one page apart.
+
+    Written here in one piece per row rather than in the template: a queue of 50 rows escaped
+    some 1,500 values one by one, a fifth of the page's time.
+    """
+    action = escape(f"/desk/teams/{quote(team)}/assign/")
+    token = escape(csrf)
+    out: dict[int, Markup] = {}
+    for q in items:
+        i, key = int(q.demand.id), f"{prefix}-{int(q.demand.id)}"
+        agents = agent_options.get(q.demand.assignee or "", agent_options[""])
+        out[i] = Markup(
+            f'<form method="post" action="{action}{i}" class="inline">'
+            f'<input type="hidden" name="csrf" value="{token}">'
+            f'<label for="a-{key}" class="sr-only">Agent for #{i}</label>'
+            f'<select id="a-{key}" name="agent">{agents}</select>'
+            f'<label for="t-{key}" class="sr-only">Team for #{i}</label>'
+            f'<select id="t-{key}" name="team">{team_options}</select>'
+            f'<label for="r-{key}" class="sr-only">Why, for #{i}</label>'
+            f'<input id="r-{key}" name="reason" placeholder="Why" required>'
+            '<button type="submit">Give</button></form>'
+        )
+    return out
 
 
 async def teams_page(request: Request) -> Response:
@@ -88,7 +114,7 @@ def _shown(request: Request) -> int:
         return QUEUE_LIMIT
 
 
-def _team_page(desk: Desk, key: str, me: str, limit: int) -> dict[str, object]:
+def _team_page(desk: Desk, key: str, me: str, limit: int, csrf: str) -> dict[str, object]:
     """What the team page shows, read in one trip to the threadpool and over one connection."""
     page = desk.team_overview(key, agent=me, limit=limit)
     team, queue, mine = page.team, page.queue, page.mine
@@ -98,18 +124,30 @@ def _team_page(desk: Desk, key: str, me: str, limit: int) -> dict[str, object]:
     names = customer_names(
         desk, [team.lead, *team.members, *(d.customer_id for d in shown), *(d.assignee for d in shown)]
     )
+    # the "give to" pick lists, written once per page: the members' by the row's assignee, the teams'
+    people = [(m, names.get(m, m)) for m in team.members]
+    agent_options = {m: _options(people, m) for m in team.members}
+    agent_options[""] = _options(people, None)
+    team_options = _options([(t.key, t.name) for t in teams], team.key)
+
+    def forms(items: Sequence[QueueItem], prefix: str) -> dict[int, Markup]:
+        return _give_forms(
+            items, prefix=prefix, team=team.key, csrf=csrf, agent_options=agent_options, team_options=team_options
+        )
+
     return {
         "title": team.name,
         "team": team,
         "queue": queue,
         "mine": mine,
         "due": {q.demand.id: _due_words(q.due_at, q.breached, now) for q in (*queue, *mine)},
+        "give_queue": forms(queue, "q"),
+        "give_mine": forms(mine, "m"),
         "workload": page.workload,
         "teams": teams,
         "names": names,
         "limit": limit,
         "more": QUEUE_MAX if len(queue) >= limit and limit < QUEUE_MAX else None,
-        **_give_to(team.members, [(t.key, t.name) for t in teams], team.key, names),
     }
 
 
@@ -119,7 +157,7 @@ async def team_page(request: Request) -> Response:
     desk = portal_of(request).desk
     key = request.path_params["team"]
     try:
-        page = await call(_team_page, desk, key, me.id, _shown(request))
+        page = await call(_team_page, desk, key, me.id, _shown(request), csrf_token(request.session))
     except NotFound:
         raise HTTPException(404, f"There is no team {key}.") from None
     return await render(request, "desk/team.html", page)

@@ -8,8 +8,12 @@ counter row: concurrent intakes for one team would otherwise wait on each other'
 for the same row. Reads sum the two and fold the changes in. The counts are filled from
 today's demands.
 
-A partial index orders a team's open work by priority and age, for the queue's demands
-without a running service-level clock.
+A team's queue reads its running service-level clocks by due date: each clock now carries
+its demand's team (set by a trigger when the clock is made, and again when the demand moves
+to another team), with a partial index on the running ones. Before, the queue walked every
+team's running clocks and looked up each one's demand to find its own. A partial index
+orders a team's open work by priority and age, for the queue's demands without a running
+clock.
 
 Revision ID: 0024
 Revises: 0023
@@ -90,6 +94,41 @@ _SQLITE_TRIGGERS = (
 )
 
 
+_RUNNING = sa.text("state = 'running'")
+
+_PG_CLOCK_TEAM = (
+    """CREATE FUNCTION itsm_clock_team() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.team := (SELECT team FROM demands WHERE id = NEW.demand_id);
+        RETURN NEW;
+    END
+    $$""",
+    """CREATE TRIGGER service_level_clocks_team BEFORE INSERT ON service_level_clocks FOR EACH ROW
+        EXECUTE FUNCTION itsm_clock_team()""",
+    """CREATE FUNCTION itsm_demand_team_clocks() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE service_level_clocks SET team = NEW.team WHERE demand_id = NEW.id;
+        RETURN NULL;
+    END
+    $$""",
+    """CREATE TRIGGER demands_team_clocks AFTER UPDATE OF team ON demands FOR EACH ROW
+        WHEN (OLD.team IS DISTINCT FROM NEW.team) EXECUTE FUNCTION itsm_demand_team_clocks()""",
+)
+
+_SQLITE_CLOCK_TEAM = (
+    """CREATE TRIGGER service_level_clocks_team AFTER INSERT ON service_level_clocks
+        BEGIN
+            UPDATE service_level_clocks SET team = (SELECT team FROM demands WHERE id = NEW.demand_id)
+            WHERE demand_id = NEW.demand_id AND metric = NEW.metric;
+        END""",
+    """CREATE TRIGGER demands_team_clocks AFTER UPDATE OF team ON demands
+        WHEN OLD.team IS NOT NEW.team
+        BEGIN
+            UPDATE service_level_clocks SET team = NEW.team WHERE demand_id = NEW.id;
+        END""",
+)
+
+
 def upgrade() -> None:
     op.create_index(
         "ix_demands_team_work_order",
@@ -121,22 +160,42 @@ def upgrade() -> None:
             WHERE team IS NOT NULL AND state IN {_WORK}
             GROUP BY team, coalesce(assignee, '')"""
     )
+    op.add_column("service_level_clocks", sa.Column("team", sa.String(length=128), nullable=True))
+    op.execute(
+        "UPDATE service_level_clocks SET team = (SELECT team FROM demands WHERE demands.id = service_level_clocks.demand_id)"
+    )
+    op.create_index(
+        "ix_service_level_clocks_team_running",
+        "service_level_clocks",
+        ["team", "due_at", "demand_id"],
+        unique=False,
+        sqlite_where=_RUNNING,
+        postgresql_where=_RUNNING,
+    )
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(_PG_FUNCTION)
-        for trigger in _PG_TRIGGERS:
-            op.execute(trigger)
+        for statement in (_PG_FUNCTION, *_PG_TRIGGERS, *_PG_CLOCK_TEAM):
+            op.execute(statement)
     else:
-        for trigger in _SQLITE_TRIGGERS:
-            op.execute(trigger)
+        for statement in (*_SQLITE_TRIGGERS, *_SQLITE_CLOCK_TEAM):
+            op.execute(statement)
 
 
 def downgrade() -> None:
-    for name in ("demands_workload_insert", "demands_workload_delete", "demands_workload_update"):
-        op.execute(
-            f"DROP TRIGGER IF EXISTS {name}" + (" ON demands" if op.get_bind().dialect.name == "postgresql" else "")
-        )
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP FUNCTION IF EXISTS itsm_workload_change()")
+    pg = op.get_bind().dialect.name == "postgresql"
+    for name, table in (
+        ("demands_workload_insert", "demands"),
+        ("demands_workload_delete", "demands"),
+        ("demands_workload_update", "demands"),
+        ("demands_team_clocks", "demands"),
+        ("service_level_clocks_team", "service_level_clocks"),
+    ):
+        op.execute(f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if pg else ""))
+    if pg:
+        for function in ("itsm_workload_change", "itsm_clock_team", "itsm_demand_team_clocks"):
+            op.execute(f"DROP FUNCTION IF EXISTS {function}()")
+    op.drop_index("ix_service_level_clocks_team_running", table_name="service_level_clocks")
+    with op.batch_alter_table("service_level_clocks") as batch:
+        batch.drop_column("team")
     op.drop_index(op.f("ix_workload_changes_team"), table_name="workload_changes")
     op.drop_table("workload_changes")
     op.drop_table("team_workload")
