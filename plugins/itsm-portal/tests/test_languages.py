@@ -111,3 +111,15 @@ def test_a_broken_link_is_refused_in_the_signed_in_customers_language(client: An
     assert '<html lang="fr">' in page
     assert "Ce lien n'est pas valide. Utilisez le lien de votre message le plus récent, ou contactez-nous." in page
     assert "This link is not valid" not in page
+
+
+def test_a_language_set_through_the_api_counts_on_the_next_page(desk: Desk, client: Any, sign_in: Any) -> None:
+    """The portal keeps each reader's language for a while; a change through this portal's API is seen at once."""
+    sign_in("steve")
+    assert '<html lang="en">' in client.get("/").text  # read, and kept
+    token = desk.new_api_token("crm-sync", ("read", "agent"))[1]
+    r = client.patch(
+        "/api/v1/customers/steve/preferences", headers={"Authorization": f"Bearer {token}"}, json={"language": "fr"}
+    )
+    assert r.status_code == 200
+    assert '<html lang="fr">' in client.get("/").text

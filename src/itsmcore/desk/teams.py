@@ -401,15 +401,17 @@ class Teams:
 
         What a team's page shows at once, over one connection: one trip to the store's pool
         rather than three, and the agent's work left out (empty) when the agent is not in
-        the team. (Counting the workload on a second connection beside the queue's reads was
+        the team or, by the workload, holds nothing open in it. (Counting the workload on a second connection beside the queue's reads was
         measured: no faster on two cores, and more work.)
         """
         view = self.view(team)
         limit = _shown(limit)
         with self.ctx.reads.connect() as conn:
-            queue = self._queue(conn, team, None, limit)
-            mine = self._queue(conn, team, agent, limit) if agent and agent in view.members else []
             workload = self._workload(conn, team, view.members)
+            queue = self._queue(conn, team, None, limit)
+            # the agent's own work, read only when the workload says they hold some here
+            holds = agent is not None and agent in view.members and any(w.agent == agent and w.open for w in workload)
+            mine = self._queue(conn, team, agent, limit) if holds else []
         return TeamOverview(team=view, queue=tuple(queue), mine=tuple(mine), workload=tuple(workload))
 
     def _workload(self, conn: Connection, team: str, members: Sequence[str]) -> list[AgentLoad]:

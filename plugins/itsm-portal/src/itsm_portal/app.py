@@ -86,6 +86,10 @@ class Portal:
             )
         self.agent_groups = {g.casefold() for g in settings.agent_groups}
         self.search_cache = TTLCache(settings.search_cache_seconds)
+        from .languages import READER_LANGUAGE_SECONDS
+
+        #: Each reader's language as last read, by customer id (itsm_portal.languages.known_translator).
+        self.reader_languages = TTLCache(READER_LANGUAGE_SECONDS)
         from .views import make_templates
 
         self.templates: Jinja2Templates = make_templates(self)
@@ -151,6 +155,10 @@ class TTLCache:
             if len(self._items) >= self.size:
                 self._items.clear()
         self._items[key] = (time.monotonic() + self.ttl, value)
+
+    def drop(self, key: Any) -> None:
+        """Forget ``key`` (its value changed)."""
+        self._items.pop(key, None)
 
 
 def portal_settings(desk: Desk) -> PortalSettings:

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 
 #: This plugin's catalogs (found by the desk too, through the plugin manager).
 LOCALE_DIR = Path(__file__).parent / "locale"
+#: How long a reader's language, once read, is used for their pages without reading it again. A
+#: change made on this portal's preferences page counts at once; one made elsewhere (the CLI,
+#: another worker process) within this many seconds.
+READER_LANGUAGE_SECONDS = 30.0
 
 
 def page_translator(
@@ -32,14 +36,26 @@ def page_translator(
     reader = customer.id if customer is not None else portal.desk.link_reader(token) if token else None
     if reader is not None:
         try:
-            return translator(portal.desk.preferences(reader).language, (LOCALE_DIR,))
+            language = portal.desk.preferences(reader).language
         except NotFound:  # a link for a customer the directory no longer knows
             pass
+        else:
+            portal.reader_languages.put(reader, (language,))
+            return translator(language, (LOCALE_DIR,))
     elif accept:
         wanted = browser_language(accept, languages((LOCALE_DIR,)))
         if wanted is not None:
             return translator(wanted, (LOCALE_DIR,))
     return translator(portal.desk.config.deployment.language, (LOCALE_DIR,))
+
+
+def known_translator(portal: Portal, customer: Customer | None) -> Translator | None:
+    """A signed-in customer's page translator when their language was read in the last
+    :data:`READER_LANGUAGE_SECONDS` (no trip to the store); ``None`` otherwise."""
+    if customer is None:
+        return None
+    found = portal.reader_languages.get(customer.id)
+    return None if found is None else translator(found[0], (LOCALE_DIR,))
 
 
 def browser_language(accept: str, spoken: list[str]) -> str | None:

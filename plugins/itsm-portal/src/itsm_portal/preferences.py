@@ -110,6 +110,7 @@ async def preferences_submit(request: Request) -> Response:
     ticked = {s for s in form.getlist("subscribe") if isinstance(s, str)} & shown
     try:
         await call(_save, desk, me, channels, quiet, zone, surveys, shown, ticked, field(form, "language"))
+        portal_of(request).reader_languages.drop(me.id)  # the next page is in the language just chosen
     except InvalidInput as e:
         text = str(e)
         where = (

@@ -193,10 +193,10 @@ async def render(
         customer = await current_customer(request)
     except TemporaryFailure:  # the directory is down: the page (the 503 saying so) still renders, nameless
         customer = None
-    from .languages import page_translator, templates_for
+    from .languages import known_translator, page_translator, templates_for
 
     token = (context or {}).get("token")  # a signed link's page speaks its customer's language
-    tr = await call(
+    tr = known_translator(portal, customer) or await call(
         page_translator,
         portal,
         customer,

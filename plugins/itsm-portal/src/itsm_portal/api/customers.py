@@ -307,4 +307,5 @@ def change_preferences(call: Call) -> PreferencesOut:
         language=b.language,
         surveys=b.surveys,
     )
+    call.portal.reader_languages.drop(cid)  # the customer's next page is in the language set here
     return preferences_out(call, cid, p)
