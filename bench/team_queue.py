@@ -11,8 +11,8 @@ is the ceiling's p99 over the figure's):
   bare indexed SELECT of the 50 first running clocks by due date (no join, no team); and the
   same for the ``requests`` team, whose page of work comes from the queue's second read;
 - the team's page ``GET /desk/teams/TEAM`` over real HTTP (the portal served by ``itsm serve``
-  in its own process on 127.0.0.1, an agent signed in: the first 50 of the queue, the agent's
-  own work and the workload, rendered), beside ``GET /healthz`` on the same server (one
+  in its own process on 127.0.0.1, an agent signed in who holds one demand in 37: the first
+  50 of the queue, the first 50 of the agent's own work and the workload, rendered), beside ``GET /healthz`` on the same server (one
   trivial query); ``--runs`` times (3), each run printed with the load it was measured at.
 
 - the service-level sweep over the same open demands, as a running desk pays it every minute:
@@ -112,7 +112,12 @@ def fill(desk: Desk, n: int, untimed: int = 0) -> None:
                     "outputs": {},
                     "priority": 1 + i % 4,
                     "team": team,
-                    "assignee": f"c{(*TEAMS, UNTIMED).index(team) * 8 + i % 8}" if i % 5 else None,
+                    # the signed-in agent holds one in 37 (their "my work"), members the most, a fifth nobody
+                    "assignee": "agent"
+                    if i % 37 == 1
+                    else f"c{(*TEAMS, UNTIMED).index(team) * 8 + i % 8}"
+                    if i % 5
+                    else None,
                     "self_service": False,
                     "created_at": created,
                     "updated_at": created,

@@ -128,7 +128,8 @@ def test_upgrading_a_filled_database_counts_its_open_work(
 
 
 def test_a_clock_follows_its_demand_to_another_team(deployment: Callable[..., Path]) -> None:  # noqa: F811
-    """The queue finds a team's running clocks by the team each carries: moved with the demand."""
+    """The queue finds a team's (or an agent's) running clocks by the team and agent each carries: moved
+    with the demand."""
     with Desk.open(deployment(), entry_points=False, clock=Clock()) as desk:
         moved, stays = (desk.submit("failure", "steve", f"CRM {i}", service="crm").demand.id for i in range(2))
         desk.assign(moved, team="service-desk", reason="a desk question")
@@ -139,6 +140,14 @@ def test_a_clock_follows_its_demand_to_another_team(deployment: Callable[..., Pa
             conn.execute(update(t.demands).where(t.demands.c.id == moved).values(team="apps"))
         assert [(q.demand.id, q.metric) for q in desk.queue("apps")] == [(moved, "response"), (stays, "response")]
         assert desk.queue("service-desk") == []
+        # and its agent: an agent's queue reads the running clocks of their own demands
+        holder = desk.get(stays).assignee
+        other = "bob" if holder == "ada" else "ada"
+        desk.assign(stays, agent=other, reason="back from holiday")
+        theirs = desk.queue("apps", agent=other)
+        assert stays in [q.demand.id for q in theirs] and all(q.due_at is not None for q in theirs)
+        assert stays in [q.demand.id for q in desk.queue(agent=other)]
+        assert stays not in [q.demand.id for q in desk.queue(agent=holder)]
 
 
 def test_the_queue_shows_open_work_without_a_clock_by_priority_and_age(

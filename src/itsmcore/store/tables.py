@@ -501,14 +501,24 @@ service_level_clocks = Table(
     Column("breached_at", TS),
     Column("started_at", TS, nullable=False),
     Column("stopped_at", TS),
-    # the demand's team, kept by triggers (migration 0024) as the clock is made and the demand
-    # moves: a team's queue reads its own running clocks by due date, not every team's
+    # the demand's team and agent, kept by triggers (migration 0024) as the clock is made and the
+    # demand moves: a team's queue (or an agent's) reads its own running clocks by due date, not
+    # every team's
     Column("team", String(128)),
+    Column("assignee", String(128)),
     Index(None, "state", "due_at"),
     Index(None, "state", "warn_at"),
     Index(
         "ix_service_level_clocks_team_running",
         "team",
+        "due_at",
+        "demand_id",
+        sqlite_where=text("state = 'running'"),
+        postgresql_where=text("state = 'running'"),
+    ),
+    Index(
+        "ix_service_level_clocks_assignee_running",
+        "assignee",
         "due_at",
         "demand_id",
         sqlite_where=text("state = 'running'"),

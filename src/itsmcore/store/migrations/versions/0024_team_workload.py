@@ -9,8 +9,8 @@ for the same row. Reads sum the two and fold the changes in. The counts are fill
 today's demands.
 
 A team's queue reads its running service-level clocks by due date: each clock now carries
-its demand's team (set by a trigger when the clock is made, and again when the demand moves
-to another team), with a partial index on the running ones. Before, the queue walked every
+its demand's team and agent (set by a trigger when the clock is made, and again when the
+demand moves to another team or agent), with partial indexes on the running ones. Before, the queue walked every
 team's running clocks and looked up each one's demand to find its own. A partial index
 orders a team's open work by priority and age, for the queue's demands without a running
 clock.
@@ -99,7 +99,7 @@ _RUNNING = sa.text("state = 'running'")
 _PG_CLOCK_TEAM = (
     """CREATE FUNCTION itsm_clock_team() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        NEW.team := (SELECT team FROM demands WHERE id = NEW.demand_id);
+        SELECT team, assignee INTO NEW.team, NEW.assignee FROM demands WHERE id = NEW.demand_id;
         RETURN NEW;
     END
     $$""",
@@ -107,24 +107,27 @@ _PG_CLOCK_TEAM = (
         EXECUTE FUNCTION itsm_clock_team()""",
     """CREATE FUNCTION itsm_demand_team_clocks() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-        UPDATE service_level_clocks SET team = NEW.team WHERE demand_id = NEW.id;
+        UPDATE service_level_clocks SET team = NEW.team, assignee = NEW.assignee WHERE demand_id = NEW.id;
         RETURN NULL;
     END
     $$""",
-    """CREATE TRIGGER demands_team_clocks AFTER UPDATE OF team ON demands FOR EACH ROW
-        WHEN (OLD.team IS DISTINCT FROM NEW.team) EXECUTE FUNCTION itsm_demand_team_clocks()""",
+    """CREATE TRIGGER demands_team_clocks AFTER UPDATE OF team, assignee ON demands FOR EACH ROW
+        WHEN (OLD.team IS DISTINCT FROM NEW.team OR OLD.assignee IS DISTINCT FROM NEW.assignee)
+        EXECUTE FUNCTION itsm_demand_team_clocks()""",
 )
 
 _SQLITE_CLOCK_TEAM = (
     """CREATE TRIGGER service_level_clocks_team AFTER INSERT ON service_level_clocks
         BEGIN
-            UPDATE service_level_clocks SET team = (SELECT team FROM demands WHERE id = NEW.demand_id)
+            UPDATE service_level_clocks
+            SET team = (SELECT team FROM demands WHERE id = NEW.demand_id),
+                assignee = (SELECT assignee FROM demands WHERE id = NEW.demand_id)
             WHERE demand_id = NEW.demand_id AND metric = NEW.metric;
         END""",
-    """CREATE TRIGGER demands_team_clocks AFTER UPDATE OF team ON demands
-        WHEN OLD.team IS NOT NEW.team
+    """CREATE TRIGGER demands_team_clocks AFTER UPDATE OF team, assignee ON demands
+        WHEN OLD.team IS NOT NEW.team OR OLD.assignee IS NOT NEW.assignee
         BEGIN
-            UPDATE service_level_clocks SET team = NEW.team WHERE demand_id = NEW.id;
+            UPDATE service_level_clocks SET team = NEW.team, assignee = NEW.assignee WHERE demand_id = NEW.id;
         END""",
 )
 
@@ -161,13 +164,24 @@ def upgrade() -> None:
             GROUP BY team, coalesce(assignee, '')"""
     )
     op.add_column("service_level_clocks", sa.Column("team", sa.String(length=128), nullable=True))
+    op.add_column("service_level_clocks", sa.Column("assignee", sa.String(length=128), nullable=True))
     op.execute(
-        "UPDATE service_level_clocks SET team = (SELECT team FROM demands WHERE demands.id = service_level_clocks.demand_id)"
+        """UPDATE service_level_clocks
+           SET team = (SELECT team FROM demands WHERE demands.id = service_level_clocks.demand_id),
+               assignee = (SELECT assignee FROM demands WHERE demands.id = service_level_clocks.demand_id)"""
     )
     op.create_index(
         "ix_service_level_clocks_team_running",
         "service_level_clocks",
         ["team", "due_at", "demand_id"],
+        unique=False,
+        sqlite_where=_RUNNING,
+        postgresql_where=_RUNNING,
+    )
+    op.create_index(
+        "ix_service_level_clocks_assignee_running",
+        "service_level_clocks",
+        ["assignee", "due_at", "demand_id"],
         unique=False,
         sqlite_where=_RUNNING,
         postgresql_where=_RUNNING,
@@ -193,8 +207,10 @@ def downgrade() -> None:
     if pg:
         for function in ("itsm_workload_change", "itsm_clock_team", "itsm_demand_team_clocks"):
             op.execute(f"DROP FUNCTION IF EXISTS {function}()")
+    op.drop_index("ix_service_level_clocks_assignee_running", table_name="service_level_clocks")
     op.drop_index("ix_service_level_clocks_team_running", table_name="service_level_clocks")
     with op.batch_alter_table("service_level_clocks") as batch:
+        batch.drop_column("assignee")
         batch.drop_column("team")
     op.drop_index(op.f("ix_workload_changes_team"), table_name="workload_changes")
     op.drop_table("workload_changes")
