@@ -77,11 +77,15 @@ def _queue_statements(by_team: bool, by_agent: bool) -> tuple[Select[Any], Selec
         mine.append(_D.team == bindparam("b_team"))
     if by_agent:
         mine.append(_D.assignee == bindparam("b_agent"))
-    # an agent's running clocks (each carries its demand's agent and team) by due date, as an
-    # agent holds a few hundred at most: not a walk of the team's clocks for theirs, which a plan
-    # made without knowing the agent (PostgreSQL's generic one) could pick; else the team's
-    # running clocks by due date, until a page of its open work
-    owner = _C.assignee == bindparam("b_agent") if by_agent else _C.team == bindparam("b_team")
+    # an agent's running clocks (each carries its demand's agent and team) by due date, in the
+    # team when one is asked (one index on both): not a walk of the team's clocks for theirs,
+    # which a plan made without knowing the agent (PostgreSQL's generic one) could pick; else
+    # the team's running clocks by due date, until a page of its open work
+    owner: list[ColumnElement[bool]] = []
+    if by_agent:
+        owner.append(_C.assignee == bindparam("b_agent"))
+    if by_team:
+        owner.append(_C.team == bindparam("b_team"))
     timed = (
         select(
             t.demands,
@@ -90,7 +94,7 @@ def _queue_statements(by_team: bool, by_agent: bool) -> tuple[Select[Any], Selec
             _C.breached_at.label("clock_breached"),
         )
         .select_from(t.service_level_clocks.join(t.demands, _D.id == _C.demand_id))
-        .where(_RUNNING, owner, *mine)
+        .where(_RUNNING, *owner, *mine)
         .order_by(_C.due_at, _C.demand_id)
         .limit(bindparam("b_limit"))
     )

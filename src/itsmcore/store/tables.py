@@ -519,6 +519,7 @@ service_level_clocks = Table(
     Index(
         "ix_service_level_clocks_assignee_running",
         "assignee",
+        "team",
         "due_at",
         "demand_id",
         sqlite_where=text("state = 'running'"),

@@ -181,7 +181,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_service_level_clocks_assignee_running",
         "service_level_clocks",
-        ["assignee", "due_at", "demand_id"],
+        ["assignee", "team", "due_at", "demand_id"],
         unique=False,
         sqlite_where=_RUNNING,
         postgresql_where=_RUNNING,
