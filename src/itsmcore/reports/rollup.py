@@ -296,13 +296,18 @@ def _statistics(conn: Connection, *, full: bool) -> None:
 
 def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable[[str], None]) -> None:
     """Fill the empty rollup from every event up to ``top`` in one pass per table (see the module's text)."""
+    if dialect == "sqlite":
+        # a write first: pysqlite begins the transaction only before one, and the index drops below must be
+        # undone with the rest should the build fail (the tables are empty: this deletes nothing)
+        conn.execute(text("DELETE FROM journey_days"))
     indexes = [ix for table in (t.journey_stages, t.journey_totals) for ix in table.indexes]
     for ix in indexes:
-        ix.drop(conn)
+        # those there (a build that failed before the drops were in its transaction may have left none)
+        ix.drop(conn, checkfirst=True)
     pragmas: dict[str, int] = {}
     settings: dict[str, str] = {}
-    if dialect == "sqlite":  # room to sort and build the indexes in memory, for this connection's while
-        for name, value in (("cache_size", -131072), ("temp_store", 2)):
+    if dialect == "sqlite":  # room to sort, fold and build the indexes in memory, for this connection's while
+        for name, value in (("main.cache_size", -131072), ("temp.cache_size", -131072)):
             pragmas[name] = int(conn.execute(text(f"PRAGMA {name}")).scalar() or 0)
             conn.execute(text(f"PRAGMA {name} = {value}"))
     else:  # the same on PostgreSQL, for this transaction's while: its default sorts a million rows on disk
@@ -310,11 +315,113 @@ def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable
             settings[name] = str(conn.execute(text(f"SELECT current_setting('{name}')")).scalar())
             conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": amount})
     try:
-        at = _epoch(dialect, "e.at")
-        first_channel = "e.channel" if dialect == "sqlite" else "(array_agg(e.channel ORDER BY e.at, e.id))[1]"
-        # as stored: a float, so the durations are the same differences of floats as a later fold's
-        entered = f"MIN({at})" if dialect == "sqlite" else f"CAST(MIN({at}) AS DOUBLE PRECISION)"
-        # the demand's kind, service and creation joined once per stage row, after the grouping
+        if dialect == "sqlite":
+            _stages_sqlite(conn, top, done)
+        else:
+            _stages_grouped(conn, top)
+            done("stages")
+            done("leaving times")
+        for ix in t.journey_stages.indexes:
+            ix.create(conn)
+        done("durations")
+        _totals(conn, dialect, scaled, None)
+        for ix in t.journey_totals.indexes:
+            ix.create(conn)
+        done("per demand")
+        _days_built(conn, dialect)
+        done("per day")
+        _statistics(conn, full=True)
+        done("statistics")
+    finally:
+        for name, value in pragmas.items():
+            conn.execute(text(f"PRAGMA {name} = {value}"))
+        for name, setting in settings.items():
+            conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": setting})
+
+
+def _stages_grouped(conn: Connection, top: int) -> None:
+    """PostgreSQL: the events grouped per demand and stage, each stage's leaving time by a window over them."""
+    at = _epoch("postgresql", "e.at")
+    # as stored: a float, so the durations are the same differences of floats as a later fold's
+    conn.execute(
+        text(
+            f"""
+            INSERT INTO journey_stages (demand_id, stage, pos, entered, left_at, secs, channel, effort,
+                                        touches, customer_actions, contacts, comments, kind, service_key,
+                                        created_at)
+            SELECT g.demand_id, g.stage, g.pos, g.entered, g.left_at, g.left_at - g.entered, g.channel,
+                   g.effort, g.touches, g.customer_actions, g.contacts, g.comments, d.kind, d.service_key,
+                   d.created_at
+            FROM (
+                SELECT s.*, LEAD(s.entered) OVER (PARTITION BY s.demand_id ORDER BY s.entered, s.pos) AS left_at
+                FROM (
+                    SELECT e.demand_id, e.stage, {_POS.replace("stage", "e.stage", 1)} AS pos,
+                           CAST(MIN({at}) AS DOUBLE PRECISION) AS entered,
+                           (array_agg(e.channel ORDER BY e.at, e.id))[1] AS channel, SUM(e.effort) AS effort,
+                           COUNT(*) AS touches,
+                           SUM(CASE WHEN e.actor = 'customer' THEN 1 ELSE 0 END) AS customer_actions,
+                           SUM(CASE WHEN e.actor = 'customer' AND e.kind IN ('submitted', 'comment')
+                                    THEN 1 ELSE 0 END) AS contacts,
+                           SUM(CASE WHEN e.actor = 'customer' AND e.kind = 'comment' THEN 1 ELSE 0 END)
+                               AS comments
+                    FROM journey_events e
+                    WHERE e.id <= {int(top)}
+                    GROUP BY e.demand_id, e.stage
+                ) s
+            ) g JOIN demands d ON d.id = g.demand_id
+            """
+        )
+    )
+
+
+#: SQLite: the events folded per demand and stage before they go into journey_stages (this connection's own).
+_FOLD = "temp.journey_fold"
+
+
+def _stages_sqlite(conn: Connection, top: int, done: Callable[[str], None]) -> None:
+    """SQLite: the events folded per demand and stage by an upsert into a temporary table keyed so (cheaper
+    than sorting them for a GROUP BY: the keys come nearly in order), then each stage's leaving time by a
+    window over them as they go into journey_stages."""
+    conn.execute(text(f"DROP TABLE IF EXISTS {_FOLD}"))
+    conn.execute(
+        text(
+            f"""
+            CREATE TABLE {_FOLD} (
+                demand_id INTEGER NOT NULL, stage VARCHAR(16) NOT NULL, pos INTEGER NOT NULL, entered FLOAT NOT NULL,
+                channel VARCHAR(64) NOT NULL, effort INTEGER NOT NULL, touches INTEGER NOT NULL,
+                customer_actions INTEGER NOT NULL, contacts INTEGER NOT NULL, comments INTEGER NOT NULL,
+                PRIMARY KEY (demand_id, stage)
+            ) WITHOUT ROWID
+            """
+        )
+    )
+    try:
+        # in id order: a stage's channel is that of its earliest event, the first written on a tie
+        conn.execute(
+            text(
+                f"""
+                INSERT INTO {_FOLD} (demand_id, stage, pos, entered, channel, effort, touches, customer_actions,
+                                     contacts, comments)
+                SELECT e.demand_id, e.stage, {_POS.replace("stage", "e.stage", 1)}, {_epoch("sqlite", "e.at")},
+                       e.channel, e.effort, 1, CASE WHEN e.actor = 'customer' THEN 1 ELSE 0 END,
+                       CASE WHEN e.actor = 'customer' AND e.kind IN ('submitted', 'comment') THEN 1 ELSE 0 END,
+                       CASE WHEN e.actor = 'customer' AND e.kind = 'comment' THEN 1 ELSE 0 END
+                FROM journey_events e
+                WHERE e.id <= {int(top)}
+                ORDER BY e.id
+                ON CONFLICT (demand_id, stage) DO UPDATE SET
+                    channel = CASE WHEN excluded.entered < entered THEN excluded.channel ELSE channel END,
+                    entered = min(entered, excluded.entered),
+                    effort = effort + excluded.effort,
+                    touches = touches + 1,
+                    customer_actions = customer_actions + excluded.customer_actions,
+                    contacts = contacts + excluded.contacts,
+                    comments = comments + excluded.comments
+                """
+            )
+        )
+        done("stages")
+        # the next stage's entry, in journey order on ties
         conn.execute(
             text(
                 f"""
@@ -325,55 +432,52 @@ def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable
                        g.effort, g.touches, g.customer_actions, g.contacts, g.comments, d.kind, d.service_key,
                        d.created_at
                 FROM (
-                    SELECT s.*, LEAD(s.entered) OVER (PARTITION BY s.demand_id ORDER BY s.entered, s.pos) AS left_at
-                    FROM (
-                        SELECT e.demand_id, e.stage, {_POS.replace("stage", "e.stage", 1)} AS pos,
-                               {entered} AS entered, {first_channel} AS channel, SUM(e.effort) AS effort,
-                               COUNT(*) AS touches,
-                               SUM(CASE WHEN e.actor = 'customer' THEN 1 ELSE 0 END) AS customer_actions,
-                               SUM(CASE WHEN e.actor = 'customer' AND e.kind IN ('submitted', 'comment')
-                                        THEN 1 ELSE 0 END) AS contacts,
-                               SUM(CASE WHEN e.actor = 'customer' AND e.kind = 'comment' THEN 1 ELSE 0 END)
-                                   AS comments
-                        FROM journey_events e
-                        WHERE e.id <= {int(top)}
-                        GROUP BY e.demand_id, e.stage
-                    ) s
+                    SELECT f.*, LEAD(f.entered) OVER (PARTITION BY f.demand_id ORDER BY f.entered, f.pos) AS left_at
+                    FROM {_FOLD} f
                 ) g JOIN demands d ON d.id = g.demand_id
                 """
             )
         )
-        done("stages")
         done("leaving times")
-        for ix in t.journey_stages.indexes:
-            ix.create(conn)
-        done("durations")
-        _totals(conn, dialect, scaled, None)
-        for ix in t.journey_totals.indexes:
-            ix.create(conn)
-        done("per demand")
-        day = (
-            "substr(created_at, 1, 10)"
-            if dialect == "sqlite"
-            else "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-        )
+    finally:
+        conn.execute(text(f"DROP TABLE IF EXISTS {_FOLD}"))
+
+
+def _days_built(conn: Connection, dialect: str) -> None:
+    """journey_days from the whole of journey_stages. SQLite: summed by an upsert per stage row into the few
+    thousand day buckets (cheaper there than sorting the rows for a GROUP BY); PostgreSQL: grouped (hashed)."""
+    if dialect == "sqlite":
         conn.execute(
             text(
-                f"""
+                """
                 INSERT INTO journey_days (day, service_key, kind, stage, channel, reached, timed, effort, touches,
                                           customer_actions, contacts, comments)
-                SELECT {day}, coalesce(service_key, ''), kind, stage, channel, COUNT(*), COUNT(secs), SUM(effort),
-                       SUM(touches), SUM(customer_actions), SUM(contacts), SUM(comments)
+                SELECT substr(created_at, 1, 10), coalesce(service_key, ''), kind, stage, channel, 1,
+                       CASE WHEN secs IS NULL THEN 0 ELSE 1 END, effort, touches, customer_actions, contacts, comments
                 FROM journey_stages
-                GROUP BY {day}, coalesce(service_key, ''), kind, stage, channel
+                WHERE true
+                ON CONFLICT (day, service_key, kind, stage, channel) DO UPDATE SET
+                    reached = reached + 1,
+                    timed = timed + excluded.timed,
+                    effort = effort + excluded.effort,
+                    touches = touches + excluded.touches,
+                    customer_actions = customer_actions + excluded.customer_actions,
+                    contacts = contacts + excluded.contacts,
+                    comments = comments + excluded.comments
                 """
             )
         )
-        done("per day")
-        _statistics(conn, full=True)
-        done("statistics")
-    finally:
-        for name, value in pragmas.items():
-            conn.execute(text(f"PRAGMA {name} = {value}"))
-        for name, setting in settings.items():
-            conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": setting})
+        return
+    day = "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    conn.execute(
+        text(
+            f"""
+            INSERT INTO journey_days (day, service_key, kind, stage, channel, reached, timed, effort, touches,
+                                      customer_actions, contacts, comments)
+            SELECT {day}, coalesce(service_key, ''), kind, stage, channel, COUNT(*), COUNT(secs), SUM(effort),
+                   SUM(touches), SUM(customer_actions), SUM(contacts), SUM(comments)
+            FROM journey_stages
+            GROUP BY {day}, coalesce(service_key, ''), kind, stage, channel
+            """
+        )
+    )
