@@ -18,7 +18,7 @@ from .journeys import Gap, JourneyMap, StageFigures, gaps, human_duration, journ
 from .outside_in import GapMark, OutsideIn, compare, outside_in
 from .query import Scope
 from .reviews import ReviewRow, review_rows
-from .rollup import refresh
+from .rollup import refresh, settle
 from .surveys import DIMENSIONS, AnswerCounts, Detractor, SurveyRow, answer_counts, detractors, survey_rows
 from .trends import Trends, trends
 
@@ -65,7 +65,9 @@ def refresh_rollup(desk: Desk, progress: Callable[[str], object] | None = None) 
     """
     scales = {name: (int(m.low), int(m.high)) for name, m in desk.deployment.surveys().items()}
     with desk.engine.begin() as conn:
-        return refresh(conn, scales, progress)
+        folded = refresh(conn, scales, progress)
+    settle(desk.engine, folded)
+    return folded
 
 
 def journey_report(desk: Desk, scope: Scope, *, fresh: bool = True) -> tuple[JourneyMap, list[Gap]]:

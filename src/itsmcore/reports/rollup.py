@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 
 from ..model import Stage
 from ..store import tables as t
@@ -26,8 +26,12 @@ from ..store import tables as t
 NAME = "journey_stages"
 #: On PostgreSQL, events this close to the newest id are read again next time (see above).
 PG_MARGIN = 1000
-#: PostgreSQL: the memory the first refresh may sort in (each sort of its statements, each index build).
-BUILD_MEMORY = {"work_mem": "128MB", "maintenance_work_mem": "256MB"}
+#: PostgreSQL: the memory the first refresh may sort in (each sort of its statements, each index build),
+#: and no JIT compilation: the planner, without statistics of the tables just filled, expects millions of
+#: rows and would compile and optimise each statement's expressions for half a second.
+BUILD_SETTINGS = {"work_mem": "128MB", "maintenance_work_mem": "256MB", "jit": "off"}
+#: A fold of more events than this is a big one: statistics brought up to date at once (and see :func:`settle`).
+BIG = 50_000
 #: SQLite: the tables whose statistics a big fold brings up to date (those the reports read).
 ANALYSED = ("journey_stages", "journey_totals", "journey_days", "demands", "survey_responses")
 
@@ -163,11 +167,25 @@ def refresh(
     )
     done("per day")
     # keep the planner's statistics fresh as the rollup grows
-    if dialect == "sqlite" or top - last > 50_000:
-        _statistics(conn, full=top - last > 50_000)
+    if dialect == "sqlite" or top - last > BIG:
+        _statistics(conn, full=top - last > BIG)
     done("statistics")
     _mark(conn, top)
     return int(top - last)
+
+
+def settle(engine: Engine, folded: int) -> None:
+    """After a big fold has committed (``folded`` events), on PostgreSQL: VACUUM the rollup's tables.
+
+    Their rows were all just written, so until a vacuum marks their pages all-visible every index
+    seek of a report visits the table too: the experience page took twice as long until autovacuum
+    came by. A VACUUM cannot run inside a transaction, hence after it (a tenth of a second per
+    million events; not the table's owner: PostgreSQL skips it with a warning, autovacuum does it later).
+    """
+    if folded <= BIG or engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM journey_stages, journey_totals, journey_days"))
 
 
 def _scaled(scales: Mapping[str, tuple[int, int]] | None) -> str:
@@ -202,16 +220,23 @@ def _totals(conn: Connection, dialect: str, scaled: str, where: str | None) -> N
     def picked(column: str) -> str:
         return "" if where is None else f"WHERE {column} IN ({ids})"
 
-    longest = "ORDER BY coalesce(p.secs, -1.0) DESC, p.pos"
     if dialect == "sqlite":  # a lookup by primary key per demand: cheaper here than sorting them all
-        score = f"(SELECT AVG({scaled}) FROM survey_responses r WHERE r.demand_id = s.demand_id) AS score"
-        pain = (
-            f"(SELECT p.stage FROM journey_stages p WHERE p.demand_id = s.demand_id AND p.stage NOT IN ({after}) "
-            f"{longest} LIMIT 1) AS pain_stage"
+        # both worked out once per demand with the sums (outside, each would be worked out once per use)
+        score, pain = "s.score", "s.pain_stage"
+        # the longest stage in the same pass as the sums: the greatest of a text key that orders as
+        # (secs, then the earlier stage) and ends with the stage's name. Durations are differences of
+        # epoch seconds, so two that differ do so by far more than the nine decimals the key keeps.
+        longest_key = (
+            f"MAX(CASE WHEN stage NOT IN ({after}) "
+            "THEN printf('%025.9f%03d', coalesce(secs, -1.0), 999 - pos) || stage END)"
+        )
+        per_demand = (
+            f", (SELECT AVG({scaled}) FROM survey_responses r WHERE r.demand_id = journey_stages.demand_id) AS score"
+            f", substr({longest_key}, 29) AS pain_stage"
         )
         joins = ""
     else:  # PostgreSQL: joined per demand (a subplan per demand costs more than one pass)
-        score, pain = "sc.score", "pn.stage AS pain_stage"
+        score, pain, per_demand = "sc.score", "pn.stage AS pain_stage", ""
         in_ids = "" if where is None else f" AND p.demand_id IN ({ids})"
         joins = f"""
                     LEFT JOIN (
@@ -246,6 +271,7 @@ def _totals(conn: Connection, dialect: str, scaled: str, where: str | None) -> N
                            {score}, d.customer_id, d.kind, d.cause, d.service_key, d.created_at, {pain}
                     FROM (
                         SELECT demand_id, SUM(effort) AS effort, SUM(touches) AS touches, SUM(contacts) AS contacts
+                               {per_demand}
                         FROM journey_stages {picked("demand_id")}
                         GROUP BY demand_id
                     ) s
@@ -311,7 +337,7 @@ def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable
             pragmas[name] = int(conn.execute(text(f"PRAGMA {name}")).scalar() or 0)
             conn.execute(text(f"PRAGMA {name} = {value}"))
     else:  # the same on PostgreSQL, for this transaction's while: its default sorts a million rows on disk
-        for name, amount in BUILD_MEMORY.items():
+        for name, amount in BUILD_SETTINGS.items():
             settings[name] = str(conn.execute(text(f"SELECT current_setting('{name}')")).scalar())
             conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": amount})
     try:
