@@ -344,7 +344,12 @@ def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable
         if dialect == "sqlite":
             _stages_sqlite(conn, top, done)
         else:
+            # the primary key too is built once at the end (from rows that come in its order)
+            conn.execute(text("ALTER TABLE journey_stages DROP CONSTRAINT pk_journey_stages"))
             _stages_grouped(conn, top)
+            conn.execute(
+                text("ALTER TABLE journey_stages ADD CONSTRAINT pk_journey_stages PRIMARY KEY (demand_id, stage)")
+            )
             done("stages")
             done("leaving times")
         for ix in t.journey_stages.indexes:
