@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, select
 
 from itsmcore.desk import Desk
@@ -121,3 +122,43 @@ def test_upgrading_from_0022_empties_the_rollup_and_the_next_report_builds_it_ag
         # the next report builds the rollup again, to the same rows and figures
         assert experience_dict(experience_report(desk, Scope())) == report
         assert snapshot(desk) == built
+
+
+def test_a_first_refresh_that_fails_leaves_the_rollup_as_it_was_and_the_next_one_builds_it(
+    eagle5: Callable[..., Path], database_url: str
+) -> None:
+    """The build drops the rollup's indexes while its rows go in: a failure undoes the drops with the rest."""
+    from sqlalchemy import func, inspect
+
+    config = eagle5().parent / "history.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("sqlite:///history.db", database_url), encoding="utf-8")
+    customers = write_customers(config.parent / "history-customers.toml", 20, seed=9)
+    clock = Clock(START)
+    with Desk.open(config, entry_points=False, clock=clock) as desk:
+        generate(desk, clock, customers, demands=30, days=7, seed=5)
+
+        def indexes() -> dict[str, set[str]]:
+            with desk.engine.connect() as conn:
+                return {table.name: {ix["name"] for ix in inspect(conn).get_indexes(table.name)} for table in ROLLUP}
+
+        before = indexes()
+        assert before["journey_stages"] and before["journey_totals"]
+
+        def interrupted(step: str) -> None:
+            if step == "leaving times":
+                raise RuntimeError("stopped halfway")
+
+        with pytest.raises(RuntimeError, match="stopped halfway"):
+            refresh_rollup(desk, interrupted)
+        assert indexes() == before
+        with desk.engine.connect() as conn:
+            for table in ROLLUP:
+                assert conn.execute(select(func.count()).select_from(table)).scalar_one() == 0
+        # the next refresh builds it whole, as if the first had never started
+        steps: list[str] = []
+        assert refresh_rollup(desk, steps.append) > 0
+        assert steps[-1] == "statistics"
+        assert indexes() == before
+        assert snapshot(desk)["journey_stages"]
+        assert experience_report(desk, Scope()).overall.journeys > 0
