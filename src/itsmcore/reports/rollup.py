@@ -10,8 +10,10 @@ refresh with an id below the mark would be missed, so the refresh leaves a margi
 recent ids to be read again next time and re-folds their demands from scratch.
 
 The first refresh (an empty rollup, e.g. after an upgrade over years of events) builds
-the tables in one pass instead: each stage's leaving time by a window over the grouped
-events, the secondary indexes dropped while the rows go in and built once at the end.
+the tables in one pass instead: the events folded per demand and stage (SQLite: by an upsert
+into a temporary table; PostgreSQL: grouped), each stage's leaving time by a window over
+them, the secondary indexes dropped while the rows go in and built once at the end, all in
+the refresh's one transaction. On PostgreSQL, :func:`settle` then vacuums the rollup.
 """
 
 from __future__ import annotations
