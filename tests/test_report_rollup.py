@@ -162,3 +162,28 @@ def test_a_first_refresh_that_fails_leaves_the_rollup_as_it_was_and_the_next_one
         assert indexes() == before
         assert snapshot(desk)["journey_stages"]
         assert experience_report(desk, Scope()).overall.journeys > 0
+
+
+def test_a_stage_begun_in_two_channels_at_once_counts_the_first_written_whichever_way_it_was_folded(
+    eagle5: Callable[..., Path], database_url: str
+) -> None:
+    """Two events open a stage at the same instant: both paths take the channel of the one written first."""
+    clock = Clock(START)
+    with Desk.open(eagle5(database_url), entry_points=False, clock=clock) as desk:
+        desk.submit("failure", "steve", "no sound in calls", channel="portal")
+        assert refresh_rollup(desk) > 0  # built: what follows is folded in
+        for first, then in (("phone", "email"), ("email", "phone")):
+            did = desk.submit("failure", "tony", f"printer jam by {first}", channel=first).demand.id
+            desk.comment(did, "and the scanner too", actor="customer", channel=then)  # the same instant
+        assert refresh_rollup(desk) > 0
+        stepwise = snapshot(desk)
+        with desk.engine.begin() as conn:
+            for table in (*ROLLUP, t.report_state):
+                conn.execute(delete(table))
+        assert refresh_rollup(desk) > 0
+        assert snapshot(desk) == stepwise
+        with desk.engine.connect() as conn:
+            began = conn.execute(
+                select(t.journey_stages.c.demand_id, t.journey_stages.c.channel).where(t.journey_stages.c.demand_id > 1)
+            ).all()
+        assert began and {(d, c) for d, c in began} == {(2, "phone"), (3, "email")}
