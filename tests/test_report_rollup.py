@@ -187,3 +187,45 @@ def test_a_stage_begun_in_two_channels_at_once_counts_the_first_written_whicheve
                 select(t.journey_stages.c.demand_id, t.journey_stages.c.channel).where(t.journey_stages.c.demand_id > 1)
             ).all()
         assert began and {(d, c) for d, c in began} == {(2, "phone"), (3, "email")}
+
+
+def test_two_reports_refreshing_at_once_fold_each_event_once(eagle5: Callable[..., Path], database_url: str) -> None:
+    """Two processes' reports refresh at the same moment: one folds the new events, the other finds them folded."""
+    import threading
+
+    config = eagle5().parent / "history.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("sqlite:///history.db", database_url), encoding="utf-8")
+    customers = write_customers(config.parent / "history-customers.toml", 20, seed=13)
+    clock = Clock(START)
+    with Desk.open(config, entry_points=False, clock=clock) as desk:
+        generate(desk, clock, customers, demands=20, days=5, seed=13)
+        assert refresh_rollup(desk) > 0
+        for n in range(6):  # new events to fold
+            did = desk.submit("failure", "tony", f"printer jam {n}", channel="phone").demand.id
+            desk.comment(did, "any news?", actor="customer", channel="email")
+        with Desk.open(config, entry_points=False, clock=clock) as other:
+            start = threading.Barrier(2)
+            folded: list[int] = []
+            failed: list[BaseException] = []
+
+            def refresh(d: Desk) -> None:
+                start.wait(timeout=30)
+                try:
+                    folded.append(refresh_rollup(d))
+                except BaseException as e:
+                    failed.append(e)
+
+            threads = [threading.Thread(target=refresh, args=(d,)) for d in (desk, other)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join(timeout=120)
+        assert not failed, failed
+        assert sorted(folded)[0] == 0 and sorted(folded)[1] > 0, "one folded them, the other found them folded"
+        stepwise = snapshot(desk)
+        with desk.engine.begin() as conn:
+            for table in (*ROLLUP, t.report_state):
+                conn.execute(delete(table))
+        assert refresh_rollup(desk) > 0
+        assert snapshot(desk) == stepwise, "each event folded once"

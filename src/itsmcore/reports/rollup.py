@@ -71,14 +71,26 @@ def refresh(
         if progress is not None:
             progress(name)
 
+    def marks() -> tuple[int, int]:
+        """The newest event id folded in, and the newest there is."""
+        last = conn.execute(select(t.report_state.c.value).where(t.report_state.c.name == NAME)).scalar() or 0
+        return int(last), int(conn.execute(select(func.max(t.journey_events.c.id))).scalar() or 0)
+
     dialect = conn.dialect.name
     if dialect == "postgresql":
         # two reports refreshing at once would fold the same events twice: one at a time
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('itsm.journey_stages'))"))
-    last = conn.execute(select(t.report_state.c.value).where(t.report_state.c.name == NAME)).scalar() or 0
-    top = conn.execute(select(func.max(t.journey_events.c.id))).scalar() or 0
+    last, top = marks()
     if top <= last:
         return 0
+    if dialect == "sqlite":
+        # the same one at a time: the write lock taken before the marks are read again (pysqlite begins
+        # the transaction only before a write, so the reads above were each on their own), and with it
+        # a build's index drops are undone with the rest should it fail
+        conn.execute(text("DELETE FROM report_state WHERE 0 = 1"))
+        last, top = marks()
+        if top <= last:
+            return 0
     if last == 0 and _empty(conn):
         _build(conn, dialect, _scaled(scales), top, done)
         _mark(conn, top)
@@ -324,13 +336,9 @@ def _statistics(conn: Connection, *, full: bool) -> None:
 
 def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable[[str], None]) -> None:
     """Fill the empty rollup from every event up to ``top`` in one pass per table (see the module's text)."""
-    if dialect == "sqlite":
-        # a write first: pysqlite begins the transaction only before one, and the index drops below must be
-        # undone with the rest should the build fail (the tables are empty: this deletes nothing)
-        conn.execute(text("DELETE FROM journey_days"))
     indexes = [ix for table in (t.journey_stages, t.journey_totals) for ix in table.indexes]
     for ix in indexes:
-        # those there (a build that failed before the drops were in its transaction may have left none)
+        # those there (on SQLite a build that failed before its drops were in its transaction may have left none)
         ix.drop(conn, checkfirst=True)
     pragmas: dict[str, int] = {}
     settings: dict[str, str] = {}
