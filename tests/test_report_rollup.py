@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, select
 
 from itsmcore.desk import Desk
@@ -121,3 +122,110 @@ def test_upgrading_from_0022_empties_the_rollup_and_the_next_report_builds_it_ag
         # the next report builds the rollup again, to the same rows and figures
         assert experience_dict(experience_report(desk, Scope())) == report
         assert snapshot(desk) == built
+
+
+def test_a_first_refresh_that_fails_leaves_the_rollup_as_it_was_and_the_next_one_builds_it(
+    eagle5: Callable[..., Path], database_url: str
+) -> None:
+    """The build drops the rollup's indexes while its rows go in: a failure undoes the drops with the rest."""
+    from sqlalchemy import func, inspect
+
+    config = eagle5().parent / "history.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("sqlite:///history.db", database_url), encoding="utf-8")
+    customers = write_customers(config.parent / "history-customers.toml", 20, seed=9)
+    clock = Clock(START)
+    with Desk.open(config, entry_points=False, clock=clock) as desk:
+        generate(desk, clock, customers, demands=30, days=7, seed=5)
+
+        def indexes() -> dict[str, set[str]]:
+            with desk.engine.connect() as conn:
+                return {table.name: {ix["name"] for ix in inspect(conn).get_indexes(table.name)} for table in ROLLUP}
+
+        before = indexes()
+        assert before["journey_stages"] and before["journey_totals"]
+
+        def interrupted(step: str) -> None:
+            if step == "leaving times":
+                raise RuntimeError("stopped halfway")
+
+        with pytest.raises(RuntimeError, match="stopped halfway"):
+            refresh_rollup(desk, interrupted)
+        assert indexes() == before
+        with desk.engine.connect() as conn:
+            for table in ROLLUP:
+                assert conn.execute(select(func.count()).select_from(table)).scalar_one() == 0
+        # the next refresh builds it whole, as if the first had never started
+        steps: list[str] = []
+        assert refresh_rollup(desk, steps.append) > 0
+        assert steps[-1] == "statistics"
+        assert indexes() == before
+        assert snapshot(desk)["journey_stages"]
+        assert experience_report(desk, Scope()).overall.journeys > 0
+
+
+def test_a_stage_begun_in_two_channels_at_once_counts_the_first_written_whichever_way_it_was_folded(
+    eagle5: Callable[..., Path], database_url: str
+) -> None:
+    """Two events open a stage at the same instant: both paths take the channel of the one written first."""
+    clock = Clock(START)
+    with Desk.open(eagle5(database_url), entry_points=False, clock=clock) as desk:
+        desk.submit("failure", "steve", "no sound in calls", channel="portal")
+        assert refresh_rollup(desk) > 0  # built: what follows is folded in
+        for first, then in (("phone", "email"), ("email", "phone")):
+            did = desk.submit("failure", "tony", f"printer jam by {first}", channel=first).demand.id
+            desk.comment(did, "and the scanner too", actor="customer", channel=then)  # the same instant
+        assert refresh_rollup(desk) > 0
+        stepwise = snapshot(desk)
+        with desk.engine.begin() as conn:
+            for table in (*ROLLUP, t.report_state):
+                conn.execute(delete(table))
+        assert refresh_rollup(desk) > 0
+        assert snapshot(desk) == stepwise
+        with desk.engine.connect() as conn:
+            began = conn.execute(
+                select(t.journey_stages.c.demand_id, t.journey_stages.c.channel).where(t.journey_stages.c.demand_id > 1)
+            ).all()
+        assert began and {(d, c) for d, c in began} == {(2, "phone"), (3, "email")}
+
+
+def test_two_reports_refreshing_at_once_fold_each_event_once(eagle5: Callable[..., Path], database_url: str) -> None:
+    """Two processes' reports refresh at the same moment: one folds the new events, the other finds them folded."""
+    import threading
+
+    config = eagle5().parent / "history.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("sqlite:///history.db", database_url), encoding="utf-8")
+    customers = write_customers(config.parent / "history-customers.toml", 20, seed=13)
+    clock = Clock(START)
+    with Desk.open(config, entry_points=False, clock=clock) as desk:
+        generate(desk, clock, customers, demands=20, days=5, seed=13)
+        assert refresh_rollup(desk) > 0
+        for n in range(6):  # new events to fold
+            did = desk.submit("failure", "tony", f"printer jam {n}", channel="phone").demand.id
+            desk.comment(did, "any news?", actor="customer", channel="email")
+        with Desk.open(config, entry_points=False, clock=clock) as other:
+            start = threading.Barrier(2)
+            folded: list[int] = []
+            failed: list[BaseException] = []
+
+            def refresh(d: Desk) -> None:
+                start.wait(timeout=30)
+                try:
+                    folded.append(refresh_rollup(d))
+                except BaseException as e:
+                    failed.append(e)
+
+            threads = [threading.Thread(target=refresh, args=(d,)) for d in (desk, other)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join(timeout=120)
+        assert not failed, failed
+        assert sorted(folded)[0] == 0 and sorted(folded)[1] > 0, "one folded them, the other found them folded"
+        stepwise = snapshot(desk)
+        with desk.engine.begin() as conn:
+            for table in (*ROLLUP, t.report_state):
+                conn.execute(delete(table))
+        assert refresh_rollup(desk) > 0
+        assert snapshot(desk) == stepwise, "each event folded once"
