@@ -405,8 +405,8 @@ class Teams:
 
         What a team's page shows at once, over one connection: one trip to the store's pool
         rather than three, and the agent's work left out (empty) when the agent is not in
-        the team or, by the workload, holds nothing open in it. (Counting the workload on a second connection beside the queue's reads was
-        measured: no faster on two cores, and more work.)
+        the team or, by the workload, holds nothing open in it. (Counting the workload on a
+        second connection beside the queue's reads was measured: no faster on two cores.)
         """
         view = self.view(team)
         limit = _shown(limit)
