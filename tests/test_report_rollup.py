@@ -30,13 +30,20 @@ def snapshot(desk: Desk) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
-def test_the_first_refresh_builds_what_refreshes_along_the_way_fold_in(
-    eagle5: Callable[..., Path], database_url: str
-) -> None:
+def history_deployment(
+    eagle5: Callable[..., Path], database_url: str, *, customers: int, seed: int
+) -> tuple[Path, list[str]]:
+    """The Eagle5 example's history deployment on the test's database, with ``customers`` made up."""
     config = eagle5().parent / "history.toml"
     text = config.read_text(encoding="utf-8")
     config.write_text(text.replace("sqlite:///history.db", database_url), encoding="utf-8")
-    customers = write_customers(config.parent / "history-customers.toml", 40, seed=5)
+    return config, write_customers(config.parent / "history-customers.toml", customers, seed=seed)
+
+
+def test_the_first_refresh_builds_what_refreshes_along_the_way_fold_in(
+    eagle5: Callable[..., Path], database_url: str
+) -> None:
+    config, customers = history_deployment(eagle5, database_url, customers=40, seed=5)
     clock = Clock(START)
     with Desk.open(config, entry_points=False, clock=clock) as desk:
         folded: list[int] = []
@@ -93,10 +100,7 @@ def test_upgrading_from_0022_empties_the_rollup_and_the_next_report_builds_it_ag
     """Migration 0023 creates the rollup's tables again without their foreign keys to demands."""
     from sqlalchemy import func, insert, inspect
 
-    config = eagle5().parent / "history.toml"
-    text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("sqlite:///history.db", database_url), encoding="utf-8")
-    customers = write_customers(config.parent / "history-customers.toml", 20, seed=7)
+    config, customers = history_deployment(eagle5, database_url, customers=20, seed=7)
     clock = Clock(START)
     with Desk.open(config, entry_points=False, clock=clock) as desk:
         generate(desk, clock, customers, demands=30, days=7, seed=3)
@@ -130,10 +134,7 @@ def test_a_first_refresh_that_fails_leaves_the_rollup_as_it_was_and_the_next_one
     """The build drops the rollup's indexes while its rows go in: a failure undoes the drops with the rest."""
     from sqlalchemy import func, inspect
 
-    config = eagle5().parent / "history.toml"
-    text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("sqlite:///history.db", database_url), encoding="utf-8")
-    customers = write_customers(config.parent / "history-customers.toml", 20, seed=9)
+    config, customers = history_deployment(eagle5, database_url, customers=20, seed=9)
     clock = Clock(START)
     with Desk.open(config, entry_points=False, clock=clock) as desk:
         generate(desk, clock, customers, demands=30, days=7, seed=5)
@@ -193,10 +194,7 @@ def test_two_reports_refreshing_at_once_fold_each_event_once(eagle5: Callable[..
     """Two processes' reports refresh at the same moment: one folds the new events, the other finds them folded."""
     import threading
 
-    config = eagle5().parent / "history.toml"
-    text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("sqlite:///history.db", database_url), encoding="utf-8")
-    customers = write_customers(config.parent / "history-customers.toml", 20, seed=13)
+    config, customers = history_deployment(eagle5, database_url, customers=20, seed=13)
     clock = Clock(START)
     with Desk.open(config, entry_points=False, clock=clock) as desk:
         generate(desk, clock, customers, demands=20, days=5, seed=13)

@@ -380,6 +380,13 @@ def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable
             conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": setting})
 
 
+#: A first build's stage rows (``g``, with its leaving time) joined to their demand (``d``) into journey_stages.
+_STAGE_ROWS = """INSERT INTO journey_stages (demand_id, stage, pos, entered, left_at, secs, channel, effort, touches,
+                                customer_actions, contacts, comments, kind, service_key, created_at)
+    SELECT g.demand_id, g.stage, g.pos, g.entered, g.left_at, g.left_at - g.entered, g.channel, g.effort,
+           g.touches, g.customer_actions, g.contacts, g.comments, d.kind, d.service_key, d.created_at"""
+
+
 def _stages_grouped(conn: Connection, top: int) -> None:
     """PostgreSQL: the events grouped per demand and stage, each stage's leaving time by a window over them."""
     at = _epoch("postgresql", "e.at")
@@ -387,12 +394,7 @@ def _stages_grouped(conn: Connection, top: int) -> None:
     conn.execute(
         text(
             f"""
-            INSERT INTO journey_stages (demand_id, stage, pos, entered, left_at, secs, channel, effort,
-                                        touches, customer_actions, contacts, comments, kind, service_key,
-                                        created_at)
-            SELECT g.demand_id, g.stage, g.pos, g.entered, g.left_at, g.left_at - g.entered, g.channel,
-                   g.effort, g.touches, g.customer_actions, g.contacts, g.comments, d.kind, d.service_key,
-                   d.created_at
+            {_STAGE_ROWS}
             FROM (
                 SELECT s.*, LEAD(s.entered) OVER (PARTITION BY s.demand_id ORDER BY s.entered, s.pos) AS left_at
                 FROM (
@@ -466,12 +468,7 @@ def _stages_sqlite(conn: Connection, top: int, done: Callable[[str], None]) -> N
         conn.execute(
             text(
                 f"""
-                INSERT INTO journey_stages (demand_id, stage, pos, entered, left_at, secs, channel, effort,
-                                            touches, customer_actions, contacts, comments, kind, service_key,
-                                            created_at)
-                SELECT g.demand_id, g.stage, g.pos, g.entered, g.left_at, g.left_at - g.entered, g.channel,
-                       g.effort, g.touches, g.customer_actions, g.contacts, g.comments, d.kind, d.service_key,
-                       d.created_at
+                {_STAGE_ROWS}
                 FROM (
                     SELECT f.*, LEAD(f.entered) OVER (PARTITION BY f.demand_id ORDER BY f.entered, f.pos) AS left_at
                     FROM {_FOLD} f
