@@ -125,5 +125,5 @@ def test_cache_keeps_lookups_off_the_server(slapd: Slapd, make_directory: Callab
     d = make_directory(slapd, cache_seconds=300)
     first = d.get_customer("steve")
     d._pool.close()  # no connection left: a cache miss would have to open one, and
-    d._servers = []  # there is no server to open it to
+    d._servers.servers = []  # there is no server to open it to
     assert d.get_customer("steve") is first

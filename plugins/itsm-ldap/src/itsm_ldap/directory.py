@@ -14,14 +14,11 @@ unavailable rather than that the password is wrong.
 from __future__ import annotations
 
 import logging
-import math
 import re
-import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import attrs
 import ldap3  # type: ignore[import-untyped,unused-ignore]
@@ -38,6 +35,7 @@ from ldap3.utils.conv import escape_filter_chars  # type: ignore[import-untyped,
 
 from .groups import GroupResolver, ParentCache, normalize_dn
 from .pool import ConnectionPool
+from .servers import TEMPORARY_CODES, Servers, unbind
 from .settings import (
     AD_ENABLED_ONLY,
     AD_ID_ATTRIBUTE,
@@ -52,17 +50,11 @@ from .settings import (
 
 log = logging.getLogger(__name__)
 
-#: Result codes after which trying again later may work, as the server's answer is quoted.
-TEMPORARY_CODES = {3: "time limit exceeded", 51: "busy", 52: "unavailable"}
-#: Of those, the ones after which another server may answer at once (the request was not processed).
-FAILOVER_CODES = {51, 52}
 INVALID_CREDENTIALS = 49
 NO_SUCH_OBJECT = 32
 SIZE_LIMIT_EXCEEDED = 4
 ADMIN_LIMIT_EXCEEDED = 11
 REFERRAL = 10
-#: Seconds a server that did not answer is tried only after the others (a hung domain controller).
-DOWN_SECONDS = 30.0
 #: How long a login looked up for the sign-in count is reused by the sign-in that follows (same thread).
 RESOLVED_SECONDS = 5.0
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
@@ -151,10 +143,6 @@ def _all(attrs_: dict[str, list[str]], names: Iterable[str]) -> list[str]:
     return out
 
 
-def _server_label(server: Any) -> str:
-    return f"{'ldaps' if server.ssl else 'ldap'}://{server.host}:{server.port}"
-
-
 class LdapDirectory:
     """Customers from an LDAP directory (OpenLDAP, Active Directory, 389-DS, ...)."""
 
@@ -183,18 +171,16 @@ class LdapDirectory:
             if not ca.is_file():
                 raise ValueError(f"ca_file: {ca} does not exist")
             self._ca_file = str(ca)
-        self._servers = [self._server(url) for url in (settings.url, *settings.fallback_urls)]
-        if not (settings.start_tls or all(s.ssl for s in self._servers)):
+        self._servers = Servers(settings, self.label, self._ca_file)
+        if not (settings.start_tls or all(s.ssl for s in self._servers.servers)):
             log.warning(
                 "%s: %s sends passwords in clear text; use ldaps:// or start_tls = true outside a lab",
                 self.label,
                 settings.url,
             )
-        self._down: dict[int, float] = {}  # id(server) -> monotonic time until which it is tried last
-        self._down_lock = threading.Lock()
         self._pool: ConnectionPool[Any] = ConnectionPool(
             self._service_connection,
-            self._unbind,
+            unbind,
             size=settings.pool_size,
             wait=settings.pool_wait,
             stale_errors=(lex.LDAPCommunicationError, lex.LDAPSessionTerminatedByServerError),
@@ -212,111 +198,12 @@ class LdapDirectory:
 
     # ------------------------------------------------------------------ connections
 
-    def _server(self, url: str) -> Any:
-        parts = urlsplit(url)
-        secure = parts.scheme.lower() == "ldaps"
-        tls = None
-        if secure or self.settings.start_tls:
-            tls = ldap3.Tls(
-                validate=ssl.CERT_REQUIRED if self.settings.tls_verify else ssl.CERT_NONE,
-                ca_certs_file=self._ca_file,
-                version=ssl.PROTOCOL_TLS_CLIENT if self.settings.tls_verify else None,
-            )
-        return ldap3.Server(
-            parts.hostname,
-            port=parts.port or (636 if secure else 389),
-            use_ssl=secure,
-            tls=tls,
-            get_info=ldap3.NONE,
-            connect_timeout=self.settings.connect_timeout,
-        )
-
-    def _ordered_servers(self) -> list[Any]:
-        """``url`` then ``fallback_urls``, except that servers which did not answer lately come last."""
-        now = time.monotonic()
-        with self._down_lock:
-            down = {id(s) for s in self._servers if self._down.get(id(s), 0.0) > now}
-        return [s for s in self._servers if id(s) not in down] + [s for s in self._servers if id(s) in down]
-
-    def _mark_down(self, server: Any) -> None:
-        with self._down_lock:
-            self._down[id(server)] = time.monotonic() + DOWN_SECONDS
-
-    def _mark_up(self, server: Any) -> None:
-        with self._down_lock:
-            self._down.pop(id(server), None)
-
-    def _another_server_up(self, server: Any) -> bool:
-        """Whether a server other than ``server`` has not failed lately (worth retrying an operation on)."""
-        now = time.monotonic()
-        with self._down_lock:
-            return any(s is not server and self._down.get(id(s), 0.0) <= now for s in self._servers)
-
-    def _connect(self, user: str | None, password: str | None) -> tuple[Any, bool]:
-        """A connection bound (or refused) by the first server that answers, and whether the bind succeeded.
-
-        A server that cannot be reached, does not answer within ``receive_timeout``, or
-        says it is busy or unavailable is passed over for the next one; a server that
-        answers the bind, even with "invalid credentials", ends the search: the same
-        password is never tried on a second server (on AD each try counts towards the
-        account's own lockout).
-        """
-        problems: list[str] = []
-        for server in self._ordered_servers():
-            server.reset_availability()  # failover is decided here, not by ldap3's memory of past failures
-            conn = ldap3.Connection(
-                server,
-                user=user,
-                password=password,
-                authentication=ldap3.SIMPLE if user else ldap3.ANONYMOUS,
-                auto_bind=ldap3.AUTO_BIND_NONE,
-                auto_referrals=False,  # a referral is reported, never chased: no loops, no surprise servers
-                read_only=True,
-                raise_exceptions=False,
-                receive_timeout=math.ceil(self.settings.receive_timeout),  # ldap3 packs it as an integer
-                client_strategy=ldap3.SYNC,
-                check_names=False,
-                return_empty_attributes=False,
-            )
-            try:
-                conn.open()
-                if self.settings.start_tls and not conn.start_tls():
-                    raise lex.LDAPStartTLSError(conn.result.get("description") or "StartTLS refused by the server")
-                ok = bool(conn.bind())
-            except lex.LDAPException as e:
-                problems.append(f"{_server_label(server)}: {self._describe(e)}")
-                self._mark_down(server)
-                self._unbind(conn)
-                continue
-            code = (conn.result or {}).get("result")
-            if not ok and code in FAILOVER_CODES:
-                problems.append(f"{_server_label(server)}: answered {TEMPORARY_CODES[code]!r}")
-                self._mark_down(server)
-                self._unbind(conn)
-                continue
-            self._mark_up(server)
-            if problems:
-                log.warning("%s: used %s; passed over %s", self.label, _server_label(server), "; ".join(problems))
-            return conn, ok
-        raise TemporaryFailure(
-            f"{self.label}: cannot reach the LDAP server ({'; '.join(problems)}); sign-in and customer lookups are "
-            "unavailable until it answers"
-        )
-
-    def _describe(self, e: BaseException) -> str:
-        text = str(e) or type(e).__name__
-        if isinstance(e, TimeoutError) or "timed out" in text.lower():
-            return f"did not answer within {self.settings.receive_timeout:g} s"
-        if isinstance(e, lex.LDAPStartTLSError) or "certificate" in text.lower() or "ssl" in text.lower():
-            return f"TLS failed ({text}); check ca_file and that the certificate names this host"
-        return text
-
     def _service_connection(self) -> Any:
-        conn, ok = self._connect(self.settings.bind_dn, self._bind_password)
+        conn, ok = self._servers.connect(self.settings.bind_dn, self._bind_password)
         if ok:
             return conn
         result = dict(conn.result or {})
-        self._unbind(conn)
+        unbind(conn)
         code = result.get("result")
         if code in TEMPORARY_CODES:
             raise TemporaryFailure(
@@ -335,23 +222,9 @@ class LdapDirectory:
         another server may answer; retrying the same hung server would double the wait.
         """
         if isinstance(e, TimeoutError) or "timed out" in str(e).lower():
-            self._mark_down(conn.server)
-            return self._another_server_up(conn.server)
+            self._servers.mark_down(conn.server)
+            return self._servers.another_up(conn.server)
         return True
-
-    @staticmethod
-    def _unbind(conn: Any) -> None:
-        """Close a connection, whatever state a failure left it in."""
-        if conn.closed:
-            return
-        try:
-            conn.unbind()
-        except Exception as e:  # a socket broken by a failed TLS handshake or a dead server
-            log.debug("unbind failed (%s); closing the socket", e)
-            try:
-                conn.strategy.close()
-            except Exception as e2:
-                log.debug("closing the socket failed too: %s", e2)
 
     def _run(self, fn: Callable[[Any], Any]) -> Any:
         """Run ``fn(connection)`` on a pooled connection, turning LDAP failures into the core's errors."""
@@ -362,11 +235,11 @@ class LdapDirectory:
         except lex.LDAPCommunicationError as e:
             if isinstance(e, TimeoutError) or "timed out" in str(e).lower():
                 raise TemporaryFailure(
-                    f"{self.label}: the LDAP server {self._describe(e)}; sign-in and customer lookups are unavailable "
+                    f"{self.label}: the LDAP server {self._servers.describe(e)}; sign-in and customer lookups are unavailable "
                     "until it answers"
                 ) from e
             raise TemporaryFailure(
-                f"{self.label}: lost the connection to the LDAP server ({self._describe(e)}); sign-in and customer "
+                f"{self.label}: lost the connection to the LDAP server ({self._servers.describe(e)}); sign-in and customer "
                 "lookups are unavailable until it answers"
             ) from e
         except lex.LDAPException as e:
@@ -790,12 +663,12 @@ class LdapDirectory:
         return customer
 
     def _bind_as(self, dn: str, password: str) -> bool:
-        conn, ok = self._connect(dn, password)
+        conn, ok = self._servers.connect(dn, password)
         if ok:
-            self._unbind(conn)
+            unbind(conn)
             return True
         result = dict(conn.result or {})
-        self._unbind(conn)
+        unbind(conn)
         code = result.get("result")
         if code in TEMPORARY_CODES:
             raise TemporaryFailure(
