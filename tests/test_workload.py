@@ -173,3 +173,37 @@ def test_the_queue_shows_open_work_without_a_clock_by_priority_and_age(
         everything = desk.queue("apps", limit=50)
         assert [q.demand.id for q in everything] == [timed, rest[3], rest[0], rest[1], rest[2], rest[4]]
         assert len({q.demand.id for q in everything}) == 6
+
+
+def test_itsm_db_recount_mends_counts_kept_while_the_triggers_were_off(
+    deployment: Callable[..., Path],  # noqa: F811
+) -> None:
+    """Counts and clocks set wrong past the triggers (as a restore without them would leave them) are counted
+    again from the demands by `itsm db recount`, which says how many were off."""
+    from click.testing import CliRunner
+
+    from itsmcore.cli import cli
+
+    config = deployment()
+    with Desk.open(config, entry_points=False) as desk:
+        ids = [desk.submit("failure", "steve", f"CRM down {i}", service="crm").demand.id for i in range(3)]
+        right = counted(desk, "apps")
+        with desk.engine.begin() as conn:
+            conn.execute(delete(t.workload_changes))
+            conn.execute(delete(t.team_workload))
+            conn.execute(insert(t.team_workload).values(team="apps", assignee="ada", open=40))
+            conn.execute(
+                update(t.service_level_clocks)
+                .where(t.service_level_clocks.c.demand_id == ids[0])
+                .values(team="service-desk", assignee=None)
+            )
+        assert counted(desk, "apps") != right
+        assert ids[0] not in [q.demand.id for q in desk.queue("apps") if q.due_at]  # its clocks went astray
+    r = CliRunner().invoke(cli, ["-c", str(config), "db", "recount"])
+    assert r.exit_code == 0, r.output
+    assert "3 open demands in 1 team(s); 2 count(s) were off; 2 clock(s) had another team or agent" in r.output
+    with Desk.open(config, entry_points=False) as desk:
+        assert counted(desk, "apps") == right == direct(desk, "apps")
+        assert [q.demand.id for q in desk.queue("apps") if q.due_at] == ids
+        again = desk.recount_workload()
+        assert (again.counts_off, again.clocks_moved, again.open) == (0, 0, 3)

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         Desk,
         QueueItem,
         Receipt,
+        Recount,
         TeamOverview,
         TeamView,
     )
@@ -285,6 +286,7 @@ _WHERE: dict[str, str] = {
     "Receipt": "desk",
     "AgentLoad": "desk",
     "QueueItem": "desk",
+    "Recount": "desk",
     "TeamOverview": "desk",
     "TeamView": "desk",
     "open_desk": "cli",
@@ -401,6 +403,7 @@ __all__ = [
     "QuietHours",
     "ReachedMilestone",
     "Receipt",
+    "Recount",
     "Relationship",
     "RelationshipType",
     "Review",

@@ -40,3 +40,22 @@ def db_current(ctx: click.Context) -> None:
     rev = current_revision(engine)
     engine.dispose()
     click.echo(f"{rev or 'empty'} (this itsmcore: {SCHEMA_REVISION})")
+
+
+@db.command("recount")
+@click.pass_context
+def db_recount(ctx: click.Context) -> None:
+    """Count each team's open work again from the demands.
+
+    The store keeps a team's open demands per agent, and each service-level clock's team
+    and agent, by triggers as demands change. After they were off (the tables restored
+    alone, a bulk edit with triggers disabled) this counts them again; writers wait while
+    it runs. Says how many counts were off.
+    """
+    from .base import open_desk
+
+    found = open_desk(ctx).recount_workload()
+    click.echo(
+        f"workload: {found.open:,} open demands in {found.teams} team(s); {found.counts_off} count(s) were off;"
+        f" {found.clocks_moved} clock(s) had another team or agent"
+    )

@@ -22,7 +22,7 @@ from .demands import DemandView, PluginFailure
 from .facade import Desk
 from .intake import Receipt
 from .services import CatalogEntry
-from .teams import AgentLoad, QueueItem, TeamOverview, TeamView
+from .teams import AgentLoad, QueueItem, Recount, TeamOverview, TeamView
 
 __all__ = [
     "AgentLoad",
@@ -33,6 +33,7 @@ __all__ = [
     "PluginFailure",
     "QueueItem",
     "Receipt",
+    "Recount",
     "TeamOverview",
     "TeamView",
     "render",

@@ -7,7 +7,7 @@ portal page or an API endpoint calls as it is.
 from __future__ import annotations
 
 from ..model import Actor, Demand
-from .teams import AgentLoad, QueueItem, TeamOverview, Teams, TeamView
+from .teams import AgentLoad, QueueItem, Recount, TeamOverview, Teams, TeamView
 
 
 class TeamDesk:
@@ -51,6 +51,10 @@ class TeamDesk:
     def workload(self, team: str) -> list[AgentLoad]:
         """Open and breached demands per member of a team, and the team's unassigned ones."""
         return self._teams.workload(team)
+
+    def recount_workload(self) -> Recount:
+        """Count every team's open work again from the demands (the counts the store keeps by triggers)."""
+        return self._teams.recount()
 
     def team_overview(self, team: str, *, agent: str | None = None, limit: int = 50) -> TeamOverview:
         """A team's queue, ``agent``'s own work in it (none if not a member) and its workload, read together."""

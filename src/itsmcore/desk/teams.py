@@ -60,6 +60,9 @@ _C = t.service_level_clocks.c
 #: generic plans).
 _IN_WORK = _D.state.in_([literal_column(f"'{s}'") for s in t.WORK_STATES])
 _RUNNING = _C.state == literal_column("'running'")
+#: A demand's agent as the workload counts key it: '' for none (written out, so that the select list
+#: and the GROUP BY are one expression to PostgreSQL).
+_AGENT_OR_NONE = func.coalesce(_D.assignee, literal_column("''"))
 
 
 def _shown(limit: int) -> int:
@@ -137,6 +140,16 @@ def _workload_statement() -> CompoundSelect:
     return union_all(opened, breached)
 
 
+@functools.cache
+def _recount_before() -> Select[Any]:
+    """Every kept count with the changes not yet folded in, per team and agent ('' for none)."""
+    both = union_all(
+        select(_W.team, _W.assignee, _W.open.label("n")),
+        select(_X.team, _X.assignee, _X.delta),
+    ).subquery()
+    return select(both.c.team, both.c.assignee, func.sum(both.c.n).label("n")).group_by(both.c.team, both.c.assignee)
+
+
 def _fold(conn: Connection, team: str) -> None:
     """Fold a team's workload changes into its counts, in one statement (PostgreSQL, where the triggers
     append changes; the reads' connection commits each statement). Concurrent folds are safe: a change
@@ -194,6 +207,17 @@ class TeamOverview:
     queue: tuple[QueueItem, ...]
     mine: tuple[QueueItem, ...]
     workload: tuple[AgentLoad, ...]
+
+
+@attrs.frozen(kw_only=True)
+class Recount:
+    """What a recount (``itsm db recount``) found: teams and open demands counted, counts that were off, clocks
+    moved to their demand's team or agent."""
+
+    teams: int
+    open: int
+    counts_off: int
+    clocks_moved: int
 
 
 @attrs.frozen(kw_only=True)
@@ -450,6 +474,48 @@ class Teams:
         out.append(AgentLoad(agent=None, name="(not assigned)", open=n, breached=b))
         return out
 
+    def recount(self) -> Recount:
+        """Count every team's open work again from the demands, and each running clock's team and agent.
+
+        What the store's triggers keep as demands change: needed only after the triggers were
+        off (a restore of the tables alone, a bulk edit with triggers disabled). Writers to
+        demands wait while it runs, so that no change is counted twice or missed.
+        """
+        c = t.service_level_clocks
+        with self.ctx.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("LOCK TABLE demands IN SHARE MODE"))
+            before = {
+                (r.team, r.assignee): int(r.n) for r in conn.execute(_recount_before(), {}).mappings() if int(r.n)
+            }
+            conn.execute(t.workload_changes.delete())
+            conn.execute(t.team_workload.delete())
+            conn.execute(
+                t.team_workload.insert().from_select(
+                    ["team", "assignee", "open"],
+                    select(_D.team, _AGENT_OR_NONE, func.count())
+                    .where(_D.team.is_not(None), _IN_WORK)
+                    .group_by(_D.team, _AGENT_OR_NONE),
+                )
+            )
+            after = {(r.team, r.assignee): int(r.open) for r in conn.execute(select(t.team_workload)) if r.open}
+            owner = select(t.demands).where(_D.id == c.c.demand_id)
+            moved = conn.execute(
+                c.update()
+                .where(
+                    (c.c.team.is_distinct_from(owner.with_only_columns(_D.team).scalar_subquery()))
+                    | (c.c.assignee.is_distinct_from(owner.with_only_columns(_D.assignee).scalar_subquery()))
+                )
+                .values(
+                    team=owner.with_only_columns(_D.team).scalar_subquery(),
+                    assignee=owner.with_only_columns(_D.assignee).scalar_subquery(),
+                )
+            ).rowcount
+        off = sum(1 for k in before.keys() | after.keys() if before.get(k, 0) != after.get(k, 0))
+        return Recount(
+            teams=len({team for team, _ in after}), open=sum(after.values()), counts_off=off, clocks_moved=int(moved)
+        )
+
     def open_counts(self, team: str, agents: Sequence[str]) -> dict[str, int]:
         """Open demands per agent in the team (0 for those with none): what ``least_open_work`` compares."""
         if not agents:
@@ -469,6 +535,7 @@ __all__ = [
     "Decision",
     "NotInTeam",
     "QueueItem",
+    "Recount",
     "TeamOverview",
     "TeamView",
     "Teams",
