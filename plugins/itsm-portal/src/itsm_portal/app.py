@@ -636,6 +636,7 @@ def create_app(
         try:
             yield
         finally:
+            gc.unfreeze()  # an app stopped in a process that goes on (a test) leaves nothing frozen
             if portal.owns_desk:
                 portal.desk.close()
 
