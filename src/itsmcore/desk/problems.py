@@ -51,6 +51,8 @@ MAX_TITLE = 300
 _OPEN_INCIDENT = ("new", "in_progress")
 #: The title of a known error's article link; delivery puts it in each customer's language.
 MEANWHILE = N_("What you can do meanwhile")
+#: What each customer of a known error's open incident is told, on its journey and in a message.
+KNOWN_ERROR_SAYS = N_("We know what causes this. Meanwhile: {workaround}")
 
 
 def _who(actor: str) -> str:
@@ -330,8 +332,9 @@ class Problems:
                 workaround=workaround.strip(),
                 article_key=key,
             )
-        self._tell_workaround(self.get(problem_id), actor)
-        return self.get(problem_id)
+        known = self.get(problem_id)
+        self._tell_workaround(known, actor)
+        return known
 
     def _tell_workaround(self, problem: Problem, actor: str) -> None:
         """Each open incident of a known error: its customer hears the workaround (and its article).
@@ -355,7 +358,7 @@ class Problems:
                 if demand.kind != DemandKind.FAILURE or str(demand.state) not in _OPEN_INCIDENT:
                     continue  # done with, or not an incident: nothing to tell
                 tr = self.translator_for(demand.customer_id)
-                says = tr(N_("We know what causes this. Meanwhile: {workaround}"), workaround=problem.workaround)
+                says = tr(KNOWN_ERROR_SAYS, workaround=problem.workaround)
                 change.record(
                     demand,
                     actor=actor,
@@ -376,9 +379,7 @@ class Problems:
                         key=f"{self.ctx.key_prefix}:problem:{problem.id}:known-error:{did}:{version}",
                         say={
                             "subject": later("#{id}: {title}", id=did, title=problem.title),
-                            "text": later(
-                                "We know what causes this. Meanwhile: {workaround}", workaround=problem.workaround
-                            ),
+                            "text": later(KNOWN_ERROR_SAYS, workaround=problem.workaround),
                         },
                     )
                 )
