@@ -38,12 +38,13 @@ def rule_decision(
     service: Service,
     customer: Customer,
     manager_name: Callable[[str], str | None],
-    tr: Translator | None = None,
+    translator_of: Callable[[], Translator] = translator,
 ) -> Decision:
     """Evaluate the service's own rule of roles, groups and departments (any match).
 
-    A refusal is worded in ``tr``'s language (the customer's; English without one): the
-    roles, groups and departments, and the rule's ``explain``, stay as the config has them.
+    A refusal is worded in the language ``translator_of()`` gives (the customer's; English by
+    default), asked only for a refusal: the roles, groups and departments, and the rule's
+    ``explain``, stay as the config has them.
     """
     rule = service.eligible
     if not (rule.roles or rule.groups or rule.departments):
@@ -54,7 +55,7 @@ def rule_decision(
         return Decision(True)
     if customer.department and customer.department.casefold() in _fold(rule.departments):
         return Decision(True)
-    tr = tr or translator()
+    tr = translator_of()
     who = rule.explain or _human_list(
         [r.replace("_", " ").title() for r in (*rule.roles, *rule.departments)] + list(rule.groups), tr
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -116,9 +117,10 @@ class Catalog:
         hooks = self.ctx.host.implemented("itsm_check_eligibility")
         on_error = self.ctx.on_error(None)
         held = self._held(cust, [h.service for h in hits])
+        translator_of = self._translator_of(cust)
         out = []
         for hit in hits:
-            d = self._eligibility(cust, hit.service, manager_name, hooks, on_error)
+            d = self._eligibility(cust, hit.service, manager_name, hooks, on_error, translator_of)
             out.append(
                 CatalogEntry(
                     service=hit.service,
@@ -182,7 +184,12 @@ class Catalog:
             self.customers.first_name,
             self.ctx.host.implemented("itsm_check_eligibility"),
             None,
+            self._translator_of(customer),
         )
+
+    def _translator_of(self, customer: Customer) -> Callable[[], Translator]:
+        """The customer's translator, read from their preferences on first use only (a refusal), then kept."""
+        return functools.cache(lambda: self.translator_for(customer))
 
     def _eligibility(
         self,
@@ -191,16 +198,17 @@ class Catalog:
         manager_name: Callable[[str], str | None],
         hooks: bool,
         on_error: ErrorHandler | None,
+        translator_of: Callable[[], Translator],
     ) -> Decision:
-        """:meth:`eligibility` with what a caller checking many services works out once."""
-        tr = self.translator_for(customer)  # a refusal is read by the customer, in their language
-        decision = rule_decision(service, customer, manager_name, tr)
+        """:meth:`eligibility` with what a caller checking many services works out once (a refusal is read
+        by the customer, in their language: ``translator_of``)."""
+        decision = rule_decision(service, customer, manager_name, translator_of)
         if not decision.eligible or not hooks:
             return decision
         checks = self.ctx.host.check_eligibility(self.ctx.desk, customer, service, on_error or self.ctx.on_error(None))
         for plugin, d in checks:
             if not d.eligible:
-                why = d.reason or tr(N_("{service} is not available to you."), service=service.name)
+                why = d.reason or translator_of()(N_("{service} is not available to you."), service=service.name)
                 return Decision(False, why, d.next_step, plugin)
         return decision
 
