@@ -51,6 +51,9 @@ def _epoch(dialect: str, column: str) -> str:
     return f"((julianday({column}) - 2440587.5) * 86400.0)"
 
 
+#: The UTC day (YYYY-MM-DD) a rollup row's demand was created, by dialect: journey_days' key.
+_DAY = {"sqlite": "substr(created_at, 1, 10)", "postgresql": "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"}
+
 #: The steps of a refresh, as :func:`refresh` reports them to its ``progress``.
 STEPS = ("stages", "leaving times", "durations", "per demand", "per day", "statistics")
 
@@ -161,24 +164,12 @@ def refresh(
     _totals(conn, dialect, _scaled(scales), f"d.customer_id IN ({customers})")
     done("per demand")
     # the day buckets of every (day, service, kind) a touched demand belongs to, summed again
-    day = "substr(created_at, 1, 10)" if dialect == "sqlite" else "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    day = _DAY[dialect]
     groups = (
         f"SELECT DISTINCT {day}, coalesce(service_key, ''), kind FROM journey_stages WHERE demand_id IN ({touched})"
     )
     conn.execute(text(f"DELETE FROM journey_days WHERE (day, service_key, kind) IN ({groups})"))
-    conn.execute(
-        text(
-            f"""
-            INSERT INTO journey_days (day, service_key, kind, stage, channel, reached, timed, effort, touches,
-                                      customer_actions, contacts, comments)
-            SELECT {day}, coalesce(service_key, ''), kind, stage, channel, COUNT(*), COUNT(secs), SUM(effort),
-                   SUM(touches), SUM(customer_actions), SUM(contacts), SUM(comments)
-            FROM journey_stages
-            WHERE ({day}, coalesce(service_key, ''), kind) IN ({groups})
-            GROUP BY {day}, coalesce(service_key, ''), kind, stage, channel
-            """
-        )
-    )
+    _days_grouped(conn, dialect, groups)
     done("per day")
     # keep the planner's statistics fresh as the rollup grows
     if dialect == "sqlite" or top - last > BIG:
@@ -487,10 +478,10 @@ def _days_built(conn: Connection, dialect: str) -> None:
     if dialect == "sqlite":
         conn.execute(
             text(
-                """
+                f"""
                 INSERT INTO journey_days (day, service_key, kind, stage, channel, reached, timed, effort, touches,
                                           customer_actions, contacts, comments)
-                SELECT substr(created_at, 1, 10), coalesce(service_key, ''), kind, stage, channel, 1,
+                SELECT {_DAY["sqlite"]}, coalesce(service_key, ''), kind, stage, channel, 1,
                        CASE WHEN secs IS NULL THEN 0 ELSE 1 END, effort, touches, customer_actions, contacts, comments
                 FROM journey_stages
                 WHERE true
@@ -506,7 +497,14 @@ def _days_built(conn: Connection, dialect: str) -> None:
             )
         )
         return
-    day = "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    _days_grouped(conn, dialect, None)
+
+
+def _days_grouped(conn: Connection, dialect: str, groups: str | None) -> None:
+    """journey_days summed from journey_stages by a GROUP BY: the (day, service, kind) buckets that the
+    query ``groups`` gives, or all of them."""
+    day = _DAY[dialect]
+    where = f"WHERE ({day}, coalesce(service_key, ''), kind) IN ({groups})" if groups else ""
     conn.execute(
         text(
             f"""
@@ -515,6 +513,7 @@ def _days_built(conn: Connection, dialect: str) -> None:
             SELECT {day}, coalesce(service_key, ''), kind, stage, channel, COUNT(*), COUNT(secs), SUM(effort),
                    SUM(touches), SUM(customer_actions), SUM(contacts), SUM(comments)
             FROM journey_stages
+            {where}
             GROUP BY {day}, coalesce(service_key, ''), kind, stage, channel
             """
         )
