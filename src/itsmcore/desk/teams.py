@@ -499,17 +499,12 @@ class Teams:
                 )
             )
             after = {(r.team, r.assignee): int(r.open) for r in conn.execute(select(t.team_workload)) if r.open}
-            owner = select(t.demands).where(_D.id == c.c.demand_id)
+            team_of = select(_D.team).where(_D.id == c.c.demand_id).scalar_subquery()
+            agent_of = select(_D.assignee).where(_D.id == c.c.demand_id).scalar_subquery()
             moved = conn.execute(
                 c.update()
-                .where(
-                    (c.c.team.is_distinct_from(owner.with_only_columns(_D.team).scalar_subquery()))
-                    | (c.c.assignee.is_distinct_from(owner.with_only_columns(_D.assignee).scalar_subquery()))
-                )
-                .values(
-                    team=owner.with_only_columns(_D.team).scalar_subquery(),
-                    assignee=owner.with_only_columns(_D.assignee).scalar_subquery(),
-                )
+                .where(c.c.team.is_distinct_from(team_of) | c.c.assignee.is_distinct_from(agent_of))
+                .values(team=team_of, assignee=agent_of)
             ).rowcount
         off = sum(1 for k in before.keys() | after.keys() if before.get(k, 0) != after.get(k, 0))
         return Recount(
