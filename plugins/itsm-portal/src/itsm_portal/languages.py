@@ -40,7 +40,7 @@ def page_translator(
         except NotFound:  # a link for a customer the directory no longer knows
             pass
         else:
-            portal.reader_languages.put(reader, (language,))
+            portal.reader_languages.put(reader, language)
             return translator(language, (LOCALE_DIR,))
     elif accept:
         wanted = browser_language(accept, languages((LOCALE_DIR,)))
@@ -55,7 +55,7 @@ def known_translator(portal: Portal, customer: Customer | None) -> Translator | 
     if customer is None:
         return None
     found = portal.reader_languages.get(customer.id)
-    return None if found is None else translator(found[0], (LOCALE_DIR,))
+    return None if found is None else translator(found, (LOCALE_DIR,))
 
 
 def browser_language(accept: str, spoken: list[str]) -> str | None:
