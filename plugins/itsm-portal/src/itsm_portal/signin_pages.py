@@ -66,52 +66,36 @@ async def signin(request: Request) -> Response:
     except TemporaryFailure as outage:
         # the directory (or a sign-in plugin) did not answer: the details are for the log, never for a visitor
         log.warning("sign-in unavailable: %s", outage)
-        return await render(
-            request,
-            "signin.html",
-            {"title": N_("Sign in"), "next": nxt, "login": login, "error": SIGN_IN_UNAVAILABLE},
-            status_code=503,
-            headers={"Retry-After": str(SIGN_IN_RETRY_AFTER)},
-        )
+        return await _refused(request, nxt, login, SIGN_IN_UNAVAILABLE, 503, retry_after=SIGN_IN_RETRY_AFTER)
     except TooManyAttempts as refused:
         wait = refused.retry_after
         minutes = max(1, round(wait / 60))
-        return await render(
-            request,
-            "signin.html",
-            {
-                "title": N_("Sign in"),
-                "next": nxt,
-                "login": login,
-                "error": N_(
-                    "Too many attempts. Please wait a minute and try again, or ask the service desk to help you."
-                )
-                if minutes == 1
-                else N_(
-                    "Too many attempts. Please wait {minutes} minutes and try again, or ask the service desk to help you."
-                ),
-                "error_values": {"minutes": minutes},
-            },
-            status_code=429,
-            headers={"Retry-After": str(int(wait) + 1)},
+        error = (
+            N_("Too many attempts. Please wait a minute and try again, or ask the service desk to help you.")
+            if minutes == 1
+            else N_(
+                "Too many attempts. Please wait {minutes} minutes and try again, or ask the service desk to help you."
+            )
         )
+        return await _refused(request, nxt, login, error, 429, retry_after=int(wait) + 1, minutes=minutes)
     if customer is None:
-        return await render(
-            request,
-            "signin.html",
-            {
-                "title": N_("Sign in"),
-                "next": nxt,
-                "login": login,
-                "error": N_("That login and password do not match. Please try again."),
-            },
-            status_code=401,
-        )
+        return await _refused(request, nxt, login, N_("That login and password do not match. Please try again."), 401)
     request.session.clear()  # a new session: nothing carried over from before signing in
     portal = portal_of(request)
     request.session["sid"] = await call(portal.desk.begin_session, customer.id, hours=portal.settings.session_hours)
     csrf_token(request.session)
     return RedirectResponse(nxt, status_code=303)
+
+
+async def _refused(
+    request: Request, nxt: str, login: str, error: str, status: int, *, retry_after: int | None = None, **values: object
+) -> Response:
+    """The sign-in page again, saying why not (``error``, its placeholders ``values``), with ``status``."""
+    context: dict[str, object] = {"title": N_("Sign in"), "next": nxt, "login": login, "error": error}
+    if values:
+        context["error_values"] = values
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return await render(request, "signin.html", context, status_code=status, headers=headers)
 
 
 async def signout(request: Request) -> Response:
@@ -120,9 +104,6 @@ async def signout(request: Request) -> Response:
     request.session.clear()
     say(request, N_("You are signed out."))
     return RedirectResponse("/signin", status_code=303)
-
-
-# ---------------------------------------------------------------------------- home
 
 
 def routes() -> Sequence[Route]:
