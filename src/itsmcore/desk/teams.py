@@ -449,12 +449,12 @@ class Teams:
         opened: dict[str | None, int] = {}
         breached: dict[str | None, int] = {}
         changes = 0
-        for what, agent, n, rows_ in conn.execute(_workload_statement(), {"b_team": team}):
+        for what, agent, n, pending in conn.execute(_workload_statement(), {"b_team": team}):
             if what:
                 breached[agent] = int(n)
             else:
                 opened[agent or None] = int(n)
-                changes += int(rows_)
+                changes += int(pending)
         if changes >= FOLD_AT:
             _fold(conn, team)
         counts = {a: (n, breached.get(a, 0)) for a, n in opened.items() if n > 0 or breached.get(a)}
