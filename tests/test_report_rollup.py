@@ -227,3 +227,67 @@ def test_two_reports_refreshing_at_once_fold_each_event_once(eagle5: Callable[..
                 conn.execute(delete(table))
         assert refresh_rollup(desk) > 0
         assert snapshot(desk) == stepwise, "each event folded once"
+
+
+def test_a_journey_that_entered_its_stages_out_of_order_is_timed_in_the_order_it_lived_them(
+    eagle5: Callable[..., Path], database_url: str
+) -> None:
+    """The first build reads each stage's leaving time in stage order and mends the journeys that were not.
+
+    An import of history (written past the desk) has one journey back in fulfilment after its outcome,
+    one confirmed before its outcome and with two stages begun at one instant, and one in stage order:
+    each stage is left when the next one in time began (on a tie, the next in stage order), on both paths.
+    """
+    from datetime import timedelta
+
+    from sqlalchemy import insert
+
+    clock = Clock(START)
+    with Desk.open(eagle5(database_url), entry_points=False, clock=clock) as desk:
+        ids = [desk.submit("failure", "steve", f"no sound in calls {n}", channel="portal").demand.id for n in range(3)]
+        assert refresh_rollup(desk) > 0  # built: what follows is folded in
+        lived = {  # minutes after submission, in the order written
+            ids[0]: [("acknowledge", 5), ("outcome", 10), ("fulfil", 20), ("confirm", 30)],
+            ids[1]: [("acknowledge", 1), ("confirm", 5), ("outcome", 7), ("fulfil", 7)],
+            ids[2]: [("acknowledge", 3), ("fulfil", 6), ("outcome", 9)],
+        }
+        with desk.engine.begin() as conn:
+            conn.execute(
+                insert(t.journey_events),
+                [
+                    {
+                        "demand_id": d,
+                        "stage": s,
+                        "channel": "phone",
+                        "actor": "system",
+                        "kind": "step",
+                        "at": START + timedelta(minutes=m),
+                    }
+                    for d, steps in lived.items()
+                    for s, m in steps
+                ],
+            )
+        assert refresh_rollup(desk) > 0
+        stepwise = snapshot(desk)
+        # the same events, the rollup emptied: the first refresh builds it in one pass
+        with desk.engine.begin() as conn:
+            for table in (*ROLLUP, t.report_state):
+                conn.execute(delete(table))
+        assert refresh_rollup(desk) > 0
+        assert snapshot(desk) == stepwise
+        J = t.journey_stages
+        with desk.engine.connect() as conn:
+            rows = conn.execute(select(J.c.demand_id, J.c.stage, J.c.pos, J.c.entered, J.c.left_at, J.c.secs)).all()
+        for d in ids:
+            lived_order = sorted((r for r in rows if r.demand_id == d), key=lambda r: (r.entered, r.pos))
+            for stage, after in zip(lived_order, [*lived_order[1:], None]):
+                if after is None:
+                    assert stage.left_at is None and stage.secs is None, (d, stage.stage)
+                else:
+                    assert stage.left_at == after.entered, (d, stage.stage)
+                    assert stage.secs == pytest.approx(after.entered - stage.entered) and stage.secs >= 0
+        secs = {(r.demand_id, r.stage): r.secs for r in rows}
+        assert secs[ids[0], "outcome"] == pytest.approx(600.0) and secs[ids[0], "fulfil"] == pytest.approx(600.0)
+        assert secs[ids[1], "confirm"] == pytest.approx(120.0)  # then the outcome
+        assert secs[ids[1], "fulfil"] == pytest.approx(0.0)  # begun with the outcome, and before it in stage order
+        assert secs[ids[1], "outcome"] is None  # the last begun
