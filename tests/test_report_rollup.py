@@ -30,6 +30,15 @@ def snapshot(desk: Desk) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
+def rebuilt(desk: Desk, progress: Callable[[str], object] | None = None) -> dict[str, list[tuple[Any, ...]]]:
+    """The rollup emptied and built again from the same events by a first refresh; its snapshot."""
+    with desk.engine.begin() as conn:
+        for table in (*ROLLUP, t.report_state):
+            conn.execute(delete(table))
+    assert refresh_rollup(desk, progress) > 0
+    return snapshot(desk)
+
+
 def history_deployment(
     eagle5: Callable[..., Path], database_url: str, *, customers: int, seed: int
 ) -> tuple[Path, list[str]]:
@@ -63,12 +72,8 @@ def test_the_first_refresh_builds_what_refreshes_along_the_way_fold_in(
         report = experience_dict(experience_report(desk, Scope()))
         assert stepwise["journey_stages"] and stepwise["journey_totals"] and stepwise["journey_days"]
         # the same events, the rollup emptied: the first refresh builds it in one pass
-        with desk.engine.begin() as conn:
-            for table in (*ROLLUP, t.report_state):
-                conn.execute(delete(table))
         steps: list[str] = []
-        assert refresh_rollup(desk, steps.append) > 0
-        assert snapshot(desk) == stepwise
+        assert rebuilt(desk, steps.append) == stepwise
         assert steps == ["stages", "leaving times", "durations", "per demand", "per day", "statistics"]
         assert experience_dict(experience_report(desk, Scope())) == report
         assert refresh_rollup(desk) == 0, "nothing new: nothing read"
@@ -178,11 +183,7 @@ def test_a_stage_begun_in_two_channels_at_once_counts_the_first_written_whicheve
             desk.comment(did, "and the scanner too", actor="customer", channel=then)  # the same instant
         assert refresh_rollup(desk) > 0
         stepwise = snapshot(desk)
-        with desk.engine.begin() as conn:
-            for table in (*ROLLUP, t.report_state):
-                conn.execute(delete(table))
-        assert refresh_rollup(desk) > 0
-        assert snapshot(desk) == stepwise
+        assert rebuilt(desk) == stepwise
         with desk.engine.connect() as conn:
             began = conn.execute(
                 select(t.journey_stages.c.demand_id, t.journey_stages.c.channel).where(t.journey_stages.c.demand_id > 1)
@@ -222,11 +223,7 @@ def test_two_reports_refreshing_at_once_fold_each_event_once(eagle5: Callable[..
         assert not failed, failed
         assert sorted(folded)[0] == 0 and sorted(folded)[1] > 0, "one folded them, the other found them folded"
         stepwise = snapshot(desk)
-        with desk.engine.begin() as conn:
-            for table in (*ROLLUP, t.report_state):
-                conn.execute(delete(table))
-        assert refresh_rollup(desk) > 0
-        assert snapshot(desk) == stepwise, "each event folded once"
+        assert rebuilt(desk) == stepwise, "each event folded once"
 
 
 def test_a_journey_that_entered_its_stages_out_of_order_is_timed_in_the_order_it_lived_them(
@@ -270,11 +267,7 @@ def test_a_journey_that_entered_its_stages_out_of_order_is_timed_in_the_order_it
         assert refresh_rollup(desk) > 0
         stepwise = snapshot(desk)
         # the same events, the rollup emptied: the first refresh builds it in one pass
-        with desk.engine.begin() as conn:
-            for table in (*ROLLUP, t.report_state):
-                conn.execute(delete(table))
-        assert refresh_rollup(desk) > 0
-        assert snapshot(desk) == stepwise
+        assert rebuilt(desk) == stepwise
         J = t.journey_stages
         with desk.engine.connect() as conn:
             rows = conn.execute(select(J.c.demand_id, J.c.stage, J.c.pos, J.c.entered, J.c.left_at, J.c.secs)).all()
