@@ -284,3 +284,39 @@ def test_a_journey_that_entered_its_stages_out_of_order_is_timed_in_the_order_it
         assert secs[ids[1], "confirm"] == pytest.approx(120.0)  # then the outcome
         assert secs[ids[1], "fulfil"] == pytest.approx(0.0)  # begun with the outcome, and before it in stage order
         assert secs[ids[1], "outcome"] is None  # the last begun
+
+
+def test_db_upgrade_builds_an_emptied_rollup_so_the_first_report_after_it_need_not(
+    eagle5: Callable[..., Path], database_url: str
+) -> None:
+    """``itsm db upgrade`` folds the journeys in at the newest schema (unless ``--no-rollup``), and says so."""
+    from click.testing import CliRunner
+    from sqlalchemy import func
+
+    from itsmcore.cli import cli
+
+    config, customers = history_deployment(eagle5, database_url, customers=10, seed=3)
+    clock = Clock(START)
+    with Desk.open(config, entry_points=False, clock=clock) as desk:
+        generate(desk, clock, customers, demands=12, days=3, seed=3)
+        assert refresh_rollup(desk) > 0
+        built = snapshot(desk)
+        with desk.engine.begin() as conn:  # as an upgrade that empties the rollup leaves it
+            for table in (*ROLLUP, t.report_state):
+                conn.execute(delete(table))
+
+    def upgrade(*options: str) -> str:
+        r = CliRunner().invoke(cli, ["-c", str(config), "db", "upgrade", *options])
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    out = upgrade("--no-rollup")
+    assert "journey rollup" not in out
+    with Desk.open(config, entry_points=False) as desk, desk.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.journey_stages)).scalar_one() == 0
+    out = upgrade("--quiet")
+    assert "journey rollup:" in out and "events folded in" in out, out
+    with Desk.open(config, entry_points=False) as desk:
+        assert snapshot(desk) == built
+        assert refresh_rollup(desk) == 0, "the first report after it finds nothing to fold"
+    assert "journey rollup" not in upgrade(), "nothing new: nothing said"

@@ -12,11 +12,26 @@ def db() -> None:
 
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True, help="Target schema revision.")
+@click.option(
+    "--rollup/--no-rollup",
+    default=True,
+    show_default=True,
+    help="At the newest schema, bring the journey rollup up to date too.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar (there is none when stderr is not a terminal).")
 @click.pass_context
-def db_upgrade(ctx: click.Context, revision: str) -> None:
-    """Apply the shipped migrations to the deployment's database."""
+def db_upgrade(ctx: click.Context, revision: str, rollup: bool, quiet: bool) -> None:
+    """Apply the shipped migrations to the deployment's database.
+
+    At the newest schema it then brings the journey rollup up to date, so that one a
+    migration emptied (or a history imported before the upgrade) is built now, in the
+    upgrade's window, rather than by the first report after it: about 8 s per million
+    journey events, with a bar of its steps. On SQLite, writers wait while it is built.
+    """
+    import time
+
     from ..config import read_config
-    from ..store.engine import current_revision, make_engine, resolve_url, safe_url, upgrade
+    from ..store.engine import SCHEMA_REVISION, current_revision, make_engine, resolve_url, safe_url, upgrade
 
     cfg = read_config(ctx.obj.get("config"))
     url = resolve_url(cfg.deployment.database, cfg.base_dir)
@@ -26,6 +41,15 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
     after = current_revision(engine)
     engine.dispose()
     click.echo(f"{safe_url(url)}: schema {before or 'empty'} -> {after}")
+    if not rollup or after != SCHEMA_REVISION:
+        return
+    from .base import open_desk
+    from .report import refresh_journeys
+
+    started = time.monotonic()
+    folded = refresh_journeys(open_desk(ctx), quiet)
+    if folded:
+        click.echo(f"journey rollup: {folded:,} events folded in {time.monotonic() - started:.1f} s")
 
 
 @db.command("current")

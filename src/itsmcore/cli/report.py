@@ -122,15 +122,18 @@ def _report_console(output: Path | None) -> Any:
     return Console(file=output.open("w", encoding="utf-8"), width=160)
 
 
-def _refresh(desk: Any, quiet: bool) -> None:
-    """Bring the journey rollup up to date first, with a bar of its steps (a first refresh reads every event)."""
+def refresh_journeys(desk: Any, quiet: bool) -> int:
+    """Bring the journey rollup up to date, with a bar of its steps (a first refresh reads every event).
+
+    Returns how many events it read (see :func:`itsmcore.reports.refresh_rollup`).
+    """
     from ..progress import progress_bar
     from ..reports import refresh_rollup
     from ..reports.rollup import STEPS
 
     with progress_bar(f"journey rollup: {STEPS[0]}", total=len(STEPS), quiet=quiet) as bar:
         upcoming = iter(STEPS[1:])
-        refresh_rollup(desk, lambda _done: bar.advance(description=f"journey rollup: {next(upcoming, 'done')}"))
+        return refresh_rollup(desk, lambda _done: bar.advance(description=f"journey rollup: {next(upcoming, 'done')}"))
 
 
 @click.group()
@@ -307,7 +310,7 @@ def experience(
 
     desk = open_desk(ctx)
     scope = _scope(desk, where)
-    _refresh(desk, quiet)
+    refresh_journeys(desk, quiet)
     with progress_bar("building the experience report", total=8, quiet=quiet) as bar:
         r = experience_report(desk, scope, progress=lambda step: bar.advance(description=f"experience report: {step}"))
     _show(
@@ -395,7 +398,7 @@ def workshop(
 
     desk = open_desk(ctx)
     scope = _scope(desk, Where(service, None, since, until))
-    _refresh(desk, quiet)
+    refresh_journeys(desk, quiet)
     steps = 3 if no_pdf else 7
     with progress_bar(f"workshop pack for {service}", total=steps, quiet=quiet) as bar:
         pack = write_workshop(
@@ -430,7 +433,7 @@ def maps(ctx: click.Context, since: str | None, until: str | None, directory: Pa
 
     desk = open_desk(ctx)
     scope = _scope(desk, Where(None, None, since, until))
-    _refresh(desk, quiet)
+    refresh_journeys(desk, quiet)
     with desk.engine.connect() as conn:
         counts = conn.execute(
             select(D.c.service_key, func.count())
