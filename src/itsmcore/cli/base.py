@@ -496,6 +496,20 @@ def open_desk(ctx: click.Context) -> Desk:
     return desk
 
 
+def refresh_journeys(desk: Desk, quiet: bool) -> int:
+    """Bring the journey rollup up to date, with a bar of its steps (a first refresh reads every event).
+
+    Returns how many events it read (see :func:`itsmcore.reports.refresh_rollup`).
+    """
+    from ..progress import progress_bar
+    from ..reports import refresh_rollup
+    from ..reports.rollup import STEPS
+
+    with progress_bar(f"journey rollup: {STEPS[0]}", total=len(STEPS), quiet=quiet) as bar:
+        upcoming = iter(STEPS[1:])
+        return refresh_rollup(desk, lambda _done: bar.advance(description=f"journey rollup: {next(upcoming, 'done')}"))
+
+
 def _os_login() -> str:
     """The operating system's name for whoever runs ``itsm`` ("unknown" when it has none)."""
     import getpass

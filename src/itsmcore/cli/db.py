@@ -43,8 +43,7 @@ def db_upgrade(ctx: click.Context, revision: str, rollup: bool, quiet: bool) -> 
     click.echo(f"{safe_url(url)}: schema {before or 'empty'} -> {after}")
     if not rollup or after != SCHEMA_REVISION:
         return
-    from .base import open_desk
-    from .report import refresh_journeys
+    from .base import open_desk, refresh_journeys
 
     started = time.monotonic()
     folded = refresh_journeys(open_desk(ctx), quiet)

@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 import click
 
-from .base import emit, open_desk
+from .base import emit, open_desk, refresh_journeys
 
 FORMATS = click.Choice(["table", "html", "csv", "json"])
 _RELATIVE = re.compile(r"^(\d+)([dwmy])$")
@@ -120,20 +120,6 @@ def _report_console(output: Path | None) -> Any:
     if output is None:
         return Console() if sys.stdout.isatty() else Console(width=160)
     return Console(file=output.open("w", encoding="utf-8"), width=160)
-
-
-def refresh_journeys(desk: Any, quiet: bool) -> int:
-    """Bring the journey rollup up to date, with a bar of its steps (a first refresh reads every event).
-
-    Returns how many events it read (see :func:`itsmcore.reports.refresh_rollup`).
-    """
-    from ..progress import progress_bar
-    from ..reports import refresh_rollup
-    from ..reports.rollup import STEPS
-
-    with progress_bar(f"journey rollup: {STEPS[0]}", total=len(STEPS), quiet=quiet) as bar:
-        upcoming = iter(STEPS[1:])
-        return refresh_rollup(desk, lambda _done: bar.advance(description=f"journey rollup: {next(upcoming, 'done')}"))
 
 
 @click.group()
