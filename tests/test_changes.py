@@ -114,6 +114,44 @@ def test_every_approver_decides_once_and_subscribers_hear_before_during_and_afte
     assert code == 0 and [c["id"] for c in json.loads(out)] == [cid], out + err
 
 
+def test_a_failure_reported_before_the_work_begins_is_not_the_planned_work(eagle5: Callable[..., Path]) -> None:
+    """The notice goes out two days ahead; a report in between is a failure of its own, not "known".
+
+    Linked to the planned work, Steve would read that his report was known and fixed when the
+    work ends, two days later, for work that had not begun and that did not cause it. From the
+    window's start (or the work's, if begun early) a report is the work's, and the customer reads
+    when it should end. A customer who presses "This affects me" on the notice links it himself.
+    """
+    config = eagle5()
+    code, out, err = _new(config, "--format", "json")
+    assert code == 0, out + err
+    cid = json.loads(out)["id"]
+    for approver in ("scott", "patrick"):
+        assert run(config, "change", "approve", str(cid), "--as", approver)[0] == 0
+    clock = Clock(START - timedelta(hours=47))
+    with Desk.open(config, clock=clock) as desk:
+        desk.run_due_jobs()
+        (notice,) = desk.announcements(open_only=True, service="crm")
+        assert notice.estimate == "by Wed 9 Dec 22:00 UTC"
+        early = desk.submit("failure", "steve", "The CRM will not save a contact", service="crm", channel="portal")
+        assert early.demand.announcement_id is None and early.demand.cause != "announced_outage"
+        assert "We know about this" not in early.acknowledgement
+        assert "Planned work" not in desk.customer_status(early.demand.id).sentence
+        assert not desk.ledger(notice.id).affected
+        # pressing "This affects me" on the notice: the customer's own link
+        chosen = desk.submit(
+            "failure", "tony", "Quotes will be down", service="crm", channel="portal", announcement_id=notice.id
+        )
+        assert chosen.demand.announcement_id == notice.id
+        # the window opens (nobody has started the work yet): a report now is the work's
+        clock.now = START + timedelta(minutes=5)
+        during = desk.submit("failure", "steve", "Quotes do not open", service="crm", channel="portal")
+        assert during.demand.announcement_id == notice.id
+        status = desk.customer_status(during.demand.id)
+        assert "We know about this: Planned work: Quote system upgrade." in status.sentence
+        assert status.expected == "We expect it fixed by Wed 9 Dec 22:00 UTC."
+
+
 def test_one_no_rejects_and_a_change_without_customer_impact_is_not_announced(eagle5: Callable[..., Path]) -> None:
     config = eagle5()
     clock = Clock(NOW)

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from ..errors import NotFound
 from ..links import sign
-from ..model import Announcement, AnnouncementState
+from ..model import Announcement, AnnouncementState, ChangeState
 from ..store import rows
 from ..store import tables as t
 from .context import Context
@@ -64,9 +64,33 @@ class Book:
         with self.ctx.engine.connect() as conn:
             return [rows.announcement(r) for r in conn.execute(q)]
 
-    def open_for_service(self, service_key: str) -> Announcement | None:
+    def open_for_service(self, service_key: str, *, at: datetime | None = None) -> Announcement | None:
+        """The newest open announcement on the service; with ``at``, the newest that explains a failure then.
+
+        Planned work is announced ahead of its window (``[changes] notice_hours``): until the
+        window starts (or the work is started early) its announcement is a notice, and a
+        customer's report of a failure is not the planned work, nor fixed when it ends.
+        """
         found = self.listing(open_only=True, service=service_key)
-        return found[0] if found else None
+        if at is None:
+            return found[0] if found else None
+        return next((a for a in found if a.source != "change" or self._work_begun(a.id, at)), None)
+
+    def _work_begun(self, announcement_id: int, at: datetime) -> bool:
+        """Whether the planned work an announcement is about has begun by ``at`` (when no change names
+        it any more, it is taken as begun: an open announcement of work no change holds is the agents')."""
+        ch = t.planned_changes
+        with self.ctx.engine.connect() as conn:
+            changes = conn.execute(
+                select(ch.c.state, ch.c.window_start, ch.c.announcements).where(
+                    ch.c.state.in_((str(ChangeState.APPROVED), str(ChangeState.IN_PROGRESS)))
+                )
+            ).all()
+        for state, start, announced in changes:
+            if announcement_id in (announced or ()):
+                begins = rows.aware(start)
+                return state == ChangeState.IN_PROGRESS or (begins is not None and begins <= at)
+        return True
 
     def for_customer(self, customer: str) -> list[Announcement]:
         """Open announcements about the services this customer subscribes to or uses (their CIs)."""

@@ -499,7 +499,7 @@ class Changes:
                 self.outages.update(
                     aid,
                     description=_started(change),
-                    estimate=f"until {when(change.end)}",
+                    estimate=f"by {when(change.end)}",
                 )
         return self.get(change_id)
 
@@ -551,7 +551,7 @@ class Changes:
                 key,
                 f"Planned work: {change.title}",
                 description=lead + (f" {change.description}" if change.description else ""),
-                estimate=f"until {when(change.end)}",
+                estimate=f"by {when(change.end)}",
                 source="change",
             ).id
             for key in change.services

@@ -182,7 +182,9 @@ class Intake:
         outage = None
         if kind_v == DemandKind.FAILURE and svc is not None:
             outage = (
-                self.book.get(announcement_id) if announcement_id is not None else self.book.open_for_service(svc.key)
+                self.book.get(announcement_id)
+                if announcement_id is not None
+                else self.book.open_for_service(svc.key, at=now)
             )
             if outage is not None and outage.state == "open":
                 announcement_id = outage.id
