@@ -240,7 +240,8 @@ def value_journey(desk: Desk, say: Callable[[str], None]) -> int:
     say(f"Steve signs in as {steve.name} ({steve.role}, {steve.department}) and searches 'expenses'.")
     results = desk.search("expenses", customer=steve)
     best = results[0]
-    say(f"Best match: {best.service.name} - {best.service.description} (he can have it: {best.eligible}).")
+    may = "he may have it" if best.eligible else "he may not have it"
+    say(f"Best match: {best.service.name} - {best.service.description} ({may}).")
     receipt = desk.submit(
         "value",
         steve,
@@ -569,9 +570,10 @@ def run_demo(
                 "tony", by="tony", quiet_hours="22:00-07:00", time_zone="Europe/London", surveys=False
             )
             profile = desk.customer_profile("tony")
+            allowed, why = desk.survey_allowed("tony")
             console.print(
                 f"Tony sets quiet hours ({prefs.quiet_hours}: news waits, outages still reach him) and asks not"
-                f" to be surveyed; survey allowed now: {desk.survey_allowed('tony')[0]}.",
+                f" to be surveyed; a survey now: {'allowed' if allowed else f'not sent ({why})'}.",
                 markup=False,
             )
             for d in profile.open_demands:

@@ -238,7 +238,8 @@ class _ChatSandbox(_Sandbox):
             f"In the thread of his message: {self.standin.posts[-1]['text'] if self.standin.posts else '(nothing yet)'}"
         )
         desk.resolve(demand.id, "We fixed the contact form; saving works again.")
-        say(f"The service desk fixes it; in the same thread: {self.standin.posts[-1]['text']!r}")
+        said = " / ".join(line for line in self.standin.posts[-1]["text"].splitlines() if line.strip())
+        say(f"The service desk fixes it; in the same thread: '{said}'")
         status, answer = event_in(
             app, secret, user, "yes", channel=dm, ts="1700000100.000200", thread_ts="1700000000.000100"
         )
