@@ -132,7 +132,8 @@ def test_a_failure_reported_before_the_work_begins_is_not_the_planned_work(eagle
     with Desk.open(config, clock=clock) as desk:
         desk.run_due_jobs()
         (notice,) = desk.announcements(open_only=True, service="crm")
-        assert notice.estimate == "by Wed 9 Dec 22:00 UTC"
+        assert "planned from Wed 9 Dec 18:00 UTC to Wed 9 Dec 22:00 UTC" in notice.description
+        assert notice.estimate == "", "nothing is broken yet: nothing to expect fixed"
         early = desk.submit("failure", "steve", "The CRM will not save a contact", service="crm", channel="portal")
         assert early.demand.announcement_id is None and early.demand.cause != "announced_outage"
         assert "We know about this" not in early.acknowledgement
@@ -147,6 +148,9 @@ def test_a_failure_reported_before_the_work_begins_is_not_the_planned_work(eagle
         clock.now = START + timedelta(minutes=5)
         during = desk.submit("failure", "steve", "Quotes do not open", service="crm", channel="portal")
         assert during.demand.announcement_id == notice.id
+        assert "We know about this: Planned work: Quote system upgrade." in during.acknowledgement
+        # the work is started: the customers it touches read when it should end
+        desk.start_change(cid)
         status = desk.customer_status(during.demand.id)
         assert "We know about this: Planned work: Quote system upgrade." in status.sentence
         assert status.expected == "We expect it fixed by Wed 9 Dec 22:00 UTC."

@@ -551,7 +551,8 @@ class Changes:
                 key,
                 f"Planned work: {change.title}",
                 description=lead + (f" {change.description}" if change.description else ""),
-                estimate=f"by {when(change.end)}",
+                # a notice says its window; "we expect it fixed by" is for work under way
+                estimate=f"by {when(change.end)}" if started else "",
                 source="change",
             ).id
             for key in change.services
