@@ -87,6 +87,7 @@ def test_a_report_gets_clocks_the_customer_hears_the_target_and_the_sweep_warns_
             events[0].behind_scenes
         )
         assert "told patrick" in events[0].behind_scenes
+        assert "it falls at Mon 02 Mar 17:30 GMT" in events[0].behind_scenes, "named in the calendar's zone"
         told = [m for m in desk.messages(customer="patrick") if m["purpose"] == "service_level"]
         assert len(told) == 1 and "at risk" in told[0]["subject"]
 

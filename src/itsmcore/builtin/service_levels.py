@@ -366,7 +366,8 @@ def _words(clock: Clock, what: str, tz: str) -> str:
         target = f"{hours / 24:g} days of working time"
     else:
         target = f"{hours:g} working hour{'' if hours == 1 else 's'}"
-    due = clock.due_at.astimezone(ZoneInfo(tz)).strftime("%a %d %b %H:%M") if clock.due_at else "?"
+    # in the calendar's time zone, named: an agent in another office reads the same moment
+    due = clock.due_at.astimezone(ZoneInfo(tz)).strftime("%a %d %b %H:%M %Z") if clock.due_at else "?"
     if what == "breach":
         return f"service level breached: the {clock.metric} target of {target} ({clock.rule}) passed at {due}"
     return (
