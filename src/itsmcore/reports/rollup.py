@@ -39,6 +39,8 @@ BUILD_SETTINGS = {"work_mem": "128MB", "maintenance_work_mem": "256MB", "jit": "
 BIG = 50_000
 #: SQLite: the tables whose statistics a big fold brings up to date (those the reports read).
 ANALYSED = ("journey_stages", "journey_totals", "journey_days", "demands", "survey_responses")
+#: SQLite: the page caches a first build works in (KiB, as a negative ``cache_size``).
+BUILD_CACHE_KIB = -131072
 #: SQLite: at most this many helper threads sort for the first build's index builds, and the page
 #: cache they sort beside (KiB, as a negative ``cache_size``): small, so that the sorts are split.
 SORT_THREADS = 4
@@ -340,6 +342,32 @@ def _statistics(conn: Connection, *, full: bool) -> None:
 
 
 @contextmanager
+def _pragmas(conn: Connection, values: Mapping[str, int]) -> Iterator[None]:
+    """SQLite: ``PRAGMA name = value`` for each of ``values`` while inside, each as it was afterwards."""
+    before = {name: int(conn.execute(text(f"PRAGMA {name}")).scalar() or 0) for name in values}
+    for name, value in values.items():
+        conn.execute(text(f"PRAGMA {name} = {int(value)}"))
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            conn.execute(text(f"PRAGMA {name} = {value}"))
+
+
+@contextmanager
+def _settings(conn: Connection, values: Mapping[str, str]) -> Iterator[None]:
+    """PostgreSQL: each of ``values`` set for the transaction while inside, each as it was afterwards."""
+    before = {name: str(conn.execute(text(f"SELECT current_setting('{name}')")).scalar()) for name in values}
+    for name, value in values.items():
+        conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
+
+
+@contextmanager
 def _sorting_on_cores(conn: Connection) -> Iterator[None]:
     """SQLite: the sorts of the index builds inside spread over the machine's cores (PostgreSQL does so itself).
 
@@ -351,14 +379,8 @@ def _sorting_on_cores(conn: Connection) -> Iterator[None]:
     if conn.dialect.name != "sqlite" or cores < 2:
         yield
         return
-    before = {name: int(conn.execute(text(f"PRAGMA {name}")).scalar() or 0) for name in ("threads", "main.cache_size")}
-    conn.execute(text(f"PRAGMA threads = {min(cores, SORT_THREADS)}"))
-    conn.execute(text(f"PRAGMA main.cache_size = {SORT_CACHE_KIB}"))
-    try:
+    with _pragmas(conn, {"threads": min(cores, SORT_THREADS), "main.cache_size": SORT_CACHE_KIB}):
         yield
-    finally:
-        for name, value in before.items():
-            conn.execute(text(f"PRAGMA {name} = {value}"))
 
 
 def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable[[str], None]) -> None:
@@ -367,17 +389,14 @@ def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable
     for ix in indexes:
         # those there (on SQLite a build that failed before its drops were in its transaction may have left none)
         ix.drop(conn, checkfirst=True)
-    pragmas: dict[str, int] = {}
-    settings: dict[str, str] = {}
-    if dialect == "sqlite":  # room to sort, fold and build the indexes in memory, for this connection's while
-        for name, value in (("main.cache_size", -131072), ("temp.cache_size", -131072)):
-            pragmas[name] = int(conn.execute(text(f"PRAGMA {name}")).scalar() or 0)
-            conn.execute(text(f"PRAGMA {name} = {value}"))
-    else:  # the same on PostgreSQL, for this transaction's while: its default sorts a million rows on disk
-        for name, amount in BUILD_SETTINGS.items():
-            settings[name] = str(conn.execute(text(f"SELECT current_setting('{name}')")).scalar())
-            conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": amount})
-    try:
+    # room to sort, fold and build the indexes in memory: SQLite's page caches for this connection's
+    # while; on PostgreSQL for this transaction's, whose default sorts a million rows on disk
+    room = (
+        _pragmas(conn, {"main.cache_size": BUILD_CACHE_KIB, "temp.cache_size": BUILD_CACHE_KIB})
+        if dialect == "sqlite"
+        else _settings(conn, BUILD_SETTINGS)
+    )
+    with room:
         if dialect == "sqlite":
             _stages_sqlite(conn, top, done)
         else:
@@ -401,11 +420,6 @@ def _build(conn: Connection, dialect: str, scaled: str, top: int, done: Callable
         done("per day")
         _statistics(conn, full=True)
         done("statistics")
-    finally:
-        for name, value in pragmas.items():
-            conn.execute(text(f"PRAGMA {name} = {value}"))
-        for name, setting in settings.items():
-            conn.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": setting})
 
 
 #: A first build's stage rows (``g``, with its leaving time) joined to their demand (``d``) into journey_stages.
