@@ -30,11 +30,16 @@ def snapshot(desk: Desk) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
-def rebuilt(desk: Desk, progress: Callable[[str], object] | None = None) -> dict[str, list[tuple[Any, ...]]]:
-    """The rollup emptied and built again from the same events by a first refresh; its snapshot."""
+def emptied(desk: Desk) -> None:
+    """The rollup emptied, and how far it had read forgotten: as an upgrade that empties it leaves it."""
     with desk.engine.begin() as conn:
         for table in (*ROLLUP, t.report_state):
             conn.execute(delete(table))
+
+
+def rebuilt(desk: Desk, progress: Callable[[str], object] | None = None) -> dict[str, list[tuple[Any, ...]]]:
+    """The rollup emptied and built again from the same events by a first refresh; its snapshot."""
+    emptied(desk)
     assert refresh_rollup(desk, progress) > 0
     return snapshot(desk)
 
@@ -301,9 +306,7 @@ def test_db_upgrade_builds_an_emptied_rollup_so_the_first_report_after_it_need_n
         generate(desk, clock, customers, demands=12, days=3, seed=3)
         assert refresh_rollup(desk) > 0
         built = snapshot(desk)
-        with desk.engine.begin() as conn:  # as an upgrade that empties the rollup leaves it
-            for table in (*ROLLUP, t.report_state):
-                conn.execute(delete(table))
+        emptied(desk)
 
     def upgrade(*options: str) -> str:
         r = CliRunner().invoke(cli, ["-c", str(config), "db", "upgrade", *options])
